@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need when missing, then
+# runs the format check, clippy and every test. Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+# PostgreSQL server binaries: the probe tests start a real server (TLS + SCRAM).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
+# psql / pg_isready for the probe benchmark and cross-checks.
+command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# openssl CLI: the test harness makes a private CA and server certificates.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# systemd-analyze: `export systemd` output is checked with the real validator.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${need_apt[*]} (apt)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${need_apt[*]}; install them (sudo apt-get install ${need_apt[*]}) — tests that need them will fail" >&2
+  fi
+fi
+
+# kubernetes-validate: `export kubernetes` output is checked with the real validator.
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  python3 -m pip install -q kubernetes-validate >/dev/null 2>&1 ||
+    echo "test.sh: could not install kubernetes-validate (pip); its tests will fail" >&2
+fi
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test" >&2
+cargo test --all-targets --quiet 2>&1

@@ -1,0 +1,231 @@
+//! Command-line surface (clap derive). Parsing only, no behaviour: the doc
+//! comments below are the `--help` text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+/// A small process supervisor that resolves every service's environment once,
+/// validates and probes the database, then starts, watches and stops the services.
+///
+/// Config: -c PATH, else $UAOL_SUPERVISOR_CONFIG, else ./supervisor.toml.
+#[derive(Debug, Parser)]
+#[command(name = "uaol-supervisor", version, propagate_version = true)]
+pub struct Cli {
+    /// Path to supervisor.toml.
+    #[arg(short = 'c', long = "config", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Output format of log lines and events.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `name | line`, aligned, coloured on a terminal.
+    Pretty,
+    /// One JSON object per line: ts, service, stream, line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the Plan, probe the database, start the services (the named ones and
+    /// their dependencies, or all) and supervise them in the foreground until signalled.
+    Up(UpArgs),
+    /// Validate the configuration and probe the database; print a report.
+    Check(CheckArgs),
+    /// Print the exact environment a service will get.
+    Env(EnvArgs),
+    /// Only the database probe: DNS → TCP → TLS → auth → query, each phase timed.
+    Probe(ProbeArgs),
+    /// CI harness: start the services, wait until ready, run CMD with the same
+    /// environment, stop everything, exit with CMD's code.
+    Run(RunArgs),
+    /// Show the state of every service of a running `up`.
+    Status(StatusArgs),
+    /// Restart a service of a running `up` (and the dependents that wait on it).
+    Restart(ServiceArg),
+    /// Stop a service of a running `up`.
+    Stop(ServiceArg),
+    /// Start a stopped service of a running `up`.
+    Start(ServiceArg),
+    /// Print the last output lines of a service of a running `up`.
+    Logs(LogsArgs),
+    /// Export the Plan as systemd units or Kubernetes manifests.
+    Export(ExportArgs),
+}
+
+/// `up`
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Services to start (with their dependencies); all when empty.
+    pub services: Vec<String>,
+    /// Act as an init process: become a child subreaper and reap orphans
+    /// (automatic when running as PID 1).
+    #[arg(long)]
+    pub init: bool,
+    /// Skip the database probe gate (validation still runs).
+    #[arg(long)]
+    pub no_probe: bool,
+}
+
+/// `check`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Validate only; do not connect to the database.
+    #[arg(long)]
+    pub no_probe: bool,
+    /// Machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `env`
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The service whose environment to print.
+    pub service: String,
+    /// Show where each value came from and what it shadowed.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print secret values instead of `****`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: EnvFormat,
+}
+
+/// `env --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    /// `NAME="value"` lines, re-readable as a .env file.
+    Dotenv,
+    /// A JSON object.
+    Json,
+}
+
+/// `probe`
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Probe this URL instead of the configured one. Prefer the config: a URL on
+    /// the command line is visible to other users in `ps`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Keep retrying transient failures up to this long (e.g. "30s").
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+    /// Machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Start only these services (and their dependencies), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub services: Vec<String>,
+    /// How long to wait for every service to be ready (e.g. "60s").
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub timeout: String,
+    /// Skip the database probe gate.
+    #[arg(long)]
+    pub no_probe: bool,
+    /// The command to run once everything is ready.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub cmd: Vec<OsString>,
+}
+
+/// `status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 only if every service is ready or completed and none failed
+    /// (usable as a container HEALTHCHECK).
+    #[arg(long)]
+    pub check: bool,
+    /// Control socket path (default: from the config).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// A single service argument for control commands.
+#[derive(Debug, Args)]
+pub struct ServiceArg {
+    /// The service.
+    pub service: String,
+    /// Control socket path (default: from the config).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// `logs`
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The service.
+    pub service: String,
+    /// Number of lines.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub lines: usize,
+    /// Control socket path (default: from the config).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// `export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Target.
+    #[arg(value_enum)]
+    pub target: ExportTarget,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Unit name prefix (systemd).
+    #[arg(long, value_name = "NAME")]
+    pub prefix: Option<String>,
+    /// Path of the uaol-supervisor binary used by ExecStartPre (systemd).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Container image (kubernetes).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Namespace (kubernetes).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+}
+
+/// `export` targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// systemd units + a target.
+    Systemd,
+    /// Kubernetes manifests.
+    Kubernetes,
+}
+
+/// Parse arguments; usage errors exit with [`exit::USAGE`], `--help`/`--version` with 0.
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, ExitCode> {
+    Cli::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            exit::code(exit::USAGE)
+        } else {
+            exit::code(exit::OK)
+        }
+    })
+}

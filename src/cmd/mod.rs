@@ -1,0 +1,29 @@
+//! One file per subcommand; each is a short function from its arguments to an
+//! exit code. `dispatch` is the only place that knows them all.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::exit;
+
+/// Run the parsed command.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match &cli.command {
+        Command::Up(_) => not_yet("up"),
+        Command::Check(_) => not_yet("check"),
+        Command::Env(_) => not_yet("env"),
+        Command::Probe(_) => not_yet("probe"),
+        Command::Run(_) => not_yet("run"),
+        Command::Status(_) => not_yet("status"),
+        Command::Restart(_) => not_yet("restart"),
+        Command::Stop(_) => not_yet("stop"),
+        Command::Start(_) => not_yet("start"),
+        Command::Logs(_) => not_yet("logs"),
+        Command::Export(_) => not_yet("export"),
+    }
+}
+
+fn not_yet(name: &str) -> ExitCode {
+    eprintln!("error: `{name}` is not implemented yet");
+    exit::code(exit::INTERNAL)
+}

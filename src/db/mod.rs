@@ -1,0 +1,180 @@
+//! The database: `DATABASE_URL` validated the way the services' own driver will
+//! read it, and a real handshake probe (DNS → TCP → TLS → auth → query).
+//!
+//! Interface used by the rest of the crate (kept stable; internals may grow):
+//! - [`validate`]: pure, called by `plan::build`;
+//! - [`DatabasePlan`]: what the Plan holds;
+//! - [`gate`]: the probe run before `uses_database` services start.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secret::{Redactor, Secret};
+
+/// `[database] client`: whose reading of the URL and TLS rules to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Client {
+    /// libpq (psql, most drivers).
+    #[default]
+    Libpq,
+    /// node-postgres with pg-connection-string 2.x.
+    NodePg,
+}
+
+/// `[database] expect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// Either.
+    #[default]
+    Any,
+    /// PostgreSQL.
+    Postgres,
+    /// CockroachDB.
+    Cockroachdb,
+}
+
+/// The `[database]` options that drive validation and the probe.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// `client`.
+    pub client: Client,
+    /// `expect`.
+    pub expect: Expect,
+    /// `allow_localhost`.
+    pub allow_localhost: bool,
+    /// `require_tls`.
+    pub require_tls: bool,
+    /// `probe`: false = validate only, never connect.
+    pub probe: bool,
+    /// `probe_timeout`, per attempt.
+    pub probe_timeout: Duration,
+    /// `wait`: keep retrying transient failures up to this long.
+    pub wait: Duration,
+    /// Directory relative `sslrootcert` paths are resolved against.
+    pub base_dir: PathBuf,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        DbSettings {
+            client: Client::default(),
+            expect: Expect::default(),
+            allow_localhost: true,
+            require_tls: false,
+            probe: true,
+            probe_timeout: Duration::from_secs(5),
+            wait: Duration::from_secs(30),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// A validated database URL. Never prints its password: there is no `Display`,
+/// `Debug` shows the redacted form.
+#[derive(Clone)]
+pub struct DbUrl {
+    raw: Secret,
+    redacted: String,
+    password: Option<Secret>,
+}
+
+impl DbUrl {
+    /// The URL exactly as the services receive it.
+    pub fn expose(&self) -> &str {
+        self.raw.expose()
+    }
+    /// The allow-list redacted form, safe to print.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+    /// The decoded password, if any.
+    pub fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+    /// A redactor for the password and its encoded forms.
+    pub fn redactor(&self) -> Redactor {
+        match &self.password {
+            Some(p) => Redactor::for_secret(p.expose()),
+            None => Redactor::default(),
+        }
+    }
+}
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbUrl({})", self.redacted)
+    }
+}
+
+/// A URL problem: a stable kind name and an actionable message without secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError {
+    /// Stable identifier, e.g. `placeholder`, `bad_scheme`, `unencoded_reserved`.
+    pub kind: &'static str,
+    /// What is wrong and how to fix it. Never contains the password.
+    pub message: String,
+}
+
+/// The result of [`validate`]: all problems at once.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    /// The URL, when it could be read at all.
+    pub url: Option<DbUrl>,
+    /// Fatal problems (exit code 3).
+    pub errors: Vec<UrlError>,
+    /// Non-fatal findings.
+    pub warnings: Vec<String>,
+}
+
+/// Validate `raw` (already interpolated) under `settings`. Pure apart from
+/// reading an `sslrootcert` file.
+pub fn validate(raw: &str, _settings: &DbSettings) -> Validation {
+    // Placeholder until the full libpq / node-pg readers land.
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Validation {
+            errors: vec![UrlError {
+                kind: "empty",
+                message: "the database URL is empty".into(),
+            }],
+            ..Validation::default()
+        };
+    }
+    Validation {
+        url: Some(DbUrl {
+            raw: Secret::new(raw),
+            redacted: "postgresql://****".into(),
+            password: None,
+        }),
+        ..Validation::default()
+    }
+}
+
+/// `[database]` in the Plan.
+#[derive(Debug, Clone)]
+pub struct DatabasePlan {
+    /// The validated URL.
+    pub url: DbUrl,
+    /// The names under which `uses_database` services receive the URL.
+    pub export_as: Vec<String>,
+    /// The options.
+    pub settings: DbSettings,
+}
+
+/// Why the database gate did not open.
+#[derive(Debug, Clone)]
+pub struct GateFailure {
+    /// Exit code from the table in [`crate::exit`].
+    pub exit_code: u8,
+    /// What happened, in words a user can act on. No secrets.
+    pub message: String,
+}
+
+/// Probe the database (retrying transient failures up to `settings.wait`)
+/// before any `uses_database` service starts. Returns immediately when probing
+/// is disabled.
+pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
+    let _ = db;
+    Ok(())
+}

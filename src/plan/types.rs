@@ -1,0 +1,373 @@
+//! Plan data types. Pure data: no I/O, no validation (that is `plan::build`).
+//! `Debug` never shows a secret: environment values are masked by [`EnvVar`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::db::DatabasePlan;
+use crate::secret::MASK;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The supervisor.toml this Plan was built from.
+    pub config_path: PathBuf,
+    /// Its directory; relative paths in the file were resolved against it.
+    pub base_dir: PathBuf,
+    /// `[supervisor]` settings.
+    pub settings: Settings,
+    /// `[database]`, validated; `None` when not configured.
+    pub database: Option<DatabasePlan>,
+    /// Every service, in a valid start order (dependencies first).
+    pub services: Vec<ServicePlan>,
+    /// The environment a `run -- CMD` command gets: inherit + env_files + `[env]`
+    /// + the database URL under `export_as`.
+    pub global_env: Env,
+    /// Non-fatal findings (migration lint, shadowed OS variables, PG* mismatch…).
+    pub warnings: Vec<Warning>,
+}
+
+impl Plan {
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&ServicePlan> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// `[supervisor]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `log_format` (the CLI's `--log-format` overrides it).
+    pub log_format: LogFormat,
+    /// Default `stop_timeout` for services.
+    pub stop_timeout: Duration,
+    /// `control_socket`: where `up` listens; `None` = the default location.
+    pub control_socket: Option<PathBuf>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `name | line`.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A non-fatal finding, with where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// `file:line` or `services.x` or `database.url`; empty when global.
+    pub location: String,
+    /// The message; never contains a secret value.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.location.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.location, self.message)
+        }
+    }
+}
+
+/// One service, fully resolved.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// Unique name (`[services.NAME]`).
+    pub name: String,
+    /// argv; `argv[0]` as written. With `shell = true` this is `["/bin/sh", "-c", "..."]`.
+    pub argv: Vec<String>,
+    /// `argv[0]` resolved against the service's own PATH (absolute).
+    pub program: PathBuf,
+    /// Working directory (absolute).
+    pub cwd: PathBuf,
+    /// Exactly the environment the child gets (the OS environment is cleared).
+    pub env: Env,
+    /// `depends_on`, with conditions.
+    pub depends_on: Vec<Dependency>,
+    /// Waits for the database gate and receives the `export_as` variables.
+    pub uses_database: bool,
+    /// `restart`.
+    pub restart: RestartPolicy,
+    /// `backoff`.
+    pub backoff: Backoff,
+    /// `max_restarts` within `restart_window`; then the service is `failed`.
+    pub max_restarts: u32,
+    /// `restart_window`.
+    pub restart_window: Duration,
+    /// `ready`; `None` = ready once started.
+    pub ready: Option<ReadyCheck>,
+    /// `stop_signal`, sent to the process group.
+    pub stop_signal: Signal,
+    /// `stop_timeout`, then SIGKILL to the group.
+    pub stop_timeout: Duration,
+    /// Runs to completion; dependents may wait for `completed`.
+    pub oneshot: bool,
+    /// `max_memory` in bytes (process-group RSS).
+    pub max_memory: Option<u64>,
+    /// When this service ends `failed`, stop everything and exit non-zero.
+    pub critical: bool,
+    /// `log_file`.
+    pub log_file: Option<LogFile>,
+}
+
+/// One `depends_on` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The service depended on.
+    pub name: String,
+    /// What it must reach first.
+    pub condition: Condition,
+}
+
+/// A dependency condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// The dependency's process was spawned.
+    Started,
+    /// The dependency passed its readiness check (or started, without one).
+    Ready,
+    /// The dependency (a oneshot) exited 0.
+    Completed,
+}
+
+impl Condition {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Started => "started",
+            Condition::Ready => "ready",
+            Condition::Completed => "completed",
+        }
+    }
+}
+
+/// `restart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// Restart whatever the exit status.
+    Always,
+    /// Restart on non-zero exit or death by signal.
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+impl RestartPolicy {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::Always => "always",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Never => "never",
+        }
+    }
+}
+
+/// `backoff`: delay before restart attempt n is `initial * factor^(n-1)`, capped
+/// at `max`, with jitter; the attempt count resets after `reset_after` healthy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// First delay.
+    pub initial: Duration,
+    /// Upper bound.
+    pub max: Duration,
+    /// Growth factor (>= 1.0).
+    pub factor: f64,
+    /// Healthy running time after which the attempt count resets.
+    pub reset_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+            factor: 2.0,
+            reset_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `ready`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadyCheck {
+    /// What to check.
+    pub probe: ReadyProbe,
+    /// Between attempts.
+    pub interval: Duration,
+    /// Give up after this long (the service is then not ready; see engine docs).
+    pub timeout: Duration,
+}
+
+/// The kinds of readiness check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadyProbe {
+    /// TCP connect to `host:port`.
+    Tcp(String),
+    /// HTTP GET; ready on 2xx. `http://` only.
+    Http(String),
+    /// Run argv (with the service's env and cwd); ready on exit 0.
+    Exec(Vec<String>),
+    /// A regex matched against the service's output lines.
+    Log(String),
+}
+
+/// `log_file`: a rotated copy of the service's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Rotate when the file reaches this many bytes.
+    pub max_size: u64,
+    /// Rotated files kept (`path.1` … `path.N`).
+    pub keep: u32,
+}
+
+/// An environment with provenance: name → value + where it came from.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    /// Sorted by name.
+    pub vars: BTreeMap<String, EnvVar>,
+}
+
+impl Env {
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|v| v.value.as_str())
+    }
+    /// `(name, value)` pairs, exactly what the child gets.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.value.as_str()))
+    }
+    /// Number of variables.
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.vars.iter()).finish()
+    }
+}
+
+/// One resolved variable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The value the child gets. Print it only through [`EnvVar::display_value`].
+    pub value: String,
+    /// Masked in every output unless `--show-secrets`: the name looks secret,
+    /// or the value contains the database password.
+    pub secret: bool,
+    /// Where the value came from.
+    pub source: Source,
+    /// Lower-precedence sources it overrode, highest first.
+    pub shadowed: Vec<Source>,
+}
+
+impl EnvVar {
+    /// The value, or [`MASK`] when secret and `show_secrets` is false.
+    pub fn display_value(&self, show_secrets: bool) -> &str {
+        if self.secret && !show_secrets {
+            MASK
+        } else {
+            &self.value
+        }
+    }
+}
+
+impl fmt::Debug for EnvVar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvVar")
+            .field("value", &self.display_value(false))
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Where a variable's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The supervisor's own environment, via `inherit`.
+    Os,
+    /// A `[supervisor] env_files` file, at a line.
+    EnvFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// `[env]` in supervisor.toml.
+    GlobalEnv {
+        /// 1-based line in supervisor.toml.
+        line: usize,
+    },
+    /// The service's `env_file`.
+    ServiceEnvFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The service's `env` table.
+    ServiceEnv {
+        /// The service.
+        service: String,
+        /// 1-based line in supervisor.toml.
+        line: usize,
+    },
+    /// The validated `[database] url`, exported under an `export_as` name.
+    Database,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Os => write!(f, "os"),
+            Source::EnvFile { path, line } | Source::ServiceEnvFile { path, line } => {
+                write!(f, "{}:{line}", path.display())
+            }
+            Source::GlobalEnv { line } => write!(f, "supervisor.toml:{line} [env]"),
+            Source::ServiceEnv { service, line } => {
+                write!(f, "supervisor.toml:{line} [services.{service}.env]")
+            }
+            Source::Database => write!(f, "database.url"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_debug_masks_secret_values() {
+        let mut env = Env::default();
+        env.vars.insert(
+            "DB_PASSWORD".into(),
+            EnvVar {
+                value: "s3cr3t-value".into(),
+                secret: true,
+                source: Source::Os,
+                shadowed: vec![],
+            },
+        );
+        let dbg = format!("{env:?}");
+        assert!(!dbg.contains("s3cr3t-value"), "{dbg}");
+        assert!(dbg.contains(MASK));
+    }
+}

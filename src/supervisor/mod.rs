@@ -1,0 +1,1 @@
+//! The supervision engine: spawn, watch, restart and stop services per the Plan.

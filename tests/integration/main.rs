@@ -1,0 +1,14 @@
+//! One integration-test binary: real processes, temp dirs, hard timeouts.
+//! One file per subcommand; shared fixtures in `support`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod check;
+mod cli;
+mod env;
+mod export;
+mod probe;
+mod run;
+mod up;
