@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -162,7 +163,9 @@ def main():
     for k, why in missing.items():
         log(f"{k}: {why}, its column says so")
     procs.become_subreaper()
-    base = tempfile.mkdtemp(prefix="uaol-bench-")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on TERM too
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    base = tempfile.mkdtemp(prefix="uaol-bench-", dir=shm)
     t0 = time.monotonic()
     env = report.machine()
     run = Run(cfg, sups, tools, base)

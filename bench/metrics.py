@@ -47,10 +47,8 @@ def sigterm(inst, cap, stall=3.0):
     and left them running ("never")."""
     kids = inst.children()
     inst.remember()
-    t0 = time.monotonic()
-    os.kill(inst.proc.pid, signal.SIGTERM)
-    secs, left = procs.wait_gone(kids, cap, root=inst.proc.pid, stall=stall)
-    del t0
+    secs, left = procs.wait_gone(kids, cap, root=inst.proc.pid, stall=stall,
+                                 trigger=lambda: os.kill(inst.proc.pid, signal.SIGTERM))
     if not left:
         return {"sigterm_s": secs}
     root_gone = not procs.alive(inst.proc.pid)

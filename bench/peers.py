@@ -145,7 +145,8 @@ class S6(Sup):
             with open(os.path.join(d, "run"), "w") as f:
                 f.write(baked(argv))
             os.chmod(os.path.join(d, "run"), 0o755)
-        return [self.path(), scan], None
+        # -c: s6-svscan supervises at most 500 service dirs unless told more.
+        return [self.path(), "-c", str(max(500, 2 * len(services) + 16)), scan], None
 
     def binaries(self):
         return [self.path(), which("s6-supervise")]

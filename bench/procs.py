@@ -36,15 +36,17 @@ def reap():
 
 
 def stat(pid):
-    """(ppid, state, starttime, utime+stime ticks) of pid, or None when gone."""
+    """(ppid, state, starttime, utime+stime ticks, session) of pid, or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
     except OSError:
         return None
     rest = raw[raw.rindex(b")") + 2:].split()
-    # fields after comm: state(3) ppid(4) ... utime(14) stime(15) ... starttime(22)
-    return int(rest[1]), rest[0].decode(), int(rest[19]), int(rest[11]) + int(rest[12])
+    # fields after comm: state(3) ppid(4) pgrp(5) session(6) ... utime(14) stime(15)
+    # ... starttime(22)
+    return (int(rest[1]), rest[0].decode(), int(rest[19]), int(rest[11]) + int(rest[12]),
+            int(rest[3]))
 
 
 def table():
@@ -125,25 +127,28 @@ def pidfd(pid):
         return None
 
 
-def wait_gone(pids, timeout, root=None, stall=None):
-    """Wait until every pid has exited (event driven, via pidfds).
+def wait_gone(pids, timeout, root=None, stall=None, trigger=None):
+    """Call trigger(), then wait until every pid has exited (event driven, via
+    pidfds opened before the trigger, so none can be missed or reaped first).
 
     Returns (seconds, remaining). With root and stall: give up early once the
     root has exited and nothing else died for `stall` seconds (nobody is left
     to stop the rest: "never")."""
-    t0 = time.monotonic()
     fds = {}
     for pid in pids:
         fd = pidfd(pid)
         if fd is not None:
             fds[fd] = pid
     root_fd = pidfd(root) if root else None
+    t0 = time.monotonic()
+    if trigger:
+        trigger()
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
     if root_fd is not None:
         poller.register(root_fd, select.POLLIN)
-    root_gone, last = False, t0
+    root_gone, last = root is not None and root_fd is None, t0
     try:
         while fds:
             now = time.monotonic()
@@ -168,14 +173,14 @@ def wait_gone(pids, timeout, root=None, stall=None):
             os.close(root_fd)
 
 
-def kill_all(marks, timeout=10.0):
-    """SIGKILL every (pid, starttime) still alive, and their descendants; wait.
-
-    Returns the PIDs that survived (should be none)."""
+def kill_all(marks, sessions=(), timeout=10.0):
+    """SIGKILL every (pid, starttime) still alive, their descendants and every
+    member of `sessions` (a supervisor's orphans keep its session); repeat
+    until none is left. Returns the PIDs that survived (should be none)."""
     deadline = time.monotonic() + timeout
     while True:
         tab = table()
-        victims = set()
+        victims = {p for p, st in tab.items() if st[4] in sessions}
         for pid, start in marks:
             st = tab.get(pid)
             if st and st[2] == start and st[1] not in ("Z", "X"):

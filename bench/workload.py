@@ -8,6 +8,7 @@ a line arrives is the time the service was running.
 
 import os
 import select
+import shutil
 import subprocess
 import tempfile
 import time
@@ -137,6 +138,8 @@ class Instance:
     def stop(self):
         """SIGKILL everything this instance ever started; True when none is left."""
         self.remember()
-        left = procs.kill_all(self.marks)
+        sessions = {self.proc.pid} if self.proc else set()
+        left = procs.kill_all(self.marks, sessions)
         self.fifo.close()
+        shutil.rmtree(self.wd, ignore_errors=True)
         return not left
