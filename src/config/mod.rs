@@ -53,17 +53,31 @@ pub fn parse(loc: &Locator, text: &str) -> Result<RawConfig, Problem> {
             Some(span) => loc.at(&span),
             None => loc.path().display().to_string(),
         };
+        let snippet = e.span().and_then(|sp| text.get(sp)).unwrap_or_default();
         Problem {
             location,
-            message: rewrite_message(e.message()),
+            message: rewrite_message(e.message(), snippet),
         }
     })
 }
 
 /// Turn serde's "unknown field `x`, expected one of `a`, `b`" into
 /// "unknown key `x` (did you mean `a`?); valid keys: …".
-fn rewrite_message(msg: &str) -> String {
+fn rewrite_message(msg: &str, snippet: &str) -> String {
     let msg = msg.trim_end();
+    if msg == "duplicate key" {
+        let key: String = snippet.trim().chars().take(60).collect();
+        return format!("duplicate key `{key}` (a key or table may be defined only once)");
+    }
+    if let Some(field) = msg.strip_prefix("missing field ") {
+        return format!("missing key {field}");
+    }
+    if let Some((head, _)) = msg.split_once(", expected struct Raw") {
+        return format!("{head}, expected a table");
+    }
+    if let Some(head) = msg.strip_suffix(", expected a map") {
+        return format!("{head}, expected a table");
+    }
     let (what, rest) = if let Some(r) = msg.strip_prefix("unknown field `") {
         ("key", r)
     } else if let Some(r) = msg.strip_prefix("unknown variant `") {
@@ -150,7 +164,18 @@ mod tests {
                 "expected a boolean",
             ),
             ("[services.a]\nmax_restarts = -1\n", "s.toml:2:16", "u32"),
-            ("[services.a]\n[services.a]\n", "s.toml:2:", "duplicate"),
+            (
+                "[services.a]\n[services.a]\n",
+                "s.toml:2:",
+                "duplicate key `a`",
+            ),
+            ("[services]\na = 5\n", "s.toml:2:5", "expected a table"),
+            ("services = 3\n", "s.toml:1:12", "expected a table"),
+            (
+                "[services.a.log_file]\nkeep = 1\n",
+                "s.toml:1:",
+                "missing key `path`",
+            ),
             (
                 "[env]\nA = [1]\n",
                 "s.toml:2:5",

@@ -14,6 +14,7 @@ mod deps;
 pub mod graph;
 mod load;
 mod options;
+mod pgvars;
 mod problems;
 mod service;
 mod types;
@@ -21,3 +22,5 @@ mod types;
 pub use load::load;
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
+#[cfg(test)]
+mod tests;

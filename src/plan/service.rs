@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
-use super::{command, Condition, RestartPolicy, ServicePlan, Source};
+use super::{command, pgvars, Condition, RestartPolicy, ServicePlan, Source};
 use crate::config::raw::{RawCommand, RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -74,6 +74,9 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
     let path_var = layers.get("PATH").map(str::to_string);
     let (env, warnings) = layers.finish(os, &|k, v| g.is_secret(k, v));
     ctx.warnings.extend(warnings);
+    if let (true, Some(db)) = (uses_database, &g.db) {
+        ctx.warnings.extend(pgvars::warnings(n, &env, db));
+    }
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, program) = argv(
         ctx,
