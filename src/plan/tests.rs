@@ -107,7 +107,8 @@ fn every_combination_of_layers_gives_the_highest_and_shadows_the_rest() {
 
 #[test]
 fn interpolation_looks_in_the_os_first_then_the_env_files() {
-    let cases: &[(&str, &[(&str, &str)], Result<&str, &str>)] = &[
+    type Os = &'static [(&'static str, &'static str)];
+    let cases: &[(&str, Os, Result<&str, &str>)] = &[
         ("${X}", &[("X", "os")], Ok("os")),
         ("${X}", &[], Ok("file")),
         ("${Y:-dflt}", &[], Ok("dflt")),
