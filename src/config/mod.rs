@@ -75,6 +75,12 @@ fn rewrite_message(msg: &str, snippet: &str) -> String {
     if let Some((head, _)) = msg.split_once(", expected struct Raw") {
         return format!("{head}, expected a table");
     }
+    if let Some(head) = msg.strip_suffix(", expected a sequence") {
+        return format!("{head}, expected an array");
+    }
+    if let Some(head) = msg.strip_suffix(", expected u32") {
+        return format!("{head}, expected a non-negative integer");
+    }
     if let Some(head) = msg.strip_suffix(", expected a map") {
         return format!("{head}, expected a table");
     }

@@ -58,16 +58,18 @@ pub fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
     let order: Vec<String> = match start_order(&graph) {
         Ok(o) => o.into_iter().map(String::from).collect(),
         Err(cycles) => {
-            let spans: BTreeMap<&str, _> = built
-                .iter()
-                .map(|b| (b.plan.name.as_str(), b.span.clone()))
-                .collect();
-            let found: Vec<(String, std::ops::Range<usize>)> = cycles
-                .iter()
-                .map(|c| (show_cycle(c), spans.get(c[0]).cloned().unwrap_or_default()))
-                .collect();
-            for (cycle, span) in found {
-                ctx.err(&span, "depends_on", format!("dependency cycle: {cycle}"));
+            for c in &cycles {
+                // Point at the edge that starts the cycle: c[0]'s entry for c[1].
+                let edge = built.iter().find(|b| b.plan.name == c[0]).and_then(|b| {
+                    let dep = b.deps.iter().find(|(d, _)| d.get_ref() == c[1]);
+                    dep.map(|(d, _)| d.span()).or(Some(b.span.clone()))
+                });
+                let key = format!("services.{}.depends_on", c[0]);
+                ctx.err(
+                    &edge.unwrap_or_default(),
+                    &key,
+                    format!("dependency cycle: {}", show_cycle(c)),
+                );
             }
             return built.into_iter().map(|b| b.plan).collect();
         }

@@ -40,8 +40,9 @@ pub fn start_order<'a>(graph: &Graph<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a st
     }
 }
 
-/// Every elementary cycle found by depth-first search among the services
-/// left over by the topological sort, each reported once.
+/// Cycles found by depth-first search among the services left over by the
+/// topological sort (one per back edge). Iterative, so a huge generated
+/// config cannot overflow the stack.
 fn cycles<'a>(
     graph: &Graph<'a>,
     index: &BTreeMap<&str, usize>,
@@ -53,40 +54,40 @@ fn cycles<'a>(
         OnStack,
         Finished,
     }
-    fn visit<'a>(
-        i: usize,
-        graph: &Graph<'a>,
-        index: &BTreeMap<&str, usize>,
-        marks: &mut Vec<Mark>,
-        stack: &mut Vec<usize>,
-        found: &mut Vec<Vec<&'a str>>,
-    ) {
-        marks[i] = Mark::OnStack;
-        stack.push(i);
-        for d in &graph[i].1 {
-            let Some(&j) = index.get(d) else { continue };
-            match marks[j] {
-                Mark::New => visit(j, graph, index, marks, stack, found),
-                Mark::OnStack => {
-                    let from = stack.iter().position(|&s| s == j).unwrap_or(0);
-                    let mut cycle: Vec<&str> = stack[from..].iter().map(|&s| graph[s].0).collect();
-                    cycle.push(graph[j].0);
-                    found.push(cycle);
-                }
-                Mark::Finished => {}
-            }
-        }
-        stack.pop();
-        marks[i] = Mark::Finished;
-    }
     let mut marks: Vec<Mark> = done
         .iter()
         .map(|d| if *d { Mark::Finished } else { Mark::New })
         .collect();
     let mut found = Vec::new();
-    for i in 0..graph.len() {
-        if marks[i] == Mark::New {
-            visit(i, graph, index, &mut marks, &mut Vec::new(), &mut found);
+    for root in 0..graph.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // (node, index of the next dependency to look at)
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::OnStack;
+        while let Some(&mut (i, ref mut next)) = stack.last_mut() {
+            let Some(d) = graph[i].1.get(*next) else {
+                marks[i] = Mark::Finished;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let Some(&j) = index.get(d) else { continue };
+            match marks[j] {
+                Mark::New => {
+                    marks[j] = Mark::OnStack;
+                    stack.push((j, 0));
+                }
+                Mark::OnStack => {
+                    let from = stack.iter().position(|&(s, _)| s == j).unwrap_or(0);
+                    let mut cycle: Vec<&str> =
+                        stack[from..].iter().map(|&(s, _)| graph[s].0).collect();
+                    cycle.push(graph[j].0);
+                    found.push(cycle);
+                }
+                Mark::Finished => {}
+            }
         }
     }
     found

@@ -12,7 +12,11 @@ use crate::config;
 /// Load `path` and build the Plan, with `os_env` as the OS environment (captured
 /// once by the caller; never read again). All problems come back together.
 pub fn load(path: &Path, os_env: &BTreeMap<String, String>) -> Result<Plan, Problems> {
-    let single = |p: config::Problem| Problems(vec![p]);
+    let single = |p: config::Problem| {
+        let mut all = Problems::default();
+        all.push(p.location, p.message);
+        all
+    };
     let text = config::read_text(path).map_err(single)?;
     let loc = Locator::new(path, &text);
     let raw = config::parse(&loc, &text).map_err(single)?;

@@ -33,10 +33,12 @@ pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
     /// Add a problem.
+    /// Messages are capped at [`MAX_MESSAGE`] characters (a huge value must
+    /// not turn into a huge report).
     pub fn push(&mut self, location: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
-            location: location.into(),
-            message: message.into(),
+            location: cap(location.into()),
+            message: cap(message.into()),
         });
     }
     /// Whether none were found.
@@ -59,6 +61,18 @@ impl Problems {
             Err(self)
         }
     }
+}
+
+/// The longest location or message a report shows, in characters.
+pub const MAX_MESSAGE: usize = 600;
+
+fn cap(s: String) -> String {
+    if s.chars().count() <= MAX_MESSAGE {
+        return s;
+    }
+    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
+    out.push_str("… (truncated)");
+    out
 }
 
 impl fmt::Display for Problems {
