@@ -169,7 +169,11 @@ mod tests {
                 "s.toml:2:11",
                 "expected a boolean",
             ),
-            ("[services.a]\nmax_restarts = -1\n", "s.toml:2:16", "u32"),
+            (
+                "[services.a]\nmax_restarts = -1\n",
+                "s.toml:2:16",
+                "a non-negative integer",
+            ),
             (
                 "[services.a]\n[services.a]\n",
                 "s.toml:2:",
