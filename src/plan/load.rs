@@ -17,7 +17,12 @@ pub fn load(path: &Path, os_env: &BTreeMap<String, String>) -> Result<Plan, Prob
         all.push(p.location, p.message);
         all
     };
-    let text = config::read_text(path).map_err(single)?;
+    let text = config::read_text(path).map_err(|mut p| {
+        if !path.exists() {
+            p.message = "cannot read the configuration: no such file (pass -c PATH or set $UAOL_SUPERVISOR_CONFIG)".into();
+        }
+        single(p)
+    })?;
     let loc = Locator::new(path, &text);
     let raw = config::parse(&loc, &text).map_err(single)?;
     let shown_base = path.parent().map_or(PathBuf::new(), Path::to_path_buf);
