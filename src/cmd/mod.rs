@@ -1,6 +1,8 @@
 //! One file per subcommand; each is a short function from its arguments to an
 //! exit code. `dispatch` is the only place that knows them all.
 
+mod probe;
+
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
@@ -12,7 +14,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Up(_) => not_yet("up"),
         Command::Check(_) => not_yet("check"),
         Command::Env(_) => not_yet("env"),
-        Command::Probe(_) => not_yet("probe"),
+        Command::Probe(args) => probe::run(&cli, args),
         Command::Run(_) => not_yet("run"),
         Command::Status(_) => not_yet("status"),
         Command::Restart(_) => not_yet("restart"),
