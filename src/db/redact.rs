@@ -62,8 +62,9 @@ pub fn render(ci: &Conninfo) -> String {
     let mut query: Vec<String> = Vec::new();
     for (k, v) in &ci.params {
         let key = if plain(k) { k.as_str() } else { MASK };
+        // `/` is fine in a query value; keep paths readable.
         let value = if keywords::is_printable(k, v) && plain(v) {
-            encode(v)
+            encode(v).replace("%2F", "/")
         } else {
             MASK.to_string()
         };

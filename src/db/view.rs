@@ -80,6 +80,8 @@ pub struct ConnectPlan {
     pub tls: Tls,
     /// Trust store.
     pub trust: Trust,
+    /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
+    pub connect_timeout: Option<std::time::Duration>,
     /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
     pub tls_note: String,
 }
@@ -170,6 +172,11 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
         options: ci.param("options").map(str::to_string),
         tls,
         trust,
+        connect_timeout: ci
+            .param("connect_timeout")
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|t| *t > 0)
+            .map(|t| std::time::Duration::from_secs(t.max(2))),
         tls_note: note,
     }
 }
@@ -198,6 +205,8 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         options: n.param("options").map(str::to_string),
         tls,
         trust,
+        // pg's JS client ignores connect_timeout in the URL.
+        connect_timeout: None,
         tls_note: note,
     }
 }

@@ -130,7 +130,7 @@ pub fn startup(e: &ServerError, user: &str, db: &str, encrypted: bool) -> Failur
         || lower.contains("ssl connection required")
         || (!encrypted && e.code == "28000" && lower.contains("no encryption"))
     {
-        return tls("tls_required", format!("the server requires TLS but the connection was not encrypted {server}: add ?sslmode=verify-full (node-postgres uses plaintext when the URL has no sslmode)"));
+        return auth("tls_required", exit::DB_TLS, format!("the server requires TLS but the connection was not encrypted {server}: add ?sslmode=verify-full (node-postgres uses plaintext when the URL has no sslmode)"));
     }
     if lower.contains("codeproxyrefusedconnection") {
         return auth("proxy_refused", exit::DB_REJECTING, format!("CockroachDB Cloud refused this client (IP allow-list or private endpoint) {server}: add this host's egress IP under Networking"));

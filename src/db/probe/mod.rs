@@ -164,7 +164,9 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
     let ctx = attempt::Ctx {
         plan,
         password: url.password(),
-        budget: settings.probe_timeout,
+        budget: plan
+            .connect_timeout
+            .map_or(settings.probe_timeout, |t| t.min(settings.probe_timeout)),
         user,
         database,
     };
