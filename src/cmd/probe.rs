@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cli::{Cli, ProbeArgs};
+use crate::cli::{Cli, ProbeArgs, ProbeClient};
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::exit;
 
@@ -41,19 +41,41 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
 
 /// The URL and settings: `--url` with default settings, else the Plan's.
 fn source(_cli: &Cli, args: &ProbeArgs) -> Result<(crate::secret::Secret, DbSettings), ExitCode> {
-    match &args.url {
+    match explicit_url(args)? {
         Some(u) => {
             let base_dir = std::env::current_dir().unwrap_or_default();
+            let client = match args.client {
+                Some(ProbeClient::NodePg) => db::Client::NodePg,
+                _ => db::Client::Libpq,
+            };
             Ok((
-                crate::secret::Secret::new(u.as_str()),
+                u,
                 DbSettings {
                     base_dir,
+                    client,
                     ..DbSettings::default()
                 },
             ))
         }
         None => {
             eprintln!("error: probe without --url needs the configuration (supervisor.toml), which this build cannot load yet; pass --url");
+            Err(exit::code(exit::CONFIG))
+        }
+    }
+}
+
+/// `--url URL` or `--url-env NAME`; `None` = use the configuration.
+fn explicit_url(args: &ProbeArgs) -> Result<Option<crate::secret::Secret>, ExitCode> {
+    if let Some(u) = &args.url {
+        return Ok(Some(crate::secret::Secret::new(u.as_str())));
+    }
+    let Some(name) = &args.url_env else {
+        return Ok(None);
+    };
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(crate::secret::Secret::new(v))),
+        Err(_) => {
+            eprintln!("error: --url-env {name}: the variable is not set (or not UTF-8) in this environment");
             Err(exit::code(exit::CONFIG))
         }
     }
