@@ -182,7 +182,8 @@ def main():
            "mode": "quick" if a.quick else "full", "config": cfg, "machine": env,
            "supervisors": [s.key for s in sups], "missing": missing,
            "no_restarts": [s.key for s in sups if not s.restarts],
-           "sizes": report.sizes(sups), "leftovers_swept": run.leftovers,
+           "sizes": report.sizes(sups),
+           "versions": {s.key: s.version() for s in sups}, "leftovers_swept": run.leftovers,
            "left_running_at_end": left, "raw": run.raw}
     if a.probe_md and os.path.exists(a.probe_md):
         with open(a.probe_md) as f:

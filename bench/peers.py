@@ -66,6 +66,24 @@ class Sup:
         """Native executables for the size row (None: interpreted)."""
         return None
 
+    def version(self):
+        return ""
+
+
+def dpkg_version(pkg):
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
+                         capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def run_version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0].split()[-1] if text else ""
+
 
 class Floor(Sup):
     key, label, log_mode = "floor", "C floor", "direct fd, no prefix"
@@ -130,6 +148,11 @@ class Uaol(Sup):
     def binaries(self):
         return [self.path()]
 
+    def version(self):
+        out = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                             capture_output=True, text=True)
+        return out.stdout.strip()
+
 
 class S6(Sup):
     key, label, log_mode = "s6", "s6", "direct fd, no prefix"
@@ -151,6 +174,9 @@ class S6(Sup):
     def binaries(self):
         return [self.path(), which("s6-supervise")]
 
+    def version(self):
+        return dpkg_version("s6")
+
 
 class Runit(Sup):
     key, label, log_mode = "runit", "runit", "direct fd, no prefix"
@@ -170,6 +196,9 @@ class Runit(Sup):
 
     def binaries(self):
         return [self.path(), which("runsv")]
+
+    def version(self):
+        return dpkg_version("runit")
 
 
 class Supervisord(Sup):
@@ -194,6 +223,9 @@ class Supervisord(Sup):
             f.write("\n".join(conf))
         return [self.path(), "-n", "-c", path], None
 
+    def version(self):
+        return run_version([self.path(), "--version"])
+
 
 class Honcho(Sup):
     key, label, restarts = "honcho", "honcho", False
@@ -208,6 +240,9 @@ class Honcho(Sup):
             for name, argv in services:
                 f.write(f"{name}: " + " ".join(shlex.quote(a) for a in argv) + "\n")
         return [self.path(), "start", "-f", path, "-d", wd, "--no-colour"], None
+
+    def version(self):
+        return run_version([self.path(), "--version"])
 
 
 class Pm2(Sup):
@@ -227,6 +262,13 @@ class Pm2(Sup):
         home = os.path.join(wd, "pm2home")
         os.makedirs(home)
         return [self.path(), "start", path], {"PM2_HOME": home}
+
+    def version(self):
+        try:
+            with open(os.path.join(DEPS, "node_modules", "pm2", "package.json")) as f:
+                return json.load(f)["version"]
+        except OSError:
+            return ""
 
 
 class Horust(Sup):
@@ -256,6 +298,13 @@ class Horust(Sup):
 
     def binaries(self):
         return [self.path()]
+
+    def version(self):
+        try:
+            with open(os.path.join(DEPS, "horust", ".crates.toml")) as f:
+                return f.read().split('"horust ', 1)[1].split()[0]
+        except (OSError, IndexError):
+            return ""
 
 
 ALL = [Floor(), Uaol(), S6(), Runit(), Supervisord(), Honcho(), Pm2(), Horust()]

@@ -155,6 +155,9 @@ def render(doc):
                f"load average before {m['load_before']}, after {m.get('load_after', '?')}; "
                f"took {m.get('duration_s', 0):.0f} s; processes left running at the end: "
                f"{doc['left_running_at_end']} (swept during the run: {doc['leftovers_swept']}).")
+    vers = ", ".join(f"{LABELS.get(k, k)} {v}" for k, v in doc.get("versions", {}).items() if v)
+    if vers:
+        out.append(f"Versions: {vers}.")
     for k, why in doc["missing"].items():
         out.append(f"{LABELS.get(k, k)}: {why}.")
     notes = {r["sup"]: r["note"] for r in doc["raw"] if r.get("note")}
