@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use crate::cli::Cli;
 use crate::exit;
-use crate::plan::{self, Plan, Warning};
+use crate::plan::{self, Plan, Source, Warning};
 
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
@@ -57,5 +57,30 @@ pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
 pub fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
         eprintln!("warning: {w}");
+    }
+}
+
+/// Short label of a source, for grouping.
+pub fn source_label(src: &Source) -> String {
+    match src {
+        Source::Os => "os".into(),
+        Source::EnvFile { path, .. } | Source::ServiceEnvFile { path, .. } => {
+            path.display().to_string()
+        }
+        Source::GlobalEnv { .. } => "[env]".into(),
+        Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
+        Source::Database => "database.url".into(),
+    }
+}
+
+/// Precedence rank of a source (the SPEC's layer number).
+pub fn layer(src: &Source) -> u8 {
+    match src {
+        Source::Os => 1,
+        Source::EnvFile { .. } => 2,
+        Source::GlobalEnv { .. } => 3,
+        Source::ServiceEnvFile { .. } => 4,
+        Source::ServiceEnv { .. } => 5,
+        Source::Database => 6,
     }
 }
