@@ -3,6 +3,7 @@
 //! option typed. Problems are recorded in the context; the returned plan
 //! holds placeholders where a value was invalid (it is then never used).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
-use super::{pgvars, Condition, RestartPolicy, ServicePlan, Source};
+use super::{pgvars, Condition, Env, RestartPolicy, ServicePlan, Source};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -37,46 +38,10 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .env_file
         .as_ref()
         .and_then(|p| service_env_file(ctx, p, g));
-    let os = ctx.os;
-    let lookup = |v: &str| {
-        os.get(v)
-            .or_else(|| {
-                file.as_ref().and_then(|f| {
-                    f.entries
-                        .iter()
-                        .rev()
-                        .find(|e| e.key == v)
-                        .map(|e| &e.value)
-                })
-            })
-            .or_else(|| g.file_vars.get(v))
-            .cloned()
-    };
-    let own = ctx.env_table(&r.env, &key("env"), &lookup);
-    let mut layers = g.base_layers(os);
-    if let Some(f) = &file {
-        layers.add_file(f, true);
-    }
-    for (k, v, line) in own {
-        layers.set(
-            &k,
-            v,
-            Source::ServiceEnv {
-                service: n.to_string(),
-                line,
-            },
-        );
-    }
+    let lookup = service_lookup(ctx.os, file.as_ref(), g);
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
-    if uses_database {
-        g.add_database(&mut layers);
-    }
-    let path_var = layers.get("PATH").map(str::to_string);
-    let (env, warnings) = layers.finish(os, &|k, v| g.is_secret(k, v));
-    ctx.warnings.extend(warnings);
-    if let (true, Some(db)) = (uses_database, &g.db) {
-        ctx.warnings.extend(pgvars::warnings(n, &env, db));
-    }
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
+    let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, program) = argv(
         ctx,
@@ -125,6 +90,61 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         span: name.span(),
         deps: depends(ctx, r, &key("depends_on")),
     }
+}
+
+/// `${VAR}` lookup for a service's fields: the OS first, then the service's
+/// own env_file, then the global env files.
+fn service_lookup<'a>(
+    os: &'a BTreeMap<String, String>,
+    file: Option<&'a EnvFile>,
+    g: &'a Global,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |v: &str| {
+        let from_file = || {
+            file.and_then(|f| f.entries.iter().rev().find(|e| e.key == v))
+                .map(|e| &e.value)
+        };
+        os.get(v)
+            .or_else(from_file)
+            .or_else(|| g.file_vars.get(v))
+            .cloned()
+    }
+}
+
+/// The six layers for one service, with the OS-vs-file and PG* warnings.
+fn service_env(
+    ctx: &mut Ctx,
+    n: &str,
+    r: &RawService,
+    g: &Global,
+    file: Option<&EnvFile>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    uses_database: bool,
+) -> Env {
+    let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
+    let mut layers = g.base_layers(ctx.os);
+    if let Some(f) = file {
+        layers.add_file(f, true);
+    }
+    for (k, v, line) in own {
+        layers.set(
+            &k,
+            v,
+            Source::ServiceEnv {
+                service: n.to_string(),
+                line,
+            },
+        );
+    }
+    if uses_database {
+        g.add_database(&mut layers);
+    }
+    let (env, warnings) = layers.finish(ctx.os, &|k, v| g.is_secret(k, v));
+    ctx.warnings.extend(warnings);
+    if let (true, Some(db)) = (uses_database, &g.db) {
+        ctx.warnings.extend(pgvars::warnings(n, &env, db));
+    }
+    env
 }
 
 fn check_name(ctx: &mut Ctx, name: &Str) {
