@@ -14,7 +14,6 @@ mod deps;
 pub mod graph;
 mod load;
 mod options;
-mod pgvars;
 mod problems;
 mod program;
 mod service;

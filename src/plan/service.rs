@@ -14,7 +14,7 @@ use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
-use super::{pgvars, Condition, Env, RestartPolicy, ServicePlan, Source};
+use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -142,7 +142,13 @@ fn service_env(
     let (env, warnings) = layers.finish(ctx.os, &|k, v| g.is_secret(k, v));
     ctx.warnings.extend(warnings);
     if let (true, Some(db)) = (uses_database, &g.db) {
-        ctx.warnings.extend(pgvars::warnings(n, &env, db));
+        let location = format!("services.{n}");
+        let found = crate::db::lint_pg_env(&db.url, &env);
+        ctx.warnings
+            .extend(found.into_iter().map(|message| Warning {
+                location: location.clone(),
+                message,
+            }));
     }
     env
 }

@@ -342,3 +342,27 @@ uses_database = false
         .collect();
     insta::assert_snapshot!("check_report", text);
 }
+
+#[test]
+fn pg_variables_that_disagree_with_the_url_are_warned_about() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        "[database]\nurl = \"postgres://app:pw-5678@db.internal:5432/app\"\nprobe = false\n[services.a]\ncommand = \"true\"\nenv = { PGHOST = \"localhost\", PGPASSWORD = \"other-pass\", PGDATABASE = \"app\" }\n",
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("services.a: PGHOST is set and differs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("services.a: PGPASSWORD is set and differs"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("PGDATABASE is set"), "{}", out.stdout);
+    assert!(!out.all().contains("other-pass") && !out.all().contains("pw-5678"));
+}
