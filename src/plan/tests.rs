@@ -298,3 +298,27 @@ fn truncated_and_mutated_configs_never_panic() {
         let _ = p.load(&os);
     }
 }
+
+#[test]
+fn values_holding_the_database_password_are_secret_in_any_encoding() {
+    let toml = "[env]\nPLAIN = \"use p@ss-w0rd here\"\nENCODED = \"x p%40ss-w0rd\"\nPORT = 1\n[database]\nurl = \"postgres://u:p%40ss-w0rd@localhost/db\"\nexport_as = [\"PG_URL\"]\nprobe = false\n[services.s]\ncommand = \"/bin/sh\"\n";
+    let plan = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect("loads");
+    let secret: Vec<(&str, bool)> = plan
+        .global_env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.secret))
+        .collect();
+    assert_eq!(
+        secret,
+        [
+            ("ENCODED", true),
+            ("PATH", false),
+            ("PG_URL", true),
+            ("PLAIN", true),
+            ("PORT", false)
+        ]
+    );
+}
