@@ -210,6 +210,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_configuration_reference_parses_with_no_unknown_key() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("## Configuration reference").expect("section")..];
+        let start = section.find("```toml\n").expect("toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").expect("end of block")];
+        let raw = parse_str(block);
+        assert!(raw.is_ok(), "{raw:?}");
+    }
+
+    #[test]
     fn full_example_parses() {
         let raw = parse_str(include_str!("../../tests/corpus/config/example.toml"));
         assert!(raw.is_ok(), "{raw:?}");
