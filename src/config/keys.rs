@@ -94,6 +94,32 @@ pub fn unknown(loc: &Locator, text: &str) -> Vec<Problem> {
     out.into_iter().map(|(_, p)| p).collect()
 }
 
+/// The dotted key path whose value contains byte `offset` (e.g.
+/// `services.api.depends_on`), to name the key in serde's type errors.
+pub fn path_at(text: &str, offset: usize) -> Option<String> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    find(doc.get_ref(), offset, &mut path).then(|| path.join("."))
+}
+
+/// Push onto `path` the keys down to the value holding `offset`. A table
+/// written as a `[header]` has a span that does not cover its contents, so
+/// tables are searched by their entries.
+fn find(t: &DeTable, offset: usize, path: &mut Vec<String>) -> bool {
+    for (k, v) in t.iter() {
+        path.push(k.get_ref().to_string());
+        let inside = match v.get_ref().as_table() {
+            Some(inner) => find(inner, offset, path) || v.span().contains(&offset),
+            None => v.span().contains(&offset),
+        };
+        if inside {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
 fn table<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a DeTable<'i>> {
     t.get(key)
         .and_then(|v: &Spanned<DeValue>| v.get_ref().as_table())
@@ -161,6 +187,21 @@ mod tests {
         ];
         for (ours, serde) in cases {
             assert_eq!(ours, serde.as_slice());
+        }
+    }
+
+    #[test]
+    fn key_path_at_an_offset() {
+        let text = "top = 1\n[services.a]\ncommand = [\"sh\", 5]\nready = { tcp = 5 }\n[services.a.backoff]\nfactor = \"x\"\n";
+        for (needle, want) in [
+            ("1\n", Some("top")),
+            ("5]", Some("services.a.command")),
+            ("5 }", Some("services.a.ready.tcp")),
+            ("\"x\"", Some("services.a.backoff.factor")),
+            ("[services.a]", Some("services.a")),
+        ] {
+            let offset = text.find(needle).expect(needle);
+            assert_eq!(path_at(text, offset).as_deref(), want, "{needle}");
         }
     }
 

@@ -64,9 +64,18 @@ fn parse_serde(loc: &Locator, text: &str) -> Result<RawConfig, Problem> {
             None => loc.path().display().to_string(),
         };
         let snippet = e.span().and_then(|sp| text.get(sp)).unwrap_or_default();
+        let message = rewrite_message(e.message(), snippet);
+        let key = e.span().and_then(|sp| keys::path_at(text, sp.start));
         Problem {
             location,
-            message: rewrite_message(e.message(), snippet),
+            message: match key {
+                Some(k)
+                    if !message.starts_with("unknown key") && !message.starts_with("duplicate") =>
+                {
+                    format!("{k}: {message}")
+                }
+                _ => message,
+            },
         }
     })
 }
