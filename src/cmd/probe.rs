@@ -33,10 +33,12 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
         (Some(url), true) => url,
         (_, _) => return invalid(&v.errors, &v.warnings, args.json),
     };
-    for w in &v.warnings {
-        eprintln!("warning: {w}");
+    if !args.json {
+        for w in &v.warnings {
+            eprintln!("warning: {w}");
+        }
     }
-    execute(&url, &settings, args.json)
+    execute(&url, &settings, args.json, v.warnings)
 }
 
 /// The URL and settings: `--url` with default settings, else the Plan's.
@@ -84,7 +86,7 @@ fn invalid(errors: &[db::UrlError], warnings: &[String], json: bool) -> ExitCode
     exit::code(exit::CONFIG)
 }
 
-fn execute(url: &DbUrl, settings: &DbSettings, json: bool) -> ExitCode {
+fn execute(url: &DbUrl, settings: &DbSettings, json: bool, warnings: Vec<String>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,7 +97,10 @@ fn execute(url: &DbUrl, settings: &DbSettings, json: bool) -> ExitCode {
             return exit::code(exit::INTERNAL);
         }
     };
-    let report = rt.block_on(probe::run(url, settings, probe::Progress::stderr()));
+    let mut report = rt.block_on(probe::run(url, settings, probe::Progress::stderr()));
+    if json {
+        report.warnings.splice(0..0, warnings);
+    }
     if json {
         println!("{}", probe::render::json(&report, url));
     } else {

@@ -101,6 +101,9 @@ fn lint_plan(
     {
         v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
     }
+    if ci.param("sslcert").is_some() || ci.param("sslkey").is_some() {
+        v.warnings.push("the probe does not present a client certificate (sslcert/sslkey); a server that requires one will fail the probe although the services may connect".into());
+    }
     if plan.tls == Tls::Allow {
         v.warnings.push(
             "sslmode=allow tries plaintext first; the probe connects in plaintext as libpq would"

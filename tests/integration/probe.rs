@@ -361,3 +361,40 @@ fn invalid_url_makes_no_attempt() {
         out.all()
     );
 }
+
+fn gate(raw: &str) -> Result<(), db::GateFailure> {
+    let settings = DbSettings {
+        wait: Duration::ZERO,
+        ..DbSettings::default()
+    };
+    let url = db::validate(raw, &settings).url.expect("url");
+    let plan = db::DatabasePlan {
+        url,
+        export_as: vec!["DATABASE_URL".into()],
+        settings,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(db::gate(&plan))
+}
+
+#[test]
+fn gate_opens_and_fails_with_exit_codes() {
+    let port = pg::tls_server();
+    assert!(gate(&url(
+        &format!("localhost:{port}"),
+        &format!("sslmode=verify-full&sslrootcert={}", ca())
+    ))
+    .is_ok());
+    let raw = format!(
+        "postgresql://{}:wrong-password@localhost:{port}/{}?sslmode=require",
+        pg::USER,
+        pg::DB
+    );
+    let f = gate(&raw).expect_err("wrong password");
+    assert_eq!(f.exit_code, 5, "{}", f.message);
+    assert!(f.message.contains("authentication failed"), "{}", f.message);
+    assert_no_leak(&format!("{f:?}"));
+}

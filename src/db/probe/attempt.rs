@@ -241,10 +241,16 @@ async fn negotiate(
         Tls::Prefer(v) | Tls::Require(v) => v,
     };
     let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
-    io.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-        .await
-        .map_err(io_err)?;
-    match io.read_u8().await.map_err(io_err)? {
+    // SSLRequest (code 80877103), unless TLS starts directly.
+    let reply = if plan.direct_tls {
+        b'S'
+    } else {
+        io.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+            .await
+            .map_err(io_err)?;
+        io.read_u8().await.map_err(io_err)?
+    };
+    match reply {
         b'S' => {}
         b'N' if matches!(plan.tls, Tls::Prefer(_)) => {
             return Ok((
@@ -261,7 +267,7 @@ async fn negotiate(
             )))
         }
     }
-    let config = tls::config(verify, &plan.trust)?;
+    let config = tls::config(verify, &plan.trust, plan.direct_tls)?;
     let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
         failure::tls(
             "tls_bad_name",
