@@ -1,9 +1,12 @@
 //! One file per subcommand; each is a short function from its arguments to an
 //! exit code. `dispatch` is the only place that knows them all.
 
-mod probe;
-
 use std::process::ExitCode;
+
+pub mod check;
+pub mod common;
+pub mod env;
+mod probe;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -12,8 +15,8 @@ use crate::exit;
 pub fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Up(_) => not_yet("up"),
-        Command::Check(_) => not_yet("check"),
-        Command::Env(_) => not_yet("env"),
+        Command::Check(args) => check::run(&cli, args),
+        Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),
         Command::Run(_) => not_yet("run"),
         Command::Status(_) => not_yet("status"),

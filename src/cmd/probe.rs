@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::common;
 use crate::cli::{Cli, ProbeArgs};
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::exit;
 
 /// Run `probe`.
 pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
-    let (raw, mut settings) = match source(cli, args) {
+    let (url, mut settings, warnings) = match source(cli, args) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -28,36 +29,40 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
             }
         }
     }
-    let v = db::validate(raw.expose(), &settings);
-    let url = match (v.url, v.errors.is_empty()) {
-        (Some(url), true) => url,
-        (_, _) => return invalid(&v.errors, &v.warnings, args.json),
-    };
     if !args.json {
-        for w in &v.warnings {
+        for w in &warnings {
             eprintln!("warning: {w}");
         }
     }
-    execute(&url, &settings, args.json, v.warnings)
+    execute(&url, &settings, args.json, warnings)
 }
 
-/// The URL and settings: `--url` with default settings, else the Plan's.
-fn source(_cli: &Cli, args: &ProbeArgs) -> Result<(crate::secret::Secret, DbSettings), ExitCode> {
-    match &args.url {
-        Some(u) => {
-            let base_dir = std::env::current_dir().unwrap_or_default();
-            Ok((
-                crate::secret::Secret::new(u.as_str()),
-                DbSettings {
-                    base_dir,
-                    ..DbSettings::default()
-                },
-            ))
-        }
-        None => {
-            eprintln!("error: probe without --url needs the configuration (supervisor.toml), which this build cannot load yet; pass --url");
-            Err(exit::code(exit::CONFIG))
-        }
+type Source = (DbUrl, DbSettings, Vec<String>);
+
+/// `--url` (validated here, default settings, relative paths from the
+/// current directory), else the Plan's already validated `[database]`.
+fn source(cli: &Cli, args: &ProbeArgs) -> Result<Source, ExitCode> {
+    let Some(raw) = &args.url else {
+        let plan = common::load_plan(cli)?;
+        return match plan.database {
+            Some(db) => Ok((db.url, db.settings, Vec::new())),
+            None => {
+                eprintln!(
+                    "error: the configuration has no [database] section; add one, or pass --url"
+                );
+                Err(exit::code(exit::CONFIG))
+            }
+        };
+    };
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    let settings = DbSettings {
+        base_dir,
+        ..DbSettings::default()
+    };
+    let v = db::validate(raw, &settings);
+    match v.url {
+        Some(url) if v.errors.is_empty() => Ok((url, settings, v.warnings)),
+        _ => Err(invalid(&v.errors, &v.warnings, args.json)),
     }
 }
 

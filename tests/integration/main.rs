@@ -6,6 +6,7 @@
 mod pg;
 mod support;
 
+mod badinput;
 mod check;
 mod cli;
 mod env;

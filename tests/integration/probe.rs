@@ -398,3 +398,33 @@ fn gate_opens_and_fails_with_exit_codes() {
     assert!(f.message.contains("authentication failed"), "{}", f.message);
     assert_no_leak(&format!("{f:?}"));
 }
+
+/// `probe` without `--url`: the Plan's `[database]`, here with `client = "node-pg"`.
+fn via_config(query: &str) -> Output {
+    let port = pg::tls_server();
+    let f = Fixture::new();
+    f.write(
+        ".env",
+        &format!(
+            "DATABASE_URL={}\n",
+            url(&format!("localhost:{port}"), query)
+        ),
+    );
+    f.write("supervisor.toml", "[supervisor]\nenv_files = [\".env\"]\n\n[database]\nurl = \"${DATABASE_URL}\"\nclient = \"node-pg\"\nwait = \"0s\"\n\n[services.api]\ncommand = [\"true\"]\n");
+    let out = f.run(&["probe"], Duration::from_secs(40));
+    assert_no_leak(&out.all());
+    out
+}
+
+#[test]
+fn node_pg_client_from_config() {
+    let out = via_config("sslmode=require");
+    expect(&out, 4, "tls", "not signed by a trusted CA");
+    assert!(
+        out.stderr.contains("treats sslmode=require as verify-full"),
+        "{}",
+        out.all()
+    );
+    let out = via_config(&format!("sslmode=require&sslrootcert={}", ca()));
+    expect(&out, 0, "", "chain and host name verified");
+}
