@@ -15,6 +15,9 @@ pub mod render;
 mod tls;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
