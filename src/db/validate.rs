@@ -106,7 +106,7 @@ fn lint_plan(
     }
     if plan.tls == Tls::Allow {
         v.warnings.push(
-            "sslmode=allow tries plaintext first; the probe connects in plaintext as libpq would"
+            "sslmode=allow tries plaintext first and TLS without verification only if the server refuses it; use sslmode=verify-full"
                 .into(),
         );
     }

@@ -274,8 +274,11 @@ fn make_template(e: &Env) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = c.spawn().expect("postgres --single");
+    // `legacy` has an md5 verifier (md5 auth); `clear` logs in with `password` (cleartext).
     let sql = format!(
-        "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}';\nCREATE DATABASE {DB} OWNER {USER};\n"
+        "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}';\nCREATE DATABASE {DB} OWNER {USER};\n\
+         SET password_encryption = 'md5';\nCREATE ROLE legacy LOGIN PASSWORD '{PASSWORD}';\n\
+         SET password_encryption = 'scram-sha-256';\nCREATE ROLE clear LOGIN PASSWORD '{PASSWORD}';\n"
     );
     std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), sql.as_bytes()).expect("sql");
     drop(child.stdin.take());
@@ -332,7 +335,7 @@ pub fn start(port: u16, tls: bool) -> Cluster {
     let kind = if tls { "hostssl" } else { "host" };
     std::fs::write(
         &hba,
-        format!("local all all trust\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+        format!("local all all trust\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
     )
     .expect("hba");
     chown(&hba, e.owner);
@@ -391,15 +394,29 @@ fn keep(mut c: Command) -> i32 {
     rx.recv().ok().flatten().expect("spawn postgres")
 }
 
+/// Until the server accepts connections (not merely listens: during startup it
+/// answers 57P03). `pg_isready` without TLS gets "no pg_hba entry", which
+/// still means "up" (exit 0).
 fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    let ready = || {
+        Command::new(env().bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    while !ready() {
         assert!(
             Instant::now() < deadline,
             "postgres did not start on port {port}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The data directory (and Unix socket directory) of the cluster on `port`.
+pub fn data_dir(port: u16) -> PathBuf {
+    env().root.join(format!("data-{port}"))
 }
 
 /// The shared TLS cluster.

@@ -428,3 +428,58 @@ fn node_pg_client_from_config() {
     let out = via_config(&format!("sslmode=require&sslrootcert={}", ca()));
     expect(&out, 0, "", "chain and host name verified");
 }
+
+fn as_user(user: &str, port: u16, query: &str) -> String {
+    format!(
+        "postgresql://{user}:{}@localhost:{port}/{}?{query}",
+        pg::encoded(),
+        pg::DB
+    )
+}
+
+#[test]
+fn md5_and_cleartext_over_tls() {
+    let port = pg::tls_server();
+    let out = cli(&as_user("legacy", port, "sslmode=require"), "0s", &[]);
+    expect(&out, 0, "", "md5 as \"legacy\"");
+    let out = cli(&as_user("clear", port, "sslmode=require"), "0s", &[]);
+    expect(&out, 0, "", "password as \"clear\"");
+}
+
+#[test]
+fn cleartext_password_never_sent_unencrypted() {
+    let port = pg::plain_server();
+    let out = cli(&as_user("clear", port, "sslmode=disable"), "0s", &[]);
+    expect(&out, 4, "auth", "refuses to send it");
+}
+
+#[test]
+fn unix_socket() {
+    let port = pg::tls_server();
+    let dir = pg::data_dir(port);
+    let raw = format!(
+        "postgresql:///{}?host={}&port={port}&user={}",
+        pg::DB,
+        dir.display(),
+        pg::USER
+    );
+    let out = cli(&raw, "0s", &[]);
+    expect(&out, 0, "", "Unix socket");
+    assert!(out.stdout.contains("trust as"), "{}", out.stdout);
+}
+
+#[test]
+fn libpq_allow_retries_with_tls() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=allow"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "encrypted, certificate not verified");
+    assert!(
+        out.stdout.contains("server requires TLS"),
+        "the plaintext try is shown\n{}",
+        out.stdout
+    );
+}

@@ -29,7 +29,22 @@ pub struct Ctx<'a> {
 pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
-        match endpoint(ctx, ep, phases).await {
+        let mut r = endpoint(ctx, ep, phases).await;
+        if ctx.plan.tls == Tls::Allow && matches!(&r, Err(f) if f.class == "tls_required") {
+            // libpq `allow`: plaintext refused, so try again with TLS (unverified).
+            let plan = ConnectPlan {
+                tls: Tls::Require(Verify::None),
+                ..ctx.plan.clone()
+            };
+            let retry = Ctx {
+                plan: &plan,
+                user: ctx.user.clone(),
+                database: ctx.database.clone(),
+                ..*ctx
+            };
+            r = endpoint(&retry, ep, phases).await;
+        }
+        match r {
             Ok(info) => return Ok(info),
             Err(f) if f.exit_code == exit::DB_AUTH => return Err(f),
             Err(f) => last = Some(f),
