@@ -64,6 +64,8 @@ median_ms() { # command... → median wall time in ms over $RUNS runs (must succ
 P=$(median_ms "$SUP" probe --url "$URL" --wait 0s)
 Q=$(median_ms psql "$URL" -X -q -c 'select 1')
 R=$(median_ms pg_isready -h localhost -p "$PORT")
+S1=$(median_ms "$SUP" --version)
+S2=$(median_ms psql --version)
 SIZE=$(stat -c %s "$SUP")
 
 echo "| command ($RUNS runs, median) | what it does | ms |"
@@ -71,5 +73,7 @@ echo "|---|---|---:|"
 echo "| \`uaol-supervisor probe\` | DNS, TCP, TLS 1.3 verify-full, SCRAM-SHA-256, 2 queries, Terminate | $P |"
 echo "| \`psql \"\$URL\" -c 'select 1'\` | TCP, TLS verify-full, SCRAM-SHA-256, 1 query | $Q |"
 echo "| \`pg_isready\` | TCP + startup packet, no TLS, no login | $R |"
+echo "| \`uaol-supervisor --version\` | process start only (baseline) | $S1 |"
+echo "| \`psql --version\` | process start only (baseline) | $S2 |"
 echo
 echo "release binary (stripped): $SIZE bytes ($(awk "BEGIN {printf \"%.2f\", $SIZE/1048576}") MiB)"

@@ -10,6 +10,7 @@ mod attempt;
 mod auth;
 mod der;
 pub mod failure;
+mod handshake;
 mod query;
 pub mod render;
 mod tls;
