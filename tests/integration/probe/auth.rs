@@ -132,3 +132,23 @@ fn unix_socket() {
     expect(&out, 0, "", "Unix socket");
     assert!(out.stdout.contains("trust as"), "{}", out.stdout);
 }
+
+#[test]
+fn expect_cockroachdb_against_postgres() {
+    let port = pg::tls_server();
+    let settings = DbSettings {
+        expect: db::Expect::Cockroachdb,
+        wait: Duration::ZERO,
+        ..DbSettings::default()
+    };
+    let raw = url(&format!("localhost:{port}"), "sslmode=require");
+    let u = db::validate(&raw, &settings).url.expect("url");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let report = rt.block_on(db::probe::run(&u, &settings, db::probe::Progress::quiet()));
+    let f = report.failure().expect("mismatch");
+    assert_eq!((f.class, f.exit_code), ("unexpected_server", 7), "{f:?}");
+    assert!(f.message.contains("the server is PostgreSQL"), "{f:?}");
+}

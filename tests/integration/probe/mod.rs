@@ -1,7 +1,7 @@
-//! `probe` against a real PostgreSQL (see `pg.rs`): each case asserts the
+//! `probe` against a real PostgreSQL (see `pg/`): each case asserts the
 //! failing phase, the message and the exit code, and every output is swept
 //! for the password in all its forms. node-postgres readings are exercised
-//! through the library (the CLI's `--url` uses the default libpq client).
+//! through supervisor.toml (`client = "node-pg"`) and through the library.
 
 use std::time::Duration;
 
