@@ -6,7 +6,8 @@ use std::process::ExitCode;
 pub mod check;
 pub mod common;
 pub mod env;
-mod probe;
+pub mod export;
+pub mod probe;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -24,7 +25,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Stop(_) => not_yet("stop"),
         Command::Start(_) => not_yet("start"),
         Command::Logs(_) => not_yet("logs"),
-        Command::Export(_) => not_yet("export"),
+        Command::Export(args) => export::run(&cli, args),
     }
 }
 

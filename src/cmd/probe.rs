@@ -1,4 +1,4 @@
-//! `probe [--url URL] [--wait DUR] [--json]`: validate the database URL and run
+//! `probe [--url URL | --url-env NAME] [--client C] [--wait DUR] [--json]`: validate the database URL and run
 //! the full handshake probe once (retrying transient failures up to `wait`),
 //! like `pg_isready` but logged in and queried. Exit codes per README.
 
@@ -8,9 +8,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::common;
-use crate::cli::{Cli, ProbeArgs};
+use crate::cli::{Cli, ProbeArgs, ProbeClient};
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::exit;
+use crate::secret::Secret;
 
 /// Run `probe`.
 pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
@@ -39,30 +40,51 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
 
 type Source = (DbUrl, DbSettings, Vec<String>);
 
-/// `--url` (validated here, default settings, relative paths from the
-/// current directory), else the Plan's already validated `[database]`.
+/// `--url`/`--url-env` (validated here, default settings but `--client`,
+/// relative paths from the current directory), else the Plan's already
+/// validated `[database]`.
 fn source(cli: &Cli, args: &ProbeArgs) -> Result<Source, ExitCode> {
-    let Some(raw) = &args.url else {
+    let Some(raw) = explicit_url(args)? else {
         let plan = common::load_plan(cli)?;
         return match plan.database {
             Some(db) => Ok((db.url, db.settings, Vec::new())),
             None => {
-                eprintln!(
-                    "error: the configuration has no [database] section; add one, or pass --url"
-                );
+                eprintln!("error: the configuration has no [database] section; add one, or pass --url-env NAME");
                 Err(exit::code(exit::CONFIG))
             }
         };
     };
     let base_dir = std::env::current_dir().unwrap_or_default();
+    let client = match args.client {
+        Some(ProbeClient::NodePg) => db::Client::NodePg,
+        _ => db::Client::Libpq,
+    };
     let settings = DbSettings {
         base_dir,
+        client,
         ..DbSettings::default()
     };
-    let v = db::validate(raw, &settings);
+    let v = db::validate(raw.expose(), &settings);
     match v.url {
         Some(url) if v.errors.is_empty() => Ok((url, settings, v.warnings)),
         _ => Err(invalid(&v.errors, &v.warnings, args.json)),
+    }
+}
+
+/// `--url URL` or `--url-env NAME`; `None` = use the configuration.
+fn explicit_url(args: &ProbeArgs) -> Result<Option<Secret>, ExitCode> {
+    if let Some(u) = &args.url {
+        return Ok(Some(Secret::new(u.as_str())));
+    }
+    let Some(name) = &args.url_env else {
+        return Ok(None);
+    };
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(Secret::new(v))),
+        Err(_) => {
+            eprintln!("error: --url-env {name}: the variable is not set (or not UTF-8) in this environment");
+            Err(exit::code(exit::CONFIG))
+        }
     }
 }
 

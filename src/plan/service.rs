@@ -251,7 +251,7 @@ fn argv(
             return (Vec::new(), PathBuf::new());
         }
     };
-    if argv.first().map_or(true, |a| a.trim().is_empty()) {
+    if argv.first().is_none_or(|a| a.trim().is_empty()) {
         ctx.err(&cmd.span(), key, "the command is empty");
         return (argv, PathBuf::new());
     }

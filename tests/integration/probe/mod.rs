@@ -36,11 +36,15 @@ fn assert_no_leak(text: &str) {
     }
 }
 
-/// Run `probe --url URL --wait WAIT [extra]`; sweep the output.
+/// Run `probe --url-env DATABASE_URL --wait WAIT [extra]` (the URL stays out
+/// of argv); sweep the output.
 fn cli(url: &str, wait: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["probe", "--url", url, "--wait", wait];
+    let mut args = vec!["probe", "--url-env", "DATABASE_URL", "--wait", wait];
     args.extend(extra);
-    let out = Fixture::new().run(&args, Duration::from_secs(40));
+    let f = Fixture::new();
+    let mut cmd = f.cmd(&args);
+    cmd.env("DATABASE_URL", url);
+    let out = crate::support::run_bounded(&mut cmd, Duration::from_secs(40));
     assert!(!out.timed_out, "probe hung:\n{}", out.all());
     assert_no_leak(&out.all());
     out

@@ -189,3 +189,17 @@ fn libpq_allow_retries_with_tls() {
         out.stdout
     );
 }
+
+#[test]
+fn node_pg_client_flag_and_plain_url_argument() {
+    let port = pg::tls_server();
+    let raw = url(&format!("localhost:{port}"), "sslmode=require");
+    let out = crate::support::Fixture::new().run(
+        &[
+            "probe", "--url", &raw, "--client", "node-pg", "--wait", "0s",
+        ],
+        std::time::Duration::from_secs(40),
+    );
+    super::assert_no_leak(&out.all());
+    expect(&out, 4, "tls", "not signed by a trusted CA");
+}
