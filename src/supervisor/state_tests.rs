@@ -5,6 +5,11 @@ use super::*;
 
 const PID: i32 = 100;
 
+/// (name, policy, from, event, expected state, expected actions)
+type Row<'a> = (&'static str, &'a Policy, State, Event, State, Vec<Action>);
+/// (name, from, event, at ms, expected state, expected actions)
+type StopRow = (&'static str, State, Event, u64, State, Vec<Action>);
+
 fn policy() -> Policy {
     Policy {
         restart: RestartPolicy::OnFailure,
@@ -113,7 +118,7 @@ fn lifecycle_table() {
         },
     ];
     #[rustfmt::skip]
-    let table: Vec<(&str, &Policy, State, Event, State, Vec<Action>)> = vec![
+    let table: Vec<Row<'_>> = vec![
         ("start", &p, State::Pending, Event::Start, State::Starting, vec![Action::Spawn]),
         ("spawned, no check → ready", &p, State::Starting, Event::Spawned { pid: PID },
             ready.clone(), vec![]),
@@ -206,7 +211,7 @@ fn stopping_table() {
     };
     let gone = Event::GroupGone { pid: PID };
     #[rustfmt::skip]
-    let table: Vec<(&str, State, Event, u64, State, Vec<Action>)> = vec![
+    let table: Vec<StopRow> = vec![
         ("leader exit → await group", st(false, false, After::Stop), exited.clone(), 10,
             st(true, false, After::Stop), vec![Action::AwaitGroup { pgid: PID }]),
         ("deadline early ignored", st(false, false, After::Stop),
