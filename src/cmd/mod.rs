@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+pub mod check;
+pub mod common;
+pub mod env;
+pub mod export;
+pub mod probe;
+
 use crate::cli::{Cli, Command};
 use crate::exit;
 
@@ -10,16 +16,16 @@ use crate::exit;
 pub fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Up(_) => not_yet("up"),
-        Command::Check(_) => not_yet("check"),
-        Command::Env(_) => not_yet("env"),
-        Command::Probe(_) => not_yet("probe"),
+        Command::Check(args) => check::run(&cli, args),
+        Command::Env(args) => env::run(&cli, args),
+        Command::Probe(args) => probe::run(&cli, args),
         Command::Run(_) => not_yet("run"),
         Command::Status(_) => not_yet("status"),
         Command::Restart(_) => not_yet("restart"),
         Command::Stop(_) => not_yet("stop"),
         Command::Start(_) => not_yet("start"),
         Command::Logs(_) => not_yet("logs"),
-        Command::Export(_) => not_yet("export"),
+        Command::Export(args) => export::run(&cli, args),
     }
 }
 

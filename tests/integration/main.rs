@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod pg;
 mod support;
 
+mod badinput;
 mod check;
 mod cli;
 mod env;
