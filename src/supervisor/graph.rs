@@ -97,10 +97,21 @@ impl Graph {
 
     /// May service `i` be stopped now during shutdown? Only once every
     /// dependent has no process left (reverse dependency order).
+    /// Dependents count transitively: `api → migrate (done) → db` keeps `db`
+    /// up until `api` is gone.
     pub fn may_stop(&self, i: usize, states: &[&State]) -> bool {
-        self.dependents[i]
-            .iter()
-            .all(|&d| states[d].pid().is_none())
+        let mut seen = vec![false; self.dependents.len()];
+        let mut stack = self.dependents[i].clone();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut seen[d], true) {
+                continue;
+            }
+            if states[d].pid().is_some() {
+                return false;
+            }
+            stack.extend(&self.dependents[d]);
+        }
+        true
     }
 }
 

@@ -130,9 +130,7 @@ impl Style {
         } else {
             let _ = write!(s, "{SELF_NAME:<w$} * {lvl}{message}");
         }
-        for (k, v) in fields {
-            let _ = write!(s, " {k}={v}");
-        }
+        // Messages are self-contained; structured fields are for JSON.
         s
     }
 }
