@@ -154,7 +154,7 @@ def render(doc):
         for k in order) + " |")
     cat = values(doc["raw"], "cat", "log", "relay_mb_s")
     m = doc["machine"]
-    out = ["\n".join(lines), ""]
+    out = ["\n".join(lines)]
     if cat:
         out.append(f"Reference: `lines | cat | sink` through the same pipes: "
                    f"{stat(cat, fmt_num)} MB/s.")
@@ -171,10 +171,10 @@ def render(doc):
     notes = {r["sup"]: r["note"] for r in doc["raw"] if r.get("note")}
     for k, note in notes.items():
         out.append(f"{LABELS.get(k, k)} log relay: {note}.")
-    out += ["", ratios(doc)]
+    out.append(ratios(doc))
     if doc.get("probe_md"):
-        out += ["", doc["probe_md"].strip()]
-    return "\n".join(out) + "\n"
+        out.append(doc["probe_md"].strip())
+    return "\n\n".join(out) + "\n"  # one paragraph per note
 
 
 def med(doc, sup, group, key):
