@@ -1,0 +1,152 @@
+//! The server inside `up`: accept connections on the bound socket, refuse
+//! peers whose uid (`SO_PEERCRED`) is neither ours nor root, read one request
+//! line, answer one response line. It runs in the same current-thread runtime
+//! as the supervisor, as one more future beside it: when the supervisor ends,
+//! the server is dropped and the socket file removed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+
+use super::bind::Bound;
+use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
+use super::serve::{answer, Context};
+use crate::exit;
+use crate::supervisor::Supervisor;
+
+/// At most this many connections are served at once; more wait in the backlog.
+const CONCURRENT: usize = 16;
+/// A client must send its request line within this.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a peer uid may talk to us: the same user, or root.
+pub fn allowed(peer: u32, me: u32) -> bool {
+    peer == me || peer == 0
+}
+
+/// Run the supervisor and the control server on one current-thread runtime
+/// on this thread (the supervisor's children's parent-death signal follows
+/// it); returns the supervisor's exit code. The socket is removed at the end.
+pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let std = bound.listener.take();
+    let code = rt.block_on(async move {
+        let listener = std.map(|l| {
+            l.set_nonblocking(true)?;
+            UnixListener::from_std(l)
+        });
+        let listener = match listener {
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
+                tracing::error!("control socket unusable: {e}");
+                None
+            }
+            None => None,
+        };
+        tokio::select! {
+            code = sup.run() => code,
+            () = serve(listener, Arc::new(ctx)) => exit::INTERNAL,
+        }
+    });
+    drop(rt);
+    drop(bound);
+    code
+}
+
+/// Accept forever (pending forever without a listener).
+async fn serve(listener: Option<UnixListener>, ctx: Arc<Context>) {
+    let Some(listener) = listener else {
+        return std::future::pending().await;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    let slots = Arc::new(Semaphore::new(CONCURRENT));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return std::future::pending().await;
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let ctx = Arc::clone(&ctx);
+                tokio::spawn(async move {
+                    connection(stream, &ctx, me).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("control socket: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
+    let peer = stream.peer_cred().map(|c| c.uid());
+    let response = match peer {
+        Ok(uid) if allowed(uid, me) => read_and_answer(&mut stream, ctx).await,
+        Ok(uid) => {
+            tracing::warn!("control socket: refused a connection from uid {uid}");
+            Response::error(
+                ErrorKind::Denied,
+                format!(
+                    "permission denied: uid {uid} is not the supervisor's user (uid {me}) or root"
+                ),
+            )
+        }
+        Err(e) => Response::error(ErrorKind::Denied, format!("cannot check the peer: {e}")),
+    };
+    let mut line = serde_json::to_string(&response).unwrap_or_else(|_| {
+        r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
+    });
+    line.push('\n');
+    let _ = stream.write_all(line.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
+    let mut reader = BufReader::new(stream).take(MAX_REQUEST);
+    let mut line = String::new();
+    let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
+    match read {
+        Err(_) => return Response::error(ErrorKind::BadRequest, "no request line within 10 s"),
+        Ok(Err(e)) => return Response::error(ErrorKind::BadRequest, format!("cannot read: {e}")),
+        Ok(Ok(_)) if !line.ends_with('\n') => {
+            return Response::error(
+                ErrorKind::BadRequest,
+                "the request must be one line ending in \\n",
+            );
+        }
+        Ok(Ok(_)) => {}
+    }
+    match serde_json::from_str::<Request>(&line) {
+        Ok(req) => answer(ctx, req).await,
+        Err(e) => Response::error(ErrorKind::BadRequest, format!("bad request: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_uid_or_root_only() {
+        assert!(allowed(1000, 1000));
+        assert!(allowed(0, 1000));
+        assert!(allowed(0, 0));
+        assert!(!allowed(1001, 1000));
+        assert!(!allowed(65534, 0));
+    }
+}
