@@ -42,7 +42,7 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         Ok(b) => b,
         Err(code) => return exit::code(code),
     };
-    let ctx = control::serve::Context::new(&plan, handle.control.clone());
+    let ctx = control::serve::Context::new(&plan, &handle);
     exit::code(control::server::run_with(sup, bound, ctx))
 }
 

@@ -85,26 +85,51 @@ pub async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Resp
         .map_err(|e| Response::error(ErrorKind::Conflict, e))?;
     let (stop_timeout, has_ready) = ctx.services.get(name).copied().unwrap_or_default();
     let deadline = Instant::now() + stop_timeout + SLACK;
+    let before_pid = before.pid;
+    let mut last = before;
     loop {
-        let now = current(ctx, name).await?;
-        if settled(verb, before.pid, &now, has_ready) {
+        let Ok(snap) = ctx.snapshot().await else {
+            return Ok(ended(ctx, verb, &last));
+        };
+        let now = find(&snap.services, name).cloned().unwrap_or(last);
+        if settled(verb, before_pid, &now, has_ready) {
             return Ok(report(verb, &now, has_ready, false));
         }
         if Instant::now() >= deadline {
             return Ok(report(verb, &now, has_ready, true));
         }
+        last = now;
         sleep(STEP).await;
+    }
+}
+
+/// The runtime ended while we waited: every service is terminal, so `up`
+/// had nothing left to supervise. Its final health says whether one failed.
+fn ended(ctx: &Context, verb: Verb, last: &ServiceStatus) -> Response {
+    let failed = ctx.health.borrow().failed.clone();
+    let tail = "nothing is left to supervise, so `up` is exiting";
+    match failed {
+        Some(why) => done(last, format!("{why}; {tail}"), Some(ErrorKind::Failed)),
+        None => done(
+            last,
+            format!("{} `{}`; {tail}", past(verb), last.name),
+            None,
+        ),
+    }
+}
+
+fn past(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Start => "started",
+        Verb::Stop => "stopped",
+        Verb::Restart => "restarted",
     }
 }
 
 fn report(verb: Verb, s: &ServiceStatus, has_ready: bool, timed_out: bool) -> Response {
     let name = &s.name;
     let pid = s.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-    let past = match verb {
-        Verb::Start => "started",
-        Verb::Stop => "stopped",
-        Verb::Restart => "restarted",
-    };
+    let past = past(verb);
     let crashed = verb != Verb::Stop && matches!(s.state, "failed" | "backoff" | "exited");
     if crashed {
         let why = s

@@ -49,15 +49,17 @@ pub fn call(
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|e| fail(e.to_string()))?;
-    stream
-        .write_all(line.as_bytes())
-        .map_err(|e| fail(e.to_string()))?;
+    // A refused peer is answered (and closed on) before it has written:
+    // read the answer even when the write failed.
+    let wrote = stream.write_all(line.as_bytes());
     let mut answer = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut answer)
-        .map_err(|e| fail(e.to_string()))?;
+    let read = BufReader::new(&stream).read_line(&mut answer);
     if answer.is_empty() {
-        return Err(fail("closed without an answer".into()));
+        let why = match (wrote, read) {
+            (Err(e), _) | (Ok(()), Err(e)) => e.to_string(),
+            (Ok(()), Ok(_)) => "closed without an answer".into(),
+        };
+        return Err(fail(why));
     }
     serde_json::from_str(&answer).map_err(|e| fail(format!("unreadable answer: {e}")))
 }

@@ -6,20 +6,22 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::protocol::{ErrorKind, LastExit, LogLine, Request, Response, ServiceView};
 use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::supervisor::control::{Request as Sup, ServiceStatus, Snapshot};
+use crate::supervisor::control::{Handle, Health, Request as Sup, ServiceStatus, Snapshot};
 
 /// What a request handler needs: the supervisor's control channel and a few
 /// facts from the Plan.
 pub struct Context {
     /// Requests to the runtime.
     pub control: mpsc::Sender<Sup>,
+    /// The aggregate health (its last value says why the runtime ended).
+    pub health: watch::Receiver<Health>,
     /// Masks secrets in anything served.
     pub redactor: Redactor,
     /// Per service: (stop_timeout, has a readiness check).
@@ -29,8 +31,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// From the Plan and the runtime's control sender.
-    pub fn new(plan: &Plan, control: mpsc::Sender<Sup>) -> Context {
+    /// From the Plan and the runtime's handle.
+    pub fn new(plan: &Plan, handle: &Handle) -> Context {
         let mut redactor = plan
             .database
             .as_ref()
@@ -50,7 +52,8 @@ impl Context {
             .map(|s| (s.name.clone(), (s.stop_timeout, s.ready.is_some())))
             .collect();
         Context {
-            control,
+            control: handle.control.clone(),
+            health: handle.health.clone(),
             redactor,
             services,
             window: usage::WINDOW,

@@ -21,6 +21,8 @@ use crate::supervisor::Supervisor;
 const CONCURRENT: usize = 16;
 /// A client must send its request line within this.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long answers in flight may take to be written once the runtime ended.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// Whether a peer uid may talk to us: the same user, or root.
 pub fn allowed(peer: u32, me: u32) -> bool {
@@ -55,10 +57,16 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
             }
             None => None,
         };
-        tokio::select! {
+        let slots = Arc::new(Semaphore::new(CONCURRENT));
+        let code = tokio::select! {
             code = sup.run() => code,
-            () = serve(listener, Arc::new(ctx)) => exit::INTERNAL,
-        }
+            () = serve(listener, Arc::new(ctx), Arc::clone(&slots)) => exit::INTERNAL,
+        };
+        // Requests in flight now fail fast (the runtime is gone): let their
+        // answers be written before the runtime drops them.
+        let all = CONCURRENT as u32;
+        let _ = tokio::time::timeout(DRAIN, slots.acquire_many(all)).await;
+        code
     });
     drop(rt);
     drop(bound);
@@ -66,12 +74,11 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
 }
 
 /// Accept forever (pending forever without a listener).
-async fn serve(listener: Option<UnixListener>, ctx: Arc<Context>) {
+async fn serve(listener: Option<UnixListener>, ctx: Arc<Context>, slots: Arc<Semaphore>) {
     let Some(listener) = listener else {
         return std::future::pending().await;
     };
     let me = nix::unistd::geteuid().as_raw();
-    let slots = Arc::new(Semaphore::new(CONCURRENT));
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             return std::future::pending().await;
