@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+pub mod check;
+pub mod common;
+pub mod env;
+
 use crate::cli::{Cli, Command};
 use crate::exit;
 
@@ -10,8 +14,8 @@ use crate::exit;
 pub fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Up(_) => not_yet("up"),
-        Command::Check(_) => not_yet("check"),
-        Command::Env(_) => not_yet("env"),
+        Command::Check(args) => check::run(&cli, args),
+        Command::Env(args) => env::run(&cli, args),
         Command::Probe(_) => not_yet("probe"),
         Command::Run(_) => not_yet("run"),
         Command::Status(_) => not_yet("status"),

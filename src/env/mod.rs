@@ -1,3 +1,48 @@
 //! Environment resolution with provenance: the six layers of the SPEC, `${VAR}`
 //! interpolation, the dotenv reader with line numbers and the migration lint.
-//! Never calls `std::env::set_var`.
+//! Never calls `std::env::set_var`, never reads the process environment: the
+//! OS environment is captured once by the command and passed in.
+//!
+//! - [`dotenv`] / [`lines`]: dotenvy's syntax, with line numbers;
+//! - [`interp`]: `${VAR}` / `${VAR:-d}` / `${VAR:?msg}` / `$$` for supervisor.toml;
+//! - [`layers`]: stacking with provenance, `inherit` globs, the OS-vs-file warning;
+//! - [`lint`]: values npm `dotenv` would read differently.
+
+pub mod dotenv;
+pub mod interp;
+pub mod layers;
+mod lines;
+pub mod lint;
+
+use std::path::Path;
+
+pub use layers::{EnvFile, Layers, DEFAULT_INHERIT};
+
+use crate::config::{io_reason, read_text};
+use crate::plan::Problem;
+
+/// Read and parse the env file at `path`. `outer` resolves `$NAME` before the
+/// file's own earlier lines (OS first, then earlier files).
+pub fn read_env_file(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvFile, Problem> {
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(Problem {
+            location: path.display().to_string(),
+            message: format!("cannot read env file: {}", io_reason(&e)),
+        });
+    }
+    let text = read_text(path)?;
+    let entries = dotenv::parse(&text, outer).map_err(|e| Problem {
+        location: format!("{}:{}", path.display(), e.line),
+        message: e.message,
+    })?;
+    Ok(EnvFile {
+        path: path.to_path_buf(),
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests;

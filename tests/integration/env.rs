@@ -1,1 +1,175 @@
-//! Integration tests for `env`.
+//! Integration tests for `env`: exactly what a service gets, masked unless
+//! `--show-secrets`, `--explain` provenance, JSON, the round trip through our
+//! own dotenv reader, and the inherit boundary seen from the outside.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use uaol_supervisor::env::dotenv;
+
+use crate::support::Fixture;
+
+const T: Duration = Duration::from_secs(20);
+
+const TOML: &str = r#"[supervisor]
+env_files = [".env"]
+inherit = ["HOME", "LC_*"]
+
+[env]
+NODE_ENV = "production"
+GREETING = "hello ${WHO:-world} $$5"
+
+[services.api]
+command = "/bin/sh -c 'exec sleep 60'"
+env_file = "api.env"
+env = { PORT = 3001, API_KEY = "k3y-${SUFFIX_PART}" }
+"#;
+
+const DOTENV: &str = "# shared\nNODE_ENV=development\nSUFFIX_PART=from-file\nQUOTED=\"a \\\"b\\\" \\$ \\\\ c\"\nMULTI=\"line one\nline two\"\n";
+
+fn project() -> Fixture {
+    let f = Fixture::new();
+    f.write("supervisor.toml", TOML);
+    f.write(".env", DOTENV);
+    f.write("api.env", "PORT=9999\nAPI_ONLY=yes\n");
+    f
+}
+
+fn run_env(f: &Fixture, args: &[&str], os: &[(&str, &str)]) -> crate::support::Output {
+    let mut cmd = f.cmd(args);
+    for (k, v) in os {
+        cmd.env(k, v);
+    }
+    crate::support::run_bounded(&mut cmd, T)
+}
+
+#[test]
+fn prints_exactly_the_services_environment_with_secrets_masked() {
+    let f = project();
+    let os = [
+        ("LC_ALL", "C"),
+        ("RUST_LOG", "trace"),
+        ("AWS_SECRET_ACCESS_KEY", "os-leak"),
+        ("NODE_ENV", "os-value"),
+    ];
+    let out = run_env(&f, &["env", "api"], &os);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let home = f.path().display().to_string();
+    let want = format!(
+        "API_KEY=\"****\"\nAPI_ONLY=\"yes\"\nGREETING=\"hello world \\$5\"\nHOME=\"{home}\"\nLC_ALL=\"C\"\nMULTI=\"line one\\nline two\"\nNODE_ENV=\"production\"\nPORT=\"3001\"\nQUOTED=\"a \\\"b\\\" \\$ \\\\ c\"\nSUFFIX_PART=\"from-file\"\n"
+    );
+    assert_eq!(out.stdout, want);
+    for leak in ["trace", "os-leak", "os-value", "RUST_LOG", "AWS_SECRET"] {
+        assert!(!out.stdout.contains(leak), "{leak} leaked:\n{}", out.stdout);
+    }
+    let shown = run_env(&f, &["env", "api", "--show-secrets"], &os);
+    assert!(
+        shown.stdout.contains("API_KEY=\"k3y-from-file\"\n"),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn dotenv_output_reads_back_to_the_same_map_as_json() {
+    let f = project();
+    let dotenv_out = run_env(&f, &["env", "api", "--show-secrets"], &[]);
+    let json_out = run_env(
+        &f,
+        &["env", "api", "--show-secrets", "--format", "json"],
+        &[],
+    );
+    let explain_out = run_env(&f, &["env", "api", "--show-secrets", "--explain"], &[]);
+    let json: BTreeMap<String, String> = serde_json::from_str(&json_out.stdout).expect("json");
+    for text in [&dotenv_out.stdout, &explain_out.stdout] {
+        let back: BTreeMap<String, String> = dotenv::parse(text, &|_| None)
+            .expect("re-readable")
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect();
+        assert_eq!(back, json);
+    }
+    // dotenvy, the oracle, reads it the same way.
+    let oracle: BTreeMap<String, String> = dotenvy::from_read_iter(dotenv_out.stdout.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("dotenvy reads it");
+    assert_eq!(oracle, json);
+}
+
+#[test]
+fn explain_shows_sources_and_what_was_shadowed() {
+    let f = project();
+    let out = run_env(
+        &f,
+        &["env", "api", "--explain"],
+        &[("NODE_ENV", "os-value"), ("LC_ALL", "C")],
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let text = out.stdout.replace(&f.path().display().to_string(), "[TMP]");
+    insta::assert_snapshot!("env_explain", text);
+    let json = run_env(
+        &f,
+        &["env", "api", "--explain", "--format", "json"],
+        &[("NODE_ENV", "os-value")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(v["NODE_ENV"]["source"], "supervisor.toml:6 [env]");
+    assert_eq!(v["NODE_ENV"]["shadowed"], serde_json::json!([".env:2"]));
+    assert_eq!(v["API_KEY"]["value"], "****");
+    assert_eq!(v["API_KEY"]["secret"], true);
+}
+
+#[test]
+fn os_value_hidden_by_an_env_file_is_warned_about() {
+    let f = project();
+    let out = run_env(&f, &["env", "api"], &[("SUFFIX_PART", "from-os")]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("SUFFIX_PART=\"from-file\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("warning: .env:3: `SUFFIX_PART` is set in the OS environment and in this env file; services get the file's value"),
+        "{}",
+        out.stderr
+    );
+    // …while `${SUFFIX_PART}` in supervisor.toml looks in the OS first.
+    let shown = run_env(
+        &f,
+        &["env", "api", "--show-secrets"],
+        &[("SUFFIX_PART", "from-os")],
+    );
+    assert!(
+        shown.stdout.contains("API_KEY=\"k3y-from-os\""),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn unknown_service_suggests_and_exits_3() {
+    let f = project();
+    let out = run_env(&f, &["env", "apj"], &[]);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("error: unknown service `apj` (did you mean `api`?)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_broken_config_fails_env_with_the_same_report() {
+    let f = project();
+    f.write(".env", "OK=1\nBROKEN LINE\n");
+    let out = run_env(&f, &["env", "api"], &[]);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(
+        out.stderr.contains(".env:2: expected `=` after `BROKEN`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod badinput;
 mod check;
 mod cli;
 mod env;

@@ -1,0 +1,296 @@
+//! `check [--no-probe] [--json]`: build the Plan and show it — config OK,
+//! services in start order with their dependencies, a per-service environment
+//! summary (counts by source; secret names, never values), the redacted
+//! database URL, warnings — then probe the database unless `--no-probe`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+
+use super::common::{config_path, load_plan_quiet, os_env};
+use crate::cli::{CheckArgs, Cli};
+use crate::db::{self, GateFailure};
+use crate::exit;
+use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan, Source};
+use crate::secret::Redactor;
+
+/// Run `check`.
+pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
+    if args.json {
+        return run_json(cli, args);
+    }
+    let plan = match load_plan_quiet(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    print!("{}", report(&plan));
+    match probe(&plan, args) {
+        None => exit::code(exit::OK),
+        Some(Ok(())) => {
+            println!("database: probe OK");
+            exit::code(exit::OK)
+        }
+        Some(Err(f)) => {
+            eprintln!("error: database probe failed: {}", f.message);
+            exit::code(f.exit_code)
+        }
+    }
+}
+
+fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
+    let path = config_path(cli);
+    let plan = match plan::load(&path, &os_env()) {
+        Ok(p) => p,
+        Err(problems) => {
+            let list: Vec<Value> = problems
+                .0
+                .iter()
+                .map(|p| json!({"location": p.location, "message": p.message}))
+                .collect();
+            println!("{}", json!({"ok": false, "problems": list}));
+            return exit::code(problems.exit_code());
+        }
+    };
+    let probe = probe(&plan, args);
+    let mut v = report_json(&plan);
+    v["probe"] = match &probe {
+        None => Value::Null,
+        Some(Ok(())) => json!({"ok": true}),
+        Some(Err(f)) => json!({"ok": false, "exit_code": f.exit_code, "message": f.message}),
+    };
+    v["ok"] = json!(!matches!(probe, Some(Err(_))));
+    println!("{v}");
+    match probe {
+        Some(Err(f)) => exit::code(f.exit_code),
+        _ => exit::code(exit::OK),
+    }
+}
+
+/// The database gate, when configured, enabled and not `--no-probe`.
+fn probe(plan: &Plan, args: &CheckArgs) -> Option<Result<(), GateFailure>> {
+    let db = plan
+        .database
+        .as_ref()
+        .filter(|d| d.settings.probe && !args.no_probe)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    Some(match rt {
+        Ok(rt) => rt.block_on(db::gate(db)),
+        Err(e) => Err(GateFailure {
+            exit_code: exit::INTERNAL,
+            message: format!("failed to start the runtime: {e}"),
+        }),
+    })
+}
+
+/// The human report.
+pub fn report(plan: &Plan) -> String {
+    let mut out = String::new();
+    let n = plan.services.len();
+    let path = plan
+        .config_path
+        .file_name()
+        .map_or(String::new(), |f| f.to_string_lossy().into_owned());
+    out.push_str(&format!(
+        "config OK: {path} ({n} service{})\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    let width = plan
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    out.push_str("\nstart order:\n");
+    for (i, s) in plan.services.iter().enumerate() {
+        out.push_str(&format!(
+            "  {}. {:width$}  {}\n",
+            i + 1,
+            s.name,
+            describe(s)
+        ));
+    }
+    out.push_str("\nenvironment:\n");
+    for s in &plan.services {
+        out.push_str(&format!("  {:width$}  {}\n", s.name, env_summary(&s.env)));
+    }
+    if let Some(db) = &plan.database {
+        let probe = if db.settings.probe {
+            "probe on"
+        } else {
+            "probe off"
+        };
+        out.push_str(&format!(
+            "\ndatabase: {} (as {}; {probe})\n",
+            db.url.redacted(),
+            db.export_as.join(", ")
+        ));
+    }
+    if !plan.warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for w in &plan.warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
+    out
+}
+
+fn describe(s: &ServicePlan) -> String {
+    let mut parts = vec![format!("$ {}", redactor(s).redact(&shell_words(&s.argv)))];
+    if !s.depends_on.is_empty() {
+        let deps: Vec<String> = s
+            .depends_on
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.condition.as_str()))
+            .collect();
+        parts.push(format!("after {}", deps.join(", ")));
+    }
+    if let Some(r) = &s.ready {
+        parts.push(format!("ready: {}", ready(&r.probe)));
+    }
+    if s.oneshot {
+        parts.push("oneshot".into());
+    }
+    if s.uses_database {
+        parts.push("uses database".into());
+    }
+    parts.join("; ")
+}
+
+fn ready(p: &ReadyProbe) -> String {
+    match p {
+        ReadyProbe::Tcp(a) => format!("tcp {a}"),
+        ReadyProbe::Http(u) => format!("http {u}"),
+        ReadyProbe::Exec(argv) => format!("exec {}", shell_words(argv)),
+        ReadyProbe::Log(re) => format!("log /{re}/"),
+    }
+}
+
+/// Masks the values of the service's secret variables (they may appear in
+/// an interpolated command line).
+fn redactor(s: &ServicePlan) -> Redactor {
+    let mut r = Redactor::default();
+    for v in s.env.vars.values().filter(|v| v.secret) {
+        r.add(&v.value);
+    }
+    r
+}
+
+fn shell_words(argv: &[String]) -> String {
+    let quote = |a: &String| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+        {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    argv.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
+/// Short label of a source, for grouping.
+pub fn source_label(src: &Source) -> String {
+    match src {
+        Source::Os => "os".into(),
+        Source::EnvFile { path, .. } | Source::ServiceEnvFile { path, .. } => {
+            path.display().to_string()
+        }
+        Source::GlobalEnv { .. } => "[env]".into(),
+        Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
+        Source::Database => "database.url".into(),
+    }
+}
+
+/// Precedence rank of a source (the SPEC's layer number).
+fn layer(src: &Source) -> u8 {
+    match src {
+        Source::Os => 1,
+        Source::EnvFile { .. } => 2,
+        Source::GlobalEnv { .. } => 3,
+        Source::ServiceEnvFile { .. } => 4,
+        Source::ServiceEnv { .. } => 5,
+        Source::Database => 6,
+    }
+}
+
+/// Variables per source label, in precedence order (lowest first).
+fn counts(env: &Env) -> Vec<(String, usize)> {
+    let mut by: BTreeMap<(u8, String), usize> = BTreeMap::new();
+    for v in env.vars.values() {
+        *by.entry((layer(&v.source), source_label(&v.source)))
+            .or_default() += 1;
+    }
+    by.into_iter().map(|((_, label), n)| (label, n)).collect()
+}
+
+fn env_summary(env: &Env) -> String {
+    let by: Vec<String> = counts(env)
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let secrets: Vec<&str> = env
+        .vars
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut s = format!("{} vars: {}", env.len(), by.join(", "));
+    if !secrets.is_empty() {
+        s.push_str(&format!("; masked: {}", secrets.join(", ")));
+    }
+    s
+}
+
+/// The machine-readable report (no secret values).
+pub fn report_json(plan: &Plan) -> Value {
+    let services: Vec<Value> = plan.services.iter().map(service_json).collect();
+    let database = plan.database.as_ref().map(|db| {
+        json!({
+            "url": db.url.redacted(),
+            "export_as": db.export_as,
+            "probe": db.settings.probe,
+        })
+    });
+    let warnings: Vec<Value> = plan
+        .warnings
+        .iter()
+        .map(|w| json!({"location": w.location, "message": w.message}))
+        .collect();
+    json!({
+        "ok": true,
+        "config": plan.config_path.display().to_string(),
+        "services": services,
+        "database": database,
+        "warnings": warnings,
+    })
+}
+
+fn service_json(s: &ServicePlan) -> Value {
+    let deps: Vec<Value> = s
+        .depends_on
+        .iter()
+        .map(|d| json!({"name": d.name, "condition": d.condition.as_str()}))
+        .collect();
+    let secrets: Vec<&str> = s
+        .env
+        .vars
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    json!({
+        "name": s.name,
+        "argv": s.argv.iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
+        "program": s.program.display().to_string(),
+        "cwd": s.cwd.display().to_string(),
+        "depends_on": deps,
+        "oneshot": s.oneshot,
+        "uses_database": s.uses_database,
+        "restart": s.restart.as_str(),
+        "env": {"count": s.env.len(), "sources": counts(&s.env).into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(), "masked": secrets},
+    })
+}

@@ -1,0 +1,61 @@
+//! Helpers every command shares: where the config is, and loading the Plan
+//! once with the OS environment captured once, printing problems and warnings
+//! the same way everywhere.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::Cli;
+use crate::exit;
+use crate::plan::{self, Plan, Warning};
+
+/// The environment variable naming the config file.
+pub const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
+
+/// `-c PATH`, else `$UAOL_SUPERVISOR_CONFIG`, else `./supervisor.toml`.
+pub fn config_path(cli: &Cli) -> PathBuf {
+    if let Some(p) = &cli.config {
+        return p.clone();
+    }
+    match std::env::var_os(CONFIG_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("supervisor.toml"),
+    }
+}
+
+/// The OS environment, captured once. Names or values that are not UTF-8
+/// are skipped (they cannot be referenced from supervisor.toml either).
+pub fn os_env() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Load the Plan for `cli`. On problems, print them all to stderr and return
+/// [`exit::CONFIG`]; warnings are printed to stderr as `warning: …`.
+pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+    let plan = load_plan_quiet(cli)?;
+    print_warnings(&plan.warnings);
+    Ok(plan)
+}
+
+/// [`load_plan`] without printing warnings (for commands that report them
+/// themselves, like `check`).
+pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
+    let path = config_path(cli);
+    match plan::load(&path, &os_env()) {
+        Ok(plan) => Ok(plan),
+        Err(problems) => {
+            eprint!("error: {problems}");
+            Err(exit::code(problems.exit_code()))
+        }
+    }
+}
+
+/// Print warnings to stderr, one per line.
+pub fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}

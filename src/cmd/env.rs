@@ -1,0 +1,149 @@
+//! `env SERVICE [--explain] [--show-secrets] [--format dotenv|json]`: exactly
+//! the environment the service will get. The dotenv output is re-readable by
+//! our own reader (and dotenvy); `--explain` adds each variable's source and
+//! what it shadowed as a trailing comment, which keeps it re-readable.
+
+use std::process::ExitCode;
+
+use serde_json::{json, Map, Value};
+
+use super::common::load_plan;
+use crate::cli::{Cli, EnvArgs, EnvFormat};
+use crate::config::suggest;
+use crate::exit;
+use crate::plan::{EnvVar, ServicePlan};
+
+/// Run `env`.
+pub fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
+    let plan = match load_plan(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let Some(service) = plan.service(&args.service) else {
+        let names = plan.services.iter().map(|s| s.name.as_str());
+        let hint = suggest::did_you_mean(&args.service, names);
+        let all: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "error: unknown service `{}`{hint}; services: {}",
+            args.service,
+            all.join(", ")
+        );
+        return exit::code(exit::CONFIG);
+    };
+    let out = match args.format {
+        EnvFormat::Dotenv => dotenv(service, args.explain, args.show_secrets),
+        EnvFormat::Json => format!("{}\n", to_json(service, args.explain, args.show_secrets)),
+    };
+    print!("{out}");
+    exit::code(exit::OK)
+}
+
+/// The dotenv rendering.
+pub fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> String {
+    let mut out = String::new();
+    if explain {
+        let masked = if show_secrets {
+            "secrets shown"
+        } else {
+            "secrets masked"
+        };
+        out.push_str(&format!(
+            "# environment of `{}`: {} variables ({masked})\n",
+            s.name,
+            s.env.len()
+        ));
+    }
+    for (name, var) in &s.env.vars {
+        let line = format!("{name}=\"{}\"", escape(var.display_value(show_secrets)));
+        let line = if is_dotenv_name(name) {
+            line
+        } else {
+            eprintln!("warning: `{name}` is not a dotenv variable name; printed as a comment");
+            format!("# {line}")
+        };
+        out.push_str(&line);
+        if explain {
+            out.push_str(&format!("  # {}", explain_var(var)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn explain_var(var: &EnvVar) -> String {
+    let mut s = format!("from {}", var.source);
+    if !var.shadowed.is_empty() {
+        let sh: Vec<String> = var.shadowed.iter().map(ToString::to_string).collect();
+        s.push_str(&format!("; shadows {}", sh.join(", ")));
+    }
+    s
+}
+
+/// Escape for a double-quoted dotenv value as dotenvy reads it.
+pub fn escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' => out.push_str("\\$"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Names dotenvy can read: `[A-Za-z_][A-Za-z0-9_.]*`.
+pub fn is_dotenv_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+fn to_json(s: &ServicePlan, explain: bool, show_secrets: bool) -> Value {
+    let mut m = Map::new();
+    for (name, var) in &s.env.vars {
+        let value = var.display_value(show_secrets);
+        let v = if explain {
+            let shadowed: Vec<String> = var.shadowed.iter().map(ToString::to_string).collect();
+            json!({"value": value, "secret": var.secret, "source": var.source.to_string(), "shadowed": shadowed})
+        } else {
+            json!(value)
+        };
+        m.insert(name.clone(), v);
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::dotenv::parse;
+
+    #[test]
+    fn dotenv_output_round_trips_through_our_reader() {
+        let values = [
+            "plain",
+            "",
+            "with space",
+            "quote \" inside",
+            "back\\slash",
+            "dollar $HOME ${X} $$",
+            "multi\nline\n",
+            "tab\tcr\r",
+            "hash # not comment",
+            "single ' quote",
+            "unicode é ✓",
+            "trailing\\",
+        ];
+        let mut text = String::new();
+        for (i, v) in values.iter().enumerate() {
+            text.push_str(&format!("V{i}=\"{}\"  # from somewhere\n", escape(v)));
+        }
+        let got = parse(&text, &|_| None).expect("re-readable");
+        let got: Vec<&str> = got.iter().map(|e| e.value.as_str()).collect();
+        assert_eq!(got, values);
+    }
+}

@@ -1,0 +1,226 @@
+//! The dotenv reader: dotenvy 0.15's syntax (comments, `export` prefix, single
+//! and double quotes, escapes, multi-line quoted values, `$VAR`/`${VAR}`
+//! expansion), hand-written so every entry keeps its line number and the
+//! facts the migration lint needs. Tests use dotenvy itself as the oracle.
+//!
+//! Expansion looks a name up as dotenvy does: the OS environment first, then
+//! (our addition, equivalent to dotenvy loading files in turn) the earlier env
+//! files, then earlier lines of this file; an unknown name expands to "".
+
+use std::collections::HashMap;
+
+use super::lines::logical_lines;
+
+/// One `KEY=value` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name.
+    pub key: String,
+    /// The value, unquoted, unescaped and expanded.
+    pub value: String,
+    /// 1-based line the entry starts on.
+    pub line: usize,
+    /// An unquoted `#` was in the value, or an inline ` #` comment followed it.
+    pub unquoted_hash: bool,
+    /// A `$` expansion happened.
+    pub expanded: bool,
+}
+
+/// A syntax error: the line it is on, and why (never the value itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Parse a whole file. `outer` resolves `$NAME` before this file's own lines.
+pub fn parse(
+    text: &str,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Entry>, SyntaxError> {
+    let lines = logical_lines(text).map_err(|line| SyntaxError {
+        line,
+        message: "unterminated quoted value (a quote opened here is never closed)".into(),
+    })?;
+    let mut local: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for (line, text, comment_cut) in lines {
+        let lookup = |name: &str| outer(name).or_else(|| local.get(name).cloned());
+        match parse_line(&text, &lookup) {
+            Ok(None) => {}
+            Ok(Some((key, mut value))) => {
+                // `KEY=value # note`: npm dotenv before 15.0 keeps ` # note`.
+                value.unquoted_hash |= comment_cut && !text.contains(['"', '\'']);
+                local.insert(key.clone(), value.value.clone());
+                out.push(Entry {
+                    key,
+                    value: value.value,
+                    line,
+                    unquoted_hash: value.unquoted_hash,
+                    expanded: value.expanded,
+                });
+            }
+            Err(message) => return Err(SyntaxError { line, message }),
+        }
+    }
+    Ok(out)
+}
+
+struct Value {
+    value: String,
+    unquoted_hash: bool,
+    expanded: bool,
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, String> {
+    let mut rest = line.trim_end().trim_start();
+    if rest.is_empty() || rest.starts_with('#') {
+        return Ok(None);
+    }
+    let mut key = take_key(&mut rest)?;
+    rest = rest.trim_start();
+    if key == "export" && !rest.starts_with('=') {
+        key = take_key(&mut rest)?;
+        rest = rest.trim_start();
+    }
+    rest = rest
+        .strip_prefix('=')
+        .ok_or_else(|| format!("expected `=` after `{key}`"))?
+        .trim_start();
+    if rest.is_empty() || rest.starts_with('#') {
+        let unquoted_hash = false;
+        return Ok(Some((
+            key,
+            Value {
+                value: String::new(),
+                unquoted_hash,
+                expanded: false,
+            },
+        )));
+    }
+    let value = parse_value(rest, lookup)?;
+    Ok(Some((key, value)))
+}
+
+fn take_key(rest: &mut &str) -> Result<String, String> {
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return Err(
+            "expected a variable name (letters, digits, `_` or `.`, not starting with a digit)"
+                .into(),
+        );
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    let key = rest[..end].to_string();
+    *rest = &rest[end..];
+    Ok(key)
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Subst {
+    None,
+    Block,
+    Braced,
+}
+
+/// dotenvy's `parse_value`, state for state.
+fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
+    let (mut strong, mut weak, mut escaped, mut expecting_end) = (false, false, false, false);
+    let mut out = String::new();
+    let mut mode = Subst::None;
+    let mut name = String::new();
+    let mut v = Value {
+        value: String::new(),
+        unquoted_hash: false,
+        expanded: false,
+    };
+    for (index, c) in input.chars().enumerate() {
+        let col = index + 1;
+        if expecting_end {
+            match c {
+                ' ' | '\t' => continue,
+                '#' => {
+                    v.unquoted_hash = true;
+                    break;
+                }
+                _ => {
+                    return Err(format!(
+                        "unexpected character after whitespace at value column {col} (quote a value that contains spaces)"
+                    ))
+                }
+            }
+        } else if escaped {
+            match c {
+                '\\' | '\'' | '"' | '$' | ' ' => out.push(c),
+                'n' => out.push('\n'),
+                _ => return Err(format!("unknown escape `\\{c}` at value column {col}")),
+            }
+            escaped = false;
+        } else if strong {
+            if c == '\'' {
+                strong = false;
+            } else {
+                out.push(c);
+            }
+        } else if mode != Subst::None {
+            if c.is_alphanumeric() {
+                name.push(c);
+            } else if mode == Subst::Block && c == '{' && name.is_empty() {
+                mode = Subst::Braced;
+            } else if mode == Subst::Block {
+                substitute(&mut name, lookup, &mut out);
+                if c == '$' {
+                    mode = Subst::Block;
+                } else {
+                    mode = Subst::None;
+                    out.push(c);
+                }
+            } else if c == '}' {
+                mode = Subst::None;
+                substitute(&mut name, lookup, &mut out);
+            } else {
+                name.push(c);
+            }
+        } else if c == '$' {
+            mode = Subst::Block;
+            v.expanded = true;
+        } else if weak {
+            match c {
+                '"' => weak = false,
+                '\\' => escaped = true,
+                _ => out.push(c),
+            }
+        } else {
+            match c {
+                '\'' => strong = true,
+                '"' => weak = true,
+                '\\' => escaped = true,
+                ' ' | '\t' => expecting_end = true,
+                '#' => {
+                    v.unquoted_hash = true;
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+    if mode == Subst::Braced {
+        return Err("unterminated `${` (missing `}`)".into());
+    }
+    if strong || weak {
+        return Err("unterminated quote".into());
+    }
+    substitute(&mut name, lookup, &mut out);
+    v.value = out;
+    Ok(v)
+}
+
+fn substitute(name: &mut String, lookup: Lookup, out: &mut String) {
+    let n = std::mem::take(name);
+    out.push_str(&lookup(&n).unwrap_or_default());
+}

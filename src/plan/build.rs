@@ -1,0 +1,269 @@
+//! Raw → Plan, in one place: `[supervisor]`, the env files, `[env]` and
+//! `[database]` here; each service in `service.rs`; the graph in `deps.rs`.
+//! Every problem is collected; the Plan exists only when there are none.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ctx::{check_var_name, Ctx};
+use super::{deps, service, LogFormat, Plan, Problems, Settings, Source, Warning};
+use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
+use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
+use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
+use crate::secret::looks_secret;
+
+/// What every service shares.
+pub struct Global {
+    /// `inherit`.
+    pub inherit: Vec<String>,
+    /// `env_files`, read.
+    pub files: Vec<EnvFile>,
+    /// The env files merged (later wins): the second place `${VAR}` looks.
+    pub file_vars: BTreeMap<String, String>,
+    /// `[env]`, interpolated: name, value, line.
+    pub env: Vec<(String, String, usize)>,
+    /// `[database]` was written.
+    pub db_configured: bool,
+    /// `[database]`, validated (None when absent or invalid).
+    pub db: Option<DatabasePlan>,
+    /// `[supervisor] stop_timeout`.
+    pub stop_timeout: Duration,
+}
+
+impl Global {
+    /// `${VAR}` lookup for global values: OS first, then the env files.
+    pub fn lookup<'a>(
+        &'a self,
+        os: &'a BTreeMap<String, String>,
+    ) -> impl Fn(&str) -> Option<String> + 'a {
+        move |n: &str| os.get(n).or_else(|| self.file_vars.get(n)).cloned()
+    }
+
+    /// Whether a variable must be masked.
+    pub fn is_secret(&self, name: &str, value: &str) -> bool {
+        let Some(db) = &self.db else {
+            return looks_secret(name);
+        };
+        let pw = db.url.password().map(|p| p.expose()).unwrap_or_default();
+        looks_secret(name)
+            || db.export_as.iter().any(|n| n == name)
+            || (!pw.is_empty() && value.contains(pw))
+    }
+
+    /// Layers 1–3: inherit, env files, `[env]`.
+    pub fn base_layers(&self, os: &BTreeMap<String, String>) -> Layers {
+        let mut l = Layers::inherit(os, &self.inherit);
+        for f in &self.files {
+            l.add_file(f, false);
+        }
+        for (name, value, line) in &self.env {
+            l.set(name, value.clone(), Source::GlobalEnv { line: *line });
+        }
+        l
+    }
+
+    /// Layer 6: the database URL under every `export_as` name.
+    pub fn add_database(&self, l: &mut Layers) {
+        if let Some(db) = &self.db {
+            for name in &db.export_as {
+                l.set(name, db.url.expose().to_string(), Source::Database);
+            }
+        }
+    }
+}
+
+/// Build the Plan from parsed config. `path` is the config file as given.
+pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
+    let settings = settings(ctx, &raw.supervisor);
+    let inherit = match &raw.supervisor.inherit {
+        Some(v) => v.iter().map(|s| s.get_ref().clone()).collect(),
+        None => DEFAULT_INHERIT.iter().map(|s| s.to_string()).collect(),
+    };
+    let files = env_files(ctx, &raw.supervisor);
+    let mut file_vars = BTreeMap::new();
+    for f in &files {
+        file_vars.extend(f.entries.iter().map(|e| (e.key.clone(), e.value.clone())));
+    }
+    let mut global = Global {
+        inherit,
+        files,
+        file_vars,
+        env: Vec::new(),
+        db_configured: raw.database.is_some(),
+        db: None,
+        stop_timeout: settings.stop_timeout,
+    };
+    let os = ctx.os;
+    let env = ctx.env_table(&raw.env, "env", &global.lookup(os));
+    global.env = env;
+    if let Some(d) = &raw.database {
+        let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os));
+        global.db = db;
+    }
+    let mut layers = global.base_layers(os);
+    global.add_database(&mut layers);
+    let (global_env, warnings) = layers.finish(os, &|n, v| global.is_secret(n, v));
+    ctx.warnings.extend(warnings);
+    let mut raws: Vec<_> = raw.services.iter().collect();
+    raws.sort_by_key(|(name, _)| name.span().start);
+    let built: Vec<_> = raws
+        .iter()
+        .map(|(n, s)| service::build(ctx, n, s, &global))
+        .collect();
+    let services = deps::order(ctx, built);
+    let problems = std::mem::take(&mut ctx.problems);
+    let plan = Plan {
+        config_path: ctx.abs(path.file_name().map_or(PathBuf::new(), PathBuf::from)),
+        base_dir: ctx.base.clone(),
+        settings,
+        database: global.db,
+        services,
+        global_env,
+        warnings: dedup(std::mem::take(&mut ctx.warnings)),
+    };
+    problems.into_result(plan)
+}
+
+fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
+    let log_format = ctx.choice(
+        &s.log_format,
+        "supervisor.log_format",
+        &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
+        LogFormat::Pretty,
+    );
+    Settings {
+        log_format,
+        stop_timeout: ctx.duration(
+            &s.stop_timeout,
+            "supervisor.stop_timeout",
+            Duration::from_secs(10),
+        ),
+        control_socket: s.control_socket.as_ref().map(|p| ctx.abs(p.get_ref())),
+    }
+}
+
+/// Read every listed env file (all of them, even after an error), linting each.
+fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
+    let mut files: Vec<EnvFile> = Vec::new();
+    for rel in s.env_files.iter().flatten() {
+        let merged: BTreeMap<&str, &str> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())))
+            .collect();
+        let outer = |n: &str| {
+            ctx.os
+                .get(n)
+                .cloned()
+                .or_else(|| merged.get(n).map(|v| v.to_string()))
+        };
+        match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
+            Ok(f) => files.push(f),
+            Err(p) => {
+                let at = ctx.loc.at(&rel.span());
+                ctx.problems.push(
+                    p.location,
+                    format!("{} (listed in supervisor.env_files at {at})", p.message),
+                );
+            }
+        }
+    }
+    for f in &files {
+        ctx.warnings.extend(lint(f));
+    }
+    files
+}
+
+fn database(
+    ctx: &mut Ctx,
+    d: &RawDatabase,
+    span: &std::ops::Range<usize>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Option<DatabasePlan> {
+    let settings = DbSettings {
+        client: ctx.choice(
+            &d.client,
+            "database.client",
+            &[("libpq", Client::Libpq), ("node-pg", Client::NodePg)],
+            Client::Libpq,
+        ),
+        expect: ctx.choice(
+            &d.expect,
+            "database.expect",
+            &[
+                ("any", Expect::Any),
+                ("postgres", Expect::Postgres),
+                ("cockroachdb", Expect::Cockroachdb),
+            ],
+            Expect::Any,
+        ),
+        allow_localhost: d.allow_localhost.unwrap_or(true),
+        require_tls: d.require_tls.unwrap_or(false),
+        probe: d.probe.unwrap_or(true),
+        probe_timeout: ctx.duration(
+            &d.probe_timeout,
+            "database.probe_timeout",
+            Duration::from_secs(5),
+        ),
+        wait: ctx.duration(&d.wait, "database.wait", Duration::from_secs(30)),
+        base_dir: ctx.base.clone(),
+    };
+    let export_as = export_names(ctx, d);
+    let Some(url) = &d.url else {
+        ctx.err(
+            span,
+            "database",
+            "`url` is required when [database] is configured (e.g. url = \"${DATABASE_URL}\")",
+        );
+        return None;
+    };
+    let raw = ctx.interp(url, "database.url", lookup)?;
+    let v = db::validate(&raw, &settings);
+    for e in &v.errors {
+        ctx.err(
+            &url.span(),
+            "database.url",
+            format!("{}: {}", e.kind, e.message),
+        );
+    }
+    for w in v.warnings {
+        ctx.warn(&url.span(), "database.url", w);
+    }
+    let url = v.url.filter(|_| v.errors.is_empty())?;
+    Some(DatabasePlan {
+        url,
+        export_as,
+        settings,
+    })
+}
+
+fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
+    let Some(list) = &d.export_as else {
+        return vec!["DATABASE_URL".into()];
+    };
+    let mut out: Vec<String> = Vec::new();
+    for n in list {
+        if let Err(why) = check_var_name(n.get_ref()) {
+            ctx.err(&n.span(), "database.export_as", why);
+        } else if out.contains(n.get_ref()) {
+            ctx.err(
+                &n.span(),
+                "database.export_as",
+                format!("`{}` is listed twice", n.get_ref()),
+            );
+        } else {
+            out.push(n.get_ref().clone());
+        }
+    }
+    out
+}
+
+fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {
+    let mut out: Vec<Warning> = Vec::new();
+    for w in warnings {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}

@@ -1,0 +1,307 @@
+//! One `[services.NAME]` → [`ServicePlan`]: its environment (layers 1–6 with
+//! provenance), argv and program resolved on its own PATH, cwd, and every
+//! option typed. Problems are recorded in the context; the returned plan
+//! holds placeholders where a value was invalid (it is then never used).
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use toml::Spanned;
+
+use super::build::Global;
+use super::ctx::Ctx;
+use super::options::{backoff, log_file, max_memory, ready, stop_signal};
+use super::{command, pgvars, Condition, RestartPolicy, ServicePlan, Source};
+use crate::config::raw::{RawCommand, RawDepends, RawService, Str};
+use crate::env::{lint::lint, read_env_file, EnvFile};
+
+/// A service plan plus what the graph pass needs.
+pub struct Built {
+    /// The plan (depends_on filled by the graph pass).
+    pub plan: ServicePlan,
+    /// Where the name is.
+    pub span: Range<usize>,
+    /// `depends_on` as written: name, explicit condition.
+    pub deps: Vec<(Str, Option<Spanned<Condition>>)>,
+}
+
+/// Build one service.
+pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -> Built {
+    let n = name.get_ref().as_str();
+    let key = |k: &str| format!("services.{n}.{k}");
+    check_name(ctx, name);
+    let r = raw.get_ref();
+    let file = r
+        .env_file
+        .as_ref()
+        .and_then(|p| service_env_file(ctx, p, g));
+    let os = ctx.os;
+    let lookup = |v: &str| {
+        os.get(v)
+            .or_else(|| {
+                file.as_ref().and_then(|f| {
+                    f.entries
+                        .iter()
+                        .rev()
+                        .find(|e| e.key == v)
+                        .map(|e| &e.value)
+                })
+            })
+            .or_else(|| g.file_vars.get(v))
+            .cloned()
+    };
+    let own = ctx.env_table(&r.env, &key("env"), &lookup);
+    let mut layers = g.base_layers(os);
+    if let Some(f) = &file {
+        layers.add_file(f, true);
+    }
+    for (k, v, line) in own {
+        layers.set(
+            &k,
+            v,
+            Source::ServiceEnv {
+                service: n.to_string(),
+                line,
+            },
+        );
+    }
+    let uses_database = uses_database(ctx, r, g, &key("uses_database"));
+    if uses_database {
+        g.add_database(&mut layers);
+    }
+    let path_var = layers.get("PATH").map(str::to_string);
+    let (env, warnings) = layers.finish(os, &|k, v| g.is_secret(k, v));
+    ctx.warnings.extend(warnings);
+    if let (true, Some(db)) = (uses_database, &g.db) {
+        ctx.warnings.extend(pgvars::warnings(n, &env, db));
+    }
+    let cwd = cwd(ctx, r, &key("cwd"), &lookup);
+    let (argv, program) = argv(
+        ctx,
+        r,
+        raw.span(),
+        &key("command"),
+        &lookup,
+        path_var.as_deref(),
+        &cwd,
+    );
+    let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
+    let restart = restart(ctx, r, oneshot, &key("restart"));
+    let plan = ServicePlan {
+        name: n.to_string(),
+        argv,
+        program,
+        cwd: cwd.clone(),
+        env,
+        depends_on: Vec::new(),
+        uses_database,
+        restart,
+        backoff: backoff(ctx, &r.backoff, &key("backoff")),
+        max_restarts: r.max_restarts.as_ref().map_or(10, |m| *m.get_ref()),
+        restart_window: ctx.duration(
+            &r.restart_window,
+            &key("restart_window"),
+            Duration::from_secs(300),
+        ),
+        ready: ready(
+            ctx,
+            &r.ready,
+            &key("ready"),
+            &lookup,
+            r.oneshot.as_ref().filter(|o| *o.get_ref()),
+        ),
+        stop_signal: stop_signal(ctx, &r.stop_signal, &key("stop_signal"))
+            .unwrap_or(Signal::SIGTERM),
+        stop_timeout: ctx.duration(&r.stop_timeout, &key("stop_timeout"), g.stop_timeout),
+        oneshot,
+        max_memory: max_memory(ctx, &r.max_memory, &key("max_memory")),
+        critical: r.critical.unwrap_or(false),
+        log_file: log_file(ctx, &r.log_file, &key("log_file")),
+    };
+    Built {
+        plan,
+        span: name.span(),
+        deps: depends(ctx, r, &key("depends_on")),
+    }
+}
+
+fn check_name(ctx: &mut Ctx, name: &Str) {
+    let n = name.get_ref();
+    let bad: Vec<char> = n
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .collect();
+    if n.is_empty() {
+        ctx.err(&name.span(), "services", "a service name cannot be empty");
+    } else if !bad.is_empty() {
+        ctx.err(
+            &name.span(),
+            &format!("services.{n}"),
+            format!("invalid service name: {:?} not allowed (use letters, digits, `_`, `.` and `-`: names become log prefixes, unit and file names)", bad[0]),
+        );
+    } else if n.starts_with(['.', '-']) {
+        ctx.err(
+            &name.span(),
+            &format!("services.{n}"),
+            "a service name cannot start with `.` or `-`",
+        );
+    }
+}
+
+fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
+    let outer = |n: &str| ctx.os.get(n).or_else(|| g.file_vars.get(n)).cloned();
+    match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
+        Ok(f) => {
+            ctx.warnings.extend(lint(&f));
+            Some(f)
+        }
+        Err(p) => {
+            let at = ctx.loc.at(&rel.span());
+            ctx.problems
+                .push(p.location, format!("{} (the env_file at {at})", p.message));
+            None
+        }
+    }
+}
+
+fn uses_database(ctx: &mut Ctx, r: &RawService, g: &Global, key: &str) -> bool {
+    match &r.uses_database {
+        None => g.db_configured,
+        Some(u) if *u.get_ref() && !g.db_configured => {
+            ctx.err(&u.span(), key, "true, but there is no [database] section");
+            false
+        }
+        Some(u) => *u.get_ref(),
+    }
+}
+
+fn cwd(
+    ctx: &mut Ctx,
+    r: &RawService,
+    key: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> PathBuf {
+    let Some(c) = &r.cwd else {
+        return ctx.base.clone();
+    };
+    let Some(rel) = ctx.interp(c, key, lookup) else {
+        return ctx.base.clone();
+    };
+    let dir = ctx.abs(&rel);
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => ctx.err(
+            &c.span(),
+            key,
+            format!("{} is not a directory", dir.display()),
+        ),
+        Err(_) => ctx.err(
+            &c.span(),
+            key,
+            format!("directory {} does not exist", dir.display()),
+        ),
+    }
+    dir
+}
+
+fn argv(
+    ctx: &mut Ctx,
+    r: &RawService,
+    table: Range<usize>,
+    key: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    path: Option<&str>,
+    cwd: &std::path::Path,
+) -> (Vec<String>, PathBuf) {
+    let Some(cmd) = &r.command else {
+        ctx.err(
+            &table,
+            key.trim_end_matches(".command"),
+            "`command` is required",
+        );
+        return (Vec::new(), PathBuf::new());
+    };
+    let shell = r.shell.as_ref().is_some_and(|s| *s.get_ref());
+    let argv = match cmd.get_ref() {
+        RawCommand::Line(line) => {
+            let line = ctx.interp(&Spanned::new(cmd.span(), line.clone()), key, lookup);
+            match line {
+                Some(l) if shell && !l.trim().is_empty() => {
+                    Ok(vec!["/bin/sh".into(), "-c".into(), l])
+                }
+                Some(l) if shell => Ok(vec![l]),
+                Some(l) => command::split(&l),
+                None => return (Vec::new(), PathBuf::new()),
+            }
+        }
+        RawCommand::Argv(_) if shell => {
+            Err("`shell = true` needs the command as one string".to_string())
+        }
+        RawCommand::Argv(args) => Ok(args
+            .iter()
+            .filter_map(|a| ctx.interp(a, key, lookup))
+            .collect()),
+    };
+    let argv = match argv {
+        Ok(a) => a,
+        Err(e) => {
+            ctx.err(&cmd.span(), key, e);
+            return (Vec::new(), PathBuf::new());
+        }
+    };
+    if argv.first().map_or(true, |a| a.trim().is_empty()) {
+        ctx.err(&cmd.span(), key, "the command is empty");
+        return (argv, PathBuf::new());
+    }
+    match command::resolve(&argv[0], path, cwd) {
+        Ok(p) => (argv, p),
+        Err(e) => {
+            ctx.err(&cmd.span(), key, format!("command not found: {e}"));
+            (argv, PathBuf::new())
+        }
+    }
+}
+
+fn restart(ctx: &mut Ctx, r: &RawService, oneshot: bool, key: &str) -> RestartPolicy {
+    use RestartPolicy::*;
+    let default = if oneshot { Never } else { OnFailure };
+    let p = ctx.choice(
+        &r.restart,
+        key,
+        &[
+            ("always", Always),
+            ("on-failure", OnFailure),
+            ("never", Never),
+        ],
+        default,
+    );
+    if let (true, Always, Some(s)) = (oneshot, p, &r.restart) {
+        ctx.err(&s.span(), key, "`always` conflicts with `oneshot = true` (a oneshot runs to completion; use \"on-failure\" to retry it)");
+    }
+    p
+}
+
+fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned<Condition>>)> {
+    let Some(d) = &r.depends_on else {
+        return Vec::new();
+    };
+    match d.get_ref() {
+        RawDepends::List(names) => names.iter().map(|n| (n.clone(), None)).collect(),
+        RawDepends::Table(t) => {
+            let conds = [
+                ("started", Condition::Started),
+                ("ready", Condition::Ready),
+                ("completed", Condition::Completed),
+            ];
+            let mut out = Vec::new();
+            for (n, c) in t {
+                let k = format!("{key}.{}", n.get_ref());
+                let cond = ctx.choice(&Some(c.clone()), &k, &conds, Condition::Started);
+                out.push((n.clone(), Some(Spanned::new(c.span(), cond))));
+            }
+            out
+        }
+    }
+}

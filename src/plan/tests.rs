@@ -1,0 +1,255 @@
+//! Plan-level table tests on real temp files: precedence of the six layers,
+//! `${VAR}` lookup order, the inherit boundary, secrets, dependency defaults.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::{load, Condition, Plan, Problems, Source};
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        Project { dir }
+    }
+    fn load(&self, os: &[(&str, &str)]) -> Result<Plan, Problems> {
+        let os: BTreeMap<String, String> = os
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load(&self.dir.path().join("supervisor.toml"), &os)
+    }
+}
+
+const PATH: (&str, &str) = ("PATH", "/usr/bin:/bin");
+
+/// Layer names in precedence order (lowest first), as the SPEC numbers them.
+const LAYERS: [&str; 6] = ["os", "env_files", "[env]", "env_file", "env", "database"];
+
+fn source_layer(s: &Source) -> &'static str {
+    match s {
+        Source::Os => "os",
+        Source::EnvFile { .. } => "env_files",
+        Source::GlobalEnv { .. } => "[env]",
+        Source::ServiceEnvFile { .. } => "env_file",
+        Source::ServiceEnv { .. } => "env",
+        Source::Database => "database",
+    }
+}
+
+/// A project where `V` is set in exactly the layers whose bit is set in `mask`.
+fn layered(mask: u8) -> (Project, Vec<(&'static str, &'static str)>) {
+    let on = |i: u8| mask & (1 << i) != 0;
+    let mut toml =
+        String::from("[supervisor]\nenv_files = [\"g.env\"]\ninherit = [\"PATH\", \"V\"]\n");
+    if on(2) {
+        toml.push_str("[env]\nV = \"toml-global\"\n");
+    }
+    if on(5) {
+        toml.push_str("[database]\nurl = \"postgres://u@localhost:5432/db\"\nexport_as = [\"V\"]\nprobe = false\n");
+    }
+    toml.push_str("[services.s]\ncommand = \"true\"\nenv_file = \"s.env\"\n");
+    if on(4) {
+        toml.push_str("env = { V = \"toml-service\" }\n");
+    }
+    let g = if on(1) {
+        "V=file-global\n"
+    } else {
+        "OTHER=1\n"
+    };
+    let s = if on(3) {
+        "V=file-service\n"
+    } else {
+        "OTHER2=1\n"
+    };
+    let mut os = vec![PATH];
+    if on(0) {
+        os.push(("V", "from-os"));
+    }
+    (
+        Project::new(&[("supervisor.toml", &toml), ("g.env", g), ("s.env", s)]),
+        os,
+    )
+}
+
+#[test]
+fn every_combination_of_layers_gives_the_highest_and_shadows_the_rest() {
+    for mask in 0u8..64 {
+        let (p, os) = layered(mask);
+        let plan = p
+            .load(&os)
+            .unwrap_or_else(|e| panic!("mask {mask:06b}: {e}"));
+        let var = plan.service("s").expect("s").env.vars.get("V");
+        let present: Vec<&str> = (0..6)
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| LAYERS[i])
+            .collect();
+        let Some(var) = var else {
+            assert!(present.is_empty(), "mask {mask:06b}: V missing");
+            continue;
+        };
+        let mut chain: Vec<&str> = std::iter::once(&var.source)
+            .chain(&var.shadowed)
+            .map(source_layer)
+            .collect();
+        chain.reverse();
+        assert_eq!(chain, present, "mask {mask:06b}");
+    }
+}
+
+#[test]
+fn interpolation_looks_in_the_os_first_then_the_env_files() {
+    type Os = &'static [(&'static str, &'static str)];
+    let cases: &[(&str, Os, Result<&str, &str>)] = &[
+        ("${X}", &[("X", "os")], Ok("os")),
+        ("${X}", &[], Ok("file")),
+        ("${Y:-dflt}", &[], Ok("dflt")),
+        ("${Y}", &[], Err("undefined variable `Y`")),
+        (
+            "${Y:?needed for the API}",
+            &[],
+            Err("`Y` is not set: needed for the API"),
+        ),
+        ("$${X}", &[], Ok("${X}")),
+        ("${LATER}", &[], Ok("second")),
+    ];
+    for (expr, os, want) in cases {
+        let toml = format!(
+            "[supervisor]\nenv_files = [\"a.env\", \"b.env\"]\n[env]\nOUT = \"{expr}\"\n[services.s]\ncommand = \"/bin/sh\"\n"
+        );
+        let p = Project::new(&[
+            ("supervisor.toml", &toml),
+            ("a.env", "X=file\nLATER=first\n"),
+            ("b.env", "LATER=second\n"),
+        ]);
+        let got = p
+            .load(os)
+            .map(|plan| plan.global_env.get("OUT").unwrap_or_default().to_string());
+        match want {
+            Ok(v) => assert_eq!(got.as_deref().ok(), Some(*v), "{expr}"),
+            Err(needle) => {
+                let e = got.expect_err(expr).to_string();
+                assert!(
+                    e.contains(needle) && e.contains("supervisor.toml:4:7"),
+                    "{expr}: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_child_map_holds_nothing_from_the_os_that_inherit_does_not_name() {
+    let os = [
+        PATH,
+        ("HOME", "/home/u"),
+        ("LC_ALL", "C"),
+        ("RUST_LOG", "trace"),
+        ("AWS_SECRET_ACCESS_KEY", "leak-me"),
+        ("DATABASE_URL", "postgres://os@elsewhere/db"),
+        ("ASKED", "asked-for"),
+        ("USER", "u"),
+    ];
+    let toml = "[supervisor]\ninherit = [\"PATH\", \"HOME\", \"LC_*\"]\n[env]\nFROM_OS = \"${ASKED}\"\n[services.s]\ncommand = \"/bin/sh\"\n";
+    let p = Project::new(&[("supervisor.toml", toml)]);
+    let plan = p.load(&os).expect("loads");
+    let allowed_os = ["PATH", "HOME", "LC_ALL"];
+    for env in [&plan.global_env, &plan.service("s").expect("s").env] {
+        let names: Vec<&str> = env.vars.keys().map(String::as_str).collect();
+        assert_eq!(names, ["FROM_OS", "HOME", "LC_ALL", "PATH"]);
+        for (name, var) in &env.vars {
+            assert_eq!(
+                var.source == Source::Os,
+                allowed_os.contains(&name.as_str()),
+                "{name}"
+            );
+        }
+        for leaked in ["trace", "leak-me", "postgres://os@elsewhere/db", "u"] {
+            assert!(
+                env.vars.values().all(|v| v.value != leaked),
+                "{leaked} leaked"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_os_value_shadowed_by_a_file_is_recorded_and_warned_about() {
+    let toml = "[supervisor]\nenv_files = [\".env\"]\n[services.s]\ncommand = \"/bin/sh\"\n";
+    let p = Project::new(&[
+        ("supervisor.toml", toml),
+        (".env", "# db\nDATABASE_URL=postgres://file/db\n"),
+    ]);
+    let plan = p
+        .load(&[PATH, ("DATABASE_URL", "postgres://ci/db")])
+        .expect("loads");
+    let var = plan
+        .service("s")
+        .expect("s")
+        .env
+        .vars
+        .get("DATABASE_URL")
+        .expect("set")
+        .clone();
+    assert_eq!(var.value, "postgres://file/db");
+    assert_eq!(var.shadowed, vec![Source::Os]);
+    let w: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains(".env:2")
+                && w.contains("`DATABASE_URL` is set in the OS environment")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn secrets_are_flagged_by_name_and_export_as() {
+    let toml = "[env]\nAPI_TOKEN = \"t0k3n-value\"\nPORT = 1\n[database]\nurl = \"postgres://u@localhost/db\"\nexport_as = [\"PG_URL\"]\nprobe = false\n[services.s]\ncommand = \"/bin/sh\"\n";
+    let plan = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect("loads");
+    let env = &plan.service("s").expect("s").env;
+    let secret: Vec<(&str, bool)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.secret))
+        .collect();
+    assert_eq!(
+        secret,
+        [
+            ("API_TOKEN", true),
+            ("PATH", false),
+            ("PG_URL", true),
+            ("PORT", false)
+        ]
+    );
+    assert!(!format!("{plan:?}").contains("t0k3n-value"));
+}
+
+#[test]
+fn dependency_conditions_default_by_kind_and_order_is_topological() {
+    let toml = "[services.web]\ncommand = \"/bin/sh\"\ndepends_on = [\"api\"]\n[services.api]\ncommand = \"/bin/sh\"\ndepends_on = [\"migrate\"]\n[services.migrate]\ncommand = \"/bin/sh\"\noneshot = true\n";
+    let plan = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect("loads");
+    let order: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(order, ["migrate", "api", "web"]);
+    let cond = |s: &str| plan.service(s).expect(s).depends_on[0].condition;
+    assert_eq!(
+        (cond("api"), cond("web")),
+        (Condition::Completed, Condition::Ready)
+    );
+    let s = plan.service("api").expect("api");
+    assert_eq!(
+        (s.program.clone(), s.cwd.clone()),
+        (PathBuf::from("/bin/sh"), plan.base_dir.clone())
+    );
+}
