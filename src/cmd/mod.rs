@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod check;
 pub mod common;
 pub mod env;
+pub mod probe;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -16,7 +17,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Up(_) => not_yet("up"),
         Command::Check(args) => check::run(&cli, args),
         Command::Env(args) => env::run(&cli, args),
-        Command::Probe(_) => not_yet("probe"),
+        Command::Probe(args) => probe::run(&cli, args),
         Command::Run(_) => not_yet("run"),
         Command::Status(_) => not_yet("status"),
         Command::Restart(_) => not_yet("restart"),

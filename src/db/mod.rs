@@ -3,8 +3,29 @@
 //!
 //! Interface used by the rest of the crate (kept stable; internals may grow):
 //! - [`validate`]: pure, called by `plan::build`;
+//! - [`lint_pg_env`]: `PG*` variables in a service env that disagree with the URL;
 //! - [`DatabasePlan`]: what the Plan holds;
-//! - [`gate`]: the probe run before `uses_database` services start.
+//! - [`gate`]: the probe run before `uses_database` services start;
+//! - [`probe`]: the probe itself, for `probe` and `check`.
+//!
+//! Layout: `libpq` and `nodepg` are the two readers, `view` turns a reading into
+//! what the client will do (endpoints, TLS policy, trust), `lint_*` are the
+//! checks, `redact` renders the printable URL, `validate` runs them all.
+
+mod decode;
+mod keywords;
+mod libpq;
+mod lint_conn;
+mod lint_text;
+mod lint_tls;
+mod nodepg;
+mod pgenv;
+pub mod probe;
+mod redact;
+mod validate;
+pub mod view;
+
+pub use pgenv::lint_pg_env;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -77,9 +98,21 @@ pub struct DbUrl {
     raw: Secret,
     redacted: String,
     password: Option<Secret>,
+    /// Other readings of the password (node-postgres's, the raw text): masked too.
+    extra_secrets: Vec<Secret>,
+    plan: view::ConnectPlan,
 }
 
 impl DbUrl {
+    fn new(raw: &str, redacted: String, password: Option<Secret>, plan: view::ConnectPlan) -> Self {
+        DbUrl {
+            raw: Secret::new(raw),
+            redacted,
+            password,
+            extra_secrets: Vec::new(),
+            plan,
+        }
+    }
     /// The URL exactly as the services receive it.
     pub fn expose(&self) -> &str {
         self.raw.expose()
@@ -92,12 +125,17 @@ impl DbUrl {
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
-    /// A redactor for the password and its encoded forms.
+    /// A redactor for the password (every reading of it) and its encoded forms.
     pub fn redactor(&self) -> Redactor {
-        match &self.password {
-            Some(p) => Redactor::for_secret(p.expose()),
-            None => Redactor::default(),
+        let mut r = Redactor::default();
+        for s in self.password.iter().chain(&self.extra_secrets) {
+            r.add(s.expose());
         }
+        r
+    }
+    /// What the configured client will do: endpoints, user, database, TLS.
+    pub fn connect_plan(&self) -> &view::ConnectPlan {
+        &self.plan
     }
 }
 
@@ -127,28 +165,22 @@ pub struct Validation {
     pub warnings: Vec<String>,
 }
 
+impl UrlError {
+    /// The variable holding the URL is not set at all (`looked_in` says where
+    /// the plan looked, e.g. "the OS environment and .env").
+    pub fn unset(name: &str, looked_in: &str) -> UrlError {
+        UrlError {
+            kind: "unset",
+            message: format!("{name} is not set (looked in {looked_in}); without it node-postgres silently connects to localhost:5432. Set it in .env or the environment"),
+        }
+    }
+}
+
 /// Validate `raw` (already interpolated) under `settings`. Pure apart from
-/// reading an `sslrootcert` file.
-pub fn validate(raw: &str, _settings: &DbSettings) -> Validation {
-    // Placeholder until the full libpq / node-pg readers land.
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Validation {
-            errors: vec![UrlError {
-                kind: "empty",
-                message: "the database URL is empty".into(),
-            }],
-            ..Validation::default()
-        };
-    }
-    Validation {
-        url: Some(DbUrl {
-            raw: Secret::new(raw),
-            redacted: "postgresql://****".into(),
-            password: None,
-        }),
-        ..Validation::default()
-    }
+/// reading certificate files. The URL is read as libpq reads it and, with
+/// `client = node-pg`, as node-postgres does; disagreements are errors.
+pub fn validate(raw: &str, settings: &DbSettings) -> Validation {
+    validate::run(raw, settings)
 }
 
 /// `[database]` in the Plan.
@@ -173,8 +205,21 @@ pub struct GateFailure {
 
 /// Probe the database (retrying transient failures up to `settings.wait`)
 /// before any `uses_database` service starts. Returns immediately when probing
-/// is disabled.
+/// is disabled. Progress and the result go to stderr; never the password.
 pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
-    let _ = db;
-    Ok(())
+    if !db.settings.probe {
+        return Ok(());
+    }
+    let report = probe::run(&db.url, &db.settings, probe::Progress::stderr()).await;
+    eprint!("{}", probe::render::human(&report, &db.url));
+    match report.failure() {
+        None => Ok(()),
+        Some(f) => Err(GateFailure {
+            exit_code: f.exit_code,
+            message: f.message.clone(),
+        }),
+    }
 }
+
+#[cfg(test)]
+mod tests;

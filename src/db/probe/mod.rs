@@ -1,0 +1,245 @@
+//! The database probe: a real client handshake, phase by phase, each timed,
+//! with transient failures retried (exponential backoff with jitter) until
+//! `wait` runs out and permanent ones reported at once.
+//!
+//! Layout: `attempt` walks hosts/addresses and phases; `tls`, `auth`, `query`
+//! and `wire` do the protocol; `failure` is the taxonomy; `render` prints.
+//! Everything that reaches the user passes through the URL's redactor.
+
+mod attempt;
+mod auth;
+mod der;
+pub mod failure;
+mod query;
+pub mod render;
+mod tls;
+mod wire;
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+pub use failure::Failure;
+
+use super::{DbSettings, DbUrl, Expect};
+use crate::exit;
+
+/// One timed phase.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// `dns`, `tcp`, `tls`, `auth`, `query`.
+    pub name: &'static str,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// What happened (no secrets).
+    pub detail: String,
+}
+
+/// The negotiated TLS session.
+#[derive(Debug, Clone)]
+pub struct TlsInfo {
+    /// e.g. `TLSv1.3`.
+    pub version: String,
+    /// What was verified, against which roots.
+    pub verify: String,
+    /// Leaf certificate `notAfter` (seconds since the epoch).
+    pub expires: Option<i64>,
+}
+
+/// What a successful probe found.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `PostgreSQL` or `CockroachDB`.
+    pub product: &'static str,
+    /// `version()`.
+    pub version: String,
+    /// `current_database()`.
+    pub database: String,
+    /// `current_user`.
+    pub user: String,
+    /// TLS, when used.
+    pub tls: Option<TlsInfo>,
+    /// Authentication method.
+    pub auth: &'static str,
+    /// The address that answered.
+    pub addr: String,
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Phases of the last attempt.
+    pub phases: Vec<Phase>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Total time, retries included.
+    pub elapsed: Duration,
+    /// Success or the last failure.
+    pub outcome: Result<ServerInfo, Failure>,
+    /// Findings that do not fail the probe (certificate expiring soon…).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// The failure, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.outcome.as_ref().err()
+    }
+    /// Exit code per the table in [`crate::exit`].
+    pub fn exit_code(&self) -> u8 {
+        self.failure().map_or(exit::OK, |f| f.exit_code)
+    }
+}
+
+/// Where progress lines go while waiting.
+pub struct Progress {
+    enabled: bool,
+    tty: bool,
+}
+
+impl Progress {
+    /// Progress on stderr: a rewritten line on a terminal, plain lines otherwise.
+    pub fn stderr() -> Self {
+        Progress {
+            enabled: true,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+    /// No progress output.
+    pub fn quiet() -> Self {
+        Progress {
+            enabled: false,
+            tty: false,
+        }
+    }
+    fn note(&self, attempt: u32, elapsed: Duration, cause: &str) {
+        if !self.enabled {
+            return;
+        }
+        let line = format!(
+            "waiting for the database: attempt {attempt}, {} elapsed, last: {cause}",
+            render::dur(elapsed)
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = if self.tty {
+            write!(err, "\r\x1b[2K{line}")
+        } else {
+            writeln!(err, "{line}")
+        };
+    }
+    fn done(&self) {
+        if self.enabled && self.tty {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        }
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    let frac = (h.finish() % 1000) as f64 / 1000.0;
+    d.mul_f64(0.5 + frac / 2.0)
+}
+
+fn os_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .unwrap_or_else(|| "postgres".into())
+}
+
+/// Probe `url` under `settings`, retrying transient failures until `wait`.
+pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Report {
+    let plan = url.connect_plan();
+    let user = plan.user.clone().unwrap_or_else(os_user);
+    let database = plan.database.clone().unwrap_or_else(|| user.clone());
+    let ctx = attempt::Ctx {
+        plan,
+        password: url.password(),
+        budget: plan
+            .connect_timeout
+            .map_or(settings.probe_timeout, |t| t.min(settings.probe_timeout)),
+        user,
+        database,
+    };
+    let start = Instant::now();
+    let mut attempts = 0;
+    let mut delay = Duration::from_millis(100);
+    let (phases, outcome) = loop {
+        attempts += 1;
+        let mut phases = Vec::new();
+        let outcome = attempt::run(&ctx, &mut phases).await;
+        let retry = matches!(&outcome, Err(f) if f.transient) && start.elapsed() < settings.wait;
+        if !retry {
+            break (phases, outcome);
+        }
+        if let Err(f) = &outcome {
+            progress.note(
+                attempts,
+                start.elapsed(),
+                &format!("{} ({})", f.class.replace('_', " "), f.phase),
+            );
+        }
+        let left = settings.wait.saturating_sub(start.elapsed());
+        tokio::time::sleep(jitter(delay).min(left)).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    };
+    progress.done();
+    let mut report = Report {
+        phases,
+        attempts,
+        elapsed: start.elapsed(),
+        outcome,
+        warnings: Vec::new(),
+    };
+    judge(&mut report, settings.expect);
+    scrub(&mut report, url);
+    report
+}
+
+fn judge(report: &mut Report, expect: Expect) {
+    let Ok(info) = &report.outcome else { return };
+    if let Some(exp) = info.tls.as_ref().and_then(|t| t.expires) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let days = (exp - now) / 86400;
+        if days < 14 {
+            report.warnings.push(format!(
+                "the server certificate expires in {days} days ({})",
+                der::date(exp)
+            ));
+        }
+    }
+    let wanted = match expect {
+        Expect::Postgres if info.product != "PostgreSQL" => Some("PostgreSQL"),
+        Expect::Cockroachdb if info.product != "CockroachDB" => Some("CockroachDB"),
+        _ => None,
+    };
+    if let Some(w) = wanted {
+        let msg = format!(
+            "[database] expect = {w:?}, but the server is {}",
+            info.product
+        );
+        report.outcome = Err(failure::query("unexpected_server", exit::DB_QUERY, msg));
+    }
+}
+
+fn scrub(report: &mut Report, url: &DbUrl) {
+    let r = url.redactor();
+    for p in &mut report.phases {
+        p.detail = r.redact(&p.detail).into_owned();
+    }
+    if let Err(f) = &mut report.outcome {
+        f.message = r.redact(&f.message).into_owned();
+    }
+}

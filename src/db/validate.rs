@@ -1,0 +1,129 @@
+//! `validate`: every reading and every lint, in the order that gives the most
+//! useful first message (text problems before the parse errors they cause).
+//!
+//! Pure apart from reading certificate files. All messages pass through a
+//! redactor built from every reading of the password as a last line of defence.
+
+use super::lint_text::{self, err};
+use super::view::{self, Tls};
+use super::{libpq, lint_conn, lint_tls, nodepg, redact, Client, DbSettings, DbUrl, Validation};
+use crate::secret::{Redactor, Secret};
+
+/// See [`super::validate`].
+pub fn run(raw: &str, settings: &DbSettings) -> Validation {
+    let mut v = Validation::default();
+    if let Some(e) = lint_text::blank(raw) {
+        v.errors.push(e);
+        if raw.trim().is_empty() {
+            return v;
+        }
+    }
+    let Some(read) = libpq::read(raw) else {
+        v.errors.push(lint_text::scheme(raw));
+        v.errors.extend(lint_text::placeholders(raw, None));
+        return v;
+    };
+    let (reserved, warnings) = lint_text::reserved(raw);
+    let text_problem = !reserved.is_empty();
+    v.errors.extend(reserved);
+    v.warnings.extend(warnings);
+    let ci = match read {
+        Ok(ci) => ci,
+        Err((kind, message)) => {
+            if !text_problem {
+                v.errors.push(err(kind, message));
+            }
+            v.errors.extend(lint_text::placeholders(raw, None));
+            return finish(v, raw, None);
+        }
+    };
+    v.errors.extend(lint_text::known_fallback(&ci));
+    v.errors.extend(lint_text::placeholders(raw, Some(&ci)));
+    let (e, w) = lint_conn::unknown_params(&ci, settings.client);
+    v.errors.extend(e);
+    v.warnings.extend(w);
+    let values = lint_conn::values(&ci, settings.client);
+    if !text_problem {
+        v.errors.extend(values);
+    }
+    let node = nodepg::read(raw);
+    if settings.client == Client::NodePg && !text_problem {
+        v.errors.extend(lint_conn::compare(&ci, &node));
+    }
+    let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
+    lint_plan(&mut v, &ci, &plan, settings);
+    let mut url = DbUrl::new(raw, redact::render(&ci), ci.password.clone(), plan);
+    if let Ok(n) = &node {
+        url.extra_secrets.extend(n.password.clone());
+    }
+    if let Some((_, Some(pw))) = lint_text::raw_userinfo(raw) {
+        url.extra_secrets.push(Secret::new(pw));
+    }
+    finish(v, raw, Some(url))
+}
+
+fn lint_plan(
+    v: &mut Validation,
+    ci: &libpq::Conninfo,
+    plan: &view::ConnectPlan,
+    settings: &DbSettings,
+) {
+    let client = settings.client;
+    if !settings.allow_localhost {
+        v.errors.extend(lint_conn::localhost(plan));
+    }
+    v.errors.extend(lint_tls::require_tls(plan, settings));
+    let port_explicit = ci.ports.iter().any(|p| !p.is_empty());
+    let (e, w) = lint_tls::cockroach(plan, port_explicit, client);
+    v.errors.extend(e);
+    v.warnings.extend(w);
+    let files: Vec<(&str, Option<&str>)> = ["sslrootcert", "sslcert", "sslkey"]
+        .iter()
+        .map(|k| (*k, ci.param(k)))
+        .collect();
+    v.errors
+        .extend(lint_tls::cert_files(&files, &settings.base_dir, client));
+    let sslmode = ci.param("sslmode");
+    let compat = ci.param("uselibpqcompat") == Some("true");
+    v.warnings
+        .extend(lint_tls::tls_warnings(plan, client, sslmode, compat));
+    v.errors.extend(lint_tls::node_verify_ca(
+        client,
+        sslmode,
+        compat,
+        ci.param("sslrootcert").is_some(),
+    ));
+    if ci.param("channel_binding") == Some("require")
+        && plan
+            .endpoints
+            .iter()
+            .any(|e| e.host.ends_with(".cockroachlabs.cloud") || e.port == 26257)
+    {
+        v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
+    }
+    if plan.tls == Tls::Allow {
+        v.warnings.push(
+            "sslmode=allow tries plaintext first; the probe connects in plaintext as libpq would"
+                .into(),
+        );
+    }
+}
+
+fn finish(mut v: Validation, raw: &str, url: Option<DbUrl>) -> Validation {
+    let mut redactor = url.as_ref().map(DbUrl::redactor).unwrap_or_default();
+    if let Some((_, Some(pw))) = lint_text::raw_userinfo(raw) {
+        redactor.add(pw);
+    }
+    scrub(&mut v, &redactor);
+    v.url = url;
+    v
+}
+
+fn scrub(v: &mut Validation, r: &Redactor) {
+    for e in &mut v.errors {
+        e.message = r.redact(&e.message).into_owned();
+    }
+    for w in &mut v.warnings {
+        *w = r.redact(w).into_owned();
+    }
+}

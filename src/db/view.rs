@@ -1,0 +1,264 @@
+//! What the configured client will actually do with a URL: which endpoints it
+//! connects to, as which user, and with which TLS policy and trust store.
+//!
+//! This is where libpq and node-postgres differ most (pg 8 treats `require` as
+//! verify-full against the Mozilla roots, and no `sslmode` as plaintext; libpq
+//! defaults to `prefer` and verifies only with a root certificate), so the
+//! probe follows the [`ConnectPlan`] computed here, never its own idea.
+
+use std::path::{Path, PathBuf};
+
+use super::libpq::Conninfo;
+use super::nodepg::NodeConfig;
+use super::Client;
+
+/// How much of the server certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Encrypt only.
+    None,
+    /// Chain to a trusted root (`verify-ca`).
+    Ca,
+    /// Chain and host name (`verify-full`).
+    Full,
+}
+
+/// The TLS policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Plaintext only (`disable`, or node-postgres without sslmode).
+    Disable,
+    /// Plaintext first, TLS if the server insists (libpq `allow`).
+    Allow,
+    /// TLS if the server supports it, else plaintext (libpq `prefer`, the default).
+    Prefer(Verify),
+    /// TLS or fail.
+    Require(Verify),
+}
+
+impl Tls {
+    /// Whether the connection is guaranteed to be encrypted.
+    pub fn mandatory(self) -> bool {
+        matches!(self, Tls::Require(_))
+    }
+}
+
+/// Which roots verify the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The Mozilla root set (webpki-roots; what Node bundles).
+    Mozilla,
+    /// `sslrootcert=system` (libpq ≥ 16): the system store; probed with the Mozilla set.
+    System,
+    /// Only the certificates in this file.
+    File(PathBuf),
+}
+
+/// One host to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or IP (SNI and verify-full use it); a Unix socket directory when it starts with `/`.
+    pub host: String,
+    /// `hostaddr`: a numeric address that skips DNS.
+    pub hostaddr: Option<String>,
+    /// TCP port (also names the Unix socket file).
+    pub port: u16,
+}
+
+/// Everything the probe needs, as the configured client would do it.
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// Hosts in order.
+    pub endpoints: Vec<Endpoint>,
+    /// User; `None` = the OS user, as both drivers default.
+    pub user: Option<String>,
+    /// Database; `None` = the user name.
+    pub database: Option<String>,
+    /// `options` (e.g. `--cluster=<routing-id>`), sent in the startup packet.
+    pub options: Option<String>,
+    /// TLS policy.
+    pub tls: Tls,
+    /// Trust store.
+    pub trust: Trust,
+    /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
+    pub tls_note: String,
+}
+
+/// Default Unix socket directory of Debian's libpq.
+pub const SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// Resolve a certificate path as the URL gives it, relative to `base`.
+pub fn resolve(base: &Path, value: &str) -> PathBuf {
+    let p = Path::new(value);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn port_of(s: &str) -> u16 {
+    s.parse().ok().filter(|p| *p > 0).unwrap_or(5432)
+}
+
+/// libpq's plan. Ports/hostaddrs that do not line up were reported by the lints;
+/// here they fall back to defaults.
+pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPlan {
+    let hosts = if ci.hosts.is_empty() {
+        vec![String::new()]
+    } else {
+        ci.hosts.clone()
+    };
+    let addrs: Vec<&str> = ci
+        .param("hostaddr")
+        .map(|a| a.split(',').collect())
+        .unwrap_or_default();
+    let endpoints = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Endpoint {
+            host: if h.is_empty() {
+                SOCKET_DIR.to_string()
+            } else {
+                h.clone()
+            },
+            hostaddr: addrs
+                .get(i)
+                .or(addrs.first())
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string()),
+            port: port_of(
+                ci.ports
+                    .get(i)
+                    .or(ci.ports.first())
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            ),
+        })
+        .collect();
+    let default_root = home
+        .map(|h| h.join(".postgresql/root.crt"))
+        .filter(|p| p.is_file());
+    let (trust, have_root) = match ci.param("sslrootcert") {
+        Some("system") => (Trust::System, true),
+        Some(v) => (Trust::File(resolve(base, v)), true),
+        None => match default_root {
+            Some(p) => (Trust::File(p), true),
+            None => (Trust::Mozilla, false),
+        },
+    };
+    let weak = if have_root { Verify::Ca } else { Verify::None };
+    let mode = ci.param("sslmode").unwrap_or("prefer");
+    let tls = match mode {
+        "disable" => Tls::Disable,
+        "allow" => Tls::Allow,
+        "require" => Tls::Require(weak),
+        "verify-ca" => Tls::Require(Verify::Ca),
+        "verify-full" => Tls::Require(Verify::Full),
+        _ => Tls::Prefer(weak),
+    };
+    let note = match (mode, have_root) {
+        ("require" | "prefer", true) => {
+            format!("{mode} (libpq verifies the chain because a root certificate is configured)")
+        }
+        _ => format!("{mode} (libpq)"),
+    };
+    ConnectPlan {
+        endpoints,
+        user: ci.user.clone(),
+        database: ci.dbname.clone(),
+        options: ci.param("options").map(str::to_string),
+        tls,
+        trust,
+        connect_timeout: ci
+            .param("connect_timeout")
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|t| *t > 0)
+            .map(|t| std::time::Duration::from_secs(t.max(2))),
+        tls_note: note,
+    }
+}
+
+/// node-postgres's plan (pg 8 / pg-connection-string 2.x).
+pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
+    let host = n.host.clone().unwrap_or_else(|| "localhost".into());
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map(str::to_string)
+        .unwrap_or(host);
+    let trust = match n.param("sslrootcert") {
+        Some(v) => Trust::File(resolve(base, v)),
+        None => Trust::Mozilla,
+    };
+    let (tls, note) = node_tls(n);
+    ConnectPlan {
+        endpoints: vec![Endpoint {
+            host,
+            hostaddr: None,
+            port: port_of(n.port.as_deref().unwrap_or("")),
+        }],
+        user: n.user.clone(),
+        database: n.database.clone(),
+        options: n.param("options").map(str::to_string),
+        tls,
+        trust,
+        // pg's JS client ignores connect_timeout in the URL.
+        connect_timeout: None,
+        tls_note: note,
+    }
+}
+
+fn node_tls(n: &NodeConfig) -> (Tls, String) {
+    let compat = n.param("uselibpqcompat") == Some("true");
+    let has_root = n.param("sslrootcert").is_some();
+    let files = has_root || n.param("sslcert").is_some() || n.param("sslkey").is_some();
+    let mode = n.param("sslmode");
+    let full = Tls::Require(Verify::Full);
+    match (mode, compat) {
+        (Some("disable"), _) => (Tls::Disable, "disable (node-postgres)".into()),
+        (Some("no-verify"), _) => (
+            Tls::Require(Verify::None),
+            "no-verify (node-postgres: encrypt only)".into(),
+        ),
+        (Some(m @ ("prefer" | "require")), true) if !(m == "require" && has_root) => (
+            Tls::Require(Verify::None),
+            format!("{m} (node-postgres, uselibpqcompat: encrypt only)"),
+        ),
+        (Some("require" | "verify-ca"), true) => (
+            Tls::Require(Verify::Ca),
+            "verify-ca (node-postgres, uselibpqcompat)".into(),
+        ),
+        (Some(m @ ("prefer" | "require" | "verify-ca")), false) => (
+            full,
+            format!("verify-full (node-postgres 8 reads sslmode={m} as verify-full)"),
+        ),
+        (Some(_), _) => (full, "verify-full (node-postgres)".into()),
+        (None, _) if files => (
+            full,
+            "verify-full (node-postgres: an ssl* file turns TLS on)".into(),
+        ),
+        (None, _) => match n.param("ssl") {
+            Some("true" | "1") => (full, "verify-full (node-postgres ssl=true)".into()),
+            _ => (
+                Tls::Disable,
+                "none (node-postgres uses plaintext when the URL has no sslmode)".into(),
+            ),
+        },
+    }
+}
+
+/// The plan for `client`.
+pub fn plan_for(
+    client: Client,
+    ci: &Conninfo,
+    node: Option<&NodeConfig>,
+    base: &Path,
+) -> ConnectPlan {
+    match (client, node) {
+        (Client::NodePg, Some(n)) => node_plan(n, base),
+        _ => libpq_plan(ci, base, std::env::var_os("HOME").as_deref().map(Path::new)),
+    }
+}

@@ -1,0 +1,431 @@
+//! A real PostgreSQL for the probe tests: Debian's server binaries, a private
+//! CA and a `localhost` server certificate (openssl CLI), SCRAM-SHA-256,
+//! hostssl-only, and a user whose password needs percent-encoding.
+//!
+//! Cost control: `initdb` + role creation run once into a template data
+//! directory; each cluster is a copy of it (fast) started with `-c` options.
+//! Servers run on a dedicated "keeper" thread with PR_SET_PDEATHSIG=SIGQUIT
+//! (set after dropping privileges, which would clear it), so they stop when
+//! the test process exits; [`Cluster`] guards stop them earlier. PostgreSQL
+//! refuses to run as root, so under root everything runs as `postgres`
+//! (else `nobody`) and the temp dir is chowned to that user.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The test role's password: needs encoding (`@ : / # space %`).
+pub const PASSWORD: &str = "p@ss:w/rd #1%x";
+/// The test role and database.
+pub const USER: &str = "app";
+pub const DB: &str = "appdb";
+
+/// The shared environment: template, certificates, the server user.
+pub struct Env {
+    pub root: PathBuf,
+    pub bin: PathBuf,
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
+    template: PathBuf,
+    owner: Option<(u32, u32)>,
+}
+
+/// A running cluster, stopped (SIGQUIT) on drop.
+pub struct Cluster {
+    pub port: u16,
+    pid: i32,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        stop(self.pid);
+        if let Ok(mut pids) = PIDS.lock() {
+            pids.retain(|p| *p != self.pid);
+        }
+    }
+}
+
+/// Servers still running; stopped by [`cleanup`] at process exit.
+static PIDS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn stop(pid: i32) {
+    // SAFETY: kill(2) on a pid we spawned; no memory involved.
+    unsafe {
+        libc::kill(pid, libc::SIGQUIT);
+    }
+}
+
+fn root_dir(pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("uaol-pg-test-{pid}"))
+}
+
+/// atexit: stop the shared servers (immediate shutdown) and remove the temp
+/// dir. Statics are never dropped, so this is where the shared servers end.
+extern "C" fn cleanup() {
+    let pids = PIDS.lock().map(|p| p.clone()).unwrap_or_default();
+    for pid in &pids {
+        stop(*pid);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    // SAFETY: kill with signal 0 only checks existence.
+    while pids.iter().any(|p| unsafe { libc::kill(*p, 0) } == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir_all(root_dir(std::process::id()));
+}
+
+/// Remove temp dirs left by runs that were killed before their atexit ran.
+fn remove_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("uaol-pg-test-")
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks existence.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// The percent-encoded password, as it goes into a URL.
+pub fn encoded() -> String {
+    uaol_supervisor::secret::percent_encode(PASSWORD, false)
+}
+
+/// Every form the password must never be printed in.
+pub fn forms() -> Vec<String> {
+    use uaol_supervisor::secret::percent_encode;
+    vec![
+        PASSWORD.into(),
+        percent_encode(PASSWORD, false),
+        percent_encode(PASSWORD, true),
+        "w/rd #1".into(),
+    ]
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn server_user() -> Option<(u32, u32)> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    ["postgres", "nobody"]
+        .iter()
+        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .map(|u| (u.uid.as_raw(), u.gid.as_raw()))
+}
+
+fn pg_bin() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server binaries (scripts/test.sh installs them)")
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("postgres").exists())
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .expect("a /usr/lib/postgresql/*/bin/postgres")
+}
+
+/// A command that runs as the server user (when root).
+fn as_server(env_owner: Option<(u32, u32)>, program: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env("LC_ALL", "C").env_remove("PGDATA");
+    if let Some((uid, gid)) = env_owner {
+        // SAFETY: only async-signal-safe syscalls between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    c
+}
+
+fn run(mut c: Command, what: &str) {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let mut c = Command::new("openssl");
+    c.args(args).current_dir(dir);
+    run(c, &format!("openssl {}", args[0]));
+}
+
+fn chown(path: &Path, owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    }
+}
+
+fn make_certs(dir: &Path, owner: Option<(u32, u32)>) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (name, cn) in [("ca", "uaol test CA"), ("other-ca", "some other CA")] {
+        let subj = format!("/CN={cn}");
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        let mut args = vec![
+            "req", "-x509", "-days", "30", "-subj", &subj, "-keyout", &key, "-out", &crt,
+        ];
+        args.extend(ec);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(dir, &args);
+    }
+    let mut args = vec![
+        "req",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ];
+    args.extend(ec);
+    openssl(dir, &args);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n").expect("ext");
+    // 10 days: the probe must warn that it expires within 14 days.
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "10",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
+        ],
+    );
+    for f in ["server.key", "server.crt"] {
+        chown(&dir.join(f), owner);
+    }
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+}
+
+fn make_template(e: &Env) {
+    let mut c = as_server(e.owner, &e.bin.join("initdb"));
+    c.args(["-D"]).arg(&e.template).args([
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+    ]);
+    run(c, "initdb");
+    let mut c = as_server(e.owner, &e.bin.join("postgres"));
+    c.args(["--single", "-D"])
+        .arg(&e.template)
+        .arg("postgres")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("postgres --single");
+    let sql = format!(
+        "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}';\nCREATE DATABASE {DB} OWNER {USER};\n"
+    );
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), sql.as_bytes()).expect("sql");
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("single-user");
+    assert!(
+        out.status.success(),
+        "single-user mode: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The shared environment (built once per test process).
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        remove_stale();
+        let root = root_dir(std::process::id());
+        let _ = std::fs::remove_dir_all(&root);
+        // SAFETY: registers a plain extern "C" fn; called once at exit.
+        unsafe {
+            libc::atexit(cleanup);
+        }
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let owner = server_user();
+        chown(&root, owner);
+        let e = Env {
+            bin: pg_bin(),
+            ca: root.join("ca.crt"),
+            other_ca: root.join("other-ca.crt"),
+            template: root.join("template"),
+            root,
+            owner,
+        };
+        make_certs(&e.root, owner);
+        make_template(&e);
+        e
+    })
+}
+
+/// Copy the template and start a cluster on `port`: TLS + hostssl-only, or
+/// plaintext (`tls = false`, `ssl = off`).
+pub fn start(port: u16, tls: bool) -> Cluster {
+    let e = env();
+    let data = e.root.join(format!("data-{port}"));
+    run(
+        {
+            let mut c = Command::new("cp");
+            c.arg("-a").arg(&e.template).arg(&data);
+            c
+        },
+        "cp template",
+    );
+    let hba = data.join("test_hba.conf");
+    let kind = if tls { "hostssl" } else { "host" };
+    std::fs::write(
+        &hba,
+        format!("local all all trust\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+    )
+    .expect("hba");
+    chown(&hba, e.owner);
+    let mut c = as_server(e.owner, &e.bin.join("postgres"));
+    c.arg("-D").arg(&data).args([
+        "-p",
+        &port.to_string(),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+    ]);
+    c.arg("-c")
+        .arg(format!("unix_socket_directories={}", data.display()));
+    c.arg("-c").arg(format!("hba_file={}", hba.display()));
+    if tls {
+        c.args(["-c", "ssl=on"]).arg("-c").arg(format!(
+            "ssl_cert_file={}",
+            e.root.join("server.crt").display()
+        ));
+        c.arg("-c").arg(format!(
+            "ssl_key_file={}",
+            e.root.join("server.key").display()
+        ));
+    }
+    let log = std::fs::File::create(e.root.join(format!("log-{port}.txt"))).expect("log");
+    c.stdout(Stdio::null()).stderr(log);
+    let pid = keep(c);
+    if let Ok(mut pids) = PIDS.lock() {
+        pids.push(pid);
+    }
+    wait_listening(port);
+    Cluster { port, pid }
+}
+
+/// Spawn on a thread that lives as long as the child, with a parent-death
+/// signal so the server stops when the test process goes away.
+fn keep(mut c: Command) -> i32 {
+    // SAFETY: prctl is async-signal-safe; set after setuid (which clears it).
+    unsafe {
+        c.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
+            Ok(())
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || match c.spawn() {
+        Ok(mut child) => {
+            let _ = tx.send(Some(child.id() as i32));
+            let _ = child.wait();
+        }
+        Err(_) => {
+            let _ = tx.send(None);
+        }
+    });
+    rx.recv().ok().flatten().expect("spawn postgres")
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "postgres did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The shared TLS cluster.
+pub fn tls_server() -> u16 {
+    static S: OnceLock<Cluster> = OnceLock::new();
+    S.get_or_init(|| start(free_port(), true)).port
+}
+
+/// The shared `ssl = off` cluster.
+pub fn plain_server() -> u16 {
+    static S: OnceLock<Cluster> = OnceLock::new();
+    S.get_or_init(|| start(free_port(), false)).port
+}
+
+/// A listener that accepts connections and never answers.
+pub fn black_hole() -> u16 {
+    static S: OnceLock<u16> = OnceLock::new();
+    *S.get_or_init(|| {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in l.incoming().flatten() {
+                held.push(s);
+            }
+        });
+        port
+    })
+}
