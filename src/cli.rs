@@ -123,12 +123,28 @@ pub struct ProbeArgs {
     /// the command line is visible to other users in `ps`.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Read the URL from this environment variable instead (keeps it out of
+    /// argv; what exported systemd units and Kubernetes initContainers use).
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub url_env: Option<String>,
+    /// With --url/--url-env: whose reading of the URL and TLS rules to follow.
+    #[arg(long, value_enum, value_name = "CLIENT")]
+    pub client: Option<ProbeClient>,
     /// Keep retrying transient failures up to this long (e.g. "30s").
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `probe --client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeClient {
+    /// libpq (psql and most drivers).
+    Libpq,
+    /// node-postgres (pg-connection-string 2.x).
+    NodePg,
 }
 
 /// `run`

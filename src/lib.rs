@@ -28,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod env;
 pub mod exit;
+pub mod export;
 pub mod plan;
 pub mod secret;
 pub mod supervisor;

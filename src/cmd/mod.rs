@@ -6,7 +6,9 @@ use std::process::ExitCode;
 pub mod check;
 pub mod common;
 pub mod env;
+pub mod export;
 pub mod probe;
+pub mod up;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -14,7 +16,7 @@ use crate::exit;
 /// Run the parsed command.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
-        Command::Up(_) => not_yet("up"),
+        Command::Up(args) => up::run(&cli, args),
         Command::Check(args) => check::run(&cli, args),
         Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),
@@ -24,7 +26,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Stop(_) => not_yet("stop"),
         Command::Start(_) => not_yet("start"),
         Command::Logs(_) => not_yet("logs"),
-        Command::Export(_) => not_yet("export"),
+        Command::Export(args) => export::run(&cli, args),
     }
 }
 

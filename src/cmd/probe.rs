@@ -1,4 +1,4 @@
-//! `probe [--url URL] [--wait DUR] [--json]`: validate the database URL and run
+//! `probe [--url URL | --url-env NAME] [--client C] [--wait DUR] [--json]`: validate the database URL and run
 //! the full handshake probe once (retrying transient failures up to `wait`),
 //! like `pg_isready` but logged in and queried. Exit codes per README.
 
@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cli::{Cli, ProbeArgs};
+use super::common;
+use crate::cli::{Cli, ProbeArgs, ProbeClient};
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::exit;
+use crate::secret::Secret;
 
 /// Run `probe`.
 pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
-    let (raw, mut settings) = match source(cli, args) {
+    let (url, mut settings, warnings) = match source(cli, args) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -28,32 +30,59 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
             }
         }
     }
-    let v = db::validate(raw.expose(), &settings);
-    let url = match (v.url, v.errors.is_empty()) {
-        (Some(url), true) => url,
-        (_, _) => return invalid(&v.errors, &v.warnings, args.json),
-    };
-    for w in &v.warnings {
-        eprintln!("warning: {w}");
+    if !args.json {
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
     }
-    execute(&url, &settings, args.json)
+    execute(&url, &settings, args.json, warnings)
 }
 
-/// The URL and settings: `--url` with default settings, else the Plan's.
-fn source(_cli: &Cli, args: &ProbeArgs) -> Result<(crate::secret::Secret, DbSettings), ExitCode> {
-    match &args.url {
-        Some(u) => {
-            let base_dir = std::env::current_dir().unwrap_or_default();
-            Ok((
-                crate::secret::Secret::new(u.as_str()),
-                DbSettings {
-                    base_dir,
-                    ..DbSettings::default()
-                },
-            ))
-        }
-        None => {
-            eprintln!("error: probe without --url needs the configuration (supervisor.toml), which this build cannot load yet; pass --url");
+type Source = (DbUrl, DbSettings, Vec<String>);
+
+/// `--url`/`--url-env` (validated here, default settings but `--client`,
+/// relative paths from the current directory), else the Plan's already
+/// validated `[database]`.
+fn source(cli: &Cli, args: &ProbeArgs) -> Result<Source, ExitCode> {
+    let Some(raw) = explicit_url(args)? else {
+        let plan = common::load_plan(cli)?;
+        return match plan.database {
+            Some(db) => Ok((db.url, db.settings, Vec::new())),
+            None => {
+                eprintln!("error: the configuration has no [database] section; add one, or pass --url-env NAME");
+                Err(exit::code(exit::CONFIG))
+            }
+        };
+    };
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    let client = match args.client {
+        Some(ProbeClient::NodePg) => db::Client::NodePg,
+        _ => db::Client::Libpq,
+    };
+    let settings = DbSettings {
+        base_dir,
+        client,
+        ..DbSettings::default()
+    };
+    let v = db::validate(raw.expose(), &settings);
+    match v.url {
+        Some(url) if v.errors.is_empty() => Ok((url, settings, v.warnings)),
+        _ => Err(invalid(&v.errors, &v.warnings, args.json)),
+    }
+}
+
+/// `--url URL` or `--url-env NAME`; `None` = use the configuration.
+fn explicit_url(args: &ProbeArgs) -> Result<Option<Secret>, ExitCode> {
+    if let Some(u) = &args.url {
+        return Ok(Some(Secret::new(u.as_str())));
+    }
+    let Some(name) = &args.url_env else {
+        return Ok(None);
+    };
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(Secret::new(v))),
+        Err(_) => {
+            eprintln!("error: --url-env {name}: the variable is not set (or not UTF-8) in this environment");
             Err(exit::code(exit::CONFIG))
         }
     }
@@ -84,7 +113,7 @@ fn invalid(errors: &[db::UrlError], warnings: &[String], json: bool) -> ExitCode
     exit::code(exit::CONFIG)
 }
 
-fn execute(url: &DbUrl, settings: &DbSettings, json: bool) -> ExitCode {
+fn execute(url: &DbUrl, settings: &DbSettings, json: bool, warnings: Vec<String>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,7 +124,10 @@ fn execute(url: &DbUrl, settings: &DbSettings, json: bool) -> ExitCode {
             return exit::code(exit::INTERNAL);
         }
     };
-    let report = rt.block_on(probe::run(url, settings, probe::Progress::stderr()));
+    let mut report = rt.block_on(probe::run(url, settings, probe::Progress::stderr()));
+    if json {
+        report.warnings.splice(0..0, warnings);
+    }
     if json {
         println!("{}", probe::render::json(&report, url));
     } else {

@@ -87,6 +87,13 @@ pub fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
             }
         }
     }
+    let strong = matches!(
+        ci.param("sslmode"),
+        Some("require" | "verify-ca" | "verify-full")
+    );
+    if client == Client::Libpq && ci.param("sslnegotiation") == Some("direct") && !strong {
+        out.push(err("bad_parameter_value", "libpq refuses sslnegotiation=direct with a weak sslmode: use sslmode=require or stronger"));
+    }
     for port in ci.ports.iter().filter(|p| !p.is_empty()) {
         match port.parse::<u32>() {
             Err(_) => out.push(err("bad_port", "the port is not a number (if the password contains `/`, percent-encode it as %2F: psql reads what follows the first `:` of the host part as the port)")),

@@ -64,7 +64,9 @@ pub fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
     let hit = ci.user.as_deref() == Some("user")
         && pw == Some("password")
         && ci.hosts.len() == 1
-        && ci.hosts[0] == "localhost"
+        && ["localhost", "127.0.0.1", "::1"]
+            .iter()
+            .any(|h| ci.hosts[0].eq_ignore_ascii_case(h))
         && ci.ports.iter().all(|p| p.is_empty() || p == "5432")
         && ci.dbname.as_deref() == Some("uaol");
     hit.then(|| err("known_fallback", "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))

@@ -198,6 +198,12 @@ fn password_never_printed() {
             if let Some(u) = &v.url {
                 text.push_str(u.redacted());
                 text.push_str(&format!("{:?}{:?}", u.connect_plan(), u.redactor()));
+                let plan = DatabasePlan {
+                    url: u.clone(),
+                    export_as: vec!["DATABASE_URL".into()],
+                    settings: s.clone(),
+                };
+                text.push_str(&format!("{plan:?}{:?}", u.password()));
             }
             for form in [
                 password,

@@ -101,9 +101,12 @@ fn lint_plan(
     {
         v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
     }
+    if ci.param("sslcert").is_some() || ci.param("sslkey").is_some() {
+        v.warnings.push("the probe does not present a client certificate (sslcert/sslkey); a server that requires one will fail the probe although the services may connect".into());
+    }
     if plan.tls == Tls::Allow {
         v.warnings.push(
-            "sslmode=allow tries plaintext first; the probe connects in plaintext as libpq would"
+            "sslmode=allow tries plaintext first and TLS without verification only if the server refuses it; use sslmode=verify-full"
                 .into(),
         );
     }

@@ -82,6 +82,9 @@ pub struct ConnectPlan {
     pub trust: Trust,
     /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
     pub connect_timeout: Option<std::time::Duration>,
+    /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
+    /// `postgresql`, no SSLRequest.
+    pub direct_tls: bool,
     /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
     pub tls_note: String,
 }
@@ -177,6 +180,7 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
             .and_then(|t| t.trim().parse::<u64>().ok())
             .filter(|t| *t > 0)
             .map(|t| std::time::Duration::from_secs(t.max(2))),
+        direct_tls: ci.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }
 }
@@ -207,6 +211,7 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         trust,
         // pg's JS client ignores connect_timeout in the URL.
         connect_timeout: None,
+        direct_tls: n.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }
 }
@@ -239,6 +244,10 @@ fn node_tls(n: &NodeConfig) -> (Tls, String) {
         (None, _) if files => (
             full,
             "verify-full (node-postgres: an ssl* file turns TLS on)".into(),
+        ),
+        (None, _) if n.param("sslnegotiation") == Some("direct") => (
+            full,
+            "verify-full (node-postgres: sslnegotiation=direct turns TLS on)".into(),
         ),
         (None, _) => match n.param("ssl") {
             Some("true" | "1") => (full, "verify-full (node-postgres ssl=true)".into()),

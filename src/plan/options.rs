@@ -95,7 +95,7 @@ fn probe(
         let k = format!("{key}.http");
         let url = ctx.interp(h, &k, lookup)?;
         let rest = url.strip_prefix("http://");
-        if rest.map_or(true, |r| r.is_empty() || r.starts_with('/')) {
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
             ctx.err(
                 &h.span(),
                 &k,

@@ -1,1 +1,206 @@
-//! Integration tests for `export`.
+//! Integration tests for `export`: the real binary on a real config, the real
+//! validators on its output, and a secret sweep of every file it wrote.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::Fixture;
+
+const PASSWORD: &str = "c@nary p/ss#1";
+const PASSWORD_ENC: &str = "c%40nary%20p%2Fss%231";
+
+fn project() -> Fixture {
+    let f = Fixture::new();
+    f.write(
+        ".env",
+        &format!("DATABASE_URL=postgresql://app:{PASSWORD_ENC}@db.example.com:5432/app?sslmode=verify-full\nAPI_TOKEN=tok-123456789\n"),
+    );
+    f.script("bin/api.sh", "exec sleep 1000");
+    f.write(
+        "supervisor.toml",
+        r#"
+[supervisor]
+env_files = [".env"]
+
+[env]
+NODE_ENV = "production"
+
+[database]
+url = "${DATABASE_URL}"
+probe = false
+
+[services.migrate]
+command = ["bin/api.sh", "migrate"]
+oneshot = true
+
+[services.api]
+command = ["bin/api.sh", "serve", "two words"]
+depends_on = { migrate = "completed" }
+env = { PORT = "3000", TOKEN = "${API_TOKEN}" }
+ready = { http = "http://127.0.0.1:3000/health" }
+stop_timeout = "20s"
+
+[services.worker]
+command = "sh -c 'exec sleep 1000'"
+uses_database = false
+restart = "always"
+depends_on = { api = "ready" }
+"#,
+    );
+    f
+}
+
+fn all_files(dir: &std::path::Path) -> Vec<(String, String, u32)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, fs::read_to_string(e.path()).unwrap(), mode)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn leaks(text: &str) -> bool {
+    text.contains(PASSWORD) || text.contains(PASSWORD_ENC) || text.contains("tok-123456789")
+}
+
+#[test]
+fn systemd_export_verifies_and_keeps_secrets_in_0600_files() {
+    let f = project();
+    let out = f.run(
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--binary",
+            "/bin/true",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!leaks(&out.all()), "{}", out.all());
+    let dir = f.path().join("units");
+    let files = all_files(&dir);
+    let names: Vec<&str> = files.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert!(names.contains(&"uaol.target"), "{names:?}");
+    for (name, body, mode) in &files {
+        let secret = name.ends_with(".env");
+        assert_eq!(*mode, if secret { 0o600 } else { 0o644 }, "{name}");
+        if !secret {
+            assert!(!leaks(body), "{name} leaks a secret:\n{body}");
+        }
+    }
+    let api_env = &files
+        .iter()
+        .find(|(n, _, _)| n == "uaol-api.env")
+        .unwrap()
+        .1;
+    assert!(
+        api_env.contains(PASSWORD_ENC) && api_env.contains("tok-123456789"),
+        "{api_env}"
+    );
+    let units: Vec<_> = files
+        .iter()
+        .filter(|(n, _, _)| !n.ends_with(".env"))
+        .map(|(n, _, _)| dir.join(n))
+        .collect();
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
+        .output()
+        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
+    let text = String::from_utf8_lossy(&v.stderr);
+    let unexpected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !l.contains("Unknown key 'RestartSteps'")
+                && !l.contains("Unknown key 'RestartMaxDelaySec'")
+        })
+        .collect();
+    assert!(v.status.success() && unexpected.is_empty(), "{text}");
+}
+
+#[test]
+fn kubernetes_export_validates_and_keeps_secrets_in_secret_manifests() {
+    let f = project();
+    let out = f.run(
+        &[
+            "export",
+            "kubernetes",
+            "--out",
+            "k8s",
+            "--image",
+            "example.com/app:1",
+            "--namespace",
+            "demo",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("k8s");
+    let files = all_files(&dir);
+    for (name, body, mode) in &files {
+        assert!(!leaks(body), "{name} holds a plain secret");
+        let secret = name.ends_with(".secret.yaml");
+        assert_eq!(*mode, if secret { 0o600 } else { 0o644 }, "{name}");
+        if !secret {
+            assert!(!body.contains("kind: Secret"), "{name}");
+        }
+    }
+    let paths: Vec<_> = files.iter().map(|(n, _, _)| dir.join(n)).collect();
+    let v = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .args(&paths)
+        .output()
+        .expect("kubernetes-validate (scripts/test.sh installs it with pip)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(v.status.success() && !text.contains("ERROR"), "{text}");
+}
+
+#[test]
+fn kubernetes_export_without_image_is_a_usage_error() {
+    let f = project();
+    let out = f.run(
+        &["export", "kubernetes", "--out", "k8s"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(64), "{out:?}");
+    assert!(out.stderr.contains("--image"), "{}", out.stderr);
+    assert!(!f.path().join("k8s").exists());
+}
+
+#[test]
+fn export_of_an_invalid_config_exits_3_and_writes_nothing() {
+    let f = project();
+    f.write("supervisor.toml", "[services.a]\ncommand = []\n");
+    let out = f.run(
+        &["export", "systemd", "--out", "units"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(!f.path().join("units").exists());
+}
+
+#[test]
+fn export_into_an_unwritable_place_exits_74() {
+    let f = project();
+    f.write("blocker", "a file, not a directory");
+    let out = f.run(
+        &["export", "systemd", "--out", "blocker/units"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(74), "{out:?}");
+    assert!(out.stderr.contains("blocker"), "{}", out.stderr);
+}

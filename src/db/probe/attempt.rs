@@ -5,13 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout_at;
 
 use super::failure::{self, Failure};
 use super::wire::Io;
-use super::{auth, query, tls, Phase, ServerInfo, TlsInfo};
+use super::{auth, handshake, query, Phase, ServerInfo};
 use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
 use crate::exit;
 use crate::secret::Secret;
@@ -29,7 +27,22 @@ pub struct Ctx<'a> {
 pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
-        match endpoint(ctx, ep, phases).await {
+        let mut r = endpoint(ctx, ep, phases).await;
+        if ctx.plan.tls == Tls::Allow && matches!(&r, Err(f) if f.class == "tls_required") {
+            // libpq `allow`: plaintext refused, so try again with TLS (unverified).
+            let plan = ConnectPlan {
+                tls: Tls::Require(Verify::None),
+                ..ctx.plan.clone()
+            };
+            let retry = Ctx {
+                plan: &plan,
+                user: ctx.user.clone(),
+                database: ctx.database.clone(),
+                ..*ctx
+            };
+            r = endpoint(&retry, ep, phases).await;
+        }
+        match r {
             Ok(info) => return Ok(info),
             Err(f) if f.exit_code == exit::DB_AUTH => return Err(f),
             Err(f) => last = Some(f),
@@ -71,7 +84,13 @@ async fn endpoint(
             t,
             r.as_ref().map(|_| format!("Unix socket {path}")),
         );
-        return session(ctx, ep, Box::new(r?), &path, false, deadline, phases).await;
+        let link = Link {
+            ep,
+            addr: &path,
+            tcp: false,
+            deadline,
+        };
+        return session(ctx, link, Box::new(r?), phases).await;
     }
     let addrs = resolve(ctx, ep, deadline, phases).await?;
     let mut last = None;
@@ -87,7 +106,13 @@ async fn endpoint(
         match r {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
-                return session(ctx, ep, Box::new(s), &shown, true, deadline, phases).await;
+                let link = Link {
+                    ep,
+                    addr: &shown,
+                    tcp: true,
+                    deadline,
+                };
+                return session(ctx, link, Box::new(s), phases).await;
             }
             Err(f) if f.class == "timeout" => return Err(f),
             Err(f) => last = Some(f),
@@ -136,29 +161,40 @@ async fn resolve(
     r
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn session(
-    ctx: &Ctx<'_>,
-    ep: &Endpoint,
-    mut io: Box<dyn Io>,
-    addr: &str,
+/// One connected address: where, over what, and until when.
+struct Link<'a> {
+    ep: &'a Endpoint,
+    addr: &'a str,
     tcp: bool,
     deadline: tokio::time::Instant,
+}
+
+async fn session(
+    ctx: &Ctx<'_>,
+    link: Link<'_>,
+    mut io: Box<dyn Io>,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
+    let Link {
+        ep,
+        addr,
+        tcp,
+        deadline,
+    } = link;
     let timeout = |phase| failure::timeout(phase, addr, Some(ctx.budget));
     let t = Instant::now();
-    let negotiated = match timeout_at(deadline, negotiate(ctx, ep, io, addr, tcp)).await {
-        Ok(r) => r,
-        Err(_) => Err(timeout("tls")),
-    };
+    let negotiated =
+        match timeout_at(deadline, handshake::negotiate(ctx.plan, ep, io, addr, tcp)).await {
+            Ok(r) => r,
+            Err(_) => Err(timeout("tls")),
+        };
     push(
         phases,
         "tls",
         t,
         negotiated
             .as_ref()
-            .map(|(_, info, note)| tls_detail(info.as_ref(), note)),
+            .map(|(_, info, note)| handshake::detail(info.as_ref(), note)),
     );
     let (stream, tls_info, _) = negotiated?;
     io = stream;
@@ -209,90 +245,4 @@ async fn session(
         auth: session.method,
         addr: addr.to_string(),
     })
-}
-
-fn tls_detail(info: Option<&TlsInfo>, note: &str) -> String {
-    match info {
-        Some(i) => format!(
-            "{}, {}{}",
-            i.version,
-            i.verify,
-            i.expires
-                .map(|e| format!(", certificate valid until {}", super::der::date(e)))
-                .unwrap_or_default()
-        ),
-        None => note.to_string(),
-    }
-}
-
-type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
-
-async fn negotiate(
-    ctx: &Ctx<'_>,
-    ep: &Endpoint,
-    mut io: Box<dyn Io>,
-    addr: &str,
-    tcp: bool,
-) -> Result<Negotiated, Failure> {
-    let plan = ctx.plan;
-    let verify = match plan.tls {
-        _ if !tcp => return Ok((io, None, "Unix socket: no TLS (as libpq)".into())),
-        Tls::Disable | Tls::Allow => return Ok((io, None, format!("no TLS: {}", plan.tls_note))),
-        Tls::Prefer(v) | Tls::Require(v) => v,
-    };
-    let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
-    io.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-        .await
-        .map_err(io_err)?;
-    match io.read_u8().await.map_err(io_err)? {
-        b'S' => {}
-        b'N' if matches!(plan.tls, Tls::Prefer(_)) => {
-            return Ok((
-                io,
-                None,
-                "the server does not support SSL: plaintext (sslmode=prefer)".into(),
-            ))
-        }
-        b'N' => return Err(failure::tls_not_supported(addr)),
-        _ => {
-            return Err(io_err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "",
-            )))
-        }
-    }
-    let config = tls::config(verify, &plan.trust)?;
-    let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
-        failure::tls(
-            "tls_bad_name",
-            format!("\"{}\" is not a valid TLS server name", ep.host),
-        )
-    })?;
-    let stream = tokio_rustls::TlsConnector::from(config)
-        .connect(name, io)
-        .await
-        .map_err(|e| tls::classify(&e, &ep.host, addr, &plan.trust))?;
-    let conn = stream.get_ref().1;
-    let version = conn
-        .protocol_version()
-        .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
-        .unwrap_or_default();
-    let expires = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|c| super::der::not_after(c));
-    let verify = match verify {
-        Verify::None => "encrypted, certificate not verified".to_string(),
-        Verify::Ca => format!("chain verified ({})", tls::trust_label(&plan.trust)),
-        Verify::Full => format!(
-            "chain and host name verified ({})",
-            tls::trust_label(&plan.trust)
-        ),
-    };
-    let info = TlsInfo {
-        version,
-        verify,
-        expires,
-    };
-    Ok((Box::new(stream), Some(info), String::new()))
 }

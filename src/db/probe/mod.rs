@@ -10,10 +10,14 @@ mod attempt;
 mod auth;
 mod der;
 pub mod failure;
+mod handshake;
 mod query;
 pub mod render;
 mod tls;
 mod wire;
+
+#[cfg(test)]
+mod tests;
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};

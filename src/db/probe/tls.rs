@@ -134,7 +134,8 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
 }
 
 /// A rustls client config for `verify` against `trust`.
-pub fn config(verify: Verify, trust: &Trust) -> Result<Arc<ClientConfig>, Failure> {
+/// With `direct`, ALPN `postgresql` is offered (`sslnegotiation=direct`).
+pub fn config(verify: Verify, trust: &Trust, direct: bool) -> Result<Arc<ClientConfig>, Failure> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let internal = |_| failure::tls("tls_setup", "could not set up TLS (internal error)".into());
     let verifier: Arc<dyn ServerCertVerifier> = match verify {
@@ -158,12 +159,15 @@ pub fn config(verify: Verify, trust: &Trust) -> Result<Arc<ClientConfig>, Failur
             }
         }
     };
-    let cfg = ClientConfig::builder_with_provider(provider as Arc<CryptoProvider>)
+    let mut cfg = ClientConfig::builder_with_provider(provider as Arc<CryptoProvider>)
         .with_safe_default_protocol_versions()
         .map_err(internal)?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    if direct {
+        cfg.alpn_protocols = vec![b"postgresql".to_vec()];
+    }
     Ok(Arc::new(cfg))
 }
 

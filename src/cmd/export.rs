@@ -1,0 +1,98 @@
+//! `export systemd|kubernetes --out DIR`: render the Plan for another engine
+//! and write it; secrets only into 0600 files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{Cli, ExportArgs, ExportTarget};
+use crate::cmd::common::load_plan;
+use crate::exit;
+use crate::export::{self, kubernetes, systemd, OutFile};
+use crate::plan::Plan;
+
+/// Run `export`.
+pub fn run(cli: &Cli, args: &ExportArgs) -> ExitCode {
+    let plan = match load_plan(cli) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let out_dir = absolute(&args.out);
+    let files = match render(&plan, args, &out_dir) {
+        Ok(files) => files,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return exit::code(exit::USAGE);
+        }
+    };
+    match export::write_files(&out_dir, &files) {
+        Ok(paths) => {
+            report(&out_dir, &files, paths.len());
+            exit::code(exit::OK)
+        }
+        Err(e) => {
+            eprintln!(
+                "error: failed to write into {}: {e} (hint: check the directory exists or can be created, and is writable)",
+                out_dir.display()
+            );
+            exit::code(exit::IO)
+        }
+    }
+}
+
+fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>, String> {
+    let prefix = args.prefix.clone().unwrap_or_else(|| "uaol".into());
+    if export::dns_label(&prefix) != prefix {
+        return Err(format!(
+            "--prefix {prefix:?} is not a valid unit/object name: use lowercase letters, digits and '-'"
+        ));
+    }
+    match args.target {
+        ExportTarget::Systemd => {
+            let binary = match &args.binary {
+                Some(b) => absolute(b),
+                None => std::env::current_exe().map_err(|e| {
+                    format!("cannot find this binary's path ({e}); pass --binary PATH")
+                })?,
+            };
+            let opts = systemd::Options {
+                prefix,
+                binary,
+                out_dir: out_dir.to_path_buf(),
+            };
+            Ok(systemd::render(plan, &opts))
+        }
+        ExportTarget::Kubernetes => {
+            let image = args.image.clone().ok_or(
+                "export kubernetes needs --image IMAGE (the container image holding your services and uaol-supervisor)",
+            )?;
+            let opts = kubernetes::Options {
+                image,
+                namespace: args.namespace.clone(),
+                part_of: prefix,
+            };
+            Ok(kubernetes::render(plan, &opts))
+        }
+    }
+}
+
+fn report(out_dir: &Path, files: &[OutFile], written: usize) {
+    println!("wrote {written} files to {}", out_dir.display());
+    for f in files {
+        let note = if f.secret {
+            "  (0600: holds secrets)"
+        } else {
+            ""
+        };
+        println!("  {}{note}", f.name);
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}

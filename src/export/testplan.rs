@@ -1,0 +1,151 @@
+//! A multi-service Plan for export tests, built directly (no config file), so
+//! the renderers are tested as the pure functions they are.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::db::{self, DatabasePlan, DbSettings};
+use crate::plan::*;
+
+/// The canary password used by the export secret sweep.
+pub const PASSWORD: &str = "s3cr3t p@ss/w#rd";
+/// Its percent-encoded form, as in the URL.
+pub const PASSWORD_ENCODED: &str = "s3cr3t%20p%40ss%2Fw%23rd";
+const URL: &str =
+    "postgresql://app:s3cr3t%20p%40ss%2Fw%23rd@db.example.com:5432/app?sslmode=verify-full";
+
+fn var(value: &str, secret: bool, source: Source) -> EnvVar {
+    EnvVar {
+        value: value.into(),
+        secret,
+        source,
+        shadowed: vec![],
+    }
+}
+
+fn env(pairs: &[(&str, &str)], db: bool) -> Env {
+    let mut e = Env::default();
+    e.vars
+        .insert("PATH".into(), var("/usr/bin:/bin", false, Source::Os));
+    e.vars.insert(
+        "NODE_ENV".into(),
+        var("production", false, Source::GlobalEnv { line: 3 }),
+    );
+    for (k, v) in pairs {
+        let secret = crate::secret::looks_secret(k);
+        let source = Source::ServiceEnv {
+            service: "x".into(),
+            line: 9,
+        };
+        e.vars.insert((*k).into(), var(v, secret, source));
+    }
+    if db {
+        e.vars
+            .insert("DATABASE_URL".into(), var(URL, true, Source::Database));
+    }
+    e
+}
+
+fn service(name: &str, argv: &[&str]) -> ServicePlan {
+    ServicePlan {
+        name: name.into(),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        program: PathBuf::from("/usr/bin").join(argv[0]),
+        cwd: PathBuf::from("/srv/app").join(name),
+        env: Env::default(),
+        depends_on: vec![],
+        uses_database: false,
+        restart: RestartPolicy::OnFailure,
+        backoff: Backoff::default(),
+        max_restarts: 10,
+        restart_window: Duration::from_secs(300),
+        ready: None,
+        stop_signal: Signal::SIGTERM,
+        stop_timeout: Duration::from_secs(10),
+        oneshot: false,
+        max_memory: None,
+        critical: false,
+        log_file: None,
+    }
+}
+
+/// migrate (oneshot, db) → auth-service (db, http ready) → api-gateway (tcp ready),
+/// plus worker (restart always, SIGINT, log readiness, a quoted argument).
+pub fn plan() -> Plan {
+    let mut migrate = service("migrate", &["node", "migrate.js"]);
+    migrate.oneshot = true;
+    migrate.uses_database = true;
+    migrate.env = env(&[], true);
+
+    let mut auth = service("auth-service", &["node", "dist/index.js"]);
+    auth.uses_database = true;
+    auth.env = env(
+        &[("PORT", "3001"), ("JWT_SECRET", "jwt-signing-key-123")],
+        true,
+    );
+    auth.depends_on = vec![Dependency {
+        name: "migrate".into(),
+        condition: Condition::Completed,
+    }];
+    auth.ready = Some(ReadyCheck {
+        probe: ReadyProbe::Http("http://127.0.0.1:3001/health".into()),
+        interval: Duration::from_millis(250),
+        timeout: Duration::from_secs(30),
+    });
+
+    let mut api = service("api-gateway", &["node", "server.js", "--name", "api gw"]);
+    api.env = env(
+        &[("PORT", "3000"), ("GREETING", "say \"hi\" $HOME 100%")],
+        false,
+    );
+    api.depends_on = vec![Dependency {
+        name: "auth-service".into(),
+        condition: Condition::Ready,
+    }];
+    api.ready = Some(ReadyCheck {
+        probe: ReadyProbe::Tcp("127.0.0.1:3000".into()),
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(20),
+    });
+    api.restart = RestartPolicy::Always;
+    api.stop_timeout = Duration::from_secs(25);
+
+    let mut worker = service("worker", &["sh", "-c", "exec node worker.js"]);
+    worker.env = env(&[("QUEUE", "jobs")], false);
+    worker.restart = RestartPolicy::Always;
+    worker.stop_signal = Signal::SIGINT;
+    worker.backoff.initial = Duration::ZERO;
+    worker.ready = Some(ReadyCheck {
+        probe: ReadyProbe::Log("worker started".into()),
+        interval: Duration::from_millis(250),
+        timeout: Duration::from_secs(30),
+    });
+    worker.depends_on = vec![Dependency {
+        name: "api-gateway".into(),
+        condition: Condition::Started,
+    }];
+
+    let settings = DbSettings::default();
+    let url = db::validate(URL, &settings)
+        .url
+        .expect("the test URL is valid");
+    Plan {
+        config_path: PathBuf::from("/srv/app/supervisor.toml"),
+        base_dir: PathBuf::from("/srv/app"),
+        settings: Settings {
+            log_format: LogFormat::Pretty,
+            stop_timeout: Duration::from_secs(10),
+            control_socket: None,
+        },
+        database: Some(DatabasePlan {
+            url,
+            export_as: vec!["DATABASE_URL".into()],
+            settings,
+        }),
+        services: vec![migrate, auth, api, worker],
+        global_env: Env::default(),
+        warnings: vec![],
+    }
+}

@@ -1,0 +1,205 @@
+//! TLS cases: trust per client and sslmode, verify-ca/verify-full, servers
+//! with and without TLS, plaintext against a TLS-only server.
+
+use uaol_supervisor::db::Client;
+
+use super::{ca, cli, expect, lib, url};
+use crate::pg;
+
+#[test]
+fn verify_full_ok_with_timings_and_expiry_warning() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(
+            &format!("localhost:{port}"),
+            &format!("sslmode=verify-full&sslrootcert={}", ca()),
+        ),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "chain and host name verified");
+    for needle in [
+        "dns ",
+        "tcp ",
+        "tls ",
+        "auth ",
+        "query ",
+        "SCRAM-SHA-256",
+        "server  PostgreSQL",
+        "expires in",
+        "database usable",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle:?} in\n{}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains(&format!(
+            "postgresql://{}:****@localhost:{port}/{}",
+            pg::USER,
+            pg::DB
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn json_report_has_phases() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(
+            &format!("localhost:{port}"),
+            &format!("sslmode=verify-full&sslrootcert={}", ca()),
+        ),
+        "0s",
+        &["--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("json");
+    assert_eq!(v["ok"], true, "{v}");
+    let phases: Vec<&str> = v["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    assert!(phases.ends_with(&["tls", "auth", "query"]), "{phases:?}");
+    assert_eq!(v["server"]["product"], "PostgreSQL");
+    assert_eq!(v["server"]["auth"], "SCRAM-SHA-256");
+}
+
+#[test]
+fn libpq_require_encrypts_without_verifying() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=require"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "encrypted, certificate not verified");
+}
+
+#[test]
+fn node_pg_require_verifies_like_node_postgres() {
+    let port = pg::tls_server();
+    let (code, text) = lib(
+        &url(&format!("localhost:{port}"), "sslmode=require"),
+        Client::NodePg,
+    );
+    assert_eq!(code, 4, "{text}");
+    assert!(
+        text.contains("tls_untrusted") && text.contains("not signed by a trusted CA"),
+        "{text}"
+    );
+    assert!(text.contains("Mozilla"), "{text}");
+    let (code, text) = lib(
+        &url(
+            &format!("localhost:{port}"),
+            &format!("sslmode=require&sslrootcert={}", ca()),
+        ),
+        Client::NodePg,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("chain and host name verified"), "{text}");
+}
+
+#[test]
+fn wrong_ca_is_untrusted() {
+    let port = pg::tls_server();
+    let other = pg::env().other_ca.display().to_string();
+    let out = cli(
+        &url(
+            &format!("localhost:{port}"),
+            &format!("sslmode=verify-full&sslrootcert={other}"),
+        ),
+        "5s",
+        &[],
+    );
+    expect(&out, 4, "tls", "not signed by a trusted CA");
+    assert!(
+        !out.stderr.contains("waiting for the database"),
+        "TLS trust is permanent: no retry\n{}",
+        out.all()
+    );
+}
+
+#[test]
+fn host_name_mismatch_by_ip() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(
+            &format!("127.0.0.1:{port}"),
+            &format!("sslmode=verify-full&sslrootcert={}", ca()),
+        ),
+        "0s",
+        &[],
+    );
+    expect(&out, 4, "tls", "host name mismatch");
+    // verify-ca accepts the same connection: chain only.
+    let out = cli(
+        &url(
+            &format!("127.0.0.1:{port}"),
+            &format!("sslmode=verify-ca&sslrootcert={}", ca()),
+        ),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "chain verified");
+}
+
+#[test]
+fn server_without_ssl() {
+    let port = pg::plain_server();
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=require"),
+        "0s",
+        &[],
+    );
+    expect(&out, 4, "tls", "does not accept TLS");
+    // prefer falls back to plaintext, as libpq does.
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=prefer"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "plaintext");
+}
+
+#[test]
+fn plaintext_against_tls_only_server() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=disable"),
+        "0s",
+        &[],
+    );
+    expect(&out, 4, "auth", "server requires TLS");
+}
+
+#[test]
+fn libpq_allow_retries_with_tls() {
+    let port = pg::tls_server();
+    let out = cli(
+        &url(&format!("localhost:{port}"), "sslmode=allow"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "encrypted, certificate not verified");
+    assert!(
+        out.stdout.contains("server requires TLS"),
+        "the plaintext try is shown\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn node_pg_client_flag_and_plain_url_argument() {
+    let port = pg::tls_server();
+    let raw = url(&format!("localhost:{port}"), "sslmode=require");
+    let out = crate::support::Fixture::new().run(
+        &[
+            "probe", "--url", &raw, "--client", "node-pg", "--wait", "0s",
+        ],
+        std::time::Duration::from_secs(40),
+    );
+    super::assert_no_leak(&out.all());
+    expect(&out, 4, "tls", "not signed by a trusted CA");
+}
