@@ -15,3 +15,4 @@ mod export;
 mod probe;
 mod run;
 mod up;
+mod upkit;
