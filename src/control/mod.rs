@@ -35,10 +35,7 @@ pub fn listen(plan: &Plan) -> Result<bind::Bound, u8> {
         exit::CONFIG
     })?;
     match bind::bind(&path) {
-        Ok(b) => {
-            tracing::info!("control socket {}", path.display());
-            Ok(b)
-        }
+        Ok(b) => Ok(b),
         Err(e) => {
             eprintln!("error: {e}");
             Err(match e {

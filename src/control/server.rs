@@ -44,6 +44,7 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
         }
     };
     let std = bound.listener.take();
+    let path = bound.path().display().to_string();
     let code = rt.block_on(async move {
         let listener = std.map(|l| {
             l.set_nonblocking(true)?;
@@ -58,9 +59,12 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
             None => None,
         };
         let slots = Arc::new(Semaphore::new(CONCURRENT));
+        // Biased: the supervisor's first poll starts its output sink, so the
+        // server's first event goes out in the configured format.
         let code = tokio::select! {
+            biased;
             code = sup.run() => code,
-            () = serve(listener, Arc::new(ctx), Arc::clone(&slots)) => exit::INTERNAL,
+            () = serve(listener, path, Arc::new(ctx), Arc::clone(&slots)) => exit::INTERNAL,
         };
         // Requests in flight now fail fast (the runtime is gone): let their
         // answers be written before the runtime drops them.
@@ -74,10 +78,16 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
 }
 
 /// Accept forever (pending forever without a listener).
-async fn serve(listener: Option<UnixListener>, ctx: Arc<Context>, slots: Arc<Semaphore>) {
+async fn serve(
+    listener: Option<UnixListener>,
+    path: String,
+    ctx: Arc<Context>,
+    slots: Arc<Semaphore>,
+) {
     let Some(listener) = listener else {
         return std::future::pending().await;
     };
+    tracing::info!("control socket {path}");
     let me = nix::unistd::geteuid().as_raw();
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
