@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::act::act;
 use super::protocol::{ErrorKind, LastExit, LogLine, Request, Response, ServiceView};
+use super::settle::Verb;
 use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
@@ -28,6 +30,8 @@ pub struct Context {
     pub services: HashMap<String, (Duration, bool)>,
     /// How long `status` samples CPU.
     pub window: Duration,
+    /// The dependency graph, for actions.
+    pub deps: super::deps::Deps,
 }
 
 impl Context {
@@ -57,6 +61,7 @@ impl Context {
             redactor,
             services,
             window: usage::WINDOW,
+            deps: super::deps::Deps::new(plan),
         }
     }
 
@@ -92,11 +97,9 @@ pub async fn answer(ctx: &Context, req: Request) -> Response {
     let r = match req {
         Request::Status => status(ctx).await,
         Request::Logs { service, lines } => logs(ctx, &service, lines).await,
-        Request::Start { service } => super::act::act(ctx, super::act::Verb::Start, &service).await,
-        Request::Stop { service } => super::act::act(ctx, super::act::Verb::Stop, &service).await,
-        Request::Restart { service } => {
-            super::act::act(ctx, super::act::Verb::Restart, &service).await
-        }
+        Request::Start { service } => act(ctx, Verb::Start, &service).await,
+        Request::Stop { service } => act(ctx, Verb::Stop, &service).await,
+        Request::Restart { service } => act(ctx, Verb::Restart, &service).await,
     };
     r.unwrap_or_else(|e| e)
 }

@@ -309,3 +309,52 @@ restart = "never"
     expect_code(&o, 0);
     insta::assert_snapshot!(redact(&o.stdout));
 }
+
+#[test]
+fn restart_cascades_to_ready_dependents_and_start_brings_dependencies() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.db]
+command = ["sh", "-c", "echo db ready; exec sleep 100"]
+ready = { log = "db ready" }
+
+[services.api]
+command = ["sleep", "100"]
+depends_on = ["db"]
+
+[services.side]
+command = ["sleep", "100"]
+depends_on = { db = "started" }
+"#,
+    );
+    let mut up = Up::start(&fx);
+    let v = up.wait_ready(&fx);
+    let pid = |v: &[serde_json::Value], n: &str| service(v, n)["pid"].as_i64().unwrap();
+    let o = fx.run(&["restart", "db"], CMD);
+    expect_code(&o, 0);
+    assert!(
+        o.stdout
+            .contains("then restarted its dependents: `api` (ready)"),
+        "{o:?}"
+    );
+    let w = up.wait_ready(&fx);
+    assert_ne!(
+        pid(&v, "api"),
+        pid(&w, "api"),
+        "api waits on ready: restarted"
+    );
+    assert_eq!(
+        pid(&v, "side"),
+        pid(&w, "side"),
+        "side waits on started: untouched"
+    );
+
+    expect_code(&fx.run(&["stop", "api"], CMD), 0);
+    expect_code(&fx.run(&["stop", "db"], CMD), 0);
+    let o = fx.run(&["start", "api"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.contains("first started: `db` (ready)"), "{o:?}");
+    up.wait_ready(&fx);
+}
