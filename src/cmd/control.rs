@@ -56,6 +56,12 @@ pub fn kind_code(kind: Option<ErrorKind>) -> u8 {
     }
 }
 
+/// Write to stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Which action.
 #[derive(Debug, Clone, Copy)]
 pub enum Action {
@@ -78,7 +84,7 @@ pub fn action(cli: &Cli, args: &ServiceArg, what: Action) -> ExitCode {
     match call(cli, args.socket.as_deref(), &req, ACTION_TIMEOUT) {
         Ok(r) => {
             if let Some(a) = r.action {
-                println!("{}", a.message);
+                print_out(&format!("{}\n", a.message));
             }
             exit::code(exit::OK)
         }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, StatusArgs};
-use crate::cmd::control::{call, QUICK_TIMEOUT};
+use crate::cmd::control::{call, print_out, QUICK_TIMEOUT};
 use crate::control::protocol::{Request, ServiceView};
 use crate::exit;
 
@@ -19,17 +19,18 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
         Err(code) => return exit::code(code),
     };
     let services = r.services.unwrap_or_default();
-    if args.json {
+    let text = if args.json {
         match serde_json::to_string_pretty(&services) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => s + "\n",
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::code(exit::INTERNAL);
             }
         }
     } else {
-        print!("{}", render(&services));
-    }
+        render(&services)
+    };
+    print_out(&text);
     if args.check {
         let bad = unhealthy(&services);
         if !bad.is_empty() {
