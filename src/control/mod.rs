@@ -29,16 +29,35 @@ pub mod usage;
 use crate::exit;
 use crate::plan::Plan;
 
-/// For `up`: claim the control socket of `plan`, or say why not (printed)
-/// and return the exit code.
-pub fn listen(plan: &Plan) -> Result<bind::Bound, u8> {
+/// For `up`: claim the control socket of `plan`. `Ok(None)`: the default
+/// location cannot hold a socket (read-only or too long a path, as in a
+/// container with the config mounted read-only): warned, and `up` runs
+/// without one — supervising matters more. A configured path that fails, or
+/// a live `up` on it, is an error: printed, and its exit code returned.
+pub fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
     let configured = plan.settings.control_socket.as_deref();
-    let path = path::for_up(configured, &plan.config_path).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::CONFIG
-    })?;
+    let disabled = |e: &dyn std::fmt::Display| {
+        eprintln!(
+            "warning: no control socket ({e}); set [supervisor] control_socket to a writable path"
+        );
+    };
+    let path = match path::for_up(configured, &plan.config_path) {
+        Ok(p) => p,
+        Err(e) if configured.is_none() => {
+            disabled(&e);
+            return Ok(None);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(exit::CONFIG);
+        }
+    };
     match bind::bind(&path) {
-        Ok(b) => Ok(b),
+        Ok(b) => Ok(Some(b)),
+        Err(e) if configured.is_none() && unwritable(&e) => {
+            disabled(&e);
+            Ok(None)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Err(match e {
@@ -47,5 +66,35 @@ pub fn listen(plan: &Plan) -> Result<bind::Bound, u8> {
                 bind::BindError::Io(..) => exit::IO,
             })
         }
+    }
+}
+
+/// The place cannot hold our socket at all (read-only, no permission).
+pub fn unwritable(e: &bind::BindError) -> bool {
+    match e {
+        bind::BindError::Io(_, io) => matches!(
+            io.raw_os_error(),
+            Some(libc::EROFS | libc::EACCES | libc::EPERM)
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind::BindError;
+    use super::*;
+    use std::io::Error;
+    use std::path::PathBuf;
+
+    #[test]
+    fn only_an_unwritable_place_is_tolerated() {
+        let p = PathBuf::from("/x");
+        let io = |n| BindError::Io(p.clone(), Error::from_raw_os_error(n));
+        assert!(unwritable(&io(libc::EROFS)));
+        assert!(unwritable(&io(libc::EACCES)));
+        assert!(!unwritable(&io(libc::ENOSPC)));
+        assert!(!unwritable(&BindError::InUse(p.clone())));
+        assert!(!unwritable(&BindError::NotSocket(p)));
     }
 }

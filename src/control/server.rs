@@ -19,7 +19,7 @@ use crate::supervisor::Supervisor;
 
 /// At most this many connections are served at once; more wait in the backlog.
 const CONCURRENT: usize = 16;
-/// A client must send its request line within this.
+/// A client must send its request line (and take its answer) within this.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in flight may take to be written once the runtime ended.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -29,10 +29,10 @@ pub fn allowed(peer: u32, me: u32) -> bool {
     peer == me || peer == 0
 }
 
-/// Run the supervisor and the control server on one current-thread runtime
-/// on this thread (the supervisor's children's parent-death signal follows
+/// Run the supervisor and the control server (when `bound`) on one
+/// current-thread runtime on this thread (the supervisor's children's parent-death signal follows
 /// it); returns the supervisor's exit code. The socket is removed at the end.
-pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
+pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,8 +43,8 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
             return exit::INTERNAL;
         }
     };
-    let std = bound.listener.take();
-    let path = bound.path().display().to_string();
+    let std = bound.as_mut().and_then(|b| b.listener.take());
+    let path = bound.as_ref().map(|b| b.path().display().to_string());
     let code = rt.block_on(async move {
         let listener = std.map(|l| {
             l.set_nonblocking(true)?;
@@ -80,14 +80,14 @@ pub fn run_with(sup: Supervisor, mut bound: Bound, ctx: Context) -> u8 {
 /// Accept forever (pending forever without a listener).
 async fn serve(
     listener: Option<UnixListener>,
-    path: String,
+    path: Option<String>,
     ctx: Arc<Context>,
     slots: Arc<Semaphore>,
 ) {
     let Some(listener) = listener else {
         return std::future::pending().await;
     };
-    tracing::info!("control socket {path}");
+    tracing::info!("control socket {}", path.unwrap_or_default());
     let me = nix::unistd::geteuid().as_raw();
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
@@ -129,8 +129,12 @@ async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
         r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
     });
     line.push('\n');
-    let _ = stream.write_all(line.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    // A client that does not read its answer only loses its own connection.
+    let write = async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(READ_TIMEOUT, write).await;
 }
 
 async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
