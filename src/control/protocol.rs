@@ -182,6 +182,35 @@ mod tests {
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"stop"}"#).is_err());
     }
 
+    /// The JSON blocks of README's "Protocol" section: requests, then responses.
+    fn readme_examples() -> (Vec<String>, Vec<String>) {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("### Protocol").nth(1).unwrap();
+        let mut blocks = section.split("```json\n").skip(1).map(|b| {
+            b.split("```")
+                .next()
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        });
+        (blocks.next().unwrap(), blocks.next().unwrap())
+    }
+
+    #[test]
+    fn readme_examples_are_real() {
+        let (requests, responses) = readme_examples();
+        assert_eq!(requests.len(), 5);
+        for r in &requests {
+            serde_json::from_str::<Request>(r).unwrap_or_else(|e| panic!("{e}: {r}"));
+        }
+        assert_eq!(responses.len(), 4);
+        for r in &responses {
+            let back: Response = serde_json::from_str(r).unwrap_or_else(|e| panic!("{e}: {r}"));
+            assert_eq!(back.ok, back.error.is_none(), "{r}");
+        }
+    }
+
     #[test]
     fn errors_carry_a_kind() {
         let s = serde_json::to_string(&Response::error(ErrorKind::UnknownService, "no")).unwrap();

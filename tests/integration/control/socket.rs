@@ -122,3 +122,48 @@ fn a_read_only_config_dir_runs_without_a_socket() {
     assert!(o.stderr.contains("warning: no control socket"), "{o:?}");
     assert!(o.stdout.contains("job done"), "{o:?}");
 }
+
+/// One raw exchange, as a third-party client would do it.
+fn exchange(sock: &std::path::Path, request: &str) -> serde_json::Value {
+    use std::io::{BufRead, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(CMD)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(&s).read_line(&mut line).unwrap();
+    assert!(line.ends_with('\n'), "{line:?}");
+    serde_json::from_str(&line).unwrap()
+}
+
+#[test]
+fn the_raw_protocol_is_one_line_each_way() {
+    let fx = Fixture::new();
+    fx.write("supervisor.toml", ONE);
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let sock = fx.path().join(".uaol-supervisor.sock");
+    let r = exchange(&sock, "{\"cmd\":\"status\"}\n");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["services"][0]["name"], "web", "{r}");
+    let r = exchange(
+        &sock,
+        "{\"cmd\":\"logs\",\"service\":\"web\",\"lines\":1}\n",
+    );
+    assert_eq!(
+        (r["ok"].clone(), r["lines"].is_array()),
+        (true.into(), true),
+        "{r}"
+    );
+    for bad in [
+        "hello\n",
+        "{\"cmd\":\"env\",\"service\":\"web\"}\n",
+        "{\"cmd\":\"status\"}",
+    ] {
+        let r = exchange(&sock, bad);
+        assert_eq!(r["ok"], false, "{bad}: {r}");
+        assert_eq!(r["kind"], "bad_request", "{bad}: {r}");
+    }
+    let r = exchange(&sock, "{\"cmd\":\"stop\",\"service\":\"nope\"}\n");
+    assert_eq!(r["kind"], "unknown_service", "{r}");
+}
