@@ -3,9 +3,10 @@
 //! stopped (SIGTERM, then SIGKILL of its group) and every service group it
 //! reported is SIGKILLed when the test ends, pass or fail.
 
-mod commands;
+mod actions;
 mod security;
 mod socket;
+mod status;
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
