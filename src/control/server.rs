@@ -30,8 +30,9 @@ pub fn allowed(peer: u32, me: u32) -> bool {
 }
 
 /// Run the supervisor and the control server (when `bound`) on one
-/// current-thread runtime on this thread (the supervisor's children's parent-death signal follows
-/// it); returns the supervisor's exit code. The socket is removed at the end.
+/// current-thread runtime on this thread (the children's parent-death signal
+/// follows it); returns the supervisor's exit code. The socket is removed at
+/// the end.
 pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
