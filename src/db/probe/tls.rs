@@ -116,7 +116,7 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
         }
         Trust::File(path) => {
             let bad = |what: &str| {
-                failure::tls(
+                failure::config(
                     "sslrootcert_unusable",
                     format!("sslrootcert {} {what}", path.display()),
                 )
