@@ -48,10 +48,7 @@ pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, F
             Err(f) => last = Some(f),
         }
     }
-    Err(last.unwrap_or_else(|| Failure {
-        exit_code: exit::CONFIG,
-        ..failure::auth("no_host", exit::CONFIG, "the URL names no host".into())
-    }))
+    Err(last.unwrap_or_else(|| failure::config("no_host", "the URL names no host".into())))
 }
 
 fn push(phases: &mut Vec<Phase>, name: &'static str, t: Instant, r: Result<String, &Failure>) {
