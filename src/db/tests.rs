@@ -74,6 +74,21 @@ fn each_lint_has_its_kind() {
 }
 
 #[test]
+fn one_error_per_problem() {
+    let l = libpq();
+    let k = kinds(
+        "postgresql://[user]:[password]@[host]:26257/defaultdb?sslmode=verify-full",
+        &l,
+    );
+    assert_eq!(k, vec!["placeholder"; 3], "user, password, host");
+    let k = kinds(
+        "postgresql://u:pw@h:26257/d?sslmode=verify-full&sslrootcert=$HOME/ca.crt",
+        &l,
+    );
+    assert_eq!(k, vec!["sslrootcert_unexpanded"]);
+}
+
+#[test]
 fn settings_driven_lints() {
     let no_local = DbSettings {
         allow_localhost: false,
