@@ -37,7 +37,7 @@ pub fn scheme(raw: &str) -> UrlError {
     let hint = if lower.starts_with("jdbc:") {
         "a JDBC URL; drop the `jdbc:` prefix and move user/password into postgresql://user:password@host:port/db"
     } else if lower.starts_with("cockroachdb://") {
-        "`cockroachdb://` is understood by some ORMs only; libpq and node-postgres need postgresql:// (CockroachDB speaks the PostgreSQL protocol)"
+        "a `cockroachdb://` URL, which only some ORMs understand; libpq and node-postgres need postgresql:// (CockroachDB speaks the PostgreSQL protocol)"
     } else if lower.starts_with("http://") || lower.starts_with("https://") {
         "an HTTP URL (a console or API address?); use the SQL connection string from your provider's connect dialog"
     } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {

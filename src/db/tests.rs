@@ -261,3 +261,47 @@ fn pg_env_disagreement() {
         .iter()
         .all(|m| !m.contains("other-secret") && !m.contains("localhost")));
 }
+
+/// Every message users read, in one reviewable place (insta snapshot).
+#[test]
+fn lint_messages() {
+    let cases: &[(&str, &DbSettings)] = &[
+        ("", &libpq()),
+        ("postgresql://user:password@localhost:5432/uaol", &libpq()),
+        ("cockroachdb://u:pw@h:26257/db", &libpq()),
+        ("postgresql://u:p@ss/w#rd@db.example.com/db", &libpq()),
+        (
+            "postgresql://u:pw@h/db?uzer=x&sslmode=verify_full",
+            &libpq(),
+        ),
+        (
+            "postgresql://u:pw@h1:5432,h2:5432/db?sslmode=verify-full",
+            &node(),
+        ),
+        ("postgresql://u:pw@/db?sslmode=verify-full", &node()),
+        (
+            "postgresql://u:pw@x-1.cockroachlabs.cloud/defaultdb",
+            &node(),
+        ),
+        (
+            "postgresql://u:pw@localhost/db",
+            &DbSettings {
+                allow_localhost: false,
+                require_tls: true,
+                ..libpq()
+            },
+        ),
+    ];
+    let mut out = String::new();
+    for (raw, s) in cases {
+        let v = validate(raw, s);
+        out.push_str(&format!("{raw:?} ({:?})\n", s.client));
+        for e in &v.errors {
+            out.push_str(&format!("  error {}: {}\n", e.kind, e.message));
+        }
+        for w in &v.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+    }
+    insta::assert_snapshot!(out);
+}
