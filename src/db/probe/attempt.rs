@@ -19,6 +19,7 @@ pub struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
+    pub allow_localhost: bool,
     pub user: String,
     pub database: String,
 }
@@ -147,6 +148,17 @@ async fn resolve(
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
         Err(_) => Err(failure::timeout("dns", &ep.host, Some(ctx.budget))),
     };
+    // A name that resolves to loopback is the same mistake as `localhost`.
+    let r = match r {
+        Ok(a) if !ctx.allow_localhost && all_loopback(&a) => Err(failure::config(
+            "localhost_not_allowed",
+            format!(
+                "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
+                ep.host
+            ),
+        )),
+        other => other,
+    };
     let shown = |a: &Vec<SocketAddr>| {
         format!(
             "{} → {}",
@@ -159,6 +171,14 @@ async fn resolve(
     };
     push(phases, "dns", t, r.as_ref().map(shown));
     r
+}
+
+/// Whether every address is loopback or unspecified (and there is one).
+pub fn all_loopback(addrs: &[SocketAddr]) -> bool {
+    !addrs.is_empty()
+        && addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() || a.ip().is_unspecified())
 }
 
 /// One connected address: where, over what, and until when.

@@ -171,6 +171,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
         budget: plan
             .connect_timeout
             .map_or(settings.probe_timeout, |t| t.min(settings.probe_timeout)),
+        allow_localhost: settings.allow_localhost,
         user,
         database,
     };
