@@ -8,6 +8,7 @@ pub mod common;
 pub mod env;
 pub mod export;
 pub mod probe;
+pub mod up;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -15,7 +16,7 @@ use crate::exit;
 /// Run the parsed command.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
-        Command::Up(_) => not_yet("up"),
+        Command::Up(args) => up::run(&cli, args),
         Command::Check(args) => check::run(&cli, args),
         Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),

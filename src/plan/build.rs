@@ -11,7 +11,7 @@ use super::{deps, service, LogFormat, Plan, Problems, Settings, Source, Warning}
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
-use crate::secret::looks_secret;
+use crate::secret::{looks_secret, Redactor};
 
 /// What every service shares.
 pub struct Global {
@@ -29,6 +29,8 @@ pub struct Global {
     pub db: Option<DatabasePlan>,
     /// `[supervisor] stop_timeout`.
     pub stop_timeout: Duration,
+    /// Finds the database password (and its encoded forms) in values.
+    pub password: Redactor,
 }
 
 impl Global {
@@ -40,15 +42,16 @@ impl Global {
         move |n: &str| os.get(n).or_else(|| self.file_vars.get(n)).cloned()
     }
 
-    /// Whether a variable must be masked.
+    /// Whether a variable must be masked: its name looks secret, it is an
+    /// `export_as` name, or its value contains the database password (in any
+    /// of its encoded forms; passwords under 4 bytes are not searched for).
     pub fn is_secret(&self, name: &str, value: &str) -> bool {
-        let Some(db) = &self.db else {
-            return looks_secret(name);
-        };
-        let pw = db.url.password().map(|p| p.expose()).unwrap_or_default();
         looks_secret(name)
-            || db.export_as.iter().any(|n| n == name)
-            || (!pw.is_empty() && value.contains(pw))
+            || self
+                .db
+                .as_ref()
+                .is_some_and(|db| db.export_as.iter().any(|n| n == name))
+            || self.password.contains_secret(value)
     }
 
     /// Layers 1–3: inherit, env files, `[env]`.
@@ -93,12 +96,14 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         db_configured: raw.database.is_some(),
         db: None,
         stop_timeout: settings.stop_timeout,
+        password: Redactor::default(),
     };
     let os = ctx.os;
     let env = ctx.env_table(&raw.env, "env", &global.lookup(os));
     global.env = env;
     if let Some(d) = &raw.database {
         let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os));
+        global.password = db.as_ref().map(|db| db.url.redactor()).unwrap_or_default();
         global.db = db;
     }
     let mut layers = global.base_layers(os);
