@@ -210,7 +210,7 @@ pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }
-    let report = probe::run(&db.url, &db.settings, probe::Progress::stderr()).await;
+    let report = probe::run(&db.url, &db.settings, probe::Progress::lines()).await;
     eprint!("{}", probe::render::human(&report, &db.url));
     match report.failure() {
         None => Ok(()),

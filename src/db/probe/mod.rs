@@ -110,6 +110,15 @@ impl Progress {
             tty: std::io::stderr().is_terminal(),
         }
     }
+    /// Progress on stderr as plain lines even on a terminal: for the gate in
+    /// `up`, where services' output interleaves and a rewritten line would
+    /// garble it.
+    pub fn lines() -> Self {
+        Progress {
+            enabled: true,
+            tty: false,
+        }
+    }
     /// No progress output.
     pub fn quiet() -> Self {
         Progress {
