@@ -94,6 +94,10 @@ pub fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
     if client == Client::Libpq && ci.param("sslnegotiation") == Some("direct") && !strong {
         out.push(err("bad_parameter_value", "libpq refuses sslnegotiation=direct with a weak sslmode: use sslmode=require or stronger"));
     }
+    let weak = matches!(ci.param("sslmode"), Some(m) if m != "verify-full");
+    if client == Client::Libpq && ci.param("sslrootcert") == Some("system") && weak {
+        out.push(err("bad_parameter_value", "libpq refuses a weak sslmode with sslrootcert=system: use sslmode=verify-full (or leave sslmode out)"));
+    }
     for port in ci.ports.iter().filter(|p| !p.is_empty()) {
         match port.parse::<u32>() {
             Err(_) => out.push(err("bad_port", "the port is not a number (if the password contains `/`, percent-encode it as %2F: psql reads what follows the first `:` of the host part as the port)")),

@@ -68,6 +68,7 @@ fn each_lint_has_its_kind() {
         ("postgresql://u:pw@h/db?sslrootcert=/nonexistent/ca.pem", "sslrootcert_missing"),
         ("postgresql://u:pw@h/db?sslrootcert=~/ca.pem", "sslrootcert_unexpanded"),
         ("postgresql://u:pw@[::1/db", "bad_ipv6"),
+        ("postgresql://u:pw@h/db?sslrootcert=system&sslmode=require", "bad_parameter_value"),
     ] {
         assert!(kinds(raw, &l).contains(&kind), "{raw:?}: want {kind}, got {:?}", kinds(raw, &l));
     }
@@ -304,4 +305,44 @@ fn lint_messages() {
         }
     }
     insta::assert_snapshot!(out);
+}
+
+#[test]
+fn libpq_tls_plans() {
+    let plan = |raw: &str| {
+        validate(raw, &libpq())
+            .url
+            .expect("url")
+            .connect_plan()
+            .clone()
+    };
+    use view::{Tls, Trust, Verify};
+    assert_eq!(
+        plan("postgresql://u:pw@h/db").tls,
+        Tls::Prefer(Verify::None)
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslrootcert=system").tls,
+        Tls::Require(Verify::Full)
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslrootcert=system").trust,
+        Trust::System
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslmode=verify-ca").tls,
+        Tls::Require(Verify::Ca)
+    );
+    assert_eq!(plan("postgresql://u:pw@h/db?sslmode=allow").tls, Tls::Allow);
+    let p = plan("postgresql://u:pw@h1:1,h2/db?hostaddr=10.0.0.1,10.0.0.2&connect_timeout=1");
+    assert_eq!(p.endpoints.len(), 2);
+    assert_eq!(
+        (p.endpoints[1].port, p.endpoints[1].hostaddr.as_deref()),
+        (5432, Some("10.0.0.2"))
+    );
+    assert_eq!(
+        p.connect_timeout,
+        Some(std::time::Duration::from_secs(2)),
+        "libpq treats < 2 s as 2 s"
+    );
 }

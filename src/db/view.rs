@@ -153,7 +153,13 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
         },
     };
     let weak = if have_root { Verify::Ca } else { Verify::None };
-    let mode = ci.param("sslmode").unwrap_or("prefer");
+    // libpq ≥ 16: sslrootcert=system makes verify-full the default.
+    let default = if trust == Trust::System {
+        "verify-full"
+    } else {
+        "prefer"
+    };
+    let mode = ci.param("sslmode").unwrap_or(default);
     let tls = match mode {
         "disable" => Tls::Disable,
         "allow" => Tls::Allow,
