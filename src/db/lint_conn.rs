@@ -150,7 +150,6 @@ pub fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Vec<UrlEr
     }
     match (ci.hosts.as_slice(), n.host.as_deref()) {
         ([], None) => out.push(ambiguous("host", "an empty host means a Unix socket to libpq but localhost TCP to node-postgres; name the host")),
-        ([h], Some(nh)) if nh == format!("[{h}]") => out.push(err("node_pg_ipv6", "node-postgres 8 keeps the brackets around an IPv6 host and fails with ENOTFOUND (fixed only in newer pg); use a host name")),
         ([h], Some(nh)) if h == nh => {}
         _ => out.push(ambiguous("host", "check for an unencoded `@` in the password or a query `host=`")),
     }

@@ -101,6 +101,9 @@ fn lint_plan(
     {
         v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
     }
+    if client == Client::NodePg && ci.hosts.iter().any(|h| h.contains(':')) {
+        v.warnings.push("an IPv6 address as host: pg-connection-string before 2.14.1 keeps the brackets and node-postgres fails with ENOTFOUND; make sure the services use a recent pg, or use a host name".into());
+    }
     if ci.param("sslcert").is_some() || ci.param("sslkey").is_some() {
         v.warnings.push("the probe does not present a client certificate (sslcert/sslkey); a server that requires one will fail the probe although the services may connect".into());
     }
