@@ -118,6 +118,7 @@ fn matches_real_pg_connection_string() {
         .output()
         .expect("node");
     let real: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("node output");
+    assert_eq!(real.len(), urls.len(), "one node result per URL");
     for (url, r) in urls.iter().zip(real) {
         let ours = match read(url) {
             Err(_) => serde_json::json!({"ok": false}),
