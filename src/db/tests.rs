@@ -350,3 +350,23 @@ fn libpq_tls_plans() {
         "libpq treats < 2 s as 2 s"
     );
 }
+
+#[test]
+fn client_key_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("client.key");
+    std::fs::write(&key, "not checked here").expect("write");
+    std::fs::write(dir.path().join("client.crt"), "x").expect("write");
+    let s = DbSettings {
+        base_dir: dir.path().to_path_buf(),
+        ..libpq()
+    };
+    let raw = "postgresql://u@h/db?sslmode=verify-full&sslcert=client.crt&sslkey=client.key";
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(kinds(raw, &s).contains(&"sslkey_permissions"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(!kinds(raw, &s).contains(&"sslkey_permissions"));
+    let plan = validate(raw, &s).url.expect("url").connect_plan().clone();
+    assert_eq!(plan.client_cert, Some((dir.path().join("client.crt"), key)));
+}

@@ -82,6 +82,8 @@ pub struct ConnectPlan {
     pub trust: Trust,
     /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
     pub connect_timeout: Option<std::time::Duration>,
+    /// `sslcert`/`sslkey`: the client certificate presented during TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
     /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
     /// `postgresql`, no SSLRequest.
     pub direct_tls: bool,
@@ -99,6 +101,26 @@ pub fn resolve(base: &Path, value: &str) -> PathBuf {
         p.to_path_buf()
     } else {
         base.join(p)
+    }
+}
+
+/// Both files given, or (libpq only, `home` set) both defaults present.
+fn client_cert(
+    cert: Option<&str>,
+    key: Option<&str>,
+    base: &Path,
+    home: Option<&Path>,
+) -> Option<(PathBuf, PathBuf)> {
+    match (cert, key, home) {
+        (Some(c), Some(k), _) => Some((resolve(base, c), resolve(base, k))),
+        (None, None, Some(h)) => {
+            let (c, k) = (
+                h.join(".postgresql/postgresql.crt"),
+                h.join(".postgresql/postgresql.key"),
+            );
+            (c.is_file() && k.is_file()).then_some((c, k))
+        }
+        _ => None,
     }
 }
 
@@ -186,6 +208,7 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
             .and_then(|t| t.trim().parse::<u64>().ok())
             .filter(|t| *t > 0)
             .map(|t| std::time::Duration::from_secs(t.max(2))),
+        client_cert: client_cert(ci.param("sslcert"), ci.param("sslkey"), base, home),
         direct_tls: ci.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }
@@ -217,6 +240,7 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         trust,
         // pg's JS client ignores connect_timeout in the URL.
         connect_timeout: None,
+        client_cert: client_cert(n.param("sslcert"), n.param("sslkey"), base, None),
         direct_tls: n.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }

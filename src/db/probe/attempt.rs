@@ -225,6 +225,7 @@ async fn session(
         password: ctx.password,
         tls: tls_info.is_some(),
         addr,
+        client_cert: tls_info.is_some() && ctx.plan.client_cert.is_some(),
     };
     let t = Instant::now();
     let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {

@@ -25,6 +25,8 @@ pub struct Login<'a> {
     pub tls: bool,
     /// `host:port` for messages.
     pub addr: &'a str,
+    /// A client certificate was presented (then "no password asked" is cert auth).
+    pub client_cert: bool,
 }
 
 /// What the server told us while logging in.
@@ -65,7 +67,11 @@ pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
     frontend::startup_message(params, &mut buf).map_err(io_fail(l.addr))?;
     wire::send(io, &buf).await.map_err(io_fail(l.addr))?;
     let mut s = Session {
-        method: "trust",
+        method: if l.client_cert {
+            "certificate"
+        } else {
+            "trust"
+        },
         ..Session::default()
     };
     let mut scram: Option<sasl::ScramSha256> = None;

@@ -67,7 +67,7 @@ pub async fn negotiate(
             )))
         }
     }
-    let config = tls::config(verify, &plan.trust, plan.direct_tls)?;
+    let config = tls::config(verify, plan)?;
     let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
         failure::tls(
             "tls_bad_name",

@@ -203,3 +203,23 @@ fn node_pg_client_flag_and_plain_url_argument() {
     super::assert_no_leak(&out.all());
     expect(&out, 4, "tls", "not signed by a trusted CA");
 }
+
+#[test]
+fn client_certificate_authentication() {
+    let port = pg::tls_server();
+    let root = &pg::env().root;
+    let base = format!(
+        "postgresql://certuser@localhost:{port}/{}?sslmode=verify-full&sslrootcert={}",
+        pg::DB,
+        ca()
+    );
+    let with_cert = format!(
+        "{base}&sslcert={}&sslkey={}",
+        root.join("client.crt").display(),
+        root.join("client.key").display()
+    );
+    let out = cli(&with_cert, "0s", &[]);
+    expect(&out, 0, "", "certificate as \"certuser\"");
+    let out = cli(&base, "0s", &[]);
+    expect(&out, 5, "auth", "certificate");
+}
