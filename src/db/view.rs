@@ -43,6 +43,17 @@ impl Tls {
     }
 }
 
+/// `channel_binding` (SCRAM-SHA-256-PLUS over TLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Never (node-postgres unless enabled in code; `disable`).
+    Disable,
+    /// When possible (libpq's default).
+    Prefer,
+    /// Or fail.
+    Require,
+}
+
 /// Which roots verify the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
@@ -84,6 +95,8 @@ pub struct ConnectPlan {
     pub connect_timeout: Option<std::time::Duration>,
     /// `sslcert`/`sslkey`: the client certificate presented during TLS.
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// `channel_binding`.
+    pub binding: Binding,
     /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
     /// `postgresql`, no SSLRequest.
     pub direct_tls: bool,
@@ -209,6 +222,11 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
             .filter(|t| *t > 0)
             .map(|t| std::time::Duration::from_secs(t.max(2))),
         client_cert: client_cert(ci.param("sslcert"), ci.param("sslkey"), base, home),
+        binding: match ci.param("channel_binding") {
+            Some("disable") => Binding::Disable,
+            Some("require") => Binding::Require,
+            _ => Binding::Prefer,
+        },
         direct_tls: ci.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }
@@ -241,6 +259,8 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         // pg's JS client ignores connect_timeout in the URL.
         connect_timeout: None,
         client_cert: client_cert(n.param("sslcert"), n.param("sslkey"), base, None),
+        // pg binds only with `enableChannelBinding: true` in code, never from the URL.
+        binding: Binding::Disable,
         direct_tls: n.param("sslnegotiation") == Some("direct"),
         tls_note: note,
     }

@@ -226,6 +226,8 @@ async fn session(
         tls: tls_info.is_some(),
         addr,
         client_cert: tls_info.is_some() && ctx.plan.client_cert.is_some(),
+        binding: ctx.plan.binding,
+        endpoint_hash: tls_info.as_ref().and_then(|t| t.endpoint_hash.clone()),
     };
     let t = Instant::now();
     let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {

@@ -95,10 +95,13 @@ pub async fn negotiate(
             tls::trust_label(&plan.trust)
         ),
     };
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let endpoint_hash = leaf.and_then(|c| super::der::endpoint_hash(c));
     let info = TlsInfo {
         version,
         verify,
         expires,
+        endpoint_hash,
     };
     Ok((Box::new(stream), Some(info), String::new()))
 }

@@ -49,6 +49,8 @@ pub struct TlsInfo {
     pub verify: String,
     /// Leaf certificate `notAfter` (seconds since the epoch).
     pub expires: Option<i64>,
+    /// tls-server-end-point hash of the leaf (for SCRAM channel binding).
+    pub endpoint_hash: Option<Vec<u8>>,
 }
 
 /// What a successful probe found.
