@@ -24,6 +24,7 @@ pub mod probe;
 mod redact;
 mod validate;
 pub mod view;
+mod view_node;
 
 pub use pgenv::lint_pg_env;
 
