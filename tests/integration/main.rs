@@ -14,3 +14,4 @@ mod export;
 mod probe;
 mod run;
 mod up;
+mod upkit;
