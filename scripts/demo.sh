@@ -65,7 +65,6 @@ examples/uaol/scripts/db-init.sh
 cat >&2 <<'MSG'
 demo: starting the example backend. Once it is up, try (in another terminal):
   curl -s http://127.0.0.1:3000/health          # every service: database, port, TLS
-  target/release/uaol-supervisor status
   target/release/uaol-supervisor env auth-service --explain
 Ctrl-C stops everything.
 MSG
