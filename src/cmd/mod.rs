@@ -8,6 +8,7 @@ pub mod common;
 pub mod env;
 pub mod export;
 pub mod probe;
+pub mod run;
 pub mod up;
 
 use crate::cli::{Cli, Command};
@@ -20,7 +21,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&cli, args),
         Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),
-        Command::Run(_) => not_yet("run"),
+        Command::Run(args) => run::run(&cli, args),
         Command::Status(_) => not_yet("status"),
         Command::Restart(_) => not_yet("restart"),
         Command::Stop(_) => not_yet("stop"),

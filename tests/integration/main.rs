@@ -14,4 +14,5 @@ mod export;
 mod probe;
 mod run;
 mod up;
+mod up_db;
 mod upkit;
