@@ -101,8 +101,17 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
     let os = ctx.os;
     let env = ctx.env_table(&raw.env, "env", &global.lookup(os));
     global.env = env;
+    // Services with `uses_database = false` start before the database gate, so
+    // they can create certificate files the URL names (an embedded database's
+    // own CA): then a missing file is a warning here and the gate checks again.
+    let files_may_appear = raw.services.values().any(|s| {
+        s.get_ref()
+            .uses_database
+            .as_ref()
+            .is_some_and(|u| !*u.get_ref())
+    });
     if let Some(d) = &raw.database {
-        let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os));
+        let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os), files_may_appear);
         global.password = db.as_ref().map(|db| db.url.redactor()).unwrap_or_default();
         global.db = db;
     }
@@ -128,6 +137,30 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         warnings: dedup(std::mem::take(&mut ctx.warnings)),
     };
     problems.into_result(plan)
+}
+
+/// Turn "certificate file does not exist" errors into warnings: a service that
+/// starts before the gate may create the file; the probe reads it at gate time
+/// and fails there (exit 4) if it is still missing.
+fn defer_missing_files(v: &mut db::Validation) {
+    const DEFERRABLE: [&str; 3] = ["sslrootcert_missing", "sslcert_missing", "sslkey_missing"];
+    let (deferred, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut v.errors)
+        .into_iter()
+        .partition(|e| DEFERRABLE.contains(&e.kind));
+    v.errors = errors;
+    for e in deferred {
+        v.warnings.push(format!(
+            "{} — not yet; a service with uses_database = false may create it before the database gate, which checks again",
+            e.message
+        ));
+    }
+    if v.errors.is_empty() && v.url.is_none() {
+        // Nothing else was wrong: validation produced no URL only because of the file.
+        v.errors.push(db::UrlError {
+            kind: "internal",
+            message: "the database URL could not be read".into(),
+        });
+    }
 }
 
 fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
@@ -184,6 +217,7 @@ fn database(
     d: &RawDatabase,
     span: &std::ops::Range<usize>,
     lookup: &dyn Fn(&str) -> Option<String>,
+    files_may_appear: bool,
 ) -> Option<DatabasePlan> {
     let settings = DbSettings {
         client: ctx.choice(
@@ -223,7 +257,10 @@ fn database(
         return None;
     };
     let raw = ctx.interp(url, "database.url", lookup)?;
-    let v = db::validate(&raw, &settings);
+    let mut v = db::validate(&raw, &settings);
+    if files_may_appear {
+        defer_missing_files(&mut v);
+    }
     for e in &v.errors {
         ctx.err(
             &url.span(),
