@@ -19,7 +19,7 @@ mod problems;
 mod service;
 mod types;
 
-pub use load::load;
+pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
 #[cfg(test)]
