@@ -28,9 +28,9 @@ fn host(h: &str, stray: &Stray) -> String {
 }
 
 /// The password as written up to the *last* `@`, when libpq split the
-/// userinfo earlier (an unencoded `@`): a host, port or database name that
-/// is a piece of it is masked even when it looks plain
-/// (`u:p@ss1,@h` would otherwise print host `ss1`).
+/// userinfo earlier (an unencoded `@` or `/`): a host, port, database name or
+/// query key that is a piece of it is masked even when it looks plain
+/// (`u:p@ss1,@h` would otherwise print host `ss1`, `u:p/d?k1=v@h` key `k1`).
 #[derive(Default)]
 pub struct Stray(Vec<String>);
 
@@ -101,7 +101,11 @@ pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
     }
     let mut query: Vec<String> = Vec::new();
     for (k, v) in &ci.params {
-        let key = if plain(k) { k.as_str() } else { MASK };
+        let key = if plain(k) && !stray.holds(k) {
+            k.as_str()
+        } else {
+            MASK
+        };
         // `/` is fine in a query value; keep paths readable.
         let value = if keywords::is_printable(k, v) && plain(v) {
             encode(v).replace("%2F", "/")
@@ -162,5 +166,11 @@ mod tests {
             .expect("parses");
         let shown = render_with(&ci, &Stray::new(Some("xhostx"), Some("xhostx")));
         assert_eq!(shown, "postgresql://u:****@host/db");
+        // Found next: `/` then `?` in the password made a piece of it a query key.
+        let raw = "postgresql://u:pZx7h/d#b?ss^=trueA&cnonect_timeoutZx7Qvostaddr=10.0.0-writQv?s@host/db";
+        let ci = read(raw).and_then(Result::ok).expect("parses");
+        let pw = raw["postgresql://u:".len()..raw.rfind('@').expect("@")].to_string();
+        let shown = render_with(&ci, &Stray::new(Some(&pw), None));
+        assert!(!shown.contains("Zx7"), "{shown}");
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
-use super::{deps, service, LogFormat, Plan, Problems, Settings, Source, Warning};
+use super::{deps, scrub, service, LogFormat, Plan, Problems, Settings, Source, Warning};
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
@@ -112,7 +112,10 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         .map(|(n, s)| service::build(ctx, n, s, &global))
         .collect();
     let services = deps::order(ctx, built);
-    let problems = std::mem::take(&mut ctx.problems);
+    let mut problems = std::mem::take(&mut ctx.problems);
+    let mut warnings = dedup(std::mem::take(&mut ctx.warnings));
+    let secrets = scrub::redactor(os, &global, &global_env, &services);
+    scrub::scrub(&mut problems, &mut warnings, &secrets);
     let plan = Plan {
         config_path: ctx.abs(path.file_name().map_or(PathBuf::new(), PathBuf::from)),
         base_dir: ctx.base.clone(),
@@ -120,7 +123,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         database: global.db,
         services,
         global_env,
-        warnings: dedup(std::mem::take(&mut ctx.warnings)),
+        warnings,
     };
     problems.into_result(plan)
 }

@@ -16,6 +16,7 @@ mod load;
 mod options;
 mod pgvars;
 mod problems;
+mod scrub;
 mod service;
 mod types;
 
