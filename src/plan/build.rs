@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
-use super::{deps, service, LogFormat, Plan, Problems, Settings, Source, Warning};
+use super::{deps, scrub, service, LogFormat, Plan, Problems, Settings, Source, Warning};
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
@@ -111,7 +111,13 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
             .is_some_and(|u| !*u.get_ref())
     });
     if let Some(d) = &raw.database {
-        let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os), files_may_appear);
+        let db = database(
+            ctx,
+            d.get_ref(),
+            &d.span(),
+            &global.lookup(os),
+            files_may_appear,
+        );
         global.password = db.as_ref().map(|db| db.url.redactor()).unwrap_or_default();
         global.db = db;
     }
@@ -126,7 +132,10 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         .map(|(n, s)| service::build(ctx, n, s, &global))
         .collect();
     let services = deps::order(ctx, built);
-    let problems = std::mem::take(&mut ctx.problems);
+    let mut problems = std::mem::take(&mut ctx.problems);
+    let mut warnings = dedup(std::mem::take(&mut ctx.warnings));
+    let secrets = scrub::redactor(os, &global, &global_env, &services);
+    scrub::scrub(&mut problems, &mut warnings, &secrets);
     let plan = Plan {
         config_path: ctx.abs(path.file_name().map_or(PathBuf::new(), PathBuf::from)),
         base_dir: ctx.base.clone(),
@@ -134,7 +143,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         database: global.db,
         services,
         global_env,
-        warnings: dedup(std::mem::take(&mut ctx.warnings)),
+        warnings,
     };
     problems.into_result(plan)
 }
