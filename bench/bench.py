@@ -24,9 +24,9 @@ import report  # noqa: E402
 from peers import ALL, HERE  # noqa: E402
 
 FULL = dict(runs=3, ns=[10, 200, 1000], idle=30.0, kill9=15, log_mib=200, log_cap=20.0,
-            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0)
+            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0)
 QUICK = dict(runs=1, ns=[10, 50, 100], idle=5.0, kill9=5, log_mib=20, log_cap=5.0,
-             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5)
+             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0)
 
 
 def log(msg):
@@ -42,8 +42,8 @@ def guarded(what, fn, *args):
 
 
 class Run:
-    def __init__(self, cfg, sups, tools, base):
-        self.cfg, self.sups, self.tools, self.base = cfg, sups, tools, base
+    def __init__(self, cfg, sups, tools, base, end):
+        self.cfg, self.sups, self.tools, self.base, self.end = cfg, sups, tools, base, end
         self.raw = []      # one dict per (run, sup, metric group)
         self.leftovers = 0
 
@@ -123,8 +123,16 @@ class Run:
         log(f"cat: {fmt_brief(res)}")
 
     def go(self):
-        ns = self.cfg["ns"]
+        """The runs; a run that would end past the time budget is not begun
+        (the issue's whole command must finish within 30 minutes)."""
+        ns, t_start = self.cfg["ns"], time.monotonic()
+        self.runs_done = 0
         for run in range(self.cfg["runs"]):
+            spent = time.monotonic() - t_start
+            left = min(self.cfg["budget"] - spent, self.end - time.time())
+            if run and spent / run > left:
+                log(f"time budget: stopping after {run} run(s) ({spent:.0f} s spent)")
+                break
             k = run % len(self.sups)
             order = self.sups[k:] + self.sups[:k]  # rotate: spread drift over peers
             log(f"== run {run + 1}/{self.cfg['runs']}, order: {' '.join(s.key for s in order)}")
@@ -132,6 +140,7 @@ class Run:
             self.idle_phase(run, order, ns[1])
             self.start_phase(run, order, ns[2])
             self.behaviour_phase(run, order)
+            self.runs_done = run + 1
 
 
 def fmt_brief(res):
@@ -147,6 +156,8 @@ def main():
     ap.add_argument("--only", help="comma-separated supervisor keys (floor,uaol,s6,...)")
     ap.add_argument("--tools", required=True, help="dir with the built floor, lines, sink")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--end", type=float,
+                    help="wall-clock deadline (epoch s): no run is begun that would end after it")
     ap.add_argument("--probe-md", help="markdown from bench/probe.sh to append")
     a = ap.parse_args()
     cfg = dict(QUICK if a.quick else FULL)
@@ -168,7 +179,8 @@ def main():
     base = tempfile.mkdtemp(prefix="uaol-bench-", dir=shm)
     t0 = time.monotonic()
     env = report.machine()
-    run = Run(cfg, sups, tools, base)
+    end = a.end if a.end else time.time() + cfg["budget"]
+    run = Run(cfg, sups, tools, base, end)
     try:
         run.go()
     finally:
@@ -179,7 +191,8 @@ def main():
     env["load_after"] = report.loadavg()
     env["duration_s"] = time.monotonic() - t0
     doc = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "mode": "quick" if a.quick else "full", "config": cfg, "machine": env,
+           "mode": "quick" if a.quick else "full", "config": cfg,
+           "runs_done": getattr(run, "runs_done", 0), "machine": env,
            "supervisors": [s.key for s in sups], "missing": missing,
            "no_restarts": [s.key for s in sups if not s.restarts],
            "sizes": report.sizes(sups),

@@ -105,7 +105,7 @@ class Uaol(Sup):
     log_mode = "prefixed `name | line`"
 
     def path(self):
-        p = os.path.join(ROOT, "target", "release", "uaol-supervisor")
+        p = os.environ.get("UAOL_BIN") or os.path.join(ROOT, "target", "release", "uaol-supervisor")
         return p if os.access(p, os.X_OK) else None
 
     def available(self):

@@ -60,12 +60,17 @@ def table():
     return out
 
 
-def descendants(root, tab=None):
-    """PIDs of root and everything below it (root included when alive)."""
-    tab = tab if tab is not None else table()
+def children_map(tab):
     kids = {}
     for pid, st in tab.items():
         kids.setdefault(st[0], []).append(pid)
+    return kids
+
+
+def descendants(root, tab=None, kids=None):
+    """PIDs of root and everything below it (root included when alive)."""
+    tab = tab if tab is not None else table()
+    kids = kids if kids is not None else children_map(tab)
     out, todo = [], [root] if root in tab else []
     while todo:
         pid = todo.pop()
@@ -180,11 +185,12 @@ def kill_all(marks, sessions=(), timeout=10.0):
     deadline = time.monotonic() + timeout
     while True:
         tab = table()
+        kids = children_map(tab)
         victims = {p for p, st in tab.items() if st[4] in sessions}
-        for pid, start in marks:
+        for pid, start in set(marks):
             st = tab.get(pid)
-            if st and st[2] == start and st[1] not in ("Z", "X"):
-                victims.update(descendants(pid, tab))
+            if st and st[2] == start and st[1] not in ("Z", "X") and pid not in victims:
+                victims.update(descendants(pid, tab, kids))
         victims = {p for p in victims if tab[p][1] not in ("Z", "X")}
         if not victims or time.monotonic() > deadline:
             return sorted(victims)

@@ -150,7 +150,7 @@ def render(doc):
     if cat:
         out.append(f"Reference: `lines | cat | sink` through the same pipes: "
                    f"{stat(cat, fmt_num)} MB/s.")
-    out.append(f"Medians over {doc['config']['runs']} run(s) (min–max); mode `{doc['mode']}`; "
+    out.append(f"Medians over {doc.get('runs_done', doc['config']['runs'])} run(s) (min–max); mode `{doc['mode']}`; "
                f"{m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB, Linux {m['kernel']}; "
                f"load average before {m['load_before']}, after {m.get('load_after', '?')}; "
                f"took {m.get('duration_s', 0):.0f} s; processes left running at the end: "
@@ -174,6 +174,24 @@ def med(doc, sup, group, key):
     return statistics.median(v) if v else None
 
 
+def probe_ms(md):
+    """(probe ms, psql ms) from bench/probe.sh's table, when it ran."""
+    got = {}
+    for line in md.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2:
+            continue
+        try:
+            ms = float(cells[-1])
+        except ValueError:
+            continue
+        if "uaol-supervisor probe" in cells[0]:
+            got["probe"] = ms
+        elif cells[0].startswith("`psql") and "select 1" in cells[0]:
+            got["psql"] = ms
+    return (got["probe"], got["psql"]) if len(got) == 2 else None
+
+
 def ratios(doc):
     """uaol-supervisor against the issue's targets, as ratios to the same run."""
     if "uaol" not in doc["supervisors"]:
@@ -183,26 +201,32 @@ def ratios(doc):
     f = lambda g, k: med(doc, "floor", g, k)  # noqa: E731
     cat = med(doc, "cat", "log", "relay_mb_s")
     size = doc["sizes"].get("uaol")
+    mbs = lambda x: f"{x:.0f} MB/s"  # noqa: E731
     checks = [
-        (f"start {n1} ≤ 1.5 × C floor", u(f"start{n1}", "start_s"), f(f"start{n1}", "start_s"), 1.5, "le"),
-        ("kill -9 → replacement ≤ 1.5 × C floor", u("kill9", "kill9_s"), f("kill9", "kill9_s"), 1.5, "le"),
-        (f"SIGTERM → {n1} gone ≤ 3 × C floor", u("sigterm", "sigterm_s"), f("sigterm", "sigterm_s"), 3.0, "le"),
-        ("log relay (prefixed) ≥ 0.7 × cat", u("log", "relay_mb_s"), cat, 0.7, "ge"),
+        (f"start {n1} ≤ 1.5 × C floor", u(f"start{n1}", "start_s"), f(f"start{n1}", "start_s"), 1.5, "le", fmt_time),
+        ("kill -9 → replacement ≤ 1.5 × C floor", u("kill9", "kill9_s"), f("kill9", "kill9_s"), 1.5, "le", fmt_time),
+        (f"SIGTERM → {n1} gone ≤ 3 × C floor", u("sigterm", "sigterm_s"), f("sigterm", "sigterm_s"), 3.0, "le", fmt_time),
+        ("log relay (prefixed) ≥ 0.7 × `cat`", u("log", "relay_mb_s"), cat, 0.7, "ge", mbs),
     ]
     lines = ["| target | uaol-supervisor | reference | ratio | met |", "|---|---|---|---|---|"]
-    for name, a, b, lim, op in checks:
+    for name, a, b, lim, op, fmt in checks:
         if a is None or not b:
-            lines.append(f"| {name} | {a} | {b} | – | not measured |")
+            lines.append(f"| {name} | – | – | – | not measured |")
             continue
         r = a / b
         ok = r <= lim if op == "le" else r >= lim
-        lines.append(f"| {name} | {a:.4g} | {b:.4g} | {r:.2f} × | {'yes' if ok else 'NO'} |")
+        lines.append(f"| {name} | {fmt(a)} | {fmt(b)} | {r:.2f} × | {'yes' if ok else 'NO'} |")
     absolute = [
         ("idle CPU = 0", u("idle", "idle_cpu_ms"), 0, "ms"),
         (f"RSS at N={n1} ≤ 6 MiB", u(f"start{n1}", "rss_mib"), 6, "MiB"),
         (f"RSS at N={n2} ≤ 16 MiB", u(f"start{n2}", "rss_mib"), 16, "MiB"),
         ("stripped binary < 5 MB", size / 1e6 if size else None, 5, "MB"),
     ]
+    probe = probe_ms(doc.get("probe_md", ""))
+    if probe:
+        a, b = probe
+        lines.append(f"| full probe ≤ `psql -c 'select 1'` | {a:g} ms | {b:g} ms | {a / b:.2f} × "
+                     f"| {'yes' if a <= b else 'NO'} |")
     for name, a, lim, unit in absolute:
         if a is None:
             lines.append(f"| {name} | – | {lim} {unit} | – | not measured |")

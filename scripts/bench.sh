@@ -11,6 +11,9 @@
 # Peers are installed into the system (apt, pip) or into bench/.deps (npm,
 # cargo); nothing outside is touched otherwise. Needs root for apt.
 set -euo pipefail
+# The whole command must end within 30 minutes: the driver begins no run that
+# would end after this deadline (installs and builds count too).
+END=$(( $(date +%s) + ${BENCH_MINUTES:-29} * 60 ))
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DEPS=$ROOT/bench/.deps
@@ -23,6 +26,12 @@ command -v s6-svscan >/dev/null 2>&1 || need_apt+=(s6)
 command -v runsvdir >/dev/null 2>&1 || need_apt+=(runit)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The database probe row (bench/probe.sh): a local PostgreSQL server, psql, openssl.
+if [ -f bench/probe.sh ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+  command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+  command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} (apt)"
@@ -48,8 +57,8 @@ if [ ! -x "$DEPS/node_modules/.bin/pm2-runtime" ] && command -v npm >/dev/null 2
 fi
 # Horust: from crates.io, bounded; if it does not build in time the column says "not built".
 if [ ! -x "$DEPS/horust/bin/horust" ]; then
-  say "building horust (cargo install, at most ${HORUST_BUILD_TIMEOUT:-900} s)"
-  if timeout "${HORUST_BUILD_TIMEOUT:-900}" cargo install horust --locked --quiet \
+  say "building horust (cargo install, at most ${HORUST_BUILD_TIMEOUT:-600} s)"
+  if timeout "${HORUST_BUILD_TIMEOUT:-600}" cargo install horust --locked --quiet \
       --root "$DEPS/horust" --target-dir "$DEPS/horust-target" >/dev/null 2>&1; then
     rm -rf "$DEPS/horust-target"
   else
@@ -78,4 +87,4 @@ if [ -x bench/probe.sh ] || [ -f bench/probe.sh ]; then
 fi
 
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-exec python3 bench/bench.py --tools "$DEPS/bin" ${probe_md:+--probe-md "$probe_md"} "$@"
+exec python3 bench/bench.py --tools "$DEPS/bin" --end "$END" ${probe_md:+--probe-md "$probe_md"} "$@"

@@ -36,6 +36,8 @@ pub const USAGE: u8 = 64;
 pub const IO: u8 = 74;
 /// Internal error: a bug; please report it.
 pub const INTERNAL: u8 = 70;
+/// `run`: CMD could not be started (not found, not executable), as shells do.
+pub const CMD_NOT_RUN: u8 = 127;
 
 /// Convert a table code into a process exit code.
 pub fn code(c: u8) -> ExitCode {

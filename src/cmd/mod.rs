@@ -9,11 +9,11 @@ pub mod control;
 pub mod env;
 pub mod export;
 pub mod probe;
+pub mod run;
 pub mod status;
 pub mod up;
 
 use crate::cli::{Cli, Command};
-use crate::exit;
 
 /// Run the parsed command.
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -22,7 +22,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&cli, args),
         Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),
-        Command::Run(_) => not_yet("run"),
+        Command::Run(args) => run::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
         Command::Restart(args) => control::action(&cli, args, control::Action::Restart),
         Command::Stop(args) => control::action(&cli, args, control::Action::Stop),
@@ -30,9 +30,4 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Logs(args) => control::logs(&cli, args),
         Command::Export(args) => export::run(&cli, args),
     }
-}
-
-fn not_yet(name: &str) -> ExitCode {
-    eprintln!("error: `{name}` is not implemented yet");
-    exit::code(exit::INTERNAL)
 }

@@ -71,6 +71,28 @@ fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Res
         .stdout(out())
         .stderr(out())
         .process_group(0);
+    finish(reaper, cmd)
+}
+
+/// `run -- CMD`: exactly `env`, in our own process group and with our stdio
+/// (so the terminal's Ctrl-C reaches it directly), reaped by the one reaper.
+pub fn foreground(
+    reaper: &Reaper,
+    argv: &[std::ffi::OsString],
+    env: &crate::plan::Env,
+) -> Result<Child, String> {
+    let Some(program) = argv.first() else {
+        return Err("no command given".into());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .envs(env.pairs())
+        .stdin(Stdio::inherit());
+    finish(reaper, cmd)
+}
+
+fn finish(reaper: &Reaper, mut cmd: Command) -> Result<Child, String> {
     let parent = std::process::id() as libc::pid_t;
     let nofile = CHILD_NOFILE.load(Ordering::Relaxed);
     // SAFETY: the closure runs in the forked child before exec and calls only

@@ -39,6 +39,15 @@ check_reachable() {
     die "user '$RUN_AS' cannot reach $DATA_DIR (a parent directory is not searchable, e.g. /root is 0700). Clone the repository elsewhere (e.g. /srv), or set UAOL_DATA_DIR to a directory '$RUN_AS' can reach"
 }
 
+# A postmaster already running on this data directory (another `up`?) would
+# make ours crash-loop on the lock file: say so once, clearly, instead.
+if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+  pid=$(head -n 1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)
+  case $(cat "/proc/${pid:-0}/comm" 2>/dev/null) in postgres | postmaster)
+    die "the example database is already running (postmaster PID $pid, data $PGDATA_DIR): is another 'uaol-supervisor up' running? Stop it first" ;;
+  esac
+fi
+
 if [ -f "$MARKER" ] && [ -f "$PGDATA_DIR/PG_VERSION" ]; then
   check_reachable
   write_conf
