@@ -14,6 +14,12 @@ pub struct Graph {
     pub deps: Vec<Vec<(usize, Condition)>>,
     /// `dependents[i]`: who waits for service i.
     pub dependents: Vec<Vec<usize>>,
+    /// `uses_database` per service.
+    pub uses_db: Vec<bool>,
+    /// Could be the database (or something it needs): does not use it and
+    /// does not depend, even transitively, on anything that does. Such a
+    /// service may start before the gate, so it stops after every user of it.
+    pub provider: Vec<bool>,
 }
 
 /// Whether a service may start now.
@@ -75,7 +81,16 @@ impl Graph {
                 dependents[d].push(i);
             }
         }
-        Graph { deps, dependents }
+        let uses_db: Vec<bool> = services.iter().map(|s| s.uses_database).collect();
+        let provider = (0..services.len())
+            .map(|i| !reaches(&deps, i, &uses_db))
+            .collect();
+        Graph {
+            deps,
+            dependents,
+            uses_db,
+            provider,
+        }
     }
 
     /// May service `i` start, given every service's state and whether each has
@@ -100,6 +115,12 @@ impl Graph {
     /// Dependents count transitively: `api → migrate (done) → db` keeps `db`
     /// up until `api` is gone.
     pub fn may_stop(&self, i: usize, states: &[&State]) -> bool {
+        if self.provider[i] {
+            let users = (0..states.len()).filter(|&u| self.uses_db[u]);
+            if users.into_iter().any(|u| states[u].pid().is_some()) {
+                return false;
+            }
+        }
         let mut seen = vec![false; self.dependents.len()];
         let mut stack = self.dependents[i].clone();
         while let Some(d) = stack.pop() {
@@ -113,6 +134,22 @@ impl Graph {
         }
         true
     }
+}
+
+/// Whether `i` is, or transitively depends on, a service with `target` set.
+fn reaches(deps: &[Vec<(usize, Condition)>], i: usize, target: &[bool]) -> bool {
+    let mut seen = vec![false; deps.len()];
+    let mut stack = vec![i];
+    while let Some(n) = stack.pop() {
+        if std::mem::replace(&mut seen[n], true) {
+            continue;
+        }
+        if target[n] {
+            return true;
+        }
+        stack.extend(deps[n].iter().map(|&(d, _)| d));
+    }
+    false
 }
 
 /// One dependency condition against the dependency's current state.

@@ -19,6 +19,7 @@ use super::graph;
 use super::reaper;
 use super::signals::{Shutdown, Signals};
 use super::sink::{Sink, Style};
+use super::spawn;
 use super::state::{Event, State};
 use crate::db::{self, GateFailure};
 use crate::exit;
@@ -90,6 +91,7 @@ impl Supervisor {
             }
         };
         let init = opts.init || std::process::id() == 1;
+        spawn::raise_fd_limit();
         if let Err(e) = reaper::become_subreaper() {
             if init {
                 tracing::warn!("cannot become a child subreaper: {e}");

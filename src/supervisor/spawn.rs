@@ -17,6 +17,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
@@ -70,12 +71,35 @@ fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Res
         .stdout(out())
         .stderr(out())
         .process_group(0);
+    finish(reaper, cmd)
+}
+
+/// `run -- CMD`: exactly `env`, in our own process group and with our stdio
+/// (so the terminal's Ctrl-C reaches it directly), reaped by the one reaper.
+pub fn foreground(
+    reaper: &Reaper,
+    argv: &[std::ffi::OsString],
+    env: &crate::plan::Env,
+) -> Result<Child, String> {
+    let Some(program) = argv.first() else {
+        return Err("no command given".into());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .envs(env.pairs())
+        .stdin(Stdio::inherit());
+    finish(reaper, cmd)
+}
+
+fn finish(reaper: &Reaper, mut cmd: Command) -> Result<Child, String> {
     let parent = std::process::id() as libc::pid_t;
+    let nofile = CHILD_NOFILE.load(Ordering::Relaxed);
     // SAFETY: the closure runs in the forked child before exec and calls only
     // async-signal-safe functions (sigprocmask, signal, prctl, getppid); it
     // allocates nothing and touches no lock.
     unsafe {
-        cmd.pre_exec(move || child_setup(parent));
+        cmd.pre_exec(move || child_setup(parent, nofile));
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
     let (mut child, exit) = reaper.spawn(&mut cmd).map_err(|e| describe(&program, &e))?;
@@ -88,9 +112,9 @@ fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Res
 }
 
 /// In the child, between fork and exec.
-fn child_setup(parent: libc::pid_t) -> io::Result<()> {
+fn child_setup(parent: libc::pid_t, nofile: u64) -> io::Result<()> {
     // SAFETY: all calls are async-signal-safe and take no Rust-managed memory
-    // except the local `set`, which lives on this stack frame.
+    // except the locals `set` and `lim`, which live on this stack frame.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -103,6 +127,13 @@ fn child_setup(parent: libc::pid_t) -> io::Result<()> {
             libc::SIGQUIT,
         ] {
             libc::signal(sig, libc::SIG_DFL);
+        }
+        if nofile != 0 {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur = nofile as libc::rlim_t;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
         }
         #[cfg(target_os = "linux")]
         {
@@ -138,6 +169,33 @@ fn describe(program: &str, e: &io::Error) -> String {
             format!("permission denied executing `{program}` (is it executable?)")
         }
         _ => format!("cannot execute `{program}`: {e}"),
+    }
+}
+
+/// The soft fd limit children get back (0 = unchanged).
+static CHILD_NOFILE: AtomicU64 = AtomicU64::new(0);
+
+/// Raise our soft fd limit to the hard limit (two pipes per service: 1000
+/// services need more than the usual 1024), remembering the original soft
+/// limit so children get it back (like systemd: programs using `select()`
+/// break with large limits).
+pub fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit write/read a local struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= lim.rlim_max {
+            return;
+        }
+        let original = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+            let _ = CHILD_NOFILE.compare_exchange(
+                0,
+                original as u64,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
     }
 }
 

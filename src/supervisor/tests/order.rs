@@ -31,11 +31,16 @@ fn start_order_follows_each_condition() {
         Condition::Ready,
     );
     migrate.oneshot = true;
-    let api = dep(
-        sh("api", &format!("echo api >> {f}; exec sleep 1000")),
+    // `api` becomes ready 0.5 s after it starts; `side` waits only for `started`.
+    let mut api = dep(
+        sh(
+            "api",
+            &format!("echo api >> {f}; sleep 0.5; echo api-ready >> {f}; echo up; exec sleep 1000"),
+        ),
         "migrate",
         Condition::Completed,
     );
+    api.ready = ready(ReadyProbe::Log("^up$".into()));
     let side = dep(
         sh("side", &format!("echo side >> {f}; exec sleep 1000")),
         "api",
@@ -56,9 +61,13 @@ fn start_order_follows_each_condition() {
     assert_eq!(run.code, 0, "{}", run.out);
     let got = lines(dir.path().join("order").as_path());
     // `free` has no dependencies: it starts at once, concurrently with `db`.
+    // `api` and `side` race to write (side starts once api is spawned), and
+    // both come before api is ready.
+    let mut got = got;
+    got[3..5].sort();
     assert_eq!(
         got,
-        vec!["free", "db-ready", "migrate", "api", "side"],
+        vec!["free", "db-ready", "migrate", "api", "side", "api-ready"],
         "{}",
         run.out
     );
