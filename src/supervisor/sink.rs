@@ -238,8 +238,18 @@ impl Writer {
                 ts,
             } => {
                 let name = self.names.get(svc).map(String::as_str).unwrap_or("?");
-                for l in &lines {
-                    let _ = writeln!(self.out, "{}", self.style.line(svc, name, stream, l, ts));
+                if self.style.format == LogFormat::Pretty {
+                    // The hot path: the prefix is formatted once per batch.
+                    let prefix = self.style.line(svc, name, stream, "", ts);
+                    for l in &lines {
+                        let _ = self.out.write_all(prefix.as_bytes());
+                        let _ = self.out.write_all(l.as_bytes());
+                        let _ = self.out.write_all(b"\n");
+                    }
+                } else {
+                    for l in &lines {
+                        let _ = writeln!(self.out, "{}", self.style.line(svc, name, stream, l, ts));
+                    }
                 }
                 if let Some(Some(f)) = self.files.get_mut(svc) {
                     f.write_lines(&lines);
