@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: one full `uaol-supervisor probe` (DNS → TCP → TLS 1.3 → SCRAM-SHA-256 →
+# Benchmark: one full `uaol-supervisor probe` (DNS → TCP → TLS 1.3 → SCRAM-SHA-256-PLUS →
 # two queries → Terminate) against a local PostgreSQL, versus `psql -c 'select 1'`
 # (same TLS + SCRAM) and `pg_isready` (no TLS, no login), in the same run.
 # Prints a markdown table of medians and the stripped release binary size.
@@ -70,8 +70,8 @@ SIZE=$(stat -c %s "$SUP")
 
 echo "| command ($RUNS runs, median) | what it does | ms |"
 echo "|---|---|---:|"
-echo "| \`uaol-supervisor probe\` | DNS, TCP, TLS 1.3 verify-full, SCRAM-SHA-256, 2 queries, Terminate | $P |"
-echo "| \`psql \"\$URL\" -c 'select 1'\` | TCP, TLS verify-full, SCRAM-SHA-256, 1 query | $Q |"
+echo "| \`uaol-supervisor probe\` | DNS, TCP, TLS 1.3 verify-full, SCRAM-SHA-256-PLUS, 2 queries, Terminate | $P |"
+echo "| \`psql \"\$URL\" -c 'select 1'\` | TCP, TLS verify-full, SCRAM-SHA-256-PLUS, 1 query | $Q |"
 echo "| \`pg_isready\` | TCP + startup packet, no TLS, no login | $R |"
 echo "| \`uaol-supervisor --version\` | process start only (baseline) | $S1 |"
 echo "| \`psql --version\` | process start only (baseline) | $S2 |"

@@ -104,6 +104,9 @@ pub fn report(plan: &Plan) -> String {
         .max()
         .unwrap_or(0);
     out.push_str("\nstart order:\n");
+    if plan.services.is_empty() {
+        out.push_str("  (no services)\n");
+    }
     for (i, s) in plan.services.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {:width$}  {}\n",
@@ -112,7 +115,9 @@ pub fn report(plan: &Plan) -> String {
             describe(s)
         ));
     }
-    out.push_str("\nenvironment:\n");
+    if !plan.services.is_empty() {
+        out.push_str("\nenvironment:\n");
+    }
     for s in &plan.services {
         out.push_str(&format!("  {:width$}  {}\n", s.name, env_summary(&s.env)));
     }

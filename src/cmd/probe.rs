@@ -125,6 +125,9 @@ fn execute(url: &DbUrl, settings: &DbSettings, json: bool, warnings: Vec<String>
         }
     };
     let mut report = rt.block_on(probe::run(url, settings, probe::Progress::stderr()));
+    // A DNS lookup abandoned at its deadline may still block a pool thread
+    // inside getaddrinfo; do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(50));
     if json {
         report.warnings.splice(0..0, warnings);
     }

@@ -52,7 +52,10 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
     }
     let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
     lint_plan(&mut v, &ci, &plan, settings);
-    let mut url = DbUrl::new(raw, redact::render(&ci), ci.password.clone(), plan);
+    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
+    let stray = redact::Stray::new(raw_pw, ci.password.as_ref().map(Secret::expose));
+    let redacted = redact::render_with(&ci, &stray);
+    let mut url = DbUrl::new(raw, redacted, ci.password.clone(), plan);
     if let Ok(n) = &node {
         url.extra_secrets.extend(n.password.clone());
     }
@@ -101,9 +104,19 @@ fn lint_plan(
     {
         v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
     }
-    if ci.param("sslcert").is_some() || ci.param("sslkey").is_some() {
-        v.warnings.push("the probe does not present a client certificate (sslcert/sslkey); a server that requires one will fail the probe although the services may connect".into());
+    if client == Client::NodePg && ci.hosts.iter().any(|h| h.contains(':')) {
+        v.warnings.push("an IPv6 address as host: pg-connection-string before 2.14.1 keeps the brackets and node-postgres fails with ENOTFOUND; make sure the services use a recent pg, or use a host name".into());
     }
+    if ci.param("sslcert").is_some() != ci.param("sslkey").is_some() {
+        v.warnings.push(
+            "only one of sslcert and sslkey is set: no client certificate will be presented".into(),
+        );
+    }
+    v.errors.extend(lint_tls::key_permissions(
+        ci.param("sslkey"),
+        &settings.base_dir,
+        client,
+    ));
     if plan.tls == Tls::Allow {
         v.warnings.push(
             "sslmode=allow tries plaintext first and TLS without verification only if the server refuses it; use sslmode=verify-full"

@@ -9,6 +9,7 @@ mod support;
 mod badinput;
 mod check;
 mod cli;
+mod corpus;
 mod env;
 mod export;
 mod probe;

@@ -19,6 +19,7 @@ pub struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
+    pub allow_localhost: bool,
     pub user: String,
     pub database: String,
 }
@@ -48,7 +49,7 @@ pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, F
             Err(f) => last = Some(f),
         }
     }
-    Err(last.unwrap_or_else(|| failure::tls("no_host", "the URL names no host".into())))
+    Err(last.unwrap_or_else(|| failure::config("no_host", "the URL names no host".into())))
 }
 
 fn push(phases: &mut Vec<Phase>, name: &'static str, t: Instant, r: Result<String, &Failure>) {
@@ -147,6 +148,17 @@ async fn resolve(
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
         Err(_) => Err(failure::timeout("dns", &ep.host, Some(ctx.budget))),
     };
+    // A name that resolves to loopback is the same mistake as `localhost`.
+    let r = match r {
+        Ok(a) if !ctx.allow_localhost && all_loopback(&a) => Err(failure::config(
+            "localhost_not_allowed",
+            format!(
+                "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
+                ep.host
+            ),
+        )),
+        other => other,
+    };
     let shown = |a: &Vec<SocketAddr>| {
         format!(
             "{} → {}",
@@ -159,6 +171,14 @@ async fn resolve(
     };
     push(phases, "dns", t, r.as_ref().map(shown));
     r
+}
+
+/// Whether every address is loopback or unspecified (and there is one).
+pub fn all_loopback(addrs: &[SocketAddr]) -> bool {
+    !addrs.is_empty()
+        && addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() || a.ip().is_unspecified())
 }
 
 /// One connected address: where, over what, and until when.
@@ -205,6 +225,9 @@ async fn session(
         password: ctx.password,
         tls: tls_info.is_some(),
         addr,
+        client_cert: tls_info.is_some() && ctx.plan.client_cert.is_some(),
+        binding: ctx.plan.binding,
+        endpoint_hash: tls_info.as_ref().and_then(|t| t.endpoint_hash.clone()),
     };
     let t = Instant::now();
     let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {

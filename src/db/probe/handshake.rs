@@ -67,7 +67,7 @@ pub async fn negotiate(
             )))
         }
     }
-    let config = tls::config(verify, &plan.trust, plan.direct_tls)?;
+    let config = tls::config(verify, plan)?;
     let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
         failure::tls(
             "tls_bad_name",
@@ -95,10 +95,13 @@ pub async fn negotiate(
             tls::trust_label(&plan.trust)
         ),
     };
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let endpoint_hash = leaf.and_then(|c| super::der::endpoint_hash(c));
     let info = TlsInfo {
         version,
         verify,
         expires,
+        endpoint_hash,
     };
     Ok((Box::new(stream), Some(info), String::new()))
 }

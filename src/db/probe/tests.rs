@@ -147,3 +147,12 @@ fn error_and_row_bodies() {
     let row = wire::data_row(b"\0\x02\0\0\0\x03abc\xff\xff\xff\xff");
     assert_eq!(row, vec![Some("abc".to_string()), None]);
 }
+
+#[test]
+fn loopback_resolution() {
+    use super::attempt::all_loopback;
+    let a = |s: &str| s.parse::<std::net::SocketAddr>().expect("addr");
+    assert!(all_loopback(&[a("127.0.1.1:5432"), a("[::1]:5432")]));
+    assert!(!all_loopback(&[a("127.0.0.1:5432"), a("10.0.0.5:5432")]));
+    assert!(!all_loopback(&[]));
+}

@@ -171,7 +171,7 @@ pub fn start(port: u16, tls: bool) -> Cluster {
     let kind = if tls { "hostssl" } else { "host" };
     std::fs::write(
         &hba,
-        format!("local all all trust\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+        format!("local all all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
     )
     .expect("hba");
     chown(&hba, e.owner);
@@ -196,6 +196,8 @@ pub fn start(port: u16, tls: bool) -> Cluster {
             "ssl_key_file={}",
             e.root.join("server.key").display()
         ));
+        c.arg("-c")
+            .arg(format!("ssl_ca_file={}", e.root.join("ca.crt").display()));
     }
     let log = std::fs::File::create(e.root.join(format!("log-{port}.txt"))).expect("log");
     c.stdout(Stdio::null()).stderr(log);

@@ -133,6 +133,44 @@ pub(super) fn make_certs(dir: &Path, owner: Option<(u32, u32)>) {
     for f in ["server.key", "server.crt"] {
         chown(&dir.join(f), owner);
     }
+    // A client certificate for the role `certuser` (cert authentication).
+    let mut args = vec![
+        "req",
+        "-subj",
+        "/CN=certuser",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+    ];
+    args.extend(ec);
+    openssl(dir, &args);
+    std::fs::write(dir.join("client.cnf"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n").expect("client.cnf");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "10",
+            "-extfile",
+            "client.cnf",
+            "-out",
+            "client.crt",
+        ],
+    );
+    std::fs::set_permissions(
+        dir.join("client.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
     std::fs::set_permissions(
         dir.join("server.key"),
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
@@ -164,7 +202,8 @@ pub(super) fn make_template(e: &Env) {
     let sql = format!(
         "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}';\nCREATE DATABASE {DB} OWNER {USER};\n\
          SET password_encryption = 'md5';\nCREATE ROLE legacy LOGIN PASSWORD '{PASSWORD}';\n\
-         SET password_encryption = 'scram-sha-256';\nCREATE ROLE clear LOGIN PASSWORD '{PASSWORD}';\n"
+         SET password_encryption = 'scram-sha-256';\nCREATE ROLE clear LOGIN PASSWORD '{PASSWORD}';\n\
+         CREATE ROLE certuser LOGIN;\n"
     );
     std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), sql.as_bytes()).expect("sql");
     drop(child.stdin.take());

@@ -72,3 +72,34 @@ fn database_down_at_start_then_up_within_wait() {
     );
     assert!(!out.stdout.contains("(1 attempt)"), "{}", out.stdout);
 }
+
+#[test]
+fn progress_on_a_terminal_is_one_rewritten_line() {
+    let port = pg::free_port();
+    let bin = crate::support::bin();
+    let line = format!("{} probe --url-env DATABASE_URL --wait 1s", bin.display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "dumb")
+        .env(
+            "DATABASE_URL",
+            url(&format!("127.0.0.1:{port}"), "sslmode=require"),
+        );
+    let out = crate::support::run_bounded(&mut cmd, Duration::from_secs(20));
+    super::assert_no_leak(&out.all());
+    assert_eq!(out.code(), Some(2), "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("\r\x1b[2Kwaiting for the database: attempt 2"),
+        "{:?}",
+        out.stdout
+    );
+    // Not one line per attempt, as without a terminal.
+    assert!(
+        !out.stdout.contains("\nwaiting for the database"),
+        "{:?}",
+        out.stdout
+    );
+}

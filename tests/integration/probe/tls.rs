@@ -63,7 +63,47 @@ fn json_report_has_phases() {
         .collect();
     assert!(phases.ends_with(&["tls", "auth", "query"]), "{phases:?}");
     assert_eq!(v["server"]["product"], "PostgreSQL");
-    assert_eq!(v["server"]["auth"], "SCRAM-SHA-256");
+    // libpq's default channel_binding=prefer binds to the TLS session.
+    assert_eq!(v["server"]["auth"], "SCRAM-SHA-256-PLUS");
+}
+
+#[test]
+fn scram_channel_binding_per_client() {
+    let port = pg::tls_server();
+    let host = format!("localhost:{port}");
+    let out = cli(
+        &url(&host, "sslmode=require&channel_binding=require"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "SCRAM-SHA-256-PLUS as");
+    let out = cli(
+        &url(&host, "sslmode=require&channel_binding=disable"),
+        "0s",
+        &[],
+    );
+    expect(&out, 0, "", "SCRAM-SHA-256 as");
+    // node-postgres never binds from the URL.
+    let (code, text) = lib(
+        &url(&host, &format!("sslmode=verify-full&sslrootcert={}", ca())),
+        Client::NodePg,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("SCRAM-SHA-256 as") && !text.contains("PLUS"),
+        "{text}"
+    );
+    // No TLS, no binding: libpq refuses to authenticate.
+    let plain = pg::plain_server();
+    let out = cli(
+        &url(
+            &format!("localhost:{plain}"),
+            "sslmode=disable&channel_binding=require",
+        ),
+        "0s",
+        &[],
+    );
+    expect(&out, 5, "auth", "channel_binding=require");
 }
 
 #[test]
@@ -202,4 +242,24 @@ fn node_pg_client_flag_and_plain_url_argument() {
     );
     super::assert_no_leak(&out.all());
     expect(&out, 4, "tls", "not signed by a trusted CA");
+}
+
+#[test]
+fn client_certificate_authentication() {
+    let port = pg::tls_server();
+    let root = &pg::env().root;
+    let base = format!(
+        "postgresql://certuser@localhost:{port}/{}?sslmode=verify-full&sslrootcert={}",
+        pg::DB,
+        ca()
+    );
+    let with_cert = format!(
+        "{base}&sslcert={}&sslkey={}",
+        root.join("client.crt").display(),
+        root.join("client.key").display()
+    );
+    let out = cli(&with_cert, "0s", &[]);
+    expect(&out, 0, "", "certificate as \"certuser\"");
+    let out = cli(&base, "0s", &[]);
+    expect(&out, 5, "auth", "certificate");
 }
