@@ -82,6 +82,9 @@ pub struct Unit {
     pub tail: SharedTail,
     /// The running readiness check.
     pub(super) ready_task: Option<AbortHandle>,
+    /// Backoff elapsed, but a dependency is not satisfied (e.g. restarting
+    /// towards ready): the restart waits for it.
+    pub held: bool,
     /// Last leader exit and when.
     pub last_exit: Option<(Exit, SystemTime)>,
     /// When the current run was spawned.
@@ -131,6 +134,7 @@ impl Engine {
                 plan,
                 svc: Svc::default(),
                 started: false,
+                held: false,
                 tail: logs::new_tail(),
                 ready_task: None,
                 last_exit: None,
@@ -238,7 +242,9 @@ impl Engine {
             }
             self.timers.pop();
             match t {
-                Timer::Backoff => self.feed(i, Event::BackoffElapsed),
+                Timer::Backoff => {
+                    self.backoff_elapsed(i);
+                }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
                 Timer::GroupCheck => {
                     self.check_groups();

@@ -17,6 +17,10 @@ impl Engine {
         loop {
             let mut changed = false;
             for i in 0..self.units.len() {
+                if self.units[i].held && matches!(self.units[i].svc.state, State::Backoff { .. }) {
+                    changed |= self.backoff_elapsed(i);
+                    continue;
+                }
                 if self.units[i].svc.state != State::Pending {
                     continue;
                 }
@@ -35,6 +39,31 @@ impl Engine {
             }
             if !changed {
                 return;
+            }
+        }
+    }
+
+    /// A restart is due: go if the dependencies still hold (a dependency that
+    /// is itself restarting must be ready again first), else hold. Returns
+    /// whether anything changed.
+    pub(super) fn backoff_elapsed(&mut self, i: usize) -> bool {
+        match self.gate(i) {
+            Gate::Go => {
+                self.units[i].held = false;
+                self.feed(i, Event::BackoffElapsed);
+                true
+            }
+            Gate::Wait => {
+                if !std::mem::replace(&mut self.units[i].held, true) {
+                    let name = self.units[i].plan.name.as_str();
+                    tracing::info!(service = name, "restart waits for its dependencies");
+                }
+                false
+            }
+            Gate::Blocked(why) => {
+                self.units[i].held = false;
+                self.feed(i, Event::DependencyFailed(why));
+                true
             }
         }
     }

@@ -145,7 +145,9 @@ pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
             (S::Starting, vec![Action::Spawn])
         }
         (S::Backoff { .. }, Event::Restart) => (S::Starting, vec![Action::Spawn]),
-        (S::Pending, Event::DependencyFailed(why)) => fail(FailReason::Dependency(why)),
+        (S::Pending | S::Backoff { .. }, Event::DependencyFailed(why)) => {
+            fail(FailReason::Dependency(why))
+        }
         (st @ S::Stopping { .. }, e) => return stopping_step(p, s, st, e, cx),
         (st, _) => (st, vec![]),
     };
