@@ -5,9 +5,13 @@
 //! ordered stream: `name | line` (stderr: `name ! line`), names aligned, a
 //! colour per service on a terminal, or one JSON object per line.
 //!
-//! A `tracing` event is never dropped: if the channel is full (stdout is slower
-//! than the children) or no sink is running, the event is written directly.
+//! Emitting a `tracing` event never blocks the event loop: if the channel is
+//! full (stdout is slower than the children) the event is parked in a bounded
+//! overflow queue (10 000 events) that the writer drains next; past that,
+//! events are counted and the count is reported — never dropped silently.
+//! With no sink running, events are written to stdout directly.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -37,6 +41,8 @@ pub enum Record {
     },
     /// A formatted supervisor event (one or more complete lines).
     Event(String),
+    /// Nothing: wakes the writer to drain parked events.
+    Flush,
 }
 
 /// The style events use; set while a sink runs.
@@ -56,18 +62,40 @@ pub fn emit_event(level: &str, service: Option<&str>, message: &str, fields: &[(
         }
     };
     drop(guard);
-    let direct = match tx {
+    let text = match tx {
         Some(tx) => match tx.try_send(Record::Event(text)) {
             Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(Record::Event(t)))
-            | Err(mpsc::error::TrySendError::Closed(Record::Event(t))) => t,
+            // The queue is full (stdout is slower than the children): never
+            // block the event loop, never drop silently — park the event in a
+            // bounded overflow the writer drains next, and poke the writer.
+            Err(mpsc::error::TrySendError::Full(Record::Event(t))) => {
+                overflow(t);
+                let _ = tx.try_send(Record::Flush);
+                return;
+            }
+            Err(mpsc::error::TrySendError::Closed(Record::Event(t))) => t,
             Err(_) => return,
         },
         None => text,
     };
+    // No sink running (before `up` starts supervising, or after): write directly.
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{direct}");
+    let _ = writeln!(out, "{text}");
     let _ = out.flush();
+}
+
+/// Events that found the queue full, and how many did not fit either.
+static OVERFLOW: Mutex<(VecDeque<String>, u64)> = Mutex::new((VecDeque::new(), 0));
+/// At most this many parked events; beyond, they are counted and reported.
+const OVERFLOW_MAX: usize = 10_000;
+
+fn overflow(text: String) {
+    let mut o = OVERFLOW.lock().unwrap_or_else(|p| p.into_inner());
+    if o.0.len() < OVERFLOW_MAX {
+        o.0.push_back(text);
+    } else {
+        o.1 += 1;
+    }
 }
 
 /// The running sink: a channel and the writer thread.
@@ -125,9 +153,25 @@ impl Writer {
             while let Ok(rec) = rx.try_recv() {
                 self.write(rec);
             }
+            self.drain_overflow();
             let _ = self.out.flush();
         }
+        self.drain_overflow();
         let _ = self.out.flush();
+    }
+
+    fn drain_overflow(&mut self) {
+        let (events, dropped) = {
+            let mut o = OVERFLOW.lock().unwrap_or_else(|p| p.into_inner());
+            (std::mem::take(&mut o.0), std::mem::take(&mut o.1))
+        };
+        for e in events {
+            let _ = writeln!(self.out, "{e}");
+        }
+        if dropped > 0 {
+            let msg = format!("{dropped} supervisor events were dropped: stdout is too slow");
+            let _ = writeln!(self.out, "{}", self.style.event("WARN", None, &msg, &[]));
+        }
     }
 
     fn write(&mut self, rec: Record) {
@@ -135,6 +179,7 @@ impl Writer {
             Record::Event(text) => {
                 let _ = writeln!(self.out, "{text}");
             }
+            Record::Flush => {}
             Record::Lines {
                 svc,
                 stream,
