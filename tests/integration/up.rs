@@ -279,3 +279,39 @@ fn children_of(ppid: i32) -> Vec<i32> {
         .filter_map(|p| p.parse().ok())
         .collect()
 }
+
+#[test]
+fn log_file_keeps_a_rotated_copy() {
+    let f = project(
+        r#"
+[services.chatty]
+command = ["sh", "-c", "i=0; while [ $i -lt 100 ]; do echo \"line $i padded to some length\"; i=$((i+1)); done"]
+oneshot = true
+log_file = { path = "logs/chatty.log", max_size = "1KiB", keep = 2 }
+"#,
+    );
+    let out = f.run(&["up"], LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let read = |p: &str| std::fs::read_to_string(f.path().join(p)).unwrap_or_default();
+    let (cur, one, two) = (
+        read("logs/chatty.log"),
+        read("logs/chatty.log.1"),
+        read("logs/chatty.log.2"),
+    );
+    assert!(cur.ends_with("line 99 padded to some length\n"), "{cur}");
+    for file in [&cur, &one, &two] {
+        assert!(!file.is_empty() && file.len() <= 1024, "{}", file.len());
+    }
+    assert!(!f.path().join("logs/chatty.log.3").exists());
+    // The rotated files hold consecutive, older lines.
+    let first = |s: &str| s.lines().next().unwrap_or_default().to_owned();
+    let last = |s: &str| s.lines().last().unwrap_or_default().to_owned();
+    let n = |l: String| {
+        l.split(' ')
+            .nth(1)
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap()
+    };
+    assert_eq!(n(last(&two)) + 1, n(first(&one)));
+    assert_eq!(n(last(&one)) + 1, n(first(&cur)));
+}
