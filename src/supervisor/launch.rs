@@ -14,6 +14,9 @@ use super::spawn;
 use super::state::Event;
 use crate::plan::ReadyProbe;
 
+/// How long an exit report waits for the service's last output lines.
+const LAST_LINES_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Engine {
     pub(super) fn spawn(&mut self, i: usize) {
         let plan = Arc::clone(&self.units[i].plan);
@@ -26,11 +29,14 @@ impl Engine {
             Some(ReadyProbe::Log(re)) => Regex::new(re).ok(),
             _ => None,
         };
+        let mut drained = Vec::new();
         for (fd, stream) in [
             (child.stdout, Stream::Stdout),
             (child.stderr, Stream::Stderr),
         ] {
             let Some(fd) = fd else { continue };
+            let (done, rx) = tokio::sync::oneshot::channel();
+            drained.push(rx);
             let ready = log_re.clone().map(|re| {
                 let tx = self.inbound.clone();
                 let notify: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -49,6 +55,7 @@ impl Engine {
                 sink: self.sink.clone(),
                 tail,
                 ready,
+                done: Some(done),
             };
             self.relays.retain(|h| !h.is_finished());
             self.relays.push(tokio::spawn(logs::relay(fd, r)));
@@ -57,6 +64,15 @@ impl Engine {
         let exit = child.exit;
         tokio::spawn(async move {
             if let Ok(status) = exit.await {
+                // Let the relays reach EOF first (bounded: a process outside
+                // the group may keep the pipe open), so the last lines are
+                // printed before the exit is reported.
+                let _ = tokio::time::timeout(LAST_LINES_GRACE, async {
+                    for rx in drained {
+                        let _ = rx.await;
+                    }
+                })
+                .await;
                 let _ = tx.send(Inbound::Exited {
                     svc: i,
                     pid,

@@ -178,6 +178,9 @@ pub struct Relay {
     pub tail: SharedTail,
     /// `ready = { log = "…" }`: the regex, and who to tell (once) when a line matches.
     pub ready: Option<(Regex, Box<dyn FnOnce() + Send>)>,
+    /// Dropped when the relay ends (EOF): lets the exit report wait for the
+    /// last lines, so they print before "exited".
+    pub done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Read `fd` to EOF, relaying lines. Ends when every writer closed the pipe.
