@@ -315,3 +315,65 @@ log_file = { path = "logs/chatty.log", max_size = "1KiB", keep = 2 }
     assert_eq!(n(last(&two)) + 1, n(first(&one)));
     assert_eq!(n(last(&one)) + 1, n(first(&cur)));
 }
+
+#[test]
+fn services_get_exactly_their_plan_environment() {
+    let f = project(
+        r#"
+[env]
+FROM_TOML = "yes"
+
+[services.printenv]
+command = ["env"]
+oneshot = true
+env = { OWN = "1" }
+"#,
+    );
+    let mut c = f.cmd(&["up"]);
+    c.env("NOT_INHERITED_SECRET", "leak-me");
+    let out = crate::support::run_bounded(&mut c, LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let vars: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("printenv   | "))
+        .collect();
+    assert!(
+        vars.contains(&"FROM_TOML=yes") && vars.contains(&"OWN=1"),
+        "{vars:?}"
+    );
+    assert!(!out.stdout.contains("leak-me"), "{}", out.stdout);
+    assert!(!vars.iter().any(|v| v.starts_with("NO_COLOR=")), "{vars:?}");
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let f = project("[services.hi]\ncommand = [\"echo\", \"hi\"]\noneshot = true\n");
+    let bin = crate::support::bin().display().to_string();
+    // `script` gives the supervisor a pseudo-terminal as stdout.
+    let run = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{bin} up"), "/dev/null"])
+            .current_dir(f.path())
+            .env_clear();
+        c.env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        crate::support::run_bounded(&mut c, LIMIT)
+    };
+    let coloured = run(false);
+    assert!(
+        coloured.stdout.contains("\x1b[36mhi"),
+        "{:?}",
+        coloured.stdout
+    );
+    let plain = run(true);
+    assert!(
+        plain.stdout.contains("hi         | hi"),
+        "{:?}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains("\x1b["), "{:?}", plain.stdout);
+}
