@@ -377,3 +377,26 @@ fn colour_on_a_terminal_unless_no_color() {
     );
     assert!(!plain.stdout.contains("\x1b["), "{:?}", plain.stdout);
 }
+
+#[test]
+fn sighup_stops_gracefully() {
+    let f = project(
+        r#"
+[services.polite]
+command = ["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo waiting; sleep 1000 & wait"]
+"#,
+    );
+    let mut up = Up::start(&f, &["up"]);
+    assert!(
+        up.wait_for("polite     | waiting", LIMIT),
+        "{}",
+        up.output()
+    );
+    up.signal(libc::SIGHUP);
+    assert_eq!(up.wait(LIMIT).code(), Some(0), "{}", up.output());
+    assert!(
+        up.output().contains("polite     | got-term"),
+        "{}",
+        up.output()
+    );
+}
