@@ -32,6 +32,8 @@ leftovers() {
   return 0
 }
 
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+  fail "node and npm are needed (apt-get install -y nodejs npm)"
 [ -x "$BIN" ] || cargo build --release --quiet
 [ -d examples/uaol/node_modules/pg ] || (cd examples/uaol && npm ci --no-audit --no-fund --loglevel=error)
 
