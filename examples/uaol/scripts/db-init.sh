@@ -28,6 +28,7 @@ ssl_cert_file = '../tls/server.crt'
 ssl_key_file = '../tls/server.key'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
+log_checkpoints = off             # quieter demo output
 CONF
   [ -z "$RUN_AS" ] || chown "$RUN_AS:" "$PGDATA_DIR/uaol.conf"
 }
