@@ -14,11 +14,11 @@
 
 mod decode;
 mod keywords;
-mod libpq;
+pub mod libpq;
 mod lint_conn;
 mod lint_text;
 mod lint_tls;
-mod nodepg;
+pub mod nodepg;
 mod pgenv;
 pub mod probe;
 mod redact;

@@ -6,7 +6,7 @@
 //! password in an unexpected place (`?password=`, a mis-split userinfo that put
 //! part of it in the host or port) is still never printed.
 
-use super::decode::encode;
+use super::decode::{self, encode};
 use super::keywords;
 use super::libpq::Conninfo;
 use crate::secret::MASK;
@@ -17,8 +17,8 @@ fn plain(s: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b"._-:/ ".contains(&b))
 }
 
-fn host(h: &str) -> String {
-    if !plain(h) {
+fn host(h: &str, stray: &Stray) -> String {
+    if !plain(h) || stray.holds(h) {
         MASK.to_string()
     } else if h.contains(':') {
         format!("[{h}]")
@@ -27,8 +27,44 @@ fn host(h: &str) -> String {
     }
 }
 
+/// The password as written up to the *last* `@`, when libpq split the
+/// userinfo earlier (an unencoded `@` or `/`): a host, port, database name or
+/// query key that is a piece of it is masked even when it looks plain
+/// (`u:p@ss1,@h` would otherwise print host `ss1`, `u:p/d?k1=v@h` key `k1`).
+#[derive(Default)]
+pub struct Stray(Vec<String>);
+
+impl Stray {
+    /// `raw_pw` (the widest reading of the raw password), unless it is the
+    /// password libpq read (`libpq_pw`), i.e. nothing was mis-split.
+    pub fn new(raw_pw: Option<&str>, libpq_pw: Option<&str>) -> Stray {
+        let Some(raw_pw) = raw_pw else {
+            return Stray::default();
+        };
+        let decoded = decode::libpq(raw_pw).ok();
+        if decoded.as_deref() == libpq_pw {
+            return Stray::default();
+        }
+        Stray(
+            [Some(raw_pw.to_string()), decoded]
+                .into_iter()
+                .flatten()
+                .collect(),
+        )
+    }
+    fn holds(&self, piece: &str) -> bool {
+        !piece.is_empty() && self.0.iter().any(|s| s.contains(piece))
+    }
+}
+
 /// `postgresql://user:****@host:port/db?sslmode=verify-full&x=****`.
+#[cfg(test)]
 pub fn render(ci: &Conninfo) -> String {
+    render_with(ci, &Stray::default())
+}
+
+/// [`render`], masking the pieces of a mis-split password too.
+pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
     let mut out = format!("{}://", ci.scheme);
     if ci.user.is_some() || ci.password.is_some() {
         out.push_str(&ci.user.as_deref().map(encode).unwrap_or_default());
@@ -40,9 +76,13 @@ pub fn render(ci: &Conninfo) -> String {
     }
     let hosts: Vec<String> = (0..ci.hosts.len().max(ci.ports.len()))
         .map(|i| {
-            let h = ci.hosts.get(i).map(|h| host(h)).unwrap_or_default();
+            let h = ci.hosts.get(i).map(|h| host(h, stray)).unwrap_or_default();
             match ci.ports.get(i).map(String::as_str) {
-                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p)
+                    if !p.is_empty()
+                        && p.bytes().all(|b| b.is_ascii_digit())
+                        && !stray.holds(p) =>
+                {
                     format!("{h}:{p}")
                 }
                 Some("") | None => h,
@@ -53,7 +93,7 @@ pub fn render(ci: &Conninfo) -> String {
     out.push_str(&hosts.join(","));
     if let Some(db) = &ci.dbname {
         out.push('/');
-        out.push_str(&if plain(db) {
+        out.push_str(&if plain(db) && !stray.holds(db) {
             encode(db)
         } else {
             MASK.to_string()
@@ -61,7 +101,11 @@ pub fn render(ci: &Conninfo) -> String {
     }
     let mut query: Vec<String> = Vec::new();
     for (k, v) in &ci.params {
-        let key = if plain(k) { k.as_str() } else { MASK };
+        let key = if plain(k) && !stray.holds(k) {
+            k.as_str()
+        } else {
+            MASK
+        };
         // `/` is fine in a query value; keep paths readable.
         let value = if keywords::is_printable(k, v) && plain(v) {
             encode(v).replace("%2F", "/")
@@ -105,5 +149,28 @@ mod tests {
         );
         // `/` in the password: libpq reads host `u`, port = start of the password.
         assert!(!r("postgresql://u:pa55/word@host/db").contains("pa55"));
+    }
+
+    /// Found by the `validate` fuzz target: the comma made the tail of a
+    /// mis-split password a plain-looking first host.
+    #[test]
+    fn a_mis_split_password_piece_is_masked_even_when_plain() {
+        let raw = "postgresql://u:p@ssZx7Qv,@host:26258/db";
+        let ci = read(raw).and_then(Result::ok).expect("parses");
+        let stray = Stray::new(Some("p@ssZx7Qv,"), Some("p"));
+        let shown = render_with(&ci, &stray);
+        assert!(!shown.contains("Zx7Qv"), "{shown}");
+        // Nothing mis-split: a host that happens to be inside the password shows.
+        let ci = read("postgresql://u:xhostx@host/db")
+            .and_then(Result::ok)
+            .expect("parses");
+        let shown = render_with(&ci, &Stray::new(Some("xhostx"), Some("xhostx")));
+        assert_eq!(shown, "postgresql://u:****@host/db");
+        // Found next: `/` then `?` in the password made a piece of it a query key.
+        let raw = "postgresql://u:pZx7h/d#b?ss^=trueA&cnonect_timeoutZx7Qvostaddr=10.0.0-writQv?s@host/db";
+        let ci = read(raw).and_then(Result::ok).expect("parses");
+        let pw = raw["postgresql://u:".len()..raw.rfind('@').expect("@")].to_string();
+        let shown = render_with(&ci, &Stray::new(Some(&pw), None));
+        assert!(!shown.contains("Zx7"), "{shown}");
     }
 }

@@ -52,7 +52,10 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
     }
     let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
     lint_plan(&mut v, &ci, &plan, settings);
-    let mut url = DbUrl::new(raw, redact::render(&ci), ci.password.clone(), plan);
+    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
+    let stray = redact::Stray::new(raw_pw, ci.password.as_ref().map(Secret::expose));
+    let redacted = redact::render_with(&ci, &stray);
+    let mut url = DbUrl::new(raw, redacted, ci.password.clone(), plan);
     if let Ok(n) = &node {
         url.extra_secrets.extend(n.password.clone());
     }

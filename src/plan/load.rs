@@ -12,19 +12,25 @@ use crate::config;
 /// Load `path` and build the Plan, with `os_env` as the OS environment (captured
 /// once by the caller; never read again). All problems come back together.
 pub fn load(path: &Path, os_env: &BTreeMap<String, String>) -> Result<Plan, Problems> {
-    let single = |p: config::Problem| {
-        let mut all = Problems::default();
-        all.push(p.location, p.message);
-        all
-    };
     let text = config::read_text(path).map_err(|mut p| {
         if !path.exists() {
             p.message = "cannot read the configuration: no such file (pass -c PATH or set $UAOL_SUPERVISOR_CONFIG)".into();
         }
         single(p)
     })?;
-    let loc = Locator::new(path, &text);
-    let raw = config::parse(&loc, &text).map_err(|all| {
+    load_text(path, &text, os_env)
+}
+
+/// [`load`] for text already read: `path` names the file in messages and its
+/// directory is the base for relative paths (env files, certificates). Pure
+/// apart from reading those. The fuzz target `plan` calls it directly.
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    os_env: &BTreeMap<String, String>,
+) -> Result<Plan, Problems> {
+    let loc = Locator::new(path, text);
+    let raw = config::parse(&loc, text).map_err(|all| {
         let mut problems = Problems::default();
         for p in all {
             problems.push(p.location, p.message);
@@ -46,4 +52,10 @@ pub fn load(path: &Path, os_env: &BTreeMap<String, String>) -> Result<Plan, Prob
         warnings: Vec::new(),
     };
     build(&mut ctx, path, raw)
+}
+
+fn single(p: config::Problem) -> Problems {
+    let mut all = Problems::default();
+    all.push(p.location, p.message);
+    all
 }

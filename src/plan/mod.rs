@@ -21,10 +21,11 @@ mod load;
 mod options;
 mod problems;
 mod program;
+mod scrub;
 mod service;
 mod types;
 
-pub use load::load;
+pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
 

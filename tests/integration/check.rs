@@ -390,3 +390,25 @@ fn every_unknown_key_is_reported_in_one_run() {
         assert!(out.stderr.contains(needle), "no `{needle}` in\n{}", out.stderr);
     }
 }
+
+/// An embedded database's CA is created by a service that starts before the
+/// database gate: a missing sslrootcert is then a warning at load time (the
+/// gate checks it again), and stays an error when nothing could create it.
+#[test]
+fn missing_sslrootcert_is_deferred_only_when_a_pre_gate_service_exists() {
+    let f = Fixture::new();
+    let base = "[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert=data/ca.crt\"\nprobe = false\n\n[services.app]\ncommand = [\"sh\", \"-c\", \"true\"]\n";
+    f.write("supervisor.toml", base);
+    let out = check(&f);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.all().contains("sslrootcert_missing"), "{}", out.all());
+
+    f.write(
+        "supervisor.toml",
+        &format!("{base}\n[services.db-init]\ncommand = [\"sh\", \"-c\", \"true\"]\noneshot = true\nuses_database = false\n"),
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.all().contains("does not exist"), "{}", out.all());
+    assert!(out.all().contains("gate"), "{}", out.all());
+}
