@@ -67,12 +67,6 @@ if [ ${#busy[@]} -gt 0 ]; then
   exit 1
 fi
 
-# The database's first-run setup. It is also the supervisor's first oneshot
-# (a no-op then), but `up` validates DATABASE_URL — including that its
-# sslrootcert file exists — before any service runs, and that CA certificate
-# is what db-init creates. Idempotent: later runs only say "reusing".
-examples/uaol/scripts/db-init.sh
-
 cat >&2 <<'MSG'
 demo: starting the example backend. Once it is up, try (in another terminal):
   curl -s http://127.0.0.1:3000/health          # every service: database, port, TLS

@@ -46,10 +46,6 @@ fi
 
 before=$(leftovers)
 [ -z "$before" ] || fail "the example is already running (stop it first):"$'\n'"$before"
-# First run: the CA that DATABASE_URL's sslrootcert names must exist before
-# `run` loads the configuration (see examples/uaol/README.md).
-examples/uaol/scripts/db-init.sh >/dev/null
-
 for round in 1 2; do
   log=$(mktemp)
   start=$(date +%s%N)
