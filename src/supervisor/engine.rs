@@ -20,7 +20,7 @@ use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
-use super::state::{step, Action, Ctx, Event, Exit, Policy, State, Svc};
+use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, Svc};
 use crate::plan::ServicePlan;
 
 /// Messages from tasks (exit forwarders, readiness checks, relays) to the loop.
@@ -55,6 +55,8 @@ pub enum Timer {
     StopDeadline(i32),
     /// Fallback re-check of groups being awaited.
     GroupCheck,
+    /// Sample the RSS of groups with `max_memory` (see `memory.rs`).
+    MemoryCheck,
 }
 
 /// Why everything is stopping.
@@ -87,6 +89,9 @@ pub struct Unit {
     pub held: bool,
     /// Last leader exit and when.
     pub last_exit: Option<(Exit, SystemTime)>,
+    /// Why the supervisor ended that run, if it did on its own (readiness
+    /// timeout, max_memory): shown with the last exit in `status`.
+    pub exit_note: Option<String>,
     /// When the current run was spawned.
     pub since: Option<SystemTime>,
 }
@@ -116,6 +121,8 @@ pub struct Engine {
     pub failed: Option<String>,
     /// Relay tasks (joined at the end so the last lines are written).
     pub relays: Vec<JoinHandle<()>>,
+    /// The `max_memory` sampling timer is armed.
+    pub(super) memory_armed: bool,
 }
 
 impl Engine {
@@ -138,6 +145,7 @@ impl Engine {
                 tail: logs::new_tail(),
                 ready_task: None,
                 last_exit: None,
+                exit_note: None,
                 since: None,
             })
             .collect();
@@ -155,6 +163,7 @@ impl Engine {
             stopping: None,
             failed: None,
             relays: Vec::new(),
+            memory_armed: false,
         }
     }
 
@@ -190,7 +199,10 @@ impl Engine {
 
     fn execute(&mut self, i: usize, a: Action) {
         match a {
-            Action::Spawn => self.spawn(i),
+            Action::Spawn => {
+                self.spawn(i);
+                self.watch_memory();
+            }
             Action::CheckReady { pid } => self.check_ready(i, pid),
             Action::CancelReady => {
                 if let Some(h) = self.units[i].ready_task.take() {
@@ -223,7 +235,7 @@ impl Engine {
         }
     }
 
-    fn arm(&mut self, at: Instant, i: usize, t: Timer) {
+    pub(super) fn arm(&mut self, at: Instant, i: usize, t: Timer) {
         self.seq += 1;
         self.timers.push(Reverse((at, self.seq, i, t)));
     }
@@ -246,6 +258,7 @@ impl Engine {
                     self.backoff_elapsed(i);
                 }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
+                Timer::MemoryCheck => self.check_memory(),
                 Timer::GroupCheck => {
                     self.check_groups();
                     if !self.awaiting.is_empty() {
@@ -274,7 +287,15 @@ impl Engine {
     pub fn on_inbound(&mut self, m: Inbound) {
         match m {
             Inbound::Exited { svc, pid, status } => {
-                self.units[svc].last_exit = Some((status, SystemTime::now()));
+                let u = &mut self.units[svc];
+                u.exit_note = match &u.svc.state {
+                    State::Stopping {
+                        then: After::Retry(why),
+                        ..
+                    } => Some(why.to_string()),
+                    _ => None,
+                };
+                u.last_exit = Some((status, SystemTime::now()));
                 self.feed(svc, Event::Exited { pid, status });
             }
             Inbound::Ready { svc, pid, ok: true } => self.feed(svc, Event::ReadyOk { pid }),
