@@ -17,7 +17,6 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
 use regex_lite::Regex;
-use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
@@ -179,26 +178,25 @@ pub struct Relay {
     pub tail: SharedTail,
     /// `ready = { log = "…" }`: the regex, and who to tell (once) when a line matches.
     pub ready: Option<(Regex, Box<dyn FnOnce() + Send>)>,
+    /// Dropped when the relay ends (EOF): lets the exit report wait for the
+    /// last lines, so they print before "exited".
+    pub done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Read `fd` to EOF, relaying lines. Ends when every writer closed the pipe.
 pub async fn relay(fd: OwnedFd, mut r: Relay) {
-    let Ok(mut rx) = pipe::Receiver::from_owned_fd(fd) else {
+    let Ok(rx) = pipe::Receiver::from_owned_fd(fd) else {
         return;
     };
-    let mut buf = vec![0u8; 64 * 1024];
     let mut lines = Lines::default();
     loop {
+        if rx.readable().await.is_err() {
+            return;
+        }
         let mut out = Vec::new();
-        let eof = match rx.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                lines.finish(&mut out);
-                true
-            }
-            Ok(n) => {
-                lines.push(&buf[..n], &mut out);
-                false
-            }
+        let eof = match read_now(&rx, &mut lines, &mut out) {
+            Some(eof) => eof,
+            None => continue, // spurious wake-up
         };
         if !out.is_empty() {
             deliver(&mut r, out).await;
@@ -207,6 +205,35 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
             return;
         }
     }
+}
+
+thread_local! {
+    /// One read buffer per thread, shared by every relay: an idle service
+    /// costs no buffer (1000 services would otherwise pin 128 MiB of them).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+}
+
+/// Read what is available without waiting; `Some(true)` at EOF, `None` if
+/// nothing was ready after all.
+fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Option<bool> {
+    SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        match rx.try_read(&mut buf) {
+            Ok(0) => {
+                lines.finish(out);
+                Some(true)
+            }
+            Ok(n) => {
+                lines.push(&buf[..n], out);
+                Some(false)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(_) => {
+                lines.finish(out);
+                Some(true)
+            }
+        }
+    })
 }
 
 async fn deliver(r: &mut Relay, lines: Vec<String>) {

@@ -13,6 +13,7 @@ mod control;
 mod corpus;
 mod env;
 mod export;
+mod memory;
 mod probe;
 mod run;
 mod up;
