@@ -52,12 +52,7 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
     }
     let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
     lint_plan(&mut v, &ci, &plan, settings);
-    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
-    let node_pw = node.as_ref().ok().and_then(|n| n.password.as_ref());
-    let stray = redact::Stray::new(
-        &[raw_pw, node_pw.map(Secret::expose)],
-        ci.password.as_ref().map(Secret::expose),
-    );
+    let stray = stray(raw, ci.password.as_ref());
     let redacted = redact::render_with(&ci, &stray);
     let mut url = DbUrl::new(raw, redacted, ci.password.clone(), plan);
     if let Ok(n) = &node {
@@ -116,21 +111,35 @@ fn lint_plan(
     }
 }
 
+/// The other readings of the password (raw userinfo, node-postgres's) where
+/// they differ from libpq's `libpq_pw`: see [`redact::Stray`].
+fn stray(raw: &str, libpq_pw: Option<&Secret>) -> redact::Stray {
+    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
+    let node = nodepg::read(raw).ok().and_then(|n| n.password);
+    redact::Stray::new(
+        &[raw_pw, node.as_ref().map(Secret::expose)],
+        libpq_pw.map(Secret::expose),
+    )
+}
+
 fn finish(mut v: Validation, raw: &str, url: Option<DbUrl>) -> Validation {
     let mut redactor = url.as_ref().map(DbUrl::redactor).unwrap_or_default();
     if let Some((_, Some(pw))) = lint_text::raw_userinfo(raw) {
         redactor.add(pw);
     }
-    scrub(&mut v, &redactor);
+    let stray = stray(raw, url.as_ref().and_then(DbUrl::password));
+    scrub(&mut v, &redactor, &stray);
     v.url = url;
     v
 }
 
-fn scrub(v: &mut Validation, r: &Redactor) {
+/// The password in any reading, and quoted pieces of a mis-split one (a
+/// query key `"k1"` named by `unknown_parameter`) — found by the fuzzer.
+fn scrub(v: &mut Validation, r: &Redactor, stray: &redact::Stray) {
     for e in &mut v.errors {
-        e.message = r.redact(&e.message).into_owned();
+        e.message = stray.scrub_quoted(&r.redact(&e.message));
     }
     for w in &mut v.warnings {
-        *w = r.redact(w).into_owned();
+        *w = stray.scrub_quoted(&r.redact(w));
     }
 }
