@@ -28,12 +28,16 @@ pub const NOT_READY: u8 = 9;
 pub const NO_SUPERVISOR: u8 = 10;
 /// `status --check`: some service is not ready, or has failed.
 pub const UNHEALTHY: u8 = 11;
+/// `up`: another live `up` already owns the control socket.
+pub const ALREADY_RUNNING: u8 = 12;
 /// Command-line usage error (BSD `EX_USAGE`).
 pub const USAGE: u8 = 64;
 /// An I/O error the supervisor could not recover from (e.g. cannot write `--out`).
 pub const IO: u8 = 74;
 /// Internal error: a bug; please report it.
 pub const INTERNAL: u8 = 70;
+/// `run`: CMD could not be started (not found, not executable), as shells do.
+pub const CMD_NOT_RUN: u8 = 127;
 
 /// Convert a table code into a process exit code.
 pub fn code(c: u8) -> ExitCode {

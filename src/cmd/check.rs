@@ -8,11 +8,11 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use super::common::{config_path, load_plan_quiet, os_env};
+use super::common::{config_path, layer, load_plan_quiet, os_env, source_label};
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
 use crate::exit;
-use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan, Source};
+use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
 
 /// Run `check`.
@@ -104,6 +104,9 @@ pub fn report(plan: &Plan) -> String {
         .max()
         .unwrap_or(0);
     out.push_str("\nstart order:\n");
+    if plan.services.is_empty() {
+        out.push_str("  (no services)\n");
+    }
     for (i, s) in plan.services.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {:width$}  {}\n",
@@ -112,7 +115,9 @@ pub fn report(plan: &Plan) -> String {
             describe(s)
         ));
     }
-    out.push_str("\nenvironment:\n");
+    if !plan.services.is_empty() {
+        out.push_str("\nenvironment:\n");
+    }
     for s in &plan.services {
         out.push_str(&format!("  {:width$}  {}\n", s.name, env_summary(&s.env)));
     }
@@ -190,31 +195,6 @@ fn shell_words(argv: &[String]) -> String {
         }
     };
     argv.iter().map(quote).collect::<Vec<_>>().join(" ")
-}
-
-/// Short label of a source, for grouping.
-pub fn source_label(src: &Source) -> String {
-    match src {
-        Source::Os => "os".into(),
-        Source::EnvFile { path, .. } | Source::ServiceEnvFile { path, .. } => {
-            path.display().to_string()
-        }
-        Source::GlobalEnv { .. } => "[env]".into(),
-        Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
-        Source::Database => "database.url".into(),
-    }
-}
-
-/// Precedence rank of a source (the SPEC's layer number).
-fn layer(src: &Source) -> u8 {
-    match src {
-        Source::Os => 1,
-        Source::EnvFile { .. } => 2,
-        Source::GlobalEnv { .. } => 3,
-        Source::ServiceEnvFile { .. } => 4,
-        Source::ServiceEnv { .. } => 5,
-        Source::Database => 6,
-    }
 }
 
 /// Variables per source label, in precedence order (lowest first).

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, LogFormat as CliLogFormat};
 use crate::exit;
-use crate::plan::{self, Plan, Warning};
+use crate::plan::{self, LogFormat, Plan, Source, Warning};
 
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
@@ -32,8 +32,9 @@ pub fn os_env() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Load the Plan for `cli`. On problems, print them all to stderr and return
-/// [`exit::CONFIG`]; warnings are printed to stderr as `warning: …`.
+/// Load the Plan for `cli` (`--log-format` applied). On problems, print them
+/// all to stderr and return [`exit::CONFIG`]; warnings are printed to stderr
+/// as `warning: …`.
 pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
     let plan = load_plan_quiet(cli)?;
     print_warnings(&plan.warnings);
@@ -45,7 +46,16 @@ pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
 pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
     let path = config_path(cli);
     match plan::load(&path, &os_env()) {
-        Ok(plan) => Ok(plan),
+        Ok(mut plan) => {
+            // `--log-format` overrides `[supervisor] log_format`.
+            if let Some(f) = cli.log_format {
+                plan.settings.log_format = match f {
+                    CliLogFormat::Pretty => LogFormat::Pretty,
+                    CliLogFormat::Json => LogFormat::Json,
+                };
+            }
+            Ok(plan)
+        }
         Err(problems) => {
             eprint!("error: {problems}");
             Err(exit::code(problems.exit_code()))
@@ -57,5 +67,30 @@ pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
 pub fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
         eprintln!("warning: {w}");
+    }
+}
+
+/// Short label of a source, for grouping.
+pub fn source_label(src: &Source) -> String {
+    match src {
+        Source::Os => "os".into(),
+        Source::EnvFile { path, .. } | Source::ServiceEnvFile { path, .. } => {
+            path.display().to_string()
+        }
+        Source::GlobalEnv { .. } => "[env]".into(),
+        Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
+        Source::Database => "database.url".into(),
+    }
+}
+
+/// Precedence rank of a source (the SPEC's layer number).
+pub fn layer(src: &Source) -> u8 {
+    match src {
+        Source::Os => 1,
+        Source::EnvFile { .. } => 2,
+        Source::GlobalEnv { .. } => 3,
+        Source::ServiceEnvFile { .. } => 4,
+        Source::ServiceEnv { .. } => 5,
+        Source::Database => 6,
     }
 }

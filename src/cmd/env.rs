@@ -123,6 +123,21 @@ mod tests {
     use crate::env::dotenv::parse;
 
     #[test]
+    fn dotenv_names() {
+        for (name, ok) in [
+            ("A", true),
+            ("_A1", true),
+            ("A.B", true),
+            ("1A", false),
+            ("A-B", false),
+            ("", false),
+            ("É", false),
+        ] {
+            assert_eq!(is_dotenv_name(name), ok, "{name}");
+        }
+    }
+
+    #[test]
     fn dotenv_output_round_trips_through_our_reader() {
         let values = [
             "plain",

@@ -3,9 +3,11 @@
 //!
 //! - [`raw`]: the serde types (`deny_unknown_fields`, spans kept);
 //! - [`units`]: durations, sizes, signals;
-//! - [`suggest`]: "did you mean" by edit distance.
+//! - [`suggest`]: "did you mean" by edit distance;
+//! - [`keys`]: every unknown key at once (serde stops at the first).
 
 mod de;
+pub mod keys;
 pub mod raw;
 pub mod suggest;
 pub mod units;
@@ -47,16 +49,33 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// Parse supervisor.toml text. The error names file:line:col and, for an
 /// unknown key or value, the nearest valid one.
-pub fn parse(loc: &Locator, text: &str) -> Result<RawConfig, Problem> {
+pub fn parse(loc: &Locator, text: &str) -> Result<RawConfig, Vec<Problem>> {
+    let unknown = keys::unknown(loc, text);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    parse_serde(loc, text).map_err(|p| vec![p])
+}
+
+fn parse_serde(loc: &Locator, text: &str) -> Result<RawConfig, Problem> {
     toml::from_str(text).map_err(|e| {
         let location = match e.span() {
             Some(span) => loc.at(&span),
             None => loc.path().display().to_string(),
         };
         let snippet = e.span().and_then(|sp| text.get(sp)).unwrap_or_default();
+        let message = rewrite_message(e.message(), snippet);
+        let key = e.span().and_then(|sp| keys::path_at(text, sp.start));
         Problem {
             location,
-            message: rewrite_message(e.message(), snippet),
+            message: match key {
+                Some(k)
+                    if !message.starts_with("unknown key") && !message.starts_with("duplicate") =>
+                {
+                    format!("{k}: {message}")
+                }
+                _ => message,
+            },
         }
     })
 }
@@ -113,7 +132,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<RawConfig, Problem> {
-        parse(&Locator::new(Path::new("s.toml"), text), text)
+        parse(&Locator::new(Path::new("s.toml"), text), text).map_err(|mut v| v.remove(0))
     }
 
     #[test]
@@ -122,7 +141,7 @@ mod tests {
             (
                 "[services.a]\ncomand = \"x\"\n",
                 "s.toml:2:1",
-                "unknown key `comand` (did you mean `command`?)",
+                "unknown key `comand` in [services.a] (did you mean `command`?)",
             ),
             (
                 "[servics.a]\n",
@@ -147,7 +166,7 @@ mod tests {
             (
                 "[services.a]\nzzzzzz = 1\n",
                 "s.toml:2:1",
-                "unknown key `zzzzzz`; expected one of",
+                "unknown key `zzzzzz` in [services.a]; expected one of",
             ),
         ] {
             let p = parse_str(text).expect_err(text);
@@ -197,6 +216,16 @@ mod tests {
             assert!(p.location.starts_with(loc), "{text}: {p}");
             assert!(p.message.contains(needle), "{text}: {p}");
         }
+    }
+
+    #[test]
+    fn the_readme_configuration_reference_parses_with_no_unknown_key() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("## Configuration reference").expect("section")..];
+        let start = section.find("```toml\n").expect("toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").expect("end of block")];
+        let raw = parse_str(block);
+        assert!(raw.is_ok(), "{raw:?}");
     }
 
     #[test]

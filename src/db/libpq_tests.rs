@@ -245,3 +245,102 @@ fn libpq_specifics_from_the_reference() {
     assert_eq!(ci.password.as_ref().map(Secret::expose), Some("pw"));
     assert!(ci.params.is_empty());
 }
+
+/// Cross-check against the real libpq's `PQconninfoParse` (opt-in: needs a C
+/// compiler and libpq-dev): `cargo test libpq -- --ignored`.
+#[test]
+#[ignore = "needs cc and libpq-dev"]
+fn matches_real_libpq() {
+    const ORACLE: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include <libpq-fe.h>
+static const char *keys[] = {"user","password","dbname","host","hostaddr","port","sslmode",0};
+int main(void) {
+  char line[4096];
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\n")] = 0;
+    char *err = 0;
+    PQconninfoOption *o = PQconninfoParse(line, &err);
+    if (!o) { printf("ERR\n"); if (err) PQfreemem(err); continue; }
+    for (const char **k = keys; *k; k++)
+      for (PQconninfoOption *p = o; p->keyword; p++)
+        if (!strcmp(p->keyword, *k)) printf("%s=%s|", *k, p->val ? p->val : "");
+    printf("\n");
+    PQconninfoFree(o);
+  }
+  return 0;
+}
+"#;
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("oracle.c");
+    let bin = dir.path().join("oracle");
+    std::fs::write(&src, ORACLE).expect("write");
+    let ok = std::process::Command::new("cc")
+        .arg(&src)
+        .args(["-I/usr/include/postgresql", "-lpq", "-o"])
+        .arg(&bin)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "cc oracle.c -lpq");
+    let urls = [
+        "postgresql://uri-user:secret@host:12345/db",
+        "postgresql://u:p@ss@host:26257/db",
+        "postgresql://u:p/ss@host/db",
+        "postgresql://u:p#s?s@host/db",
+        "postgresql://u:p%zz@host/db",
+        "postgresql://u:p%40ss@host/db",
+        "postgres://h1:1,h2,[::1]:3/db?ssl=true",
+        "postgres://[200z:db8::1234]:5/x",
+        "postgresql://host?uzer=x",
+        "postgresql://host/db?u%73er=someone&port=7",
+        "postgresql://%2Fvar%2Frun%2Fpg/db",
+        "postgresql://h/db?host=/tmp&dbname=other",
+        "postgresql://h/db?sslmode=verify-full&application_name=a%20b",
+        "postgresql://h/d%2Fb?options=--cluster%3Dx-1",
+        "postgres://@host:/",
+        "postgresql://h/db?key=key=value",
+        "postgresql://[::1",
+        "postgresql://a%00b",
+        "postgresql://u:p+s@h/db",
+        "postgresql://u:@h/db",
+        "postgresql://:pw@h/db",
+    ];
+    let mut child = std::process::Command::new(&bin)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("oracle");
+    let input = urls.join("\n") + "\n";
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), input.as_bytes())
+        .expect("feed");
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("oracle output");
+    let real: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(real.len(), urls.len(), "one oracle line per URL");
+    for (url, want) in urls.iter().zip(real) {
+        let ours = match read(url) {
+            Some(Ok(ci)) if ci.unknown.is_empty() => {
+                let pw = ci.password.as_ref().map(|p| p.expose().to_string());
+                let fields = [
+                    ("user", ci.user.clone()),
+                    ("password", pw),
+                    ("dbname", ci.dbname.clone()),
+                    ("host", Some(ci.hosts.join(",")).filter(|h| !h.is_empty())),
+                    ("hostaddr", ci.param("hostaddr").map(str::to_string)),
+                    ("port", Some(ci.ports.join(",")).filter(|p| !p.is_empty())),
+                    ("sslmode", ci.param("sslmode").map(str::to_string)),
+                ];
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}|", v.as_deref().unwrap_or("")))
+                    .collect::<String>()
+            }
+            _ => "ERR".to_string(),
+        };
+        assert_eq!(ours, want, "{url}");
+    }
+}

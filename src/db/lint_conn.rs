@@ -87,6 +87,17 @@ pub fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
             }
         }
     }
+    let strong = matches!(
+        ci.param("sslmode"),
+        Some("require" | "verify-ca" | "verify-full")
+    );
+    if client == Client::Libpq && ci.param("sslnegotiation") == Some("direct") && !strong {
+        out.push(err("bad_parameter_value", "libpq refuses sslnegotiation=direct with a weak sslmode: use sslmode=require or stronger"));
+    }
+    let weak = matches!(ci.param("sslmode"), Some(m) if m != "verify-full");
+    if client == Client::Libpq && ci.param("sslrootcert") == Some("system") && weak {
+        out.push(err("bad_parameter_value", "libpq refuses a weak sslmode with sslrootcert=system: use sslmode=verify-full (or leave sslmode out)"));
+    }
     for port in ci.ports.iter().filter(|p| !p.is_empty()) {
         match port.parse::<u32>() {
             Err(_) => out.push(err("bad_port", "the port is not a number (if the password contains `/`, percent-encode it as %2F: psql reads what follows the first `:` of the host part as the port)")),
@@ -139,7 +150,6 @@ pub fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Vec<UrlEr
     }
     match (ci.hosts.as_slice(), n.host.as_deref()) {
         ([], None) => out.push(ambiguous("host", "an empty host means a Unix socket to libpq but localhost TCP to node-postgres; name the host")),
-        ([h], Some(nh)) if nh == format!("[{h}]") => out.push(err("node_pg_ipv6", "node-postgres 8 keeps the brackets around an IPv6 host and fails with ENOTFOUND (fixed only in newer pg); use a host name")),
         ([h], Some(nh)) if h == nh => {}
         _ => out.push(ambiguous("host", "check for an unencoded `@` in the password or a query `host=`")),
     }

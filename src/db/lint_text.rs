@@ -39,7 +39,7 @@ pub fn scheme(raw: &str) -> UrlError {
     let hint = if lower.starts_with("jdbc:") {
         "a JDBC URL; drop the `jdbc:` prefix and move user/password into postgresql://user:password@host:port/db"
     } else if lower.starts_with("cockroachdb://") {
-        "`cockroachdb://` is understood by some ORMs only; libpq and node-postgres need postgresql:// (CockroachDB speaks the PostgreSQL protocol)"
+        "a `cockroachdb://` URL, which only some ORMs understand; libpq and node-postgres need postgresql:// (CockroachDB speaks the PostgreSQL protocol)"
     } else if lower.starts_with("http://") || lower.starts_with("https://") {
         "an HTTP URL (a console or API address?); use the SQL connection string from your provider's connect dialog"
     } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
@@ -66,7 +66,9 @@ pub fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
     let hit = ci.user.as_deref() == Some("user")
         && pw == Some("password")
         && ci.hosts.len() == 1
-        && ci.hosts[0] == "localhost"
+        && ["localhost", "127.0.0.1", "::1"]
+            .iter()
+            .any(|h| ci.hosts[0].eq_ignore_ascii_case(h))
         && ci.ports.iter().all(|p| p.is_empty() || p == "5432")
         && ci.dbname.as_deref() == Some("uaol");
     hit.then(|| err("known_fallback", "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))
@@ -127,11 +129,20 @@ pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
     if let Some(ci) = ci {
         let mut parts: Vec<(&str, String)> = vec![];
         parts.extend(ci.user.iter().map(|u| ("user name", u.clone())));
-        parts.extend(ci.hosts.iter().map(|h| ("host", h.clone())));
+        // libpq reads `[host]` as an IPv6 literal `host`: keep the brackets
+        // when what is inside cannot be an address.
+        parts.extend(ci.hosts.iter().map(|h| {
+            let bracketed = format!("[{h}]");
+            let literal = !h.contains(':') && raw.contains(&bracketed);
+            ("host", if literal { bracketed } else { h.clone() })
+        }));
         parts.extend(ci.dbname.iter().map(|d| ("database name", d.clone())));
-        for key in ["sslrootcert", "options"] {
-            parts.extend(ci.param(key).map(|v| (key, v.to_string())));
-        }
+        // `~`/`$HOME` in sslrootcert has its own lint (`sslrootcert_unexpanded`).
+        let root = ci
+            .param("sslrootcert")
+            .filter(|v| !v.starts_with('~') && !v.contains('$'));
+        parts.extend(root.map(|v| ("sslrootcert", v.to_string())));
+        parts.extend(ci.param("options").map(|v| ("options", v.to_string())));
         for (what, value) in parts {
             if let Some(m) = found(&value) {
                 out.push(err(
@@ -152,13 +163,13 @@ pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
             out.push(err("placeholder", format!("the password still holds a template placeholder (like \"<password>\" or YOUR_PASSWORD); {fix}")));
         }
     }
-    // Text outside the components (e.g. `[host]`, read by libpq as an IPv6
-    // literal), with the password cut out so it cannot be mistaken for one.
+    // A URL libpq cannot read: look at the whole text, with the password cut
+    // out so that it cannot be mistaken for a placeholder.
     let without_password = match raw_userinfo(raw) {
         Some((_, Some(pw))) if !pw.is_empty() => raw.replacen(pw, "", 1),
         _ => raw.to_string(),
     };
-    if out.is_empty() && found(&without_password).is_some() {
+    if ci.is_none() && found(&without_password).is_some() {
         out.push(err("placeholder", format!("the database URL still holds a template placeholder (like \"[host]\" or \"<password>\"); {fix}")));
     }
     out

@@ -161,3 +161,21 @@ pub fn node_verify_ca(
     (client == Client::NodePg && compat && sslmode == Some("verify-ca") && !has_root)
         .then(|| err("node_pg_verify_ca_without_root", "with uselibpqcompat=true, node-postgres refuses sslmode=verify-ca without sslrootcert; add sslrootcert=<CA file>"))
 }
+
+/// libpq refuses a private key readable by group/others ("private key file has
+/// group or world access"): 0600, or 0640 when owned by root.
+pub fn key_permissions(key: Option<&str>, base: &Path, client: Client) -> Option<UrlError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = resolve(base, key?);
+    let meta = std::fs::metadata(&path).ok()?;
+    let allowed = if meta.uid() == 0 { 0o027 } else { 0o077 };
+    (client == Client::Libpq && meta.mode() & allowed != 0).then(|| {
+        err(
+            "sslkey_permissions",
+            format!(
+                "sslkey file {} is readable by group or others; libpq refuses it. chmod 600 it",
+                path.display()
+            ),
+        )
+    })
+}

@@ -24,6 +24,7 @@ pub mod probe;
 mod redact;
 mod validate;
 pub mod view;
+mod view_node;
 
 pub use pgenv::lint_pg_env;
 
@@ -210,7 +211,7 @@ pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }
-    let report = probe::run(&db.url, &db.settings, probe::Progress::stderr()).await;
+    let report = probe::run(&db.url, &db.settings, probe::Progress::lines()).await;
     eprint!("{}", probe::render::human(&report, &db.url));
     match report.failure() {
         None => Ok(()),

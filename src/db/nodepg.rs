@@ -5,7 +5,8 @@
 //! and so the few steps pg-connection-string adds are explicit: the `encodeURI`
 //! pre-pass, the `@/` → `@___DUMMY___/` retry, `decodeURIComponent` on user and
 //! password, brackets kept on IPv6 hosts, query parameters copied verbatim and
-//! overriding the URL parts. Errors name a reason, never the input.
+//! overriding the URL parts. Errors name a reason, never the input. Matches
+//! pg-connection-string 2.14.1 (cross-checked by an opt-in test against it).
 
 use super::decode;
 use crate::secret::Secret;
@@ -132,6 +133,11 @@ fn map(p: Parts, dummy: bool) -> Result<NodeConfig, NodeError> {
         .filter(|v| !v.is_empty())
         .map(Secret::new);
     let hostname = if dummy { String::new() } else { p.hostname };
+    // 2.14.1 strips IPv6 brackets (older 2.x kept them: ENOTFOUND [::1]).
+    let hostname = match hostname.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) if !inner.is_empty() => inner.to_string(),
+        _ => hostname,
+    };
     cfg.host = q_host
         .or(Some(component(&hostname, "host")?))
         .filter(|v| !v.is_empty());

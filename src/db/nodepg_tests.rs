@@ -52,7 +52,7 @@ fn invalid_urls() {
 #[test]
 fn hosts_ports_and_defaults() {
     let c = cfg("postgresql://u:p@[::1]:26257/db");
-    assert_eq!(c.host.as_deref(), Some("[::1]"));
+    assert_eq!(c.host.as_deref(), Some("::1"), "2.14.1 strips the brackets");
     let c = cfg("postgresql://u:pw@x.cockroachlabs.cloud/defaultdb?sslmode=verify-full");
     assert_eq!(c.port, None, "pg then uses 5432");
     let c = cfg("postgresql://u:pw@/defaultdb");
@@ -76,4 +76,56 @@ fn hosts_ports_and_defaults() {
         (c.host.as_deref(), c.database.as_deref()),
         (Some("/var/run/pg"), Some("mydb"))
     );
+}
+
+/// Cross-check against the real pg-connection-string (opt-in: set
+/// `NODE_PG_CS=/path/to/node_modules/pg-connection-string` and have `node`):
+/// `cargo test nodepg -- --ignored`.
+#[test]
+#[ignore = "needs node and NODE_PG_CS"]
+fn matches_real_pg_connection_string() {
+    let Ok(module) = std::env::var("NODE_PG_CS") else {
+        return;
+    };
+    let urls = [
+        "postgresql://uaol:s3cret@db.example.com:26257/uaol?sslmode=verify-full",
+        "postgresql://u:p@ss@host:26257/db",
+        "postgresql://u:p%zz@host/db",
+        "postgresql://u:p ss@host/db",
+        "postgresql://u:p%40ss@host/db",
+        "postgresql://u:p#ss@host/db",
+        "postgresql://u:p/ss@host/db",
+        "postgresql://u:p?ss@host/db",
+        "postgresql://u:p@host1:26257,host2:26257/db",
+        "postgresql://u:p@host:port/db",
+        "postgresql://u:p@host:65536/db",
+        "postgresql://u:p@[::1]:26257/db",
+        "postgresql://u:pw@/defaultdb",
+        "postgresql://u:pw@x.cockroachlabs.cloud/defaultdb?sslmode=verify-full",
+        "mysql://u:p@h/db",
+        "postgresql://h/db?options=--cluster%3Dmy-cluster-123&host=other&port=7",
+        "postgresql://h/a%2Fb%20c",
+        "postgresql://%75ser:pa%3Ass@h:05432/db",
+        "postgresql://u:p%E2%82%AC@h/db",
+        "postgres://h1,h2:5432/db",
+        "postgresql://u@h/db?user=q&password=x",
+    ];
+    let script = "const p=require(process.env.NODE_PG_CS);const out=[];for(const u of JSON.parse(process.argv[1])){try{const c=p(u);out.push({ok:true,user:c.user||null,password:c.password||null,host:c.host||null,port:c.port||null,database:c.database||null})}catch(e){out.push({ok:false})}}console.log(JSON.stringify(out))";
+    let list = serde_json::to_string(&urls).expect("json");
+    let out = std::process::Command::new("node")
+        .args(["-e", script, &list])
+        .env("NODE_PG_CS", module)
+        .output()
+        .expect("node");
+    let real: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("node output");
+    assert_eq!(real.len(), urls.len(), "one node result per URL");
+    for (url, r) in urls.iter().zip(real) {
+        let ours = match read(url) {
+            Err(_) => serde_json::json!({"ok": false}),
+            Ok(c) => {
+                serde_json::json!({"ok": true, "user": c.user, "password": c.password.as_ref().map(Secret::expose), "host": c.host, "port": c.port, "database": c.database})
+            }
+        };
+        assert_eq!(ours, r, "{url}");
+    }
 }

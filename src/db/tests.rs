@@ -68,9 +68,25 @@ fn each_lint_has_its_kind() {
         ("postgresql://u:pw@h/db?sslrootcert=/nonexistent/ca.pem", "sslrootcert_missing"),
         ("postgresql://u:pw@h/db?sslrootcert=~/ca.pem", "sslrootcert_unexpanded"),
         ("postgresql://u:pw@[::1/db", "bad_ipv6"),
+        ("postgresql://u:pw@h/db?sslrootcert=system&sslmode=require", "bad_parameter_value"),
     ] {
         assert!(kinds(raw, &l).contains(&kind), "{raw:?}: want {kind}, got {:?}", kinds(raw, &l));
     }
+}
+
+#[test]
+fn one_error_per_problem() {
+    let l = libpq();
+    let k = kinds(
+        "postgresql://[user]:[password]@[host]:26257/defaultdb?sslmode=verify-full",
+        &l,
+    );
+    assert_eq!(k, vec!["placeholder"; 3], "user, password, host");
+    let k = kinds(
+        "postgresql://u:pw@h:26257/d?sslmode=verify-full&sslrootcert=$HOME/ca.crt",
+        &l,
+    );
+    assert_eq!(k, vec!["sslrootcert_unexpanded"]);
 }
 
 #[test]
@@ -128,7 +144,11 @@ fn node_pg_disagreements() {
         &n
     )
     .contains(&"node_pg_multi_host"));
-    assert!(kinds("postgresql://u:pw@[::1]:5432/db?sslmode=disable", &n).contains(&"node_pg_ipv6"));
+    let v = validate("postgresql://u:pw@[::1]:5432/db?sslmode=disable", &n);
+    assert!(
+        v.errors.is_empty() && v.warnings.iter().any(|w| w.contains("2.14.1")),
+        "{v:?}"
+    );
     assert!(kinds("postgresql://u:pw@/db", &n).contains(&"ambiguous"));
     assert!(kinds(
         "postgresql://u:pw@h/db?sslrootcert=system&sslmode=verify-full",
@@ -198,6 +218,12 @@ fn password_never_printed() {
             if let Some(u) = &v.url {
                 text.push_str(u.redacted());
                 text.push_str(&format!("{:?}{:?}", u.connect_plan(), u.redactor()));
+                let plan = DatabasePlan {
+                    url: u.clone(),
+                    export_as: vec!["DATABASE_URL".into()],
+                    settings: s.clone(),
+                };
+                text.push_str(&format!("{plan:?}{:?}", u.password()));
             }
             for form in [
                 password,
@@ -239,4 +265,108 @@ fn pg_env_disagreement() {
     assert!(w
         .iter()
         .all(|m| !m.contains("other-secret") && !m.contains("localhost")));
+}
+
+/// Every message users read, in one reviewable place (insta snapshot).
+#[test]
+fn lint_messages() {
+    let cases: &[(&str, &DbSettings)] = &[
+        ("", &libpq()),
+        ("postgresql://user:password@localhost:5432/uaol", &libpq()),
+        ("cockroachdb://u:pw@h:26257/db", &libpq()),
+        ("postgresql://u:p@ss/w#rd@db.example.com/db", &libpq()),
+        (
+            "postgresql://u:pw@h/db?uzer=x&sslmode=verify_full",
+            &libpq(),
+        ),
+        (
+            "postgresql://u:pw@h1:5432,h2:5432/db?sslmode=verify-full",
+            &node(),
+        ),
+        ("postgresql://u:pw@/db?sslmode=verify-full", &node()),
+        (
+            "postgresql://u:pw@x-1.cockroachlabs.cloud/defaultdb",
+            &node(),
+        ),
+        (
+            "postgresql://u:pw@localhost/db",
+            &DbSettings {
+                allow_localhost: false,
+                require_tls: true,
+                ..libpq()
+            },
+        ),
+    ];
+    let mut out = String::new();
+    for (raw, s) in cases {
+        let v = validate(raw, s);
+        out.push_str(&format!("{raw:?} ({:?})\n", s.client));
+        for e in &v.errors {
+            out.push_str(&format!("  error {}: {}\n", e.kind, e.message));
+        }
+        for w in &v.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn libpq_tls_plans() {
+    let plan = |raw: &str| {
+        validate(raw, &libpq())
+            .url
+            .expect("url")
+            .connect_plan()
+            .clone()
+    };
+    use view::{Tls, Trust, Verify};
+    assert_eq!(
+        plan("postgresql://u:pw@h/db").tls,
+        Tls::Prefer(Verify::None)
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslrootcert=system").tls,
+        Tls::Require(Verify::Full)
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslrootcert=system").trust,
+        Trust::System
+    );
+    assert_eq!(
+        plan("postgresql://u:pw@h/db?sslmode=verify-ca").tls,
+        Tls::Require(Verify::Ca)
+    );
+    assert_eq!(plan("postgresql://u:pw@h/db?sslmode=allow").tls, Tls::Allow);
+    let p = plan("postgresql://u:pw@h1:1,h2/db?hostaddr=10.0.0.1,10.0.0.2&connect_timeout=1");
+    assert_eq!(p.endpoints.len(), 2);
+    assert_eq!(
+        (p.endpoints[1].port, p.endpoints[1].hostaddr.as_deref()),
+        (5432, Some("10.0.0.2"))
+    );
+    assert_eq!(
+        p.connect_timeout,
+        Some(std::time::Duration::from_secs(2)),
+        "libpq treats < 2 s as 2 s"
+    );
+}
+
+#[test]
+fn client_key_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("client.key");
+    std::fs::write(&key, "not checked here").expect("write");
+    std::fs::write(dir.path().join("client.crt"), "x").expect("write");
+    let s = DbSettings {
+        base_dir: dir.path().to_path_buf(),
+        ..libpq()
+    };
+    let raw = "postgresql://u@h/db?sslmode=verify-full&sslcert=client.crt&sslkey=client.key";
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(kinds(raw, &s).contains(&"sslkey_permissions"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(!kinds(raw, &s).contains(&"sslkey_permissions"));
+    let plan = validate(raw, &s).url.expect("url").connect_plan().clone();
+    assert_eq!(plan.client_cert, Some((dir.path().join("client.crt"), key)));
 }

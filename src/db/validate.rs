@@ -109,9 +109,22 @@ fn lint_plan(
     {
         v.warnings.push("channel_binding=require can never succeed against CockroachDB (SCRAM-SHA-256-PLUS is not implemented there)".into());
     }
+    if client == Client::NodePg && ci.hosts.iter().any(|h| h.contains(':')) {
+        v.warnings.push("an IPv6 address as host: pg-connection-string before 2.14.1 keeps the brackets and node-postgres fails with ENOTFOUND; make sure the services use a recent pg, or use a host name".into());
+    }
+    if ci.param("sslcert").is_some() != ci.param("sslkey").is_some() {
+        v.warnings.push(
+            "only one of sslcert and sslkey is set: no client certificate will be presented".into(),
+        );
+    }
+    v.errors.extend(lint_tls::key_permissions(
+        ci.param("sslkey"),
+        &settings.base_dir,
+        client,
+    ));
     if plan.tls == Tls::Allow {
         v.warnings.push(
-            "sslmode=allow tries plaintext first; the probe connects in plaintext as libpq would"
+            "sslmode=allow tries plaintext first and TLS without verification only if the server refuses it; use sslmode=verify-full"
                 .into(),
         );
     }

@@ -43,6 +43,17 @@ impl Tls {
     }
 }
 
+/// `channel_binding` (SCRAM-SHA-256-PLUS over TLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Never (node-postgres unless enabled in code; `disable`).
+    Disable,
+    /// When possible (libpq's default).
+    Prefer,
+    /// Or fail.
+    Require,
+}
+
 /// Which roots verify the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
@@ -82,6 +93,13 @@ pub struct ConnectPlan {
     pub trust: Trust,
     /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
     pub connect_timeout: Option<std::time::Duration>,
+    /// `sslcert`/`sslkey`: the client certificate presented during TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// `channel_binding`.
+    pub binding: Binding,
+    /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
+    /// `postgresql`, no SSLRequest.
+    pub direct_tls: bool,
     /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
     pub tls_note: String,
 }
@@ -99,7 +117,27 @@ pub fn resolve(base: &Path, value: &str) -> PathBuf {
     }
 }
 
-fn port_of(s: &str) -> u16 {
+/// Both files given, or (libpq only, `home` set) both defaults present.
+pub(super) fn client_cert(
+    cert: Option<&str>,
+    key: Option<&str>,
+    base: &Path,
+    home: Option<&Path>,
+) -> Option<(PathBuf, PathBuf)> {
+    match (cert, key, home) {
+        (Some(c), Some(k), _) => Some((resolve(base, c), resolve(base, k))),
+        (None, None, Some(h)) => {
+            let (c, k) = (
+                h.join(".postgresql/postgresql.crt"),
+                h.join(".postgresql/postgresql.key"),
+            );
+            (c.is_file() && k.is_file()).then_some((c, k))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn port_of(s: &str) -> u16 {
     s.parse().ok().filter(|p| *p > 0).unwrap_or(5432)
 }
 
@@ -150,7 +188,13 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
         },
     };
     let weak = if have_root { Verify::Ca } else { Verify::None };
-    let mode = ci.param("sslmode").unwrap_or("prefer");
+    // libpq ≥ 16: sslrootcert=system makes verify-full the default.
+    let default = if trust == Trust::System {
+        "verify-full"
+    } else {
+        "prefer"
+    };
+    let mode = ci.param("sslmode").unwrap_or(default);
     let tls = match mode {
         "disable" => Tls::Disable,
         "allow" => Tls::Allow,
@@ -177,76 +221,14 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
             .and_then(|t| t.trim().parse::<u64>().ok())
             .filter(|t| *t > 0)
             .map(|t| std::time::Duration::from_secs(t.max(2))),
-        tls_note: note,
-    }
-}
-
-/// node-postgres's plan (pg 8 / pg-connection-string 2.x).
-pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
-    let host = n.host.clone().unwrap_or_else(|| "localhost".into());
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .map(str::to_string)
-        .unwrap_or(host);
-    let trust = match n.param("sslrootcert") {
-        Some(v) => Trust::File(resolve(base, v)),
-        None => Trust::Mozilla,
-    };
-    let (tls, note) = node_tls(n);
-    ConnectPlan {
-        endpoints: vec![Endpoint {
-            host,
-            hostaddr: None,
-            port: port_of(n.port.as_deref().unwrap_or("")),
-        }],
-        user: n.user.clone(),
-        database: n.database.clone(),
-        options: n.param("options").map(str::to_string),
-        tls,
-        trust,
-        // pg's JS client ignores connect_timeout in the URL.
-        connect_timeout: None,
-        tls_note: note,
-    }
-}
-
-fn node_tls(n: &NodeConfig) -> (Tls, String) {
-    let compat = n.param("uselibpqcompat") == Some("true");
-    let has_root = n.param("sslrootcert").is_some();
-    let files = has_root || n.param("sslcert").is_some() || n.param("sslkey").is_some();
-    let mode = n.param("sslmode");
-    let full = Tls::Require(Verify::Full);
-    match (mode, compat) {
-        (Some("disable"), _) => (Tls::Disable, "disable (node-postgres)".into()),
-        (Some("no-verify"), _) => (
-            Tls::Require(Verify::None),
-            "no-verify (node-postgres: encrypt only)".into(),
-        ),
-        (Some(m @ ("prefer" | "require")), true) if !(m == "require" && has_root) => (
-            Tls::Require(Verify::None),
-            format!("{m} (node-postgres, uselibpqcompat: encrypt only)"),
-        ),
-        (Some("require" | "verify-ca"), true) => (
-            Tls::Require(Verify::Ca),
-            "verify-ca (node-postgres, uselibpqcompat)".into(),
-        ),
-        (Some(m @ ("prefer" | "require" | "verify-ca")), false) => (
-            full,
-            format!("verify-full (node-postgres 8 reads sslmode={m} as verify-full)"),
-        ),
-        (Some(_), _) => (full, "verify-full (node-postgres)".into()),
-        (None, _) if files => (
-            full,
-            "verify-full (node-postgres: an ssl* file turns TLS on)".into(),
-        ),
-        (None, _) => match n.param("ssl") {
-            Some("true" | "1") => (full, "verify-full (node-postgres ssl=true)".into()),
-            _ => (
-                Tls::Disable,
-                "none (node-postgres uses plaintext when the URL has no sslmode)".into(),
-            ),
+        client_cert: client_cert(ci.param("sslcert"), ci.param("sslkey"), base, home),
+        binding: match ci.param("channel_binding") {
+            Some("disable") => Binding::Disable,
+            Some("require") => Binding::Require,
+            _ => Binding::Prefer,
         },
+        direct_tls: ci.param("sslnegotiation") == Some("direct"),
+        tls_note: note,
     }
 }
 
@@ -258,7 +240,7 @@ pub fn plan_for(
     base: &Path,
 ) -> ConnectPlan {
     match (client, node) {
-        (Client::NodePg, Some(n)) => node_plan(n, base),
+        (Client::NodePg, Some(n)) => super::view_node::node_plan(n, base),
         _ => libpq_plan(ci, base, std::env::var_os("HOME").as_deref().map(Path::new)),
     }
 }

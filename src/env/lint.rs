@@ -43,3 +43,36 @@ pub fn lint(file: &EnvFile) -> Vec<Warning> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::dotenv::parse;
+
+    #[test]
+    fn lint_table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("A=plain\nB='quoted # fine'\nC=\"also # fine\"\n", &[]),
+            ("A=x#y\n", &["f.env:1: `A`: unquoted value with `#`"]),
+            ("A=x # note\n", &["f.env:1: `A`: unquoted value with `#`"]),
+            ("A=1\nB=$A\n", &["f.env:2: `B`: `$` is expanded here"]),
+            ("A=1\nB=\"${A}\"\n", &["f.env:2: `B`: `$` is expanded here"]),
+            ("A='$A'\nB=\\$x\n", &[]),
+            (
+                "A=1\nB=2\nA=3\n",
+                &["f.env:3: `A` is set again (first on line 1)"],
+            ),
+        ];
+        for (text, want) in cases {
+            let file = EnvFile {
+                path: "f.env".into(),
+                entries: parse(text, &|_| None).expect(text),
+            };
+            let got: Vec<String> = lint(&file).iter().map(ToString::to_string).collect();
+            assert_eq!(got.len(), want.len(), "{text:?}: {got:?}");
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert!(g.starts_with(w), "{text:?}: {g}");
+            }
+        }
+    }
+}

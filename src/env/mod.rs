@@ -38,6 +38,15 @@ pub fn read_env_file(
         location: format!("{}:{}", path.display(), e.line),
         message: e.message,
     })?;
+    if let Some(e) = entries.iter().find(|e| e.value.contains('\0')) {
+        return Err(Problem {
+            location: format!("{}:{}", path.display(), e.line),
+            message: format!(
+                "the value of `{}` contains a NUL byte, which no process environment can hold",
+                e.key
+            ),
+        });
+    }
     Ok(EnvFile {
         path: path.to_path_buf(),
         entries,

@@ -11,7 +11,7 @@ use super::{deps, scrub, service, LogFormat, Plan, Problems, Settings, Source, W
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
-use crate::secret::looks_secret;
+use crate::secret::{looks_secret, Redactor};
 
 /// What every service shares.
 pub struct Global {
@@ -29,6 +29,8 @@ pub struct Global {
     pub db: Option<DatabasePlan>,
     /// `[supervisor] stop_timeout`.
     pub stop_timeout: Duration,
+    /// Finds the database password (and its encoded forms) in values.
+    pub password: Redactor,
 }
 
 impl Global {
@@ -40,15 +42,16 @@ impl Global {
         move |n: &str| os.get(n).or_else(|| self.file_vars.get(n)).cloned()
     }
 
-    /// Whether a variable must be masked.
+    /// Whether a variable must be masked: its name looks secret, it is an
+    /// `export_as` name, or its value contains the database password (in any
+    /// of its encoded forms; passwords under 4 bytes are not searched for).
     pub fn is_secret(&self, name: &str, value: &str) -> bool {
-        let Some(db) = &self.db else {
-            return looks_secret(name);
-        };
-        let pw = db.url.password().map(|p| p.expose()).unwrap_or_default();
         looks_secret(name)
-            || db.export_as.iter().any(|n| n == name)
-            || (!pw.is_empty() && value.contains(pw))
+            || self
+                .db
+                .as_ref()
+                .is_some_and(|db| db.export_as.iter().any(|n| n == name))
+            || self.password.contains_secret(value)
     }
 
     /// Layers 1–3: inherit, env files, `[env]`.
@@ -93,12 +96,29 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         db_configured: raw.database.is_some(),
         db: None,
         stop_timeout: settings.stop_timeout,
+        password: Redactor::default(),
     };
     let os = ctx.os;
     let env = ctx.env_table(&raw.env, "env", &global.lookup(os));
     global.env = env;
+    // Services with `uses_database = false` start before the database gate, so
+    // they can create certificate files the URL names (an embedded database's
+    // own CA): then a missing file is a warning here and the gate checks again.
+    let files_may_appear = raw.services.values().any(|s| {
+        s.get_ref()
+            .uses_database
+            .as_ref()
+            .is_some_and(|u| !*u.get_ref())
+    });
     if let Some(d) = &raw.database {
-        let db = database(ctx, d.get_ref(), &d.span(), &global.lookup(os));
+        let db = database(
+            ctx,
+            d.get_ref(),
+            &d.span(),
+            &global.lookup(os),
+            files_may_appear,
+        );
+        global.password = db.as_ref().map(|db| db.url.redactor()).unwrap_or_default();
         global.db = db;
     }
     let mut layers = global.base_layers(os);
@@ -128,6 +148,30 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
     problems.into_result(plan)
 }
 
+/// Turn "certificate file does not exist" errors into warnings: a service that
+/// starts before the gate may create the file; the probe reads it at gate time
+/// and fails there (exit 4) if it is still missing.
+fn defer_missing_files(v: &mut db::Validation) {
+    const DEFERRABLE: [&str; 3] = ["sslrootcert_missing", "sslcert_missing", "sslkey_missing"];
+    let (deferred, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut v.errors)
+        .into_iter()
+        .partition(|e| DEFERRABLE.contains(&e.kind));
+    v.errors = errors;
+    for e in deferred {
+        v.warnings.push(format!(
+            "{} — not yet; a service with uses_database = false may create it before the database gate, which checks again",
+            e.message
+        ));
+    }
+    if v.errors.is_empty() && v.url.is_none() {
+        // Nothing else was wrong: validation produced no URL only because of the file.
+        v.errors.push(db::UrlError {
+            kind: "internal",
+            message: "the database URL could not be read".into(),
+        });
+    }
+}
+
 fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
     let log_format = ctx.choice(
         &s.log_format,
@@ -147,9 +191,23 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
 }
 
 /// Read every listed env file (all of them, even after an error), linting each.
+/// The env files to read: the listed ones; when `env_files` is not written at
+/// all, `.env` beside supervisor.toml if it exists (as docker compose does) —
+/// `env_files = []` reads none. `None` span = the implicit default.
+fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::Range<usize>>)> {
+    match &s.env_files {
+        Some(list) => list
+            .iter()
+            .map(|rel| (rel.get_ref().clone(), Some(rel.span())))
+            .collect(),
+        None if ctx.base.join(".env").is_file() => vec![(".env".to_string(), None)],
+        None => Vec::new(),
+    }
+}
+
 fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
     let mut files: Vec<EnvFile> = Vec::new();
-    for rel in s.env_files.iter().flatten() {
+    for (rel, span) in env_file_list(ctx, s) {
         let merged: BTreeMap<&str, &str> = files
             .iter()
             .flat_map(|f| f.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())))
@@ -160,14 +218,15 @@ fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
                 .cloned()
                 .or_else(|| merged.get(n).map(|v| v.to_string()))
         };
-        match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
+        match read_env_file(&ctx.shown(&rel), &outer) {
             Ok(f) => files.push(f),
             Err(p) => {
-                let at = ctx.loc.at(&rel.span());
-                ctx.problems.push(
-                    p.location,
-                    format!("{} (listed in supervisor.env_files at {at})", p.message),
-                );
+                let why = match &span {
+                    Some(span) => format!("listed in supervisor.env_files at {}", ctx.loc.at(span)),
+                    None => "read by default as it sits beside supervisor.toml; set env_files = [] to ignore it".into(),
+                };
+                ctx.problems
+                    .push(p.location, format!("{} ({why})", p.message));
             }
         }
     }
@@ -182,6 +241,7 @@ fn database(
     d: &RawDatabase,
     span: &std::ops::Range<usize>,
     lookup: &dyn Fn(&str) -> Option<String>,
+    files_may_appear: bool,
 ) -> Option<DatabasePlan> {
     let settings = DbSettings {
         client: ctx.choice(
@@ -221,7 +281,10 @@ fn database(
         return None;
     };
     let raw = ctx.interp(url, "database.url", lookup)?;
-    let v = db::validate(&raw, &settings);
+    let mut v = db::validate(&raw, &settings);
+    if files_may_appear {
+        defer_missing_files(&mut v);
+    }
     for e in &v.errors {
         ctx.err(
             &url.span(),

@@ -24,6 +24,10 @@ pub fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
         for (dep, cond) in &b.deps {
             let d = dep.get_ref();
             let key = format!("services.{}.depends_on", b.plan.name);
+            if deps.iter().any(|x: &Dependency| &x.name == d) {
+                ctx.err(&dep.span(), &key, format!("`{d}` is listed twice"));
+                continue;
+            }
             let Some(&dep_oneshot) = oneshot.get(d) else {
                 let hint = suggest::did_you_mean(d, names.iter().copied());
                 ctx.err(&dep.span(), &key, format!("unknown service `{d}`{hint}"));

@@ -30,7 +30,13 @@ pub fn load_text(
     os_env: &BTreeMap<String, String>,
 ) -> Result<Plan, Problems> {
     let loc = Locator::new(path, text);
-    let raw = config::parse(&loc, text).map_err(single)?;
+    let raw = config::parse(&loc, text).map_err(|all| {
+        let mut problems = Problems::default();
+        for p in all {
+            problems.push(p.location, p.message);
+        }
+        problems
+    })?;
     let shown_base = path.parent().map_or(PathBuf::new(), Path::to_path_buf);
     let base = if shown_base.as_os_str().is_empty() {
         std::env::current_dir().unwrap_or_default()

@@ -2,9 +2,14 @@
 //! `export`) and view (`check`, `env`). Built once by [`load`] from the raw
 //! config and the resolved environments; never re-read from the OS afterwards.
 //!
-//! - [`load`] → `build` (global tables, env files, database) → `service`
-//!   (one service: env layers, argv, options) → `deps` (conditions, cycles,
-//!   start order via `graph`);
+//! - [`load`]: file → text → `config::parse` → `build`;
+//! - `build`: `[supervisor]`, env files, `[env]`, `[database]` (via
+//!   `db::validate`), then each service and the graph;
+//! - `service`: one service's six env layers, with `program` (argv, PATH
+//!   resolution, cwd) and `options` (backoff, ready, signals, sizes, log file);
+//! - `deps` + [`graph`]: conditions, cycles named, start order;
+//! - `ctx`: where problems and warnings are collected, typed readers;
+//! - [`command`]: shell-like splitting and PATH lookup (pure);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
@@ -14,8 +19,8 @@ mod deps;
 pub mod graph;
 mod load;
 mod options;
-mod pgvars;
 mod problems;
+mod program;
 mod scrub;
 mod service;
 mod types;
@@ -23,5 +28,6 @@ mod types;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
+
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,8 @@
 //! option typed. Problems are recorded in the context; the returned plan
 //! holds placeholders where a value was invalid (it is then never used).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -13,8 +13,9 @@ use toml::Spanned;
 use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
-use super::{command, pgvars, Condition, RestartPolicy, ServicePlan, Source};
-use crate::config::raw::{RawCommand, RawDepends, RawService, Str};
+use super::program::{argv, cwd};
+use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
+use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
 /// A service plan plus what the graph pass needs.
@@ -37,46 +38,10 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .env_file
         .as_ref()
         .and_then(|p| service_env_file(ctx, p, g));
-    let os = ctx.os;
-    let lookup = |v: &str| {
-        os.get(v)
-            .or_else(|| {
-                file.as_ref().and_then(|f| {
-                    f.entries
-                        .iter()
-                        .rev()
-                        .find(|e| e.key == v)
-                        .map(|e| &e.value)
-                })
-            })
-            .or_else(|| g.file_vars.get(v))
-            .cloned()
-    };
-    let own = ctx.env_table(&r.env, &key("env"), &lookup);
-    let mut layers = g.base_layers(os);
-    if let Some(f) = &file {
-        layers.add_file(f, true);
-    }
-    for (k, v, line) in own {
-        layers.set(
-            &k,
-            v,
-            Source::ServiceEnv {
-                service: n.to_string(),
-                line,
-            },
-        );
-    }
+    let lookup = service_lookup(ctx.os, file.as_ref(), g);
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
-    if uses_database {
-        g.add_database(&mut layers);
-    }
-    let path_var = layers.get("PATH").map(str::to_string);
-    let (env, warnings) = layers.finish(os, &|k, v| g.is_secret(k, v));
-    ctx.warnings.extend(warnings);
-    if let (true, Some(db)) = (uses_database, &g.db) {
-        ctx.warnings.extend(pgvars::warnings(n, &env, db));
-    }
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
+    let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, program) = argv(
         ctx,
@@ -127,6 +92,67 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
     }
 }
 
+/// `${VAR}` lookup for a service's fields: the OS first, then the service's
+/// own env_file, then the global env files.
+fn service_lookup<'a>(
+    os: &'a BTreeMap<String, String>,
+    file: Option<&'a EnvFile>,
+    g: &'a Global,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |v: &str| {
+        let from_file = || {
+            file.and_then(|f| f.entries.iter().rev().find(|e| e.key == v))
+                .map(|e| &e.value)
+        };
+        os.get(v)
+            .or_else(from_file)
+            .or_else(|| g.file_vars.get(v))
+            .cloned()
+    }
+}
+
+/// The six layers for one service, with the OS-vs-file and PG* warnings.
+fn service_env(
+    ctx: &mut Ctx,
+    n: &str,
+    r: &RawService,
+    g: &Global,
+    file: Option<&EnvFile>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    uses_database: bool,
+) -> Env {
+    let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
+    let mut layers = g.base_layers(ctx.os);
+    if let Some(f) = file {
+        layers.add_file(f, true);
+    }
+    for (k, v, line) in own {
+        layers.set(
+            &k,
+            v,
+            Source::ServiceEnv {
+                service: n.to_string(),
+                line,
+            },
+        );
+    }
+    if uses_database {
+        g.add_database(&mut layers);
+    }
+    let (env, warnings) = layers.finish(ctx.os, &|k, v| g.is_secret(k, v));
+    ctx.warnings.extend(warnings);
+    if let (true, Some(db)) = (uses_database, &g.db) {
+        let location = format!("services.{n}");
+        let found = crate::db::lint_pg_env(&db.url, &env);
+        ctx.warnings
+            .extend(found.into_iter().map(|message| Warning {
+                location: location.clone(),
+                message,
+            }));
+    }
+    env
+}
+
 fn check_name(ctx: &mut Ctx, name: &Str) {
     let n = name.get_ref();
     let bad: Vec<char> = n
@@ -174,93 +200,6 @@ fn uses_database(ctx: &mut Ctx, r: &RawService, g: &Global, key: &str) -> bool {
             false
         }
         Some(u) => *u.get_ref(),
-    }
-}
-
-fn cwd(
-    ctx: &mut Ctx,
-    r: &RawService,
-    key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> PathBuf {
-    let Some(c) = &r.cwd else {
-        return ctx.base.clone();
-    };
-    let Some(rel) = ctx.interp(c, key, lookup) else {
-        return ctx.base.clone();
-    };
-    let dir = ctx.abs(&rel);
-    match std::fs::metadata(&dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => ctx.err(
-            &c.span(),
-            key,
-            format!("{} is not a directory", dir.display()),
-        ),
-        Err(_) => ctx.err(
-            &c.span(),
-            key,
-            format!("directory {} does not exist", dir.display()),
-        ),
-    }
-    dir
-}
-
-fn argv(
-    ctx: &mut Ctx,
-    r: &RawService,
-    table: Range<usize>,
-    key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    path: Option<&str>,
-    cwd: &std::path::Path,
-) -> (Vec<String>, PathBuf) {
-    let Some(cmd) = &r.command else {
-        ctx.err(
-            &table,
-            key.trim_end_matches(".command"),
-            "`command` is required",
-        );
-        return (Vec::new(), PathBuf::new());
-    };
-    let shell = r.shell.as_ref().is_some_and(|s| *s.get_ref());
-    let argv = match cmd.get_ref() {
-        RawCommand::Line(line) => {
-            let line = ctx.interp(&Spanned::new(cmd.span(), line.clone()), key, lookup);
-            match line {
-                Some(l) if shell && !l.trim().is_empty() => {
-                    Ok(vec!["/bin/sh".into(), "-c".into(), l])
-                }
-                Some(l) if shell => Ok(vec![l]),
-                Some(l) => command::split(&l),
-                None => return (Vec::new(), PathBuf::new()),
-            }
-        }
-        RawCommand::Argv(_) if shell => {
-            Err("`shell = true` needs the command as one string".to_string())
-        }
-        RawCommand::Argv(args) => Ok(args
-            .iter()
-            .filter_map(|a| ctx.interp(a, key, lookup))
-            .collect()),
-    };
-    let argv = match argv {
-        Ok(a) => a,
-        Err(e) => {
-            ctx.err(&cmd.span(), key, e);
-            return (Vec::new(), PathBuf::new());
-        }
-    };
-    if argv.first().is_none_or(|a| a.trim().is_empty()) {
-        ctx.err(&cmd.span(), key, "the command is empty");
-        return (argv, PathBuf::new());
-    }
-    match command::resolve(&argv[0], path, cwd) {
-        Ok(p) => (argv, p),
-        Err(e) => {
-            ctx.err(&cmd.span(), key, format!("command not found: {e}"));
-            (argv, PathBuf::new())
-        }
     }
 }
 

@@ -253,3 +253,72 @@ fn dependency_conditions_default_by_kind_and_order_is_topological() {
         (PathBuf::from("/bin/sh"), plan.base_dir.clone())
     );
 }
+
+#[test]
+fn truncated_and_mutated_configs_never_panic() {
+    let example = include_str!("../../tests/corpus/config/example.toml");
+    let p = Project::new(&[
+        ("supervisor.toml", example),
+        (".env", "DATABASE_URL=postgres://u@localhost/db\n"),
+        ("services/auth-service/.env", "A=1\n"),
+    ]);
+    std::fs::create_dir_all(p.dir.path().join("services/auth-service")).expect("mkdir");
+    let os = [PATH];
+    // The example itself fails at most on `node` not being installed.
+    if let Err(e) = p.load(&os) {
+        assert!(
+            e.0.iter().all(|p| p.message.contains("`node` not found")),
+            "{e}"
+        );
+    }
+    let path = p.dir.path().join("supervisor.toml");
+    let bytes = example.as_bytes();
+    let mut seed: u64 = 42;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut variants: Vec<Vec<u8>> = (0..bytes.len())
+        .step_by(5)
+        .map(|n| bytes[..n].to_vec())
+        .collect();
+    for _ in 0..300 {
+        let mut v = bytes.to_vec();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() % v.len() as u64) as usize;
+            let noise = b"=[]{}\"'$#,.\n 0aZ-";
+            v[i] = noise[(next() % noise.len() as u64) as usize];
+        }
+        variants.push(v);
+    }
+    for v in variants {
+        std::fs::write(&path, &v).expect("write");
+        let _ = p.load(&os);
+    }
+}
+
+#[test]
+fn values_holding_the_database_password_are_secret_in_any_encoding() {
+    let toml = "[env]\nPLAIN = \"use p@ss-w0rd here\"\nENCODED = \"x p%40ss-w0rd\"\nPORT = 1\n[database]\nurl = \"postgres://u:p%40ss-w0rd@localhost/db\"\nexport_as = [\"PG_URL\"]\nprobe = false\n[services.s]\ncommand = \"/bin/sh\"\n";
+    let plan = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect("loads");
+    let secret: Vec<(&str, bool)> = plan
+        .global_env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.secret))
+        .collect();
+    assert_eq!(
+        secret,
+        [
+            ("ENCODED", true),
+            ("PATH", false),
+            ("PG_URL", true),
+            ("PLAIN", true),
+            ("PORT", false)
+        ]
+    );
+}

@@ -67,7 +67,7 @@ const CASES: &[Case] = &[
         name: "unknown key",
         files: &[("supervisor.toml", "[services.api]\ncommand = \"true\"\nrestrat = \"always\"\n")],
         location: "supervisor.toml:3:1",
-        message: "unknown key `restrat` (did you mean `restart`?)",
+        message: "unknown key `restrat` in [services.api] (did you mean `restart`?)",
     },
     Case {
         name: "wrong type",
@@ -341,4 +341,74 @@ uses_database = false
         })
         .collect();
     insta::assert_snapshot!("check_report", text);
+}
+
+#[test]
+fn pg_variables_that_disagree_with_the_url_are_warned_about() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        "[database]\nurl = \"postgres://app:pw-5678@db.internal:5432/app\"\nprobe = false\n[services.a]\ncommand = \"true\"\nenv = { PGHOST = \"localhost\", PGPASSWORD = \"other-pass\", PGDATABASE = \"app\" }\n",
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("services.a: PGHOST is set and differs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("services.a: PGPASSWORD is set and differs"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("PGDATABASE is set"), "{}", out.stdout);
+    assert!(!out.all().contains("other-pass") && !out.all().contains("pw-5678"));
+}
+
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        "[supervisor]\nenv_file = [\".env\"]\n[services.api]\ncomand = \"true\"\nready = { tcp = \"127.0.0.1:1\", timout = \"1s\" }\n",
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: invalid configuration (3 problems):"),
+        "{}",
+        out.stderr
+    );
+    for needle in [
+        "supervisor.toml:2:1: unknown key `env_file` in [supervisor] (did you mean `env_files`?)",
+        "supervisor.toml:4:1: unknown key `comand` in [services.api] (did you mean `command`?)",
+        "supervisor.toml:5:32: unknown key `timout` in [services.api.ready] (did you mean `timeout`?)",
+    ] {
+        assert!(out.stderr.contains(needle), "no `{needle}` in\n{}", out.stderr);
+    }
+}
+
+/// An embedded database's CA is created by a service that starts before the
+/// database gate: a missing sslrootcert is then a warning at load time (the
+/// gate checks it again), and stays an error when nothing could create it.
+#[test]
+fn missing_sslrootcert_is_deferred_only_when_a_pre_gate_service_exists() {
+    let f = Fixture::new();
+    let base = "[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert=data/ca.crt\"\nprobe = false\n\n[services.app]\ncommand = [\"sh\", \"-c\", \"true\"]\n";
+    f.write("supervisor.toml", base);
+    let out = check(&f);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.all().contains("sslrootcert_missing"), "{}", out.all());
+
+    f.write(
+        "supervisor.toml",
+        &format!("{base}\n[services.db-init]\ncommand = [\"sh\", \"-c\", \"true\"]\noneshot = true\nuses_database = false\n"),
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.all().contains("does not exist"), "{}", out.all());
+    assert!(out.all().contains("gate"), "{}", out.all());
 }

@@ -173,3 +173,75 @@ fn a_broken_config_fails_env_with_the_same_report() {
         out.stderr
     );
 }
+
+/// The end-to-end promise: what `env --show-secrets` prints is exactly what
+/// the spawned child finds in its environment (through `up`), nothing more.
+#[test]
+fn the_child_gets_exactly_what_env_prints() {
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("skipped: no python3 to dump the child's environment");
+        return;
+    };
+    let f = project();
+    let dump = format!(
+        "[services.dump]\ncommand = [\"{python}\", \"-c\", \"import os, json; open('child.json', 'w').write(json.dumps(dict(os.environ)))\"]\noneshot = true\nenv_file = \"api.env\"\nenv = {{ API_KEY = \"k3y-${{SUFFIX_PART}}\" }}\n"
+    );
+    f.write("supervisor.toml", &format!("{TOML}\n{dump}"));
+    let os = [
+        ("LC_ALL", "C"),
+        ("RUST_LOG", "trace"),
+        ("AWS_SECRET_ACCESS_KEY", "os-leak"),
+    ];
+    let printed = run_env(
+        &f,
+        &["env", "dump", "--show-secrets", "--format", "json"],
+        &os,
+    );
+    assert_eq!(printed.code(), Some(0), "{printed:?}");
+    let up = run_env(&f, &["up", "dump"], &os);
+    assert_eq!(up.code(), Some(0), "{up:?}");
+    let child: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(f.path().join("child.json")).expect("child.json"),
+    )
+    .expect("json");
+    let printed: BTreeMap<String, String> = serde_json::from_str(&printed.stdout).expect("json");
+    assert_eq!(child, printed);
+    assert!(!child.contains_key("RUST_LOG") && !child.contains_key("AWS_SECRET_ACCESS_KEY"));
+}
+
+/// Without `env_files`, a `.env` beside supervisor.toml is read (as docker
+/// compose does); `env_files = []` reads none; a broken default `.env` says
+/// how to opt out.
+#[test]
+fn dotenv_beside_the_config_is_read_by_default() {
+    let f = Fixture::new();
+    f.write(".env", "GREETING=hello\n");
+    f.write(
+        "supervisor.toml",
+        "[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a", "--explain"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("GREETING"), "{}", out.stdout);
+    assert!(out.stdout.contains(".env:1"), "{}", out.stdout);
+
+    f.write(
+        "supervisor.toml",
+        "[supervisor]\nenv_files = []\n\n[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!out.stdout.contains("GREETING"), "{}", out.stdout);
+
+    f.write(".env", "GREETING=\"unterminated\n");
+    f.write(
+        "supervisor.toml",
+        "[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.stderr.contains("env_files = []"), "{}", out.stderr);
+}

@@ -140,3 +140,11 @@ pub fn kill_group(pgid: i32) {
         libc::kill(-pgid, libc::SIGKILL);
     }
 }
+
+/// Send `sig` to a process group, ignoring "no such process".
+pub fn kill_group_with(pgid: i32, sig: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}

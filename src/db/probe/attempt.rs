@@ -5,13 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout_at;
 
 use super::failure::{self, Failure};
 use super::wire::Io;
-use super::{auth, query, tls, Phase, ServerInfo, TlsInfo};
+use super::{auth, handshake, query, Phase, ServerInfo};
 use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
 use crate::exit;
 use crate::secret::Secret;
@@ -21,6 +19,7 @@ pub struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
+    pub allow_localhost: bool,
     pub user: String,
     pub database: String,
 }
@@ -29,13 +28,28 @@ pub struct Ctx<'a> {
 pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
-        match endpoint(ctx, ep, phases).await {
+        let mut r = endpoint(ctx, ep, phases).await;
+        if ctx.plan.tls == Tls::Allow && matches!(&r, Err(f) if f.class == "tls_required") {
+            // libpq `allow`: plaintext refused, so try again with TLS (unverified).
+            let plan = ConnectPlan {
+                tls: Tls::Require(Verify::None),
+                ..ctx.plan.clone()
+            };
+            let retry = Ctx {
+                plan: &plan,
+                user: ctx.user.clone(),
+                database: ctx.database.clone(),
+                ..*ctx
+            };
+            r = endpoint(&retry, ep, phases).await;
+        }
+        match r {
             Ok(info) => return Ok(info),
             Err(f) if f.exit_code == exit::DB_AUTH => return Err(f),
             Err(f) => last = Some(f),
         }
     }
-    Err(last.unwrap_or_else(|| failure::tls("no_host", "the URL names no host".into())))
+    Err(last.unwrap_or_else(|| failure::config("no_host", "the URL names no host".into())))
 }
 
 fn push(phases: &mut Vec<Phase>, name: &'static str, t: Instant, r: Result<String, &Failure>) {
@@ -71,7 +85,13 @@ async fn endpoint(
             t,
             r.as_ref().map(|_| format!("Unix socket {path}")),
         );
-        return session(ctx, ep, Box::new(r?), &path, false, deadline, phases).await;
+        let link = Link {
+            ep,
+            addr: &path,
+            tcp: false,
+            deadline,
+        };
+        return session(ctx, link, Box::new(r?), phases).await;
     }
     let addrs = resolve(ctx, ep, deadline, phases).await?;
     let mut last = None;
@@ -87,7 +107,13 @@ async fn endpoint(
         match r {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
-                return session(ctx, ep, Box::new(s), &shown, true, deadline, phases).await;
+                let link = Link {
+                    ep,
+                    addr: &shown,
+                    tcp: true,
+                    deadline,
+                };
+                return session(ctx, link, Box::new(s), phases).await;
             }
             Err(f) if f.class == "timeout" => return Err(f),
             Err(f) => last = Some(f),
@@ -122,6 +148,17 @@ async fn resolve(
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
         Err(_) => Err(failure::timeout("dns", &ep.host, Some(ctx.budget))),
     };
+    // A name that resolves to loopback is the same mistake as `localhost`.
+    let r = match r {
+        Ok(a) if !ctx.allow_localhost && all_loopback(&a) => Err(failure::config(
+            "localhost_not_allowed",
+            format!(
+                "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
+                ep.host
+            ),
+        )),
+        other => other,
+    };
     let shown = |a: &Vec<SocketAddr>| {
         format!(
             "{} → {}",
@@ -136,29 +173,48 @@ async fn resolve(
     r
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn session(
-    ctx: &Ctx<'_>,
-    ep: &Endpoint,
-    mut io: Box<dyn Io>,
-    addr: &str,
+/// Whether every address is loopback or unspecified (and there is one).
+pub fn all_loopback(addrs: &[SocketAddr]) -> bool {
+    !addrs.is_empty()
+        && addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() || a.ip().is_unspecified())
+}
+
+/// One connected address: where, over what, and until when.
+struct Link<'a> {
+    ep: &'a Endpoint,
+    addr: &'a str,
     tcp: bool,
     deadline: tokio::time::Instant,
+}
+
+async fn session(
+    ctx: &Ctx<'_>,
+    link: Link<'_>,
+    mut io: Box<dyn Io>,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
+    let Link {
+        ep,
+        addr,
+        tcp,
+        deadline,
+    } = link;
     let timeout = |phase| failure::timeout(phase, addr, Some(ctx.budget));
     let t = Instant::now();
-    let negotiated = match timeout_at(deadline, negotiate(ctx, ep, io, addr, tcp)).await {
-        Ok(r) => r,
-        Err(_) => Err(timeout("tls")),
-    };
+    let negotiated =
+        match timeout_at(deadline, handshake::negotiate(ctx.plan, ep, io, addr, tcp)).await {
+            Ok(r) => r,
+            Err(_) => Err(timeout("tls")),
+        };
     push(
         phases,
         "tls",
         t,
         negotiated
             .as_ref()
-            .map(|(_, info, note)| tls_detail(info.as_ref(), note)),
+            .map(|(_, info, note)| handshake::detail(info.as_ref(), note)),
     );
     let (stream, tls_info, _) = negotiated?;
     io = stream;
@@ -169,6 +225,9 @@ async fn session(
         password: ctx.password,
         tls: tls_info.is_some(),
         addr,
+        client_cert: tls_info.is_some() && ctx.plan.client_cert.is_some(),
+        binding: ctx.plan.binding,
+        endpoint_hash: tls_info.as_ref().and_then(|t| t.endpoint_hash.clone()),
     };
     let t = Instant::now();
     let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {
@@ -209,90 +268,4 @@ async fn session(
         auth: session.method,
         addr: addr.to_string(),
     })
-}
-
-fn tls_detail(info: Option<&TlsInfo>, note: &str) -> String {
-    match info {
-        Some(i) => format!(
-            "{}, {}{}",
-            i.version,
-            i.verify,
-            i.expires
-                .map(|e| format!(", certificate valid until {}", super::der::date(e)))
-                .unwrap_or_default()
-        ),
-        None => note.to_string(),
-    }
-}
-
-type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
-
-async fn negotiate(
-    ctx: &Ctx<'_>,
-    ep: &Endpoint,
-    mut io: Box<dyn Io>,
-    addr: &str,
-    tcp: bool,
-) -> Result<Negotiated, Failure> {
-    let plan = ctx.plan;
-    let verify = match plan.tls {
-        _ if !tcp => return Ok((io, None, "Unix socket: no TLS (as libpq)".into())),
-        Tls::Disable | Tls::Allow => return Ok((io, None, format!("no TLS: {}", plan.tls_note))),
-        Tls::Prefer(v) | Tls::Require(v) => v,
-    };
-    let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
-    io.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-        .await
-        .map_err(io_err)?;
-    match io.read_u8().await.map_err(io_err)? {
-        b'S' => {}
-        b'N' if matches!(plan.tls, Tls::Prefer(_)) => {
-            return Ok((
-                io,
-                None,
-                "the server does not support SSL: plaintext (sslmode=prefer)".into(),
-            ))
-        }
-        b'N' => return Err(failure::tls_not_supported(addr)),
-        _ => {
-            return Err(io_err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "",
-            )))
-        }
-    }
-    let config = tls::config(verify, &plan.trust)?;
-    let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
-        failure::tls(
-            "tls_bad_name",
-            format!("\"{}\" is not a valid TLS server name", ep.host),
-        )
-    })?;
-    let stream = tokio_rustls::TlsConnector::from(config)
-        .connect(name, io)
-        .await
-        .map_err(|e| tls::classify(&e, &ep.host, addr, &plan.trust))?;
-    let conn = stream.get_ref().1;
-    let version = conn
-        .protocol_version()
-        .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
-        .unwrap_or_default();
-    let expires = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|c| super::der::not_after(c));
-    let verify = match verify {
-        Verify::None => "encrypted, certificate not verified".to_string(),
-        Verify::Ca => format!("chain verified ({})", tls::trust_label(&plan.trust)),
-        Verify::Full => format!(
-            "chain and host name verified ({})",
-            tls::trust_label(&plan.trust)
-        ),
-    };
-    let info = TlsInfo {
-        version,
-        verify,
-        expires,
-    };
-    Ok((Box::new(stream), Some(info), String::new()))
 }

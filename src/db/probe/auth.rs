@@ -8,6 +8,7 @@ use postgres_protocol::message::frontend;
 
 use super::failure::{self, Failure};
 use super::wire::{self, Io, ServerError};
+use crate::db::view::Binding;
 use crate::exit;
 use crate::secret::Secret;
 
@@ -25,6 +26,12 @@ pub struct Login<'a> {
     pub tls: bool,
     /// `host:port` for messages.
     pub addr: &'a str,
+    /// `channel_binding` as the client applies it.
+    pub binding: Binding,
+    /// tls-server-end-point hash of the server certificate (TLS only).
+    pub endpoint_hash: Option<Vec<u8>>,
+    /// A client certificate was presented (then "no password asked" is cert auth).
+    pub client_cert: bool,
 }
 
 /// What the server told us while logging in.
@@ -53,6 +60,44 @@ fn need_password<'a>(l: &Login<'a>) -> Result<&'a Secret, Failure> {
     })
 }
 
+/// SCRAM with channel binding when the client would use it (libpq's default
+/// `prefer` over TLS), else plain SCRAM with the right GS2 flag: `y` when we
+/// could bind but the server did not offer -PLUS, `n` when we cannot.
+fn sasl_start(l: &Login<'_>, mechs: &str) -> Result<(sasl::ScramSha256, &'static str), Failure> {
+    let offered = |m: &str| mechs.split('\0').any(|x| x == m);
+    let password = need_password(l)?.expose().as_bytes();
+    let hash = l
+        .endpoint_hash
+        .clone()
+        .filter(|_| l.binding != Binding::Disable);
+    match hash {
+        Some(h) if offered(sasl::SCRAM_SHA_256_PLUS) => {
+            let cb = sasl::ChannelBinding::tls_server_end_point(h);
+            return Ok((
+                sasl::ScramSha256::new(password, cb),
+                sasl::SCRAM_SHA_256_PLUS,
+            ));
+        }
+        _ if l.binding == Binding::Require => {
+            return Err(failure::auth("channel_binding_required", exit::DB_AUTH, "channel_binding=require, but SCRAM-SHA-256-PLUS is not possible here (no TLS, a certificate without a usable hash, or the server does not offer it; CockroachDB never does)".into()));
+        }
+        _ => {}
+    }
+    if !offered(sasl::SCRAM_SHA_256) {
+        return Err(failure::auth(
+            "auth_unsupported",
+            exit::DB_AUTH,
+            "the server offers no SASL mechanism the probe supports (SCRAM-SHA-256)".into(),
+        ));
+    }
+    let cb = if hash.is_some() {
+        sasl::ChannelBinding::unrequested()
+    } else {
+        sasl::ChannelBinding::unsupported()
+    };
+    Ok((sasl::ScramSha256::new(password, cb), sasl::SCRAM_SHA_256))
+}
+
 /// Send the startup message and authenticate; returns at ReadyForQuery.
 pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
     let mut buf = BytesMut::new();
@@ -65,7 +110,11 @@ pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
     frontend::startup_message(params, &mut buf).map_err(io_fail(l.addr))?;
     wire::send(io, &buf).await.map_err(io_fail(l.addr))?;
     let mut s = Session {
-        method: "trust",
+        method: if l.client_cert {
+            "certificate"
+        } else {
+            "trust"
+        },
         ..Session::default()
     };
     let mut scram: Option<sasl::ScramSha256> = None;
@@ -74,6 +123,9 @@ pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
         buf.clear();
         match msg.tag {
             b'R' => match wire::auth_code(&msg.body) {
+                Some(0) if l.binding == Binding::Require && s.method != sasl::SCRAM_SHA_256_PLUS => {
+                    return Err(failure::auth("channel_binding_required", exit::DB_AUTH, "channel_binding=require, but the server authenticated without channel binding (SCRAM-SHA-256-PLUS)".into()));
+                }
                 Some(0) => {}
                 Some(3) => {
                     if !l.tls {
@@ -90,12 +142,9 @@ pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
                 }
                 Some(10) => {
                     let mechs = String::from_utf8_lossy(&msg.body[4..]).into_owned();
-                    if !mechs.split('\0').any(|m| m == sasl::SCRAM_SHA_256) {
-                        return Err(failure::auth("auth_unsupported", exit::DB_AUTH, "the server offers no SASL mechanism the probe supports (SCRAM-SHA-256)".into()));
-                    }
-                    s.method = "SCRAM-SHA-256";
-                    let sc = sasl::ScramSha256::new(need_password(l)?.expose().as_bytes(), sasl::ChannelBinding::unsupported());
-                    frontend::sasl_initial_response(sasl::SCRAM_SHA_256, sc.message(), &mut buf).map_err(io_fail(l.addr))?;
+                    let (sc, mechanism) = sasl_start(l, &mechs)?;
+                    s.method = mechanism;
+                    frontend::sasl_initial_response(mechanism, sc.message(), &mut buf).map_err(io_fail(l.addr))?;
                     scram = Some(sc);
                 }
                 Some(11) => {

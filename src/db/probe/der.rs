@@ -1,5 +1,6 @@
-//! Just enough DER to read a certificate's `notAfter`, so the probe can warn
-//! about an expiring server certificate without an X.509 crate.
+//! Just enough DER to read a certificate's `notAfter` (so the probe can warn
+//! about an expiring server certificate) and its signature algorithm (for the
+//! tls-server-end-point channel binding hash), without an X.509 crate.
 //!
 //! Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
 //! serialNumber, signature, issuer, validity SEQUENCE { notBefore, notAfter }, … } … }
@@ -39,6 +40,37 @@ pub fn not_after(cert: &[u8]) -> Option<i64> {
     let (_, _, rest) = tlv(validity)?;
     let (tag, time, _) = tlv(rest)?;
     parse_time(tag, std::str::from_utf8(time).ok()?)
+}
+
+/// RFC 5929 tls-server-end-point: the certificate hashed with its signature's
+/// hash (MD5/SHA-1 → SHA-256). `None` for algorithms without one (Ed25519,
+/// RSA-PSS): PostgreSQL cannot bind those either.
+pub fn endpoint_hash(cert: &[u8]) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    let (_, body, _) = tlv(cert)?;
+    let (_, _, rest) = tlv(body)?; // skip tbsCertificate
+    let (_, alg, _) = tlv(rest)?;
+    let (tag, oid, _) = tlv(alg)?;
+    if tag != 0x06 {
+        return None;
+    }
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04];
+    let bits = match oid {
+        [p @ .., 4 | 5 | 11] if p == RSA => 256, // md5, sha1 → SHA-256; sha256
+        [p @ .., 12] if p == RSA => 384,
+        [p @ .., 13] if p == RSA => 512,
+        [p @ .., 1] if p == ECDSA => 256, // ecdsa-with-SHA1
+        [p @ .., 3, 2] if p == ECDSA => 256,
+        [p @ .., 3, 3] if p == ECDSA => 384,
+        [p @ .., 3, 4] if p == ECDSA => 512,
+        _ => return None,
+    };
+    Some(match bits {
+        256 => sha2::Sha256::digest(cert).to_vec(),
+        384 => sha2::Sha384::digest(cert).to_vec(),
+        _ => sha2::Sha512::digest(cert).to_vec(),
+    })
 }
 
 fn parse_time(tag: u8, s: &str) -> Option<i64> {

@@ -86,6 +86,11 @@ pub fn tls_not_supported(addr: &str) -> Failure {
     f("tls", "tls_not_supported", exit::DB_TLS, false, format!("{addr} does not accept TLS (server does not support SSL), but the URL requires it. Is this the right server? For a local database without TLS use sslmode=disable or prefer"))
 }
 
+/// Nothing to try, or a file the URL names became unusable (exit 3).
+pub fn config(class: &'static str, message: String) -> Failure {
+    f("config", class, exit::CONFIG, false, message)
+}
+
 /// A TLS-level failure with its class and message.
 pub fn tls(class: &'static str, message: String) -> Failure {
     f("tls", class, exit::DB_TLS, false, message)

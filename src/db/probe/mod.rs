@@ -10,10 +10,14 @@ mod attempt;
 mod auth;
 mod der;
 pub mod failure;
+mod handshake;
 mod query;
 pub mod render;
 mod tls;
 mod wire;
+
+#[cfg(test)]
+mod tests;
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -45,6 +49,8 @@ pub struct TlsInfo {
     pub verify: String,
     /// Leaf certificate `notAfter` (seconds since the epoch).
     pub expires: Option<i64>,
+    /// tls-server-end-point hash of the leaf (for SCRAM channel binding).
+    pub endpoint_hash: Option<Vec<u8>>,
 }
 
 /// What a successful probe found.
@@ -104,6 +110,15 @@ impl Progress {
         Progress {
             enabled: true,
             tty: std::io::stderr().is_terminal(),
+        }
+    }
+    /// Progress on stderr as plain lines even on a terminal: for the gate in
+    /// `up`, where services' output interleaves and a rewritten line would
+    /// garble it.
+    pub fn lines() -> Self {
+        Progress {
+            enabled: true,
+            tty: false,
         }
     }
     /// No progress output.
@@ -167,6 +182,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
         budget: plan
             .connect_timeout
             .map_or(settings.probe_timeout, |t| t.min(settings.probe_timeout)),
+        allow_localhost: settings.allow_localhost,
         user,
         database,
     };

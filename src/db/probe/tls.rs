@@ -12,13 +12,15 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{
     verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
 };
-use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
+use std::path::Path;
+
+use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
 };
 
 use super::failure::{self, Failure};
-use crate::db::view::{Trust, Verify};
+use crate::db::view::{ConnectPlan, Trust, Verify};
 use crate::exit;
 
 /// Accept any certificate, but still check the handshake signatures so the
@@ -116,7 +118,7 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
         }
         Trust::File(path) => {
             let bad = |what: &str| {
-                failure::tls(
+                failure::config(
                     "sslrootcert_unusable",
                     format!("sslrootcert {} {what}", path.display()),
                 )
@@ -133,8 +135,32 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
     Ok(store)
 }
 
-/// A rustls client config for `verify` against `trust`.
-pub fn config(verify: Verify, trust: &Trust) -> Result<Arc<ClientConfig>, Failure> {
+/// The client certificate chain and key (`sslcert`/`sslkey`), PEM.
+fn client_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Failure> {
+    let bad = |what: &str, p: &Path| {
+        failure::config(
+            "sslcert_unusable",
+            format!("{what} {} is not a readable PEM file", p.display()),
+        )
+    };
+    let certs: Vec<_> = CertificateDer::pem_file_iter(cert)
+        .map_err(|_| bad("sslcert", cert))?
+        .flatten()
+        .collect();
+    if certs.is_empty() {
+        return Err(bad("sslcert", cert));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|_| bad("sslkey", key))?;
+    Ok((certs, key))
+}
+
+/// A rustls client config for `verify` against the plan's trust store, with
+/// its client certificate if any, and ALPN `postgresql` for direct TLS.
+pub fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, Failure> {
+    let trust = &plan.trust;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let internal = |_| failure::tls("tls_setup", "could not set up TLS (internal error)".into());
     let verifier: Arc<dyn ServerCertVerifier> = match verify {
@@ -162,8 +188,17 @@ pub fn config(verify: Verify, trust: &Trust) -> Result<Arc<ClientConfig>, Failur
         .with_safe_default_protocol_versions()
         .map_err(internal)?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let mut cfg = match &plan.client_cert {
+        Some((cert, key)) => {
+            let (certs, key) = client_identity(cert, key)?;
+            cfg.with_client_auth_cert(certs, key).map_err(|_| failure::config("sslcert_unusable", "the client certificate and key (sslcert/sslkey) do not match or are of an unsupported type".into()))?
+        }
+        None => cfg.with_no_client_auth(),
+    };
+    if plan.direct_tls {
+        cfg.alpn_protocols = vec![b"postgresql".to_vec()];
+    }
     Ok(Arc::new(cfg))
 }
 

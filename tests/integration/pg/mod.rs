@@ -11,9 +11,13 @@
 //! (else `nobody`) and the temp dir is chowned to that user.
 #![allow(dead_code)]
 
+mod setup;
+
+use setup::{as_server, chown, make_certs, make_template, pg_bin, run, server_user};
+
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
@@ -122,171 +126,6 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn server_user() -> Option<(u32, u32)> {
-    if !nix::unistd::geteuid().is_root() {
-        return None;
-    }
-    ["postgres", "nobody"]
-        .iter()
-        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
-        .map(|u| (u.uid.as_raw(), u.gid.as_raw()))
-}
-
-fn pg_bin() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL server binaries (scripts/test.sh installs them)")
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|p| p.join("postgres").exists())
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .expect("a /usr/lib/postgresql/*/bin/postgres")
-}
-
-/// A command that runs as the server user (when root).
-fn as_server(env_owner: Option<(u32, u32)>, program: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.env("LC_ALL", "C").env_remove("PGDATA");
-    if let Some((uid, gid)) = env_owner {
-        // SAFETY: only async-signal-safe syscalls between fork and exec.
-        unsafe {
-            c.pre_exec(move || {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(gid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    c
-}
-
-fn run(mut c: Command, what: &str) {
-    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let mut c = Command::new("openssl");
-    c.args(args).current_dir(dir);
-    run(c, &format!("openssl {}", args[0]));
-}
-
-fn chown(path: &Path, owner: Option<(u32, u32)>) {
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
-    }
-}
-
-fn make_certs(dir: &Path, owner: Option<(u32, u32)>) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    for (name, cn) in [("ca", "uaol test CA"), ("other-ca", "some other CA")] {
-        let subj = format!("/CN={cn}");
-        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-        let mut args = vec![
-            "req", "-x509", "-days", "30", "-subj", &subj, "-keyout", &key, "-out", &crt,
-        ];
-        args.extend(ec);
-        args.extend([
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        openssl(dir, &args);
-    }
-    let mut args = vec![
-        "req",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ];
-    args.extend(ec);
-    openssl(dir, &args);
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n").expect("ext");
-    // 10 days: the probe must warn that it expires within 14 days.
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "10",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "server.crt",
-        ],
-    );
-    for f in ["server.key", "server.crt"] {
-        chown(&dir.join(f), owner);
-    }
-    std::fs::set_permissions(
-        dir.join("server.key"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("chmod");
-}
-
-fn make_template(e: &Env) {
-    let mut c = as_server(e.owner, &e.bin.join("initdb"));
-    c.args(["-D"]).arg(&e.template).args([
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]);
-    run(c, "initdb");
-    let mut c = as_server(e.owner, &e.bin.join("postgres"));
-    c.args(["--single", "-D"])
-        .arg(&e.template)
-        .arg("postgres")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("postgres --single");
-    let sql = format!(
-        "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}';\nCREATE DATABASE {DB} OWNER {USER};\n"
-    );
-    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), sql.as_bytes()).expect("sql");
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("single-user");
-    assert!(
-        out.status.success(),
-        "single-user mode: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The shared environment (built once per test process).
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
@@ -332,7 +171,7 @@ pub fn start(port: u16, tls: bool) -> Cluster {
     let kind = if tls { "hostssl" } else { "host" };
     std::fs::write(
         &hba,
-        format!("local all all trust\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+        format!("local all all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
     )
     .expect("hba");
     chown(&hba, e.owner);
@@ -357,6 +196,8 @@ pub fn start(port: u16, tls: bool) -> Cluster {
             "ssl_key_file={}",
             e.root.join("server.key").display()
         ));
+        c.arg("-c")
+            .arg(format!("ssl_ca_file={}", e.root.join("ca.crt").display()));
     }
     let log = std::fs::File::create(e.root.join(format!("log-{port}.txt"))).expect("log");
     c.stdout(Stdio::null()).stderr(log);
@@ -391,15 +232,29 @@ fn keep(mut c: Command) -> i32 {
     rx.recv().ok().flatten().expect("spawn postgres")
 }
 
+/// Until the server accepts connections (not merely listens: during startup it
+/// answers 57P03). `pg_isready` without TLS gets "no pg_hba entry", which
+/// still means "up" (exit 0).
 fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    let ready = || {
+        Command::new(env().bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    while !ready() {
         assert!(
             Instant::now() < deadline,
             "postgres did not start on port {port}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The data directory (and Unix socket directory) of the cluster on `port`.
+pub fn data_dir(port: u16) -> PathBuf {
+    env().root.join(format!("data-{port}"))
 }
 
 /// The shared TLS cluster.

@@ -1,0 +1,61 @@
+//! `up`: load the Plan, then supervise in the foreground until SIGINT/SIGTERM.
+//! Exit 0 after a clean stop, `SERVICE_FAILED` when a service failed, the
+//! gate's code when the database gate failed, `USAGE` for an unknown service,
+//! `ALREADY_RUNNING` when another `up` owns the control socket.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{Cli, LogFormat as CliLogFormat, UpArgs};
+use crate::cmd::common;
+use crate::control;
+use crate::exit;
+use crate::plan::LogFormat;
+use crate::supervisor::{trace, Options, Supervisor};
+
+/// Run `up`.
+pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
+    let plan = match common::load_plan(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    trace::init();
+    let opts = Options {
+        services: args.services.clone(),
+        init: args.init,
+        probe: !args.no_probe,
+        format: log_format(cli, plan.settings.log_format),
+        colour: colour(),
+        out: Box::new(std::io::stdout()),
+        os_signals: true,
+    };
+    let plan = Arc::new(plan);
+    let (handle, sup) = match Supervisor::new(Arc::clone(&plan), opts) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::code(exit::USAGE);
+        }
+    };
+    let bound = match control::listen(&plan) {
+        Ok(b) => b,
+        Err(code) => return exit::code(code),
+    };
+    let ctx = control::serve::Context::new(&plan, &handle);
+    exit::code(control::server::run_with(sup, bound, ctx))
+}
+
+/// `--log-format` overrides `[supervisor] log_format`.
+pub fn log_format(cli: &Cli, configured: LogFormat) -> LogFormat {
+    match cli.log_format {
+        Some(CliLogFormat::Pretty) => LogFormat::Pretty,
+        Some(CliLogFormat::Json) => LogFormat::Json,
+        None => configured,
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (no-color.org).
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}

@@ -1,0 +1,107 @@
+//! The SSLRequest (or direct TLS) and the TLS handshake, as the client's
+//! policy says: skip it, try it (`prefer`), or require it; then what was
+//! negotiated (version, what was verified, certificate expiry).
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::failure::{self, Failure};
+use super::wire::Io;
+use super::{tls, TlsInfo};
+use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
+
+/// Describe the TLS outcome for the phase line.
+pub fn detail(info: Option<&TlsInfo>, note: &str) -> String {
+    match info {
+        Some(i) => format!(
+            "{}, {}{}",
+            i.version,
+            i.verify,
+            i.expires
+                .map(|e| format!(", certificate valid until {}", super::der::date(e)))
+                .unwrap_or_default()
+        ),
+        None => note.to_string(),
+    }
+}
+
+/// The stream to continue on, the TLS session if any, a note when none.
+pub type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
+
+pub async fn negotiate(
+    plan: &ConnectPlan,
+    ep: &Endpoint,
+    mut io: Box<dyn Io>,
+    addr: &str,
+    tcp: bool,
+) -> Result<Negotiated, Failure> {
+    let verify = match plan.tls {
+        _ if !tcp => return Ok((io, None, "Unix socket: no TLS (as libpq)".into())),
+        Tls::Disable | Tls::Allow => return Ok((io, None, format!("no TLS: {}", plan.tls_note))),
+        Tls::Prefer(v) | Tls::Require(v) => v,
+    };
+    let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
+    // SSLRequest (code 80877103), unless TLS starts directly.
+    let reply = if plan.direct_tls {
+        b'S'
+    } else {
+        io.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+            .await
+            .map_err(io_err)?;
+        io.read_u8().await.map_err(io_err)?
+    };
+    match reply {
+        b'S' => {}
+        b'N' if matches!(plan.tls, Tls::Prefer(_)) => {
+            return Ok((
+                io,
+                None,
+                "the server does not support SSL: plaintext (sslmode=prefer)".into(),
+            ))
+        }
+        b'N' => return Err(failure::tls_not_supported(addr)),
+        _ => {
+            return Err(io_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "",
+            )))
+        }
+    }
+    let config = tls::config(verify, plan)?;
+    let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
+        failure::tls(
+            "tls_bad_name",
+            format!("\"{}\" is not a valid TLS server name", ep.host),
+        )
+    })?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, io)
+        .await
+        .map_err(|e| tls::classify(&e, &ep.host, addr, &plan.trust))?;
+    let conn = stream.get_ref().1;
+    let version = conn
+        .protocol_version()
+        .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
+        .unwrap_or_default();
+    let expires = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|c| super::der::not_after(c));
+    let verify = match verify {
+        Verify::None => "encrypted, certificate not verified".to_string(),
+        Verify::Ca => format!("chain verified ({})", tls::trust_label(&plan.trust)),
+        Verify::Full => format!(
+            "chain and host name verified ({})",
+            tls::trust_label(&plan.trust)
+        ),
+    };
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let endpoint_hash = leaf.and_then(|c| super::der::endpoint_hash(c));
+    let info = TlsInfo {
+        version,
+        verify,
+        expires,
+        endpoint_hash,
+    };
+    Ok((Box::new(stream), Some(info), String::new()))
+}

@@ -1,0 +1,225 @@
+//! The dependency graph, pure: which services `up A B` runs (those and their
+//! transitive dependencies), whether a service may start given its
+//! dependencies' states, and who must stop before whom (reverse order).
+
+use std::collections::BTreeSet;
+
+use super::state::State;
+use crate::plan::{Condition, ServicePlan};
+
+/// Dependencies and dependents by index into the selected services.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// `deps[i]`: what service i waits for.
+    pub deps: Vec<Vec<(usize, Condition)>>,
+    /// `dependents[i]`: who waits for service i.
+    pub dependents: Vec<Vec<usize>>,
+    /// `uses_database` per service.
+    pub uses_db: Vec<bool>,
+    /// Could be the database (or something it needs): does not use it and
+    /// does not depend, even transitively, on anything that does. Such a
+    /// service may start before the gate, so it stops after every user of it.
+    pub provider: Vec<bool>,
+}
+
+/// Whether a service may start now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Every dependency is satisfied.
+    Go,
+    /// Not yet.
+    Wait,
+    /// Never will be: why.
+    Blocked(String),
+}
+
+/// The services to run, in plan (start) order: `names` and everything they
+/// depend on, or all when `names` is empty. Unknown names are an error.
+pub fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, String> {
+    if names.is_empty() {
+        return Ok((0..all.len()).collect());
+    }
+    let index = |n: &str| all.iter().position(|s| s.name == n);
+    let mut chosen = BTreeSet::new();
+    let mut stack = Vec::new();
+    for n in names {
+        match index(n) {
+            Some(i) => stack.push(i),
+            None => {
+                let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "unknown service `{n}` (services: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    while let Some(i) = stack.pop() {
+        if chosen.insert(i) {
+            stack.extend(all[i].depends_on.iter().filter_map(|d| index(&d.name)));
+        }
+    }
+    Ok(chosen.into_iter().collect())
+}
+
+impl Graph {
+    /// Build the graph over `services` (already selected; dependencies outside
+    /// the set cannot exist after [`select`]).
+    pub fn new(services: &[&ServicePlan]) -> Graph {
+        let index = |n: &str| services.iter().position(|s| s.name == n);
+        let deps: Vec<Vec<(usize, Condition)>> = services
+            .iter()
+            .map(|s| {
+                let d = s.depends_on.iter();
+                d.filter_map(|d| index(&d.name).map(|i| (i, d.condition)))
+                    .collect()
+            })
+            .collect();
+        let mut dependents = vec![Vec::new(); services.len()];
+        for (i, ds) in deps.iter().enumerate() {
+            for &(d, _) in ds {
+                dependents[d].push(i);
+            }
+        }
+        let uses_db: Vec<bool> = services.iter().map(|s| s.uses_database).collect();
+        let provider = (0..services.len())
+            .map(|i| !reaches(&deps, i, &uses_db))
+            .collect();
+        Graph {
+            deps,
+            dependents,
+            uses_db,
+            provider,
+        }
+    }
+
+    /// May service `i` start, given every service's state and whether each has
+    /// been started at least once?
+    pub fn gate(&self, i: usize, names: &[&str], states: &[&State], started: &[bool]) -> Gate {
+        let mut gate = Gate::Go;
+        for &(d, cond) in &self.deps[i] {
+            match condition(cond, states[d], started[d]) {
+                Gate::Go => {}
+                Gate::Wait => gate = Gate::Wait,
+                Gate::Blocked(why) => {
+                    let c = cond.as_str();
+                    return Gate::Blocked(format!("dependency `{}` ({c}) {why}", names[d]));
+                }
+            }
+        }
+        gate
+    }
+
+    /// May service `i` be stopped now during shutdown? Only once every
+    /// dependent has no process left (reverse dependency order).
+    /// Dependents count transitively: `api → migrate (done) → db` keeps `db`
+    /// up until `api` is gone.
+    pub fn may_stop(&self, i: usize, states: &[&State]) -> bool {
+        if self.provider[i] {
+            let users = (0..states.len()).filter(|&u| self.uses_db[u]);
+            if users.into_iter().any(|u| states[u].pid().is_some()) {
+                return false;
+            }
+        }
+        let mut seen = vec![false; self.dependents.len()];
+        let mut stack = self.dependents[i].clone();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut seen[d], true) {
+                continue;
+            }
+            if states[d].pid().is_some() {
+                return false;
+            }
+            stack.extend(&self.dependents[d]);
+        }
+        true
+    }
+}
+
+/// Whether `i` is, or transitively depends on, a service with `target` set.
+fn reaches(deps: &[Vec<(usize, Condition)>], i: usize, target: &[bool]) -> bool {
+    let mut seen = vec![false; deps.len()];
+    let mut stack = vec![i];
+    while let Some(n) = stack.pop() {
+        if std::mem::replace(&mut seen[n], true) {
+            continue;
+        }
+        if target[n] {
+            return true;
+        }
+        stack.extend(deps[n].iter().map(|&(d, _)| d));
+    }
+    false
+}
+
+/// One dependency condition against the dependency's current state.
+fn condition(cond: Condition, st: &State, started: bool) -> Gate {
+    use State as S;
+    match (cond, st) {
+        (_, S::Failed { reason }) => Gate::Blocked(format!("failed: {reason}")),
+        (Condition::Started, _) if started => Gate::Go,
+        (Condition::Ready, S::Ready { .. } | S::Completed) => Gate::Go,
+        (Condition::Completed, S::Completed) => Gate::Go,
+        (Condition::Completed, S::Exited { status }) => Gate::Blocked(format!("ended ({status})")),
+        (_, S::Exited { status }) => Gate::Blocked(format!("ended ({status})")),
+        (_, S::Stopped) => Gate::Blocked("was stopped".into()),
+        _ => Gate::Wait,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::state::{Exit, FailReason, Outcome};
+    use std::time::Instant;
+
+    #[test]
+    fn condition_table() {
+        let t = Instant::now();
+        let ready = S::Ready {
+            pid: 1,
+            since: t,
+            ready_at: t,
+        };
+        let running = S::Running { pid: 1, since: t };
+        let failed = S::Failed {
+            reason: FailReason::Spawn("x".into()),
+        };
+        let exited = S::Exited {
+            status: Exit::Code(0),
+        };
+        let backoff = S::Backoff {
+            until: t,
+            last: Outcome::ReadyTimeout,
+            attempt: 1,
+        };
+        use Condition::*;
+        use State as S;
+        let rows: Vec<(Condition, &State, bool, bool)> = vec![
+            // cond, state, started_once, expect Go
+            (Started, &S::Pending, false, false),
+            (Started, &running, true, true),
+            (Started, &backoff, true, true),
+            (Ready, &running, true, false),
+            (Ready, &ready, true, true),
+            (Ready, &S::Completed, true, true),
+            (Completed, &ready, true, false),
+            (Completed, &S::Completed, true, true),
+        ];
+        for (c, st, started, go) in rows {
+            assert_eq!(condition(c, st, started) == Gate::Go, go, "{c:?} {st:?}");
+        }
+        assert!(matches!(
+            condition(Completed, &failed, true),
+            Gate::Blocked(_)
+        ));
+        assert!(matches!(
+            condition(Completed, &exited, true),
+            Gate::Blocked(_)
+        ));
+        assert!(matches!(
+            condition(Started, &failed, true),
+            Gate::Blocked(_)
+        ));
+    }
+}

@@ -1,0 +1,136 @@
+//! The ONE component that reaps child processes.
+//!
+//! Why not `tokio::process`: tokio waits for each of its children by pid, and
+//! a PID-1 supervisor must also reap orphans it adopts (`waitpid(-1)`), which
+//! would steal tokio's statuses (peers.md §3, containerd#9979). So services and
+//! readiness `exec` probes are spawned with `std::process::Command` (+
+//! `pre_exec`, see `spawn.rs`) and never waited on individually: a single
+//! process-wide reaper thread, woken by SIGCHLD through a self-pipe
+//! (signal-hook), loops `waitpid(-1, WNOHANG)`, routes the status of every pid
+//! registered here to its waiter (a oneshot channel) and discards the status of
+//! anything else (adopted orphans). It bumps a tick counter after each round so
+//! the runtime can re-check "is this process group empty yet?" — event-driven,
+//! no polling.
+//!
+//! Registration happens under the same lock as the reaping, held across the
+//! `fork`, so a child that exits immediately cannot be reaped before its waiter
+//! is registered (and std's own `waitpid` after a failed `exec` cannot race us).
+//! The reaper is process-global (one per process, however many runtimes) and
+//! works with or without being PID 1; the runtime additionally becomes a child
+//! subreaper (`PR_SET_CHILD_SUBREAPER`) so orphaned grandchildren re-parent to
+//! us, get reaped, and their deaths wake the group-empty checks.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use tokio::sync::{oneshot, watch};
+
+use super::state::Exit;
+
+/// The process-wide reaper.
+pub struct Reaper {
+    waiting: Mutex<HashMap<i32, oneshot::Sender<Exit>>>,
+    tick: watch::Sender<u64>,
+}
+
+static REAPER: OnceLock<Result<Arc<Reaper>, String>> = OnceLock::new();
+
+/// The reaper, started on first use.
+pub fn global() -> Result<Arc<Reaper>, String> {
+    REAPER
+        .get_or_init(|| start().map_err(|e| format!("cannot start the reaper: {e}")))
+        .clone()
+}
+
+fn start() -> io::Result<Arc<Reaper>> {
+    let (mut rx, tx) = UnixStream::pair()?;
+    tx.set_nonblocking(true)?;
+    signal_hook::low_level::pipe::register(libc::SIGCHLD, tx)?;
+    let (tick, _) = watch::channel(0);
+    let reaper = Arc::new(Reaper {
+        waiting: Mutex::new(HashMap::new()),
+        tick,
+    });
+    let r = Arc::clone(&reaper);
+    std::thread::Builder::new()
+        .name("reaper".into())
+        .spawn(move || {
+            let mut buf = [0u8; 64];
+            loop {
+                r.reap_all();
+                match rx.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        })?;
+    Ok(reaper)
+}
+
+impl Reaper {
+    fn lock(&self) -> MutexGuard<'_, HashMap<i32, oneshot::Sender<Exit>>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Spawn `cmd` and register its pid, atomically with respect to reaping.
+    pub fn spawn(&self, cmd: &mut Command) -> io::Result<(Child, oneshot::Receiver<Exit>)> {
+        let mut waiting = self.lock();
+        let child = cmd.spawn()?;
+        let (tx, rx) = oneshot::channel();
+        waiting.insert(child.id() as i32, tx);
+        Ok((child, rx))
+    }
+
+    /// A counter bumped after every reaping round.
+    pub fn ticks(&self) -> watch::Receiver<u64> {
+        self.tick.subscribe()
+    }
+
+    /// Reap everything that has exited; route known pids, discard orphans.
+    fn reap_all(&self) {
+        let mut reaped = false;
+        {
+            let mut waiting = self.lock();
+            loop {
+                let (pid, exit) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(pid, code)) => (pid, Exit::Code(code)),
+                    Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, Exit::Signal(sig as i32)),
+                    Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                    Ok(_) => continue,
+                    Err(Errno::EINTR) => continue,
+                    Err(_) => break,
+                };
+                reaped = true;
+                match waiting.remove(&pid.as_raw()) {
+                    Some(tx) => {
+                        let _ = tx.send(exit);
+                    }
+                    None => tracing::debug!(pid = pid.as_raw(), %exit, "reaped an orphan"),
+                }
+            }
+        }
+        if reaped {
+            self.tick.send_modify(|t| *t = t.wrapping_add(1));
+        }
+    }
+}
+
+/// Become a child subreaper (Linux): orphaned descendants re-parent to us.
+pub fn become_subreaper() -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag; no pointers.
+    unsafe {
+        if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Words for what happened: one `tracing` event per meaningful transition, with
+//! the restart reason, exit status or signal, and backoff delay — loud (`error`)
+//! when a service gives up.
+
+use std::time::Instant;
+
+use super::engine::{StopCause, Unit};
+use super::state::{After, State};
+use crate::plan::RestartPolicy;
+
+/// Log the transition of `u` from `before` to its current state.
+pub fn transition(u: &Unit, before: &State) {
+    let name = u.plan.name.as_str();
+    let now = &u.svc.state;
+    if std::mem::discriminant(before) == std::mem::discriminant(now) {
+        if let (
+            State::Stopping { killed: false, .. },
+            State::Stopping {
+                killed: true, pid, ..
+            },
+        ) = (before, now)
+        {
+            let t = u.plan.stop_timeout;
+            tracing::warn!(
+                service = name,
+                "sent SIGKILL to process group {pid} (stop timeout {t:?} or kill request)"
+            );
+        }
+        return;
+    }
+    let exit = u
+        .last_exit
+        .map(|(e, _)| e.to_string())
+        .unwrap_or_else(|| "no exit status".into());
+    match now {
+        State::Pending | State::Starting => {}
+        State::Running { pid, .. } => {
+            tracing::info!(
+                service = name,
+                pid,
+                "started (pid {pid}); waiting for readiness"
+            );
+        }
+        State::Ready { pid, since, .. } => match before {
+            State::Running { .. } => {
+                let after = Instant::now().saturating_duration_since(*since);
+                tracing::info!(service = name, pid, "ready after {after:.1?}");
+            }
+            _ => tracing::info!(service = name, pid, "started (pid {pid})"),
+        },
+        State::Stopping { pid, then, .. } => {
+            let sig = u.plan.stop_signal.as_str();
+            let t = u.plan.stop_timeout;
+            let why = match then {
+                After::Stop => "stopping".into(),
+                After::Respawn => "restarting on request".into(),
+                After::Retry(o) if u.plan.restart == RestartPolicy::Never => {
+                    format!("{o}; stopping")
+                }
+                After::Retry(o) => format!("{o}; restarting"),
+            };
+            if matches!(then, After::Retry(_)) {
+                tracing::warn!(
+                    service = name,
+                    "{why}: {sig} to process group {pid}, SIGKILL after {t:?}"
+                );
+            } else {
+                tracing::info!(
+                    service = name,
+                    "{why}: {sig} to process group {pid}, SIGKILL after {t:?}"
+                );
+            }
+        }
+        State::Backoff {
+            until,
+            last,
+            attempt,
+        } => {
+            let delay = until.saturating_duration_since(Instant::now());
+            tracing::warn!(
+                service = name,
+                "{last}; restarting in {delay:.1?} (attempt {attempt})"
+            );
+        }
+        State::Exited { status } => {
+            tracing::info!(
+                service = name,
+                "exited ({status}); not restarted (restart = \"{}\")",
+                u.plan.restart.as_str()
+            );
+        }
+        State::Completed => tracing::info!(service = name, "completed ({exit})"),
+        State::Failed { reason } => tracing::error!(service = name, "FAILED: {reason}"),
+        State::Stopped => match before {
+            State::Stopping { .. } => tracing::info!(service = name, "stopped ({exit})"),
+            _ => tracing::debug!(service = name, "stopped before it started"),
+        },
+    }
+}
+
+/// Describe why everything is stopping.
+pub fn cause(c: &StopCause) -> String {
+    match c {
+        StopCause::Requested => "stop requested".into(),
+        StopCause::Critical(s) => format!("critical service `{s}` failed"),
+        StopCause::Gate(code) => format!("database gate failed, exit code {code}"),
+    }
+}

@@ -1,0 +1,252 @@
+//! The async shell: ONE `select!` over everything that can wake the supervisor
+//! — task reports (exits, readiness), the next timer, SIGINT/SIGTERM, control
+//! requests, the database gate, and reaper ticks while a process group is
+//! being waited for. Each wake-up is handed to the synchronous [`Engine`].
+//! With nothing happening, every branch is parked: no polling, no CPU.
+//!
+//! Run it on a current-thread runtime on the thread that lives as long as the
+//! supervisor (see `spawn.rs` on `PR_SET_PDEATHSIG`); [`run_blocking`] does.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::sleep_until;
+
+use super::control::{Handle, Health, Request};
+use super::engine::{Engine, StopCause};
+use super::graph;
+use super::reaper;
+use super::requests::{on_request, publish};
+use super::signals::{Shutdown, Signals};
+use super::sink::{Sink, Style};
+use super::spawn;
+use crate::db::{self, GateFailure};
+use crate::exit;
+use crate::plan::{LogFormat, Plan};
+
+/// How to run.
+pub struct Options {
+    /// Services to run (with their dependencies); all when empty.
+    pub services: Vec<String>,
+    /// Act as init (also automatic as PID 1): reap orphans, sweep at the end.
+    pub init: bool,
+    /// Run the database gate before `uses_database` services.
+    pub probe: bool,
+    /// Output format.
+    pub format: LogFormat,
+    /// ANSI colours.
+    pub colour: bool,
+    /// Where output goes (stdout for `up`).
+    pub out: Box<dyn Write + Send>,
+    /// Listen to SIGINT/SIGTERM.
+    pub os_signals: bool,
+}
+
+/// A supervisor ready to run.
+pub struct Supervisor {
+    plan: Arc<Plan>,
+    opts: Options,
+    selected: Vec<usize>,
+    control: mpsc::Receiver<Request>,
+    health: watch::Sender<Health>,
+}
+
+impl Supervisor {
+    /// Prepare; fails on an unknown service name.
+    pub fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), String> {
+        let selected = graph::select(&plan.services, &opts.services)?;
+        let (ctx, control) = mpsc::channel(16);
+        let (health, hrx) = watch::channel(Health::default());
+        let handle = Handle {
+            control: ctx,
+            health: hrx,
+        };
+        Ok((
+            handle,
+            Supervisor {
+                plan,
+                opts,
+                selected,
+                control,
+                health,
+            },
+        ))
+    }
+
+    /// Supervise until everything has stopped; returns the exit code.
+    pub async fn run(self) -> u8 {
+        let Supervisor {
+            plan,
+            opts,
+            selected,
+            mut control,
+            health,
+        } = self;
+        let reaper = match reaper::global() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INTERNAL;
+            }
+        };
+        let init = opts.init || std::process::id() == 1;
+        spawn::raise_fd_limit();
+        if let Err(e) = reaper::become_subreaper() {
+            if init {
+                tracing::warn!("cannot become a child subreaper: {e}");
+            }
+        }
+        let services: Vec<_> = selected
+            .iter()
+            .map(|&i| Arc::new(plan.services[i].clone()))
+            .collect();
+        let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+        let files = services.iter().map(|s| s.log_file.clone()).collect();
+        let sink = Sink::start(
+            Style::new(opts.format, opts.colour, &names),
+            names,
+            files,
+            opts.out,
+        );
+        let (itx, mut irx) = mpsc::unbounded_channel();
+        let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
+        let mut signals = if opts.os_signals {
+            Signals::os().ok()
+        } else {
+            None
+        };
+        let db = plan
+            .database
+            .clone()
+            .filter(|_| opts.probe && engine.units.iter().any(|u| u.plan.uses_database));
+        engine.gate_open = db.is_none();
+        let gate = async move {
+            match db {
+                Some(d) => db::gate(&d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(gate);
+        let mut gate_done = engine.gate_open;
+        let mut ticks = reaper.ticks();
+        let mut control_open = true;
+        engine.schedule();
+        publish(&engine, &health, false);
+        while !engine.finished() {
+            let next = engine.next_timer();
+            let awaiting = !engine.awaiting.is_empty();
+            tokio::select! {
+                Some(m) = irx.recv() => engine.on_inbound(m),
+                _ = sleep_until(next.unwrap_or_else(std::time::Instant::now).into()), if next.is_some() => engine.fire_timers(),
+                s = recv_signal(&mut signals) => match s {
+                    Shutdown::Once => engine.begin_stop(StopCause::Requested),
+                    Shutdown::Twice => engine.kill_all(),
+                },
+                r = control.recv(), if control_open => match r {
+                    Some(req) => on_request(&mut engine, req),
+                    None => control_open = false,
+                },
+                r = &mut gate, if !gate_done => {
+                    gate_done = true;
+                    on_gate(&mut engine, r);
+                }
+                _ = ticks.changed(), if awaiting => engine.check_groups(),
+            }
+            engine.schedule();
+            publish(&engine, &health, false);
+        }
+        publish(&engine, &health, false);
+        let code = match (&engine.stopping, &engine.failed) {
+            (Some(StopCause::Gate(code)), _) => *code,
+            (_, Some(_)) => exit::SERVICE_FAILED,
+            _ => exit::OK,
+        };
+        let relays = std::mem::take(&mut engine.relays);
+        let (final_health, last) = (health, engine);
+        // The engine holds a sender of the sink: drop it so the sink can drain and end.
+        drop(last);
+        drop(irx);
+        finish(relays, sink).await;
+        if init && std::process::id() == 1 {
+            sweep(&reaper).await;
+        }
+        final_health.send_modify(|h| h.done = true);
+        code
+    }
+}
+
+async fn recv_signal(s: &mut Option<Signals>) -> Shutdown {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_gate(engine: &mut Engine, r: Result<(), GateFailure>) {
+    match r {
+        Ok(()) => {
+            tracing::info!("database gate open");
+            engine.gate_open = true;
+        }
+        Err(f) => {
+            tracing::error!("database gate failed: {}", f.message);
+            engine
+                .failed
+                .get_or_insert(format!("database: {}", f.message));
+            engine.begin_stop(StopCause::Gate(f.exit_code));
+        }
+    }
+}
+
+/// Flush the last output: let relays drain (bounded), then close the sink.
+async fn finish(relays: Vec<tokio::task::JoinHandle<()>>, sink: Sink) {
+    let grace = tokio::time::Instant::now() + std::time::Duration::from_millis(500);
+    for h in relays {
+        let mut h = h;
+        if tokio::time::timeout_at(grace, &mut h).await.is_err() {
+            // A process outside the group still holds the pipe open.
+            h.abort();
+            let _ = h.await;
+        }
+    }
+    sink.finish();
+}
+
+/// As PID 1: after the services, stop every process left in the namespace.
+async fn sweep(reaper: &reaper::Reaper) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let all = Pid::from_raw(-1);
+    if kill(all, None).is_err() {
+        return;
+    }
+    tracing::info!("PID 1: sending SIGTERM to remaining processes");
+    let _ = kill(all, Signal::SIGTERM);
+    let mut ticks = reaper.ticks();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while kill(all, None).is_ok() {
+        if tokio::time::timeout_at(deadline, ticks.changed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("PID 1: sending SIGKILL to remaining processes");
+            let _ = kill(all, Signal::SIGKILL);
+            break;
+        }
+    }
+}
+
+/// Build a current-thread runtime on this thread and run to the end.
+pub fn run_blocking(sup: Supervisor) -> u8 {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(sup.run()),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            exit::INTERNAL
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! SIGINT/SIGTERM (and SIGHUP: the terminal went away) as a typed stream with
+//! escalation: the first asks for a graceful stop, the second (of any) kills
+//! every group at once. Without a handler, SIGHUP would kill the supervisor
+//! outright and its services would die by PDEATHSIG, without their stop signal. Tests and
+//! `run` may use no OS signals at all (`None` in the runtime options).
+
+use std::io;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// How many stop requests have arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Stop gracefully, in reverse dependency order.
+    Once,
+    /// Kill everything now.
+    Twice,
+}
+
+/// The OS signal source.
+pub struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    count: u32,
+}
+
+impl Signals {
+    /// Listen for SIGINT, SIGTERM and SIGHUP (must be called inside the runtime).
+    pub fn os() -> io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            count: 0,
+        })
+    }
+
+    /// The next stop request.
+    pub async fn recv(&mut self) -> Shutdown {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+        self.count += 1;
+        if self.count == 1 {
+            Shutdown::Once
+        } else {
+            Shutdown::Twice
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The output sink: ONE writer thread owns stdout (and the `log_file`s), so a
+//! slow terminal or pipe never blocks the event loop. Relays send batches of
+//! lines over a bounded channel (see `logs.rs` for backpressure); supervisor
+//! events from `tracing` go through the same channel, so both appear in one
+//! ordered stream: `name | line` (stderr: `name ! line`), names aligned, a
+//! colour per service on a terminal, or one JSON object per line.
+//!
+//! Emitting a `tracing` event never blocks the event loop: if the channel is
+//! full (stdout is slower than the children) the event is parked in a bounded
+//! overflow queue (10 000 events) that the writer drains next; past that,
+//! events are counted and the count is reported — never dropped silently.
+//! With no sink running, events are written to stdout directly.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use super::logs::Stream;
+use super::rotate::Rotating;
+use crate::plan::{LogFile, LogFormat};
+
+pub use super::format::{rfc3339, Style, SELF_NAME};
+
+/// What the writer thread receives.
+#[derive(Debug)]
+pub enum Record {
+    /// Lines from one service stream.
+    Lines {
+        /// Service index.
+        svc: usize,
+        /// Stream.
+        stream: Stream,
+        /// The lines (no newline).
+        lines: Vec<String>,
+        /// When they were read.
+        ts: SystemTime,
+    },
+    /// A formatted supervisor event (one or more complete lines).
+    Event(String),
+    /// Nothing: wakes the writer to drain parked events.
+    Flush,
+}
+
+/// The style events use; set while a sink runs.
+static STYLE: Mutex<Option<(Style, mpsc::Sender<Record>)>> = Mutex::new(None);
+
+/// Format and emit a supervisor event (called by the tracing layer).
+pub fn emit_event(level: &str, service: Option<&str>, message: &str, fields: &[(String, String)]) {
+    let guard = STYLE.lock().unwrap_or_else(|p| p.into_inner());
+    let (text, tx) = match &*guard {
+        Some((style, tx)) => (
+            style.event(level, service, message, fields),
+            Some(tx.clone()),
+        ),
+        None => {
+            let style = Style::new(LogFormat::Pretty, false, &[]);
+            (style.event(level, service, message, fields), None)
+        }
+    };
+    drop(guard);
+    let text = match tx {
+        Some(tx) => match tx.try_send(Record::Event(text)) {
+            Ok(()) => return,
+            // The queue is full (stdout is slower than the children): never
+            // block the event loop, never drop silently — park the event in a
+            // bounded overflow the writer drains next, and poke the writer.
+            Err(mpsc::error::TrySendError::Full(Record::Event(t))) => {
+                overflow(t);
+                let _ = tx.try_send(Record::Flush);
+                return;
+            }
+            Err(mpsc::error::TrySendError::Closed(Record::Event(t))) => t,
+            Err(_) => return,
+        },
+        None => text,
+    };
+    // No sink running (before `up` starts supervising, or after): write directly.
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// Events that found the queue full, and how many did not fit either.
+static OVERFLOW: Mutex<(VecDeque<String>, u64)> = Mutex::new((VecDeque::new(), 0));
+/// At most this many parked events; beyond, they are counted and reported.
+const OVERFLOW_MAX: usize = 10_000;
+
+fn overflow(text: String) {
+    let mut o = OVERFLOW.lock().unwrap_or_else(|p| p.into_inner());
+    if o.0.len() < OVERFLOW_MAX {
+        o.0.push_back(text);
+    } else {
+        o.1 += 1;
+    }
+}
+
+/// The running sink: a channel and the writer thread.
+pub struct Sink {
+    /// Where relays send.
+    pub tx: mpsc::Sender<Record>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sink {
+    /// Start the writer thread over `out`. `names[i]` and `files[i]` are service i's.
+    pub fn start(
+        style: Style,
+        names: Vec<String>,
+        files: Vec<Option<LogFile>>,
+        out: Box<dyn Write + Send>,
+    ) -> Sink {
+        let (tx, rx) = mpsc::channel(64);
+        *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = Some((style.clone(), tx.clone()));
+        let files = files.into_iter().map(|f| f.map(Rotating::new)).collect();
+        let w = Writer {
+            style,
+            names,
+            files,
+            out: io::BufWriter::with_capacity(64 * 1024, out),
+        };
+        let thread = std::thread::Builder::new()
+            .name("log-sink".into())
+            .spawn(move || w.run(rx))
+            .ok();
+        Sink { tx, thread }
+    }
+
+    /// Close the channel and wait until everything is written.
+    pub fn finish(mut self) {
+        *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        drop(self.tx);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Writer {
+    style: Style,
+    names: Vec<String>,
+    files: Vec<Option<Rotating>>,
+    out: io::BufWriter<Box<dyn Write + Send>>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Record>) {
+        while let Some(rec) = rx.blocking_recv() {
+            self.write(rec);
+            while let Ok(rec) = rx.try_recv() {
+                self.write(rec);
+            }
+            self.drain_overflow();
+            let _ = self.out.flush();
+        }
+        self.drain_overflow();
+        let _ = self.out.flush();
+    }
+
+    fn drain_overflow(&mut self) {
+        let (events, dropped) = {
+            let mut o = OVERFLOW.lock().unwrap_or_else(|p| p.into_inner());
+            (std::mem::take(&mut o.0), std::mem::take(&mut o.1))
+        };
+        for e in events {
+            let _ = writeln!(self.out, "{e}");
+        }
+        if dropped > 0 {
+            let msg = format!("{dropped} supervisor events were dropped: stdout is too slow");
+            let _ = writeln!(self.out, "{}", self.style.event("WARN", None, &msg, &[]));
+        }
+    }
+
+    fn write(&mut self, rec: Record) {
+        match rec {
+            Record::Event(text) => {
+                let _ = writeln!(self.out, "{text}");
+            }
+            Record::Flush => {}
+            Record::Lines {
+                svc,
+                stream,
+                lines,
+                ts,
+            } => {
+                let name = self.names.get(svc).map(String::as_str).unwrap_or("?");
+                if self.style.format == LogFormat::Pretty {
+                    // The hot path: the prefix is formatted once per batch.
+                    let prefix = self.style.line(svc, name, stream, "", ts);
+                    for l in &lines {
+                        let _ = self.out.write_all(prefix.as_bytes());
+                        let _ = self.out.write_all(l.as_bytes());
+                        let _ = self.out.write_all(b"\n");
+                    }
+                } else {
+                    for l in &lines {
+                        let _ = writeln!(self.out, "{}", self.style.line(svc, name, stream, l, ts));
+                    }
+                }
+                if let Some(Some(f)) = self.files.get_mut(svc) {
+                    f.write_lines(&lines);
+                }
+            }
+        }
+    }
+}

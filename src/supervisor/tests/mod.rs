@@ -1,0 +1,25 @@
+//! Engine tests with real processes, through the library API (ServicePlans built
+//! directly). Each test is bounded by a hard timeout (see `testkit::run`) and
+//! stops everything it started; children die with the test thread
+//! (PR_SET_PDEATHSIG) even when an assertion fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod logs;
+mod order;
+mod restart;
+mod stop;
+
+use std::path::Path;
+use std::time::Duration;
+
+/// Lines of a file written by services (empty when missing).
+pub fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A generous bound for one test (the machine is small and shared).
+pub const LIMIT: Duration = Duration::from_secs(30);

@@ -1,0 +1,105 @@
+//! Network cases: nothing listening, a silent listener, several hosts, and a
+//! database that comes up while the probe waits.
+
+use std::time::{Duration, Instant};
+
+use super::{ca, cli, expect, url};
+use crate::pg;
+
+#[test]
+fn nothing_listening_is_retried_then_refused() {
+    let port = pg::free_port();
+    let t = Instant::now();
+    let out = cli(
+        &url(&format!("127.0.0.1:{port}"), "sslmode=require"),
+        "1s",
+        &[],
+    );
+    expect(&out, 2, "tcp", "connection refused");
+    assert!(
+        out.stderr.contains("waiting for the database: attempt 2"),
+        "{}",
+        out.all()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn silent_listener_times_out() {
+    let port = pg::black_hole();
+    let t = Instant::now();
+    let out = cli(
+        &url(
+            &format!("127.0.0.1:{port}"),
+            "sslmode=require&connect_timeout=2",
+        ),
+        "0s",
+        &[],
+    );
+    expect(&out, 2, "tls", "no answer from 127.0.0.1");
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+}
+
+#[test]
+fn multi_host_first_dead() {
+    let (dead, port) = (pg::free_port(), pg::tls_server());
+    let raw = url(
+        &format!("localhost:{dead},localhost:{port}"),
+        &format!("sslmode=verify-full&sslrootcert={}", ca()),
+    );
+    let out = cli(&raw, "0s", &[]);
+    expect(&out, 0, "", "database usable");
+    assert!(out.stdout.contains("connection refused"), "{}", out.stdout);
+}
+
+#[test]
+fn database_down_at_start_then_up_within_wait() {
+    pg::env();
+    let port = pg::free_port();
+    let raw = url(
+        &format!("localhost:{port}"),
+        &format!("sslmode=verify-full&sslrootcert={}", ca()),
+    );
+    let waiter = std::thread::spawn(move || cli(&raw, "30s", &[]));
+    std::thread::sleep(Duration::from_millis(800));
+    let _cluster = pg::start(port, true);
+    let out = waiter.join().expect("probe thread");
+    expect(&out, 0, "", "database usable");
+    assert!(
+        out.stderr.contains("waiting for the database: attempt"),
+        "{}",
+        out.all()
+    );
+    assert!(!out.stdout.contains("(1 attempt)"), "{}", out.stdout);
+}
+
+#[test]
+fn progress_on_a_terminal_is_one_rewritten_line() {
+    let port = pg::free_port();
+    let bin = crate::support::bin();
+    let line = format!("{} probe --url-env DATABASE_URL --wait 1s", bin.display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "dumb")
+        .env(
+            "DATABASE_URL",
+            url(&format!("127.0.0.1:{port}"), "sslmode=require"),
+        );
+    let out = crate::support::run_bounded(&mut cmd, Duration::from_secs(20));
+    super::assert_no_leak(&out.all());
+    assert_eq!(out.code(), Some(2), "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("\r\x1b[2Kwaiting for the database: attempt 2"),
+        "{:?}",
+        out.stdout
+    );
+    // Not one line per attempt, as without a terminal.
+    assert!(
+        !out.stdout.contains("\nwaiting for the database"),
+        "{:?}",
+        out.stdout
+    );
+}

@@ -1,0 +1,161 @@
+//! A harness for a long-running `up`: start the real binary in its own process
+//! group, watch its output as it comes, signal it, wait with a hard timeout.
+//! On drop it SIGKILLs the supervisor's group and every service group it
+//! announced (`started (pid N)`), so nothing outlives a failing test.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::{kill_group, Fixture};
+
+/// A running `up`.
+pub struct Up {
+    child: Child,
+    out: Arc<Mutex<String>>,
+    status: Option<ExitStatus>,
+}
+
+impl Up {
+    /// Start `uaol-supervisor ARGS` in the fixture dir.
+    pub fn start(f: &Fixture, args: &[&str]) -> Up {
+        Up::spawn(f.cmd(args))
+    }
+
+    /// Start an arbitrary command (e.g. wrapped in `unshare`).
+    pub fn spawn(mut cmd: Command) -> Up {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd.spawn().expect("spawn");
+        let out = Arc::new(Mutex::new(String::new()));
+        for mut r in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = Arc::clone(&out);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = r.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Up {
+            child,
+            out,
+            status: None,
+        }
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Everything printed so far (stdout and stderr interleaved).
+    pub fn output(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Wait until the output contains `needle`; false on timeout.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if self.output().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Send a signal to the supervisor (only, not its group).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    /// Wait for exit; SIGKILL and panic after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                self.status = Some(st);
+                std::thread::sleep(Duration::from_millis(50)); // let the readers drain
+                return st;
+            }
+            if Instant::now() >= end {
+                self.cleanup();
+                panic!(
+                    "`up` did not exit within {limit:?}; output:\n{}",
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Service pids announced in the output (`started (pid N)`).
+    pub fn service_pids(&self) -> Vec<i32> {
+        let out = self.output();
+        out.match_indices("started (pid ")
+            .filter_map(|(i, m)| {
+                let rest = &out[i + m.len()..];
+                rest[..rest.find(')')?].parse().ok()
+            })
+            .collect()
+    }
+
+    fn cleanup(&mut self) {
+        kill_group(self.pid());
+        for p in self.service_pids() {
+            kill_group(p);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Whether a process (or, negative, a group) exists; zombies excluded for pids.
+pub fn alive(pid: i32) -> bool {
+    if pid > 0 {
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            if let Some(state) = s.rsplit(") ").next().and_then(|r| r.chars().next()) {
+                return state != 'Z';
+            }
+        }
+        return false;
+    }
+    // SAFETY: kill(2) with signal 0 only checks for existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Wait until `pred` holds (true) or `limit` passes (false).
+pub fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pred()
+}
