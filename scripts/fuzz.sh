@@ -47,6 +47,8 @@ dict() {
     esac
 }
 
+for t in "${targets[@]}"; do seeds "$t" >/dev/null; done
+
 echo "fuzz: building the targets (release, ASan)" >&2
 (cd fuzz && cargo fuzz build -O)
 
@@ -55,9 +57,11 @@ failed=0
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     log="fuzz/artifacts/$t/last-run.log"
-    # shellcheck disable=SC2046
+    dirs=()
+    for d in $(seeds "$t"); do dirs+=("$root/$d"); done
+    # libFuzzer writes new inputs to the first directory; the others are seeds.
     set +e
-    (cd fuzz && cargo fuzz run -O "$t" "corpus/$t" $(for d in $(seeds "$t"); do echo "$root/$d"; done) -- \
+    (cd fuzz && cargo fuzz run -O "$t" "corpus/$t" "${dirs[@]}" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -dict="$root/$(dict "$t")" -print_final_stats=1) >"$log" 2>&1
     rc=$?
@@ -67,7 +71,7 @@ for t in "${targets[@]}"; do
     if [ "$rc" -ne 0 ]; then
         failed=1
         echo "fuzz: $t FAILED (exit $rc); see $log and fuzz/artifacts/$t/" >&2
-        grep -E "panicked|ERROR: libFuzzer|SUMMARY|Test unit written" "$log" | head -n 8 >&2 || true
+        grep -A1 -E "panicked|ERROR: libFuzzer|Test unit written" "$log" | head -n 8 >&2 || true
     fi
     summary+=("$t ${execs:-0} execs, corpus $units, $([ "$rc" -eq 0 ] && echo ok || echo CRASH)")
 done

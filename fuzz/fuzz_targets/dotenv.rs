@@ -24,12 +24,15 @@ fn deliberate(text: &str) -> bool {
 fn only_in_values(text: &str) -> bool {
     text.contains(CANARY)
         && text.lines().filter(|l| l.contains(CANARY)).all(|l| {
-            l.find('=').is_some_and(|eq| l.find(CANARY).is_some_and(|c| c > eq))
+            l.find('=')
+                .is_some_and(|eq| l.find(CANARY).is_some_and(|c| c > eq))
         })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let lines = text.split('\n').count();
     let ours = dotenv::parse(text, &os);
     match &ours {
@@ -49,11 +52,16 @@ fuzz_target!(|data: &[u8]| {
     let oracle: Result<Vec<(String, String)>, _> =
         dotenvy::from_read_iter(text.as_bytes()).collect();
     if let (Ok(want), Ok(got)) = (&oracle, &ours) {
-        let got: Vec<(String, String)> =
-            got.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        let got: Vec<(String, String)> = got
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect();
         assert_eq!(&got, want, "dotenvy reads {text:?} differently");
     }
     if oracle.is_ok() {
-        assert!(ours.is_ok(), "dotenvy accepts {text:?}, we reject it: {ours:?}");
+        assert!(
+            ours.is_ok(),
+            "dotenvy accepts {text:?}, we reject it: {ours:?}"
+        );
     }
 });

@@ -26,7 +26,9 @@ fn os_env() -> BTreeMap<String, String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let path = scratch().join("supervisor.toml");
     let own_text = text.contains(CANARY) || text.contains("\\u") || text.contains("\\U");
     match plan::load_text(&path, text, &os_env()) {

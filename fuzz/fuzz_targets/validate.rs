@@ -13,8 +13,15 @@ use uaol_supervisor::db::{self, libpq, nodepg};
 /// query value (the validator masks this reading too), decoded.
 fn raw_password(raw: &str) -> Option<String> {
     let rest = raw.split_once("://")?.1;
-    let in_query = |i: usize| rest[..i].rfind('?').is_some_and(|q| rest[q..i].contains('='));
-    let at = rest.match_indices('@').map(|(i, _)| i).rfind(|&i| !in_query(i))?;
+    let in_query = |i: usize| {
+        rest[..i]
+            .rfind('?')
+            .is_some_and(|q| rest[q..i].contains('='))
+    };
+    let at = rest
+        .match_indices('@')
+        .map(|(i, _)| i)
+        .rfind(|&i| !in_query(i))?;
     Some(percent_decode(rest[..at].split_once(':')?.1))
 }
 
@@ -31,7 +38,9 @@ fn in_password(raw: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&b, rest)) = data.split_first() else { return };
+    let Some((&b, rest)) = data.split_first() else {
+        return;
+    };
     let raw = String::from_utf8_lossy(rest);
     let v = db::validate(&raw, &settings(b));
     for e in &v.errors {

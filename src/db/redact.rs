@@ -51,6 +51,33 @@ impl Stray {
         }
         Stray(all)
     }
+    /// `msg` with every quoted ("…" or `…`) text of 4+ bytes that is a piece
+    /// of a reading masked: lints name components (a key, a placeholder).
+    pub fn scrub_quoted(&self, msg: &str) -> String {
+        if self.0.is_empty() {
+            return msg.to_string();
+        }
+        let mut out = String::with_capacity(msg.len());
+        let mut rest = msg;
+        while let Some(open) = rest.find(['"', '`']) {
+            let q = &rest[open..open + 1];
+            let Some(len) = rest[open + 1..].find(q) else {
+                break;
+            };
+            let inner = &rest[open + 1..open + 1 + len];
+            out.push_str(&rest[..=open]);
+            out.push_str(if inner.len() >= 4 && self.holds(inner) {
+                MASK
+            } else {
+                inner
+            });
+            out.push_str(q);
+            rest = &rest[open + len + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn holds(&self, piece: &str) -> bool {
         !piece.is_empty()
             && self
@@ -185,5 +212,19 @@ mod tests {
         let ci = read(raw).and_then(Result::ok).expect("parses");
         let shown = render_with(&ci, &Stray::new(&[Some("Zx7Qv")], None));
         assert!(!shown.contains("Zx7"), "{shown}");
+    }
+
+    #[test]
+    fn quoted_pieces_of_a_mis_split_password_are_masked() {
+        let stray = Stray::new(&[Some("s/db?a=1&keyZx7Qv=2")], None);
+        assert_eq!(
+            stray.scrub_quoted("\"keyZx7Qv\" is not a parameter; `@` and \"db\" stay"),
+            "\"****\" is not a parameter; `@` and \"db\" stay"
+        );
+        assert_eq!(
+            Stray::default().scrub_quoted("\"keyZx7Qv\""),
+            "\"keyZx7Qv\""
+        );
+        assert_eq!(stray.scrub_quoted("odd \" quote"), "odd \" quote");
     }
 }

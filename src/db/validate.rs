@@ -39,9 +39,13 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
     };
     v.errors.extend(lint_text::known_fallback(&ci));
     v.errors.extend(lint_text::placeholders(raw, Some(&ci)));
+    // With an unencoded reserved character the components are pieces of a
+    // mis-split URL (often of the password): lints that name them stay quiet.
     let (e, w) = lint_conn::unknown_params(&ci, settings.client);
-    v.errors.extend(e);
-    v.warnings.extend(w);
+    if !text_problem {
+        v.errors.extend(e);
+        v.warnings.extend(w);
+    }
     let values = lint_conn::values(&ci, settings.client);
     if !text_problem {
         v.errors.extend(values);
@@ -51,13 +55,10 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
         v.errors.extend(lint_conn::compare(&ci, &node));
     }
     let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
-    lint_plan(&mut v, &ci, &plan, settings);
-    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
-    let node_pw = node.as_ref().ok().and_then(|n| n.password.as_ref());
-    let stray = redact::Stray::new(
-        &[raw_pw, node_pw.map(Secret::expose)],
-        ci.password.as_ref().map(Secret::expose),
-    );
+    if !text_problem {
+        lint_plan(&mut v, &ci, &plan, settings);
+    }
+    let stray = stray(raw, ci.password.as_ref());
     let redacted = redact::render_with(&ci, &stray);
     let mut url = DbUrl::new(raw, redacted, ci.password.clone(), plan);
     if let Ok(n) = &node {
@@ -129,21 +130,66 @@ fn lint_plan(
     }
 }
 
+/// The other readings of the password (raw userinfo, node-postgres's) where
+/// they differ from libpq's `libpq_pw`: see [`redact::Stray`].
+fn stray(raw: &str, libpq_pw: Option<&Secret>) -> redact::Stray {
+    let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
+    let node = nodepg::read(raw).ok().and_then(|n| n.password);
+    redact::Stray::new(
+        &[raw_pw, node.as_ref().map(Secret::expose)],
+        libpq_pw.map(Secret::expose),
+    )
+}
+
 fn finish(mut v: Validation, raw: &str, url: Option<DbUrl>) -> Validation {
     let mut redactor = url.as_ref().map(DbUrl::redactor).unwrap_or_default();
     if let Some((_, Some(pw))) = lint_text::raw_userinfo(raw) {
         redactor.add(pw);
     }
-    scrub(&mut v, &redactor);
+    let stray = stray(raw, url.as_ref().and_then(DbUrl::password));
+    scrub(&mut v, &redactor, &stray);
     v.url = url;
     v
 }
 
-fn scrub(v: &mut Validation, r: &Redactor) {
+/// The password in any reading, and quoted pieces of a mis-split one (a
+/// query key `"k1"` named by `unknown_parameter`) — found by the fuzzer.
+fn scrub(v: &mut Validation, r: &Redactor, stray: &redact::Stray) {
     for e in &mut v.errors {
-        e.message = r.redact(&e.message).into_owned();
+        e.message = stray.scrub_quoted(&r.redact(&e.message));
     }
     for w in &mut v.warnings {
-        *w = r.redact(w).into_owned();
+        *w = stray.scrub_quoted(&r.redact(w));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `validate` fuzz target: an `sslrootcert` path that was a
+    /// piece of a mis-split password showed in `sslrootcert_missing`.
+    #[test]
+    fn a_mis_split_url_reports_only_the_text_problem() {
+        let raw = "postgresql://u:Z)x4Qv@h/app?password=Zx3Qv&sslrootcert=a-u?x@[::1]:5,h2:Zx6Ov@h.ex:p:Kq3secret@pem.crt";
+        let v = run(raw, &DbSettings::default());
+        assert!(
+            v.errors.iter().any(|e| e.kind == "unencoded_reserved"),
+            "{v:?}"
+        );
+        for e in &v.errors {
+            assert!(
+                !e.message.contains("Kq3secret"),
+                "{}: {}",
+                e.kind,
+                e.message
+            );
+        }
+        let raw = "postgresql://app:pw/db?sslmode=require&Kq3piece=1&x=?y@db.example.com/app";
+        let v = run(raw, &DbSettings::default());
+        assert!(
+            v.errors.iter().all(|e| !e.message.contains("Kq3piece")),
+            "{v:?}"
+        );
     }
 }
