@@ -23,6 +23,7 @@ use super::spawn;
 use super::state::{step, Action, Ctx, Event, Exit, Policy, State, Svc};
 use super::{ready, report};
 use crate::plan::{ReadyProbe, ServicePlan};
+use crate::secret::Redactor;
 
 /// Messages from tasks (exit forwarders, readiness checks, relays) to the loop.
 #[derive(Debug)]
@@ -114,6 +115,8 @@ pub struct Engine {
     pub failed: Option<String>,
     /// Relay tasks (joined at the end so the last lines are written).
     pub relays: Vec<JoinHandle<()>>,
+    /// Masks the database password in service output (empty: none).
+    pub redact: Arc<Redactor>,
 }
 
 impl Engine {
@@ -152,6 +155,7 @@ impl Engine {
             stopping: None,
             failed: None,
             relays: Vec::new(),
+            redact: Arc::default(),
         }
     }
 
@@ -254,6 +258,7 @@ impl Engine {
                 sink: self.sink.clone(),
                 tail,
                 ready,
+                redact: Arc::clone(&self.redact),
             };
             self.relays.retain(|h| !h.is_finished());
             self.relays.push(tokio::spawn(logs::relay(fd, r)));

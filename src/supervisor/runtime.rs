@@ -111,6 +111,9 @@ impl Supervisor {
         );
         let (itx, mut irx) = mpsc::unbounded_channel();
         let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
+        if let Some(d) = &plan.database {
+            engine.redact = Arc::new(d.url.redactor());
+        }
         let mut signals = if opts.os_signals {
             Signals::os().ok()
         } else {
