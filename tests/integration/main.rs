@@ -14,6 +14,7 @@ mod env;
 mod export;
 mod probe;
 mod run;
+mod secrets;
 mod up;
 mod up_db;
 mod upkit;
