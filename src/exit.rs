@@ -28,6 +28,8 @@ pub const NOT_READY: u8 = 9;
 pub const NO_SUPERVISOR: u8 = 10;
 /// `status --check`: some service is not ready, or has failed.
 pub const UNHEALTHY: u8 = 11;
+/// `up`: another live `up` already owns the control socket.
+pub const ALREADY_RUNNING: u8 = 12;
 /// Command-line usage error (BSD `EX_USAGE`).
 pub const USAGE: u8 = 64;
 /// An I/O error the supervisor could not recover from (e.g. cannot write `--out`).

@@ -25,6 +25,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod db;
 pub mod env;
 pub mod exit;

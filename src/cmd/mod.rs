@@ -5,14 +5,15 @@ use std::process::ExitCode;
 
 pub mod check;
 pub mod common;
+pub mod control;
 pub mod env;
 pub mod export;
 pub mod probe;
 pub mod run;
+pub mod status;
 pub mod up;
 
 use crate::cli::{Cli, Command};
-use crate::exit;
 
 /// Run the parsed command.
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -22,16 +23,11 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Env(args) => env::run(&cli, args),
         Command::Probe(args) => probe::run(&cli, args),
         Command::Run(args) => run::run(&cli, args),
-        Command::Status(_) => not_yet("status"),
-        Command::Restart(_) => not_yet("restart"),
-        Command::Stop(_) => not_yet("stop"),
-        Command::Start(_) => not_yet("start"),
-        Command::Logs(_) => not_yet("logs"),
+        Command::Status(args) => status::run(&cli, args),
+        Command::Restart(args) => control::action(&cli, args, control::Action::Restart),
+        Command::Stop(args) => control::action(&cli, args, control::Action::Stop),
+        Command::Start(args) => control::action(&cli, args, control::Action::Start),
+        Command::Logs(args) => control::logs(&cli, args),
         Command::Export(args) => export::run(&cli, args),
     }
-}
-
-fn not_yet(name: &str) -> ExitCode {
-    eprintln!("error: `{name}` is not implemented yet");
-    exit::code(exit::INTERNAL)
 }

@@ -1,6 +1,7 @@
 //! `up`: load the Plan, then supervise in the foreground until SIGINT/SIGTERM.
 //! Exit 0 after a clean stop, `SERVICE_FAILED` when a service failed, the
-//! gate's code when the database gate failed, `USAGE` for an unknown service.
+//! gate's code when the database gate failed, `USAGE` for an unknown service,
+//! `ALREADY_RUNNING` when another `up` owns the control socket.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -8,9 +9,10 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, LogFormat as CliLogFormat, UpArgs};
 use crate::cmd::common;
+use crate::control;
 use crate::exit;
 use crate::plan::LogFormat;
-use crate::supervisor::{self, trace, Options, Supervisor};
+use crate::supervisor::{trace, Options, Supervisor};
 
 /// Run `up`.
 pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
@@ -28,14 +30,20 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         out: Box::new(std::io::stdout()),
         os_signals: true,
     };
-    let (_handle, sup) = match Supervisor::new(Arc::new(plan), opts) {
+    let plan = Arc::new(plan);
+    let (handle, sup) = match Supervisor::new(Arc::clone(&plan), opts) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::code(exit::USAGE);
         }
     };
-    exit::code(supervisor::run_blocking(sup))
+    let bound = match control::listen(&plan) {
+        Ok(b) => b,
+        Err(code) => return exit::code(code),
+    };
+    let ctx = control::serve::Context::new(&plan, &handle);
+    exit::code(control::server::run_with(sup, bound, ctx))
 }
 
 /// `--log-format` overrides `[supervisor] log_format`.

@@ -191,9 +191,23 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
 }
 
 /// Read every listed env file (all of them, even after an error), linting each.
+/// The env files to read: the listed ones; when `env_files` is not written at
+/// all, `.env` beside supervisor.toml if it exists (as docker compose does) —
+/// `env_files = []` reads none. `None` span = the implicit default.
+fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::Range<usize>>)> {
+    match &s.env_files {
+        Some(list) => list
+            .iter()
+            .map(|rel| (rel.get_ref().clone(), Some(rel.span())))
+            .collect(),
+        None if ctx.base.join(".env").is_file() => vec![(".env".to_string(), None)],
+        None => Vec::new(),
+    }
+}
+
 fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
     let mut files: Vec<EnvFile> = Vec::new();
-    for rel in s.env_files.iter().flatten() {
+    for (rel, span) in env_file_list(ctx, s) {
         let merged: BTreeMap<&str, &str> = files
             .iter()
             .flat_map(|f| f.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())))
@@ -204,14 +218,15 @@ fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
                 .cloned()
                 .or_else(|| merged.get(n).map(|v| v.to_string()))
         };
-        match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
+        match read_env_file(&ctx.shown(&rel), &outer) {
             Ok(f) => files.push(f),
             Err(p) => {
-                let at = ctx.loc.at(&rel.span());
-                ctx.problems.push(
-                    p.location,
-                    format!("{} (listed in supervisor.env_files at {at})", p.message),
-                );
+                let why = match &span {
+                    Some(span) => format!("listed in supervisor.env_files at {}", ctx.loc.at(span)),
+                    None => "read by default as it sits beside supervisor.toml; set env_files = [] to ignore it".into(),
+                };
+                ctx.problems
+                    .push(p.location, format!("{} ({why})", p.message));
             }
         }
     }

@@ -211,3 +211,37 @@ fn the_child_gets_exactly_what_env_prints() {
     assert_eq!(child, printed);
     assert!(!child.contains_key("RUST_LOG") && !child.contains_key("AWS_SECRET_ACCESS_KEY"));
 }
+
+/// Without `env_files`, a `.env` beside supervisor.toml is read (as docker
+/// compose does); `env_files = []` reads none; a broken default `.env` says
+/// how to opt out.
+#[test]
+fn dotenv_beside_the_config_is_read_by_default() {
+    let f = Fixture::new();
+    f.write(".env", "GREETING=hello\n");
+    f.write(
+        "supervisor.toml",
+        "[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a", "--explain"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("GREETING"), "{}", out.stdout);
+    assert!(out.stdout.contains(".env:1"), "{}", out.stdout);
+
+    f.write(
+        "supervisor.toml",
+        "[supervisor]\nenv_files = []\n\n[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!out.stdout.contains("GREETING"), "{}", out.stdout);
+
+    f.write(".env", "GREETING=\"unterminated\n");
+    f.write(
+        "supervisor.toml",
+        "[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = f.run(&["env", "a"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.stderr.contains("env_files = []"), "{}", out.stderr);
+}

@@ -9,6 +9,7 @@ mod support;
 mod badinput;
 mod check;
 mod cli;
+mod control;
 mod corpus;
 mod env;
 mod export;

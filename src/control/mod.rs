@@ -1,0 +1,100 @@
+//! The control socket: how `status`, `restart`, `stop`, `start` and `logs`
+//! talk to a running `up`.
+//!
+//! `up` binds a Unix socket (mode 0600) next to the runtime and answers one
+//! JSON request line with one JSON response line per connection, after
+//! checking the peer's uid (`SO_PEERCRED`: same uid or root). The client
+//! commands find the socket the same way `up` chose it (config → path), so
+//! `uaol-supervisor status` from the project directory just works.
+//!
+//! Layout: [`protocol`] (the wire types, pure), [`path`] (where the socket
+//! is), [`usage`] (process-group RSS/CPU with sysinfo), [`bind`] (stale/live
+//! socket handling, permissions, removal on exit), [`server`] (accept loop,
+//! peer check), [`serve`] (one request against the supervisor's handle),
+//! [`act`] (start/stop/restart with their dependencies), [`deps`] (which
+//! ones, pure), [`settle`] (one action on one service and waiting for the
+//! result), [`client`] (one request from a command).
+
+pub mod act;
+pub mod bind;
+pub mod client;
+pub mod deps;
+pub mod path;
+pub mod protocol;
+pub mod serve;
+pub mod server;
+pub mod settle;
+pub mod usage;
+
+use crate::exit;
+use crate::plan::Plan;
+
+/// For `up`: claim the control socket of `plan`. `Ok(None)`: the default
+/// location cannot hold a socket (read-only or too long a path, as in a
+/// container with the config mounted read-only): warned, and `up` runs
+/// without one — supervising matters more. A configured path that fails, or
+/// a live `up` on it, is an error: printed, and its exit code returned.
+pub fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
+    let configured = plan.settings.control_socket.as_deref();
+    let disabled = |e: &dyn std::fmt::Display| {
+        eprintln!(
+            "warning: no control socket ({e}); set [supervisor] control_socket to a writable path"
+        );
+    };
+    let path = match path::for_up(configured, &plan.config_path) {
+        Ok(p) => p,
+        Err(e) if configured.is_none() => {
+            disabled(&e);
+            return Ok(None);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(exit::CONFIG);
+        }
+    };
+    match bind::bind(&path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if configured.is_none() && unwritable(&e) => {
+            disabled(&e);
+            Ok(None)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(match e {
+                bind::BindError::InUse(_) => exit::ALREADY_RUNNING,
+                bind::BindError::NotSocket(_) => exit::CONFIG,
+                bind::BindError::Io(..) => exit::IO,
+            })
+        }
+    }
+}
+
+/// The place cannot hold our socket at all (read-only, no permission).
+pub fn unwritable(e: &bind::BindError) -> bool {
+    match e {
+        bind::BindError::Io(_, io) => matches!(
+            io.raw_os_error(),
+            Some(libc::EROFS | libc::EACCES | libc::EPERM)
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind::BindError;
+    use super::*;
+    use std::io::Error;
+    use std::path::PathBuf;
+
+    #[test]
+    fn only_an_unwritable_place_is_tolerated() {
+        let p = PathBuf::from("/x");
+        let io = |n| BindError::Io(p.clone(), Error::from_raw_os_error(n));
+        assert!(unwritable(&io(libc::EROFS)));
+        assert!(unwritable(&io(libc::EACCES)));
+        assert!(!unwritable(&io(libc::ENOSPC)));
+        assert!(!unwritable(&BindError::InUse(p.clone())));
+        assert!(!unwritable(&BindError::NotSocket(p)));
+    }
+}

@@ -1,0 +1,174 @@
+//! The server inside `up`: accept connections on the bound socket, refuse
+//! peers whose uid (`SO_PEERCRED`) is neither ours nor root, read one request
+//! line, answer one response line. It runs in the same current-thread runtime
+//! as the supervisor, as one more future beside it: when the supervisor ends,
+//! the server is dropped and the socket file removed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+
+use super::bind::Bound;
+use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
+use super::serve::{answer, Context};
+use crate::exit;
+use crate::supervisor::Supervisor;
+
+/// At most this many connections are served at once; more wait in the backlog.
+const CONCURRENT: usize = 16;
+/// A client must send its request line (and take its answer) within this.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long answers in flight may take to be written once the runtime ended.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Whether a peer uid may talk to us: the same user, or root.
+pub fn allowed(peer: u32, me: u32) -> bool {
+    peer == me || peer == 0
+}
+
+/// Run the supervisor and the control server (when `bound`) on one
+/// current-thread runtime on this thread (the children's parent-death signal
+/// follows it); returns the supervisor's exit code. The socket is removed at
+/// the end.
+pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let std = bound.as_mut().and_then(|b| b.listener.take());
+    let path = bound.as_ref().map(|b| b.path().display().to_string());
+    let code = rt.block_on(async move {
+        let listener = std.map(|l| {
+            l.set_nonblocking(true)?;
+            UnixListener::from_std(l)
+        });
+        let listener = match listener {
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
+                tracing::error!("control socket unusable: {e}");
+                None
+            }
+            None => None,
+        };
+        let slots = Arc::new(Semaphore::new(CONCURRENT));
+        // Biased: the supervisor's first poll starts its output sink, so the
+        // server's first event goes out in the configured format.
+        let code = tokio::select! {
+            biased;
+            code = sup.run() => code,
+            () = serve(listener, path, Arc::new(ctx), Arc::clone(&slots)) => exit::INTERNAL,
+        };
+        // Requests in flight now fail fast (the runtime is gone): let their
+        // answers be written before the runtime drops them.
+        let all = CONCURRENT as u32;
+        let _ = tokio::time::timeout(DRAIN, slots.acquire_many(all)).await;
+        code
+    });
+    drop(rt);
+    drop(bound);
+    code
+}
+
+/// Accept forever (pending forever without a listener).
+async fn serve(
+    listener: Option<UnixListener>,
+    path: Option<String>,
+    ctx: Arc<Context>,
+    slots: Arc<Semaphore>,
+) {
+    let Some(listener) = listener else {
+        return std::future::pending().await;
+    };
+    tracing::info!("control socket {}", path.unwrap_or_default());
+    let me = nix::unistd::geteuid().as_raw();
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return std::future::pending().await;
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let ctx = Arc::clone(&ctx);
+                tokio::spawn(async move {
+                    connection(stream, &ctx, me).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("control socket: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
+    let peer = stream.peer_cred().map(|c| c.uid());
+    let response = match peer {
+        Ok(uid) if allowed(uid, me) => read_and_answer(&mut stream, ctx).await,
+        Ok(uid) => {
+            tracing::warn!("control socket: refused a connection from uid {uid}");
+            Response::error(
+                ErrorKind::Denied,
+                format!(
+                    "permission denied: uid {uid} is not the supervisor's user (uid {me}) or root"
+                ),
+            )
+        }
+        Err(e) => Response::error(ErrorKind::Denied, format!("cannot check the peer: {e}")),
+    };
+    let mut line = serde_json::to_string(&response).unwrap_or_else(|_| {
+        r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
+    });
+    line.push('\n');
+    // A client that does not read its answer only loses its own connection.
+    let write = async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(READ_TIMEOUT, write).await;
+}
+
+async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
+    let mut reader = BufReader::new(stream).take(MAX_REQUEST);
+    let mut line = String::new();
+    let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
+    match read {
+        Err(_) => return Response::error(ErrorKind::BadRequest, "no request line within 10 s"),
+        Ok(Err(e)) => return Response::error(ErrorKind::BadRequest, format!("cannot read: {e}")),
+        Ok(Ok(_)) if !line.ends_with('\n') => {
+            return Response::error(
+                ErrorKind::BadRequest,
+                "the request must be one line ending in \\n",
+            );
+        }
+        Ok(Ok(_)) => {}
+    }
+    match serde_json::from_str::<Request>(&line) {
+        Ok(req) => answer(ctx, req).await,
+        Err(e) => Response::error(ErrorKind::BadRequest, format!("bad request: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_uid_or_root_only() {
+        assert!(allowed(1000, 1000));
+        assert!(allowed(0, 1000));
+        assert!(allowed(0, 0));
+        assert!(!allowed(1001, 1000));
+        assert!(!allowed(65534, 0));
+    }
+}

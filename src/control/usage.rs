@@ -1,0 +1,198 @@
+//! Resource use of a service's WHOLE process group: RSS summed over every
+//! process whose pgid is the service's pgid (a `sh -c 'node …'` service counts
+//! the shell and node — not just the leader, process-compose#289's mistake),
+//! and CPU% from two samples a short window apart. Sampled only while a
+//! `status` request is being served: there is no background sampling.
+//!
+//! CPU time comes from the kernel in clock ticks (10 ms), so over the 200 ms
+//! window the resolution is 5 % of a core; good enough to tell idle from busy.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// The CPU sampling window of `status`.
+pub const WINDOW: Duration = Duration::from_millis(200);
+
+/// One process at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    /// Its process group.
+    pub pgid: i32,
+    /// Resident set size (bytes).
+    pub rss: u64,
+    /// CPU time so far (user + system, milliseconds).
+    pub cpu_ms: u64,
+}
+
+/// Every process of interest at one instant, by pid.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// pid → process.
+    pub procs: HashMap<i32, Proc>,
+}
+
+/// A process group's use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    /// Summed RSS at the second sample (bytes).
+    pub rss_bytes: u64,
+    /// CPU over the window, 100 = one core busy.
+    pub cpu_percent: f64,
+    /// Processes in the group at the second sample.
+    pub processes: usize,
+}
+
+/// Aggregate per group (pure). A process new in `after` contributes all its
+/// CPU time (it was born inside the window); one that died in between is lost.
+pub fn aggregate(before: &Sample, after: &Sample, window: Duration) -> HashMap<i32, Usage> {
+    let mut out: HashMap<i32, (u64, u64, usize)> = HashMap::new();
+    for (pid, p) in &after.procs {
+        let earlier = before
+            .procs
+            .get(pid)
+            .filter(|b| b.pgid == p.pgid && b.cpu_ms <= p.cpu_ms)
+            .map_or(0, |b| b.cpu_ms);
+        let e = out.entry(p.pgid).or_default();
+        e.0 += p.rss;
+        e.1 += p.cpu_ms - earlier;
+        e.2 += 1;
+    }
+    let ms = window.as_secs_f64() * 1000.0;
+    out.into_iter()
+        .map(|(g, (rss, cpu, n))| {
+            let cpu_percent = if ms > 0.0 {
+                cpu as f64 * 100.0 / ms
+            } else {
+                0.0
+            };
+            (
+                g,
+                Usage {
+                    rss_bytes: rss,
+                    cpu_percent,
+                    processes: n,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Reads the process table with sysinfo.
+pub struct Sampler {
+    sys: System,
+}
+
+impl Sampler {
+    /// `None` when the process table cannot be read on this platform.
+    pub fn new() -> Option<Sampler> {
+        System::new().ok().map(|sys| Sampler { sys })
+    }
+
+    /// The processes in `groups` now. Membership comes from `getpgid` over
+    /// the pids in /proc (cheap); sysinfo then reads only those processes, so
+    /// a busy machine's thousands of other processes cost nothing.
+    pub fn sample(&mut self, groups: &[i32]) -> Sample {
+        let members = members(groups);
+        let pids: Vec<Pid> = members
+            .iter()
+            .map(|&(p, _)| Pid::from_u32(p.unsigned_abs()))
+            .collect();
+        let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
+        self.sys
+            .refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
+        let procs = members
+            .into_iter()
+            .filter_map(|(pid, pgid)| {
+                let p = self.sys.process(Pid::from_u32(pid.unsigned_abs()))?;
+                let proc = Proc {
+                    pgid,
+                    rss: p.memory(),
+                    cpu_ms: p.accumulated_cpu_time(),
+                };
+                Some((pid, proc))
+            })
+            .collect();
+        Sample { procs }
+    }
+}
+
+/// `(pid, pgid)` of every live process whose group is one of `groups`.
+fn members(groups: &[i32]) -> Vec<(i32, i32)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).ok()?;
+            groups
+                .contains(&pgid.as_raw())
+                .then_some((pid, pgid.as_raw()))
+        })
+        .collect()
+}
+
+/// Sample `groups` twice, `window` apart (asynchronously: the supervisor keeps
+/// running meanwhile). Empty when there is nothing to measure.
+pub async fn measure(groups: &[i32], window: Duration) -> HashMap<i32, Usage> {
+    if groups.is_empty() {
+        return HashMap::new();
+    }
+    let Some(mut s) = Sampler::new() else {
+        return HashMap::new();
+    };
+    let before = s.sample(groups);
+    let t0 = Instant::now();
+    tokio::time::sleep(window).await;
+    let after = s.sample(groups);
+    aggregate(&before, &after, t0.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(v: &[(i32, i32, u64, u64)]) -> Sample {
+        Sample {
+            procs: v
+                .iter()
+                .map(|&(pid, pgid, rss, cpu_ms)| (pid, Proc { pgid, rss, cpu_ms }))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sums_the_whole_group() {
+        let before = sample(&[(10, 10, 1000, 50), (11, 10, 5000, 100), (20, 20, 7, 0)]);
+        let after = sample(&[(10, 10, 1000, 60), (11, 10, 6000, 190), (20, 20, 7, 0)]);
+        let u = aggregate(&before, &after, Duration::from_millis(200));
+        assert_eq!(u[&10].rss_bytes, 7000);
+        assert_eq!(u[&10].processes, 2);
+        assert!((u[&10].cpu_percent - 50.0).abs() < 1e-9);
+        assert_eq!(u[&20].cpu_percent, 0.0);
+    }
+
+    #[test]
+    fn newborns_count_fully_and_reused_pids_do_not_go_negative() {
+        let before = sample(&[(10, 10, 1, 500), (12, 99, 1, 900)]);
+        // 12 now belongs to group 10 (pid reuse): counted from zero.
+        let after = sample(&[(10, 10, 1, 500), (12, 10, 1, 20), (13, 10, 1, 20)]);
+        let u = aggregate(&before, &after, Duration::from_millis(100));
+        assert!((u[&10].cpu_percent - 40.0).abs() < 1e-9);
+        assert_eq!(u[&10].processes, 3);
+    }
+
+    #[test]
+    fn measures_this_process_group() {
+        let me = nix::unistd::getpgrp().as_raw();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let u = rt.block_on(measure(&[me], Duration::from_millis(50)));
+        assert!(u[&me].rss_bytes > 0, "{u:?}");
+        assert!(u[&me].processes >= 1);
+    }
+}

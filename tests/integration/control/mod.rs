@@ -1,0 +1,165 @@
+//! Integration tests for the control socket: a real `up` in a temp dir with
+//! tiny `sh` services, driven by the real client commands. Every `up` is
+//! stopped (SIGTERM, then SIGKILL of its group) and every service group it
+//! reported is SIGKILLed when the test ends, pass or fail.
+
+mod actions;
+mod security;
+mod socket;
+mod status;
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{kill_group, run_bounded, Fixture, Output};
+
+/// Bound for one client command.
+pub const CMD: Duration = Duration::from_secs(20);
+
+/// A running `up` in the background.
+pub struct Up {
+    child: Option<Child>,
+    /// Its stdout+stderr.
+    pub log: PathBuf,
+    groups: Vec<i32>,
+    /// Global args the client needs to find this `up` (`-c PATH`).
+    client: Vec<String>,
+}
+
+impl Up {
+    /// Start `up` in the fixture (stdout and stderr to `up.log`).
+    pub fn start(fx: &Fixture) -> Up {
+        Up::start_with(fx, &[])
+    }
+
+    /// Start `up` with extra environment variables.
+    pub fn start_with(fx: &Fixture, env: &[(&str, &str)]) -> Up {
+        let mut c = fx.cmd(&["up"]);
+        c.envs(env.iter().copied());
+        Up::spawn(fx, c, Vec::new())
+    }
+
+    /// Start `up` in the subdirectory `sub` (holding supervisor.toml); the
+    /// client then finds it with `-c sub/supervisor.toml` from the fixture root.
+    pub fn start_in(fx: &Fixture, sub: &str) -> Up {
+        let mut c = fx.cmd(&["up"]);
+        c.current_dir(fx.path().join(sub));
+        let cfg = fx.path().join(sub).join("supervisor.toml");
+        Up::spawn(fx, c, vec!["-c".into(), cfg.to_string_lossy().into_owned()])
+    }
+
+    fn spawn(fx: &Fixture, mut c: Command, client: Vec<String>) -> Up {
+        let log = fx.path().join("up.log");
+        let f = File::create(&log).expect("log");
+        c.stdin(Stdio::null())
+            .stdout(f.try_clone().expect("dup"))
+            .stderr(f)
+            .process_group(0);
+        Up {
+            child: Some(c.spawn().expect("spawn up")),
+            log,
+            groups: Vec::new(),
+            client,
+        }
+    }
+
+    /// What `up` printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Poll `status --json` until `done` holds for the services (bounded).
+    pub fn wait_for(
+        &mut self,
+        fx: &Fixture,
+        what: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut args: Vec<&str> = self.client.iter().map(String::as_str).collect();
+            args.extend(["status", "--json"]);
+            let o = fx.run(&args, CMD);
+            if let Ok(Value::Array(v)) = serde_json::from_str::<Value>(&o.stdout) {
+                self.remember(&v);
+                if done(&v) {
+                    return v;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last status: {o:?}\nup: {}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Wait until every service is ready (or completed).
+    pub fn wait_ready(&mut self, fx: &Fixture) -> Vec<Value> {
+        self.wait_for(fx, "all ready", |v| v.iter().all(|s| s["ready"] == true))
+    }
+
+    /// Note the service groups to kill at the end.
+    pub fn remember(&mut self, services: &[Value]) {
+        for s in services {
+            if let Some(p) = s["pid"].as_i64() {
+                self.groups.push(p as i32);
+            }
+        }
+    }
+
+    /// SIGTERM `up` and wait for it (bounded); SIGKILL on overrun.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let pid = child.id() as i32;
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("try_wait") {
+                break st;
+            }
+            if Instant::now() >= deadline {
+                kill_group(pid);
+                break child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        kill_group(pid);
+        Some(status)
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        self.stop();
+        for g in &self.groups {
+            kill_group(*g);
+        }
+    }
+}
+
+/// A service entry by name.
+pub fn service<'a>(v: &'a [Value], name: &str) -> &'a Value {
+    v.iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {v:?}"))
+}
+
+/// Assert the exit code, showing the output otherwise.
+pub fn expect_code(o: &Output, code: i32) {
+    assert_eq!(o.code(), Some(code), "{o:?}");
+}
+
+/// Run a client command with extra environment variables.
+pub fn run_env(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = fx.cmd(args);
+    c.envs(env.iter().copied());
+    run_bounded(&mut c, CMD)
+}
