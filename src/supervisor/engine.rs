@@ -115,7 +115,7 @@ pub struct Engine {
     pub failed: Option<String>,
     /// Relay tasks (joined at the end so the last lines are written).
     pub relays: Vec<JoinHandle<()>>,
-    /// Masks the database password in service output (empty: none).
+    /// Masks secrets in service output (empty: none).
     pub redact: Arc<Redactor>,
 }
 

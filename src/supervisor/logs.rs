@@ -13,8 +13,9 @@
 //! a flooder's batches.
 //!
 //! The last line of defence for secrets (SPEC: the password never appears in
-//! any output): a child may print its own `DATABASE_URL` or password, so each
-//! line is scrubbed with the database password's [`Redactor`] before it
+//! any output): a child may print its own `DATABASE_URL`, password or token,
+//! so each line is scrubbed with the Plan's [`Redactor`] (the database
+//! password and every value marked secret) before it
 //! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
 //! there is no password (the redactor is empty); a secret cut by the
 //! [`MAX_LINE`] split is not recognised (documented in the README).
@@ -187,7 +188,7 @@ pub struct Relay {
     pub tail: SharedTail,
     /// `ready = { log = "…" }`: the regex, and who to tell (once) when a line matches.
     pub ready: Option<(Regex, Box<dyn FnOnce() + Send>)>,
-    /// Masks the database password in every line (empty: no-op).
+    /// Masks secrets in every line (empty: no-op).
     pub redact: Arc<Redactor>,
 }
 

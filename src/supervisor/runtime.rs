@@ -24,6 +24,7 @@ use super::state::{Event, State};
 use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{LogFormat, Plan};
+use crate::secret::Redactor;
 
 /// How to run.
 pub struct Options {
@@ -111,9 +112,7 @@ impl Supervisor {
         );
         let (itx, mut irx) = mpsc::unbounded_channel();
         let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
-        if let Some(d) = &plan.database {
-            engine.redact = Arc::new(d.url.redactor());
-        }
+        engine.redact = Arc::new(output_redactor(&plan));
         let mut signals = if opts.os_signals {
             Signals::os().ok()
         } else {
@@ -342,6 +341,26 @@ fn snapshot(engine: &Engine) -> Snapshot {
         })
         .collect();
     Snapshot { services }
+}
+
+/// What service output is scrubbed of: the database password (every reading,
+/// encoded forms) and every value the Plan marks secret — the same set the
+/// control socket masks, so `up` and `logs` show the same lines.
+fn output_redactor(plan: &Plan) -> Redactor {
+    let mut r = plan
+        .database
+        .as_ref()
+        .map(|d| d.url.redactor())
+        .unwrap_or_default();
+    let envs = plan
+        .services
+        .iter()
+        .map(|s| &s.env)
+        .chain([&plan.global_env]);
+    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
+        r.add(&v.value);
+    }
+    r
 }
 
 /// Build a current-thread runtime on this thread and run to the end.
