@@ -73,13 +73,16 @@ class Soak:
         self.t0 = time.monotonic()
 
     def sample(self, prev_z):
-        """Zombies and RSS; returns this sample's zombies {(pid, start): ppid}."""
+        """Zombies and RSS. A zombie is normal for the moment between a death
+        and its parent's wait; one still there in 3 samples (2 s) is a
+        violation. Returns {(pid, start): (ppid, times seen)}."""
         self.samples += 1
         d = procs.descendants(self.proc.pid)
-        z = {(p, st[3]): st[1] for p, st in d.items() if st[0] == "Z"}
-        self.zombies_seen += len(z)
-        for k in z.keys() & prev_z.keys():
-            self.zombies_persistent.append((k[0], z[k]))
+        z = {(p, st[3]): (st[1], prev_z.get((p, st[3]), (0, 0))[1] + 1) for p, st in d.items() if st[0] == "Z"}
+        self.zombies_seen += sum(1 for _, n in z.values() if n == 1)
+        for k, (ppid, n) in z.items():
+            if n == 3:
+                self.zombies_persistent.append((k[0], ppid))
         r = procs.rss_kib(self.proc.pid)
         if r:
             self.rss.append((time.monotonic() - self.t0, r))
@@ -224,7 +227,7 @@ def main():
         ("kills", f"{s.kills['leader'] + s.kills['other']} ({s.kills['leader']} leaders, {s.kills['other']} grandchildren/orphans)"),
         ("restarts", s.facts["restarts"]),
         ("samples", s.samples),
-        ("zombies", f"{len(s.zombies_persistent)} persistent, {s.zombies_seen} transient sightings"),
+        ("zombies", f"{len(s.zombies_persistent)} persistent (3 samples), {s.zombies_seen} transient (reaped within 2 s)"),
         ("rss", rss),
         ("lines checked", f"{res.checked} side-file lines, {res.output_lines} output lines, {res.lost} lost, {res.dup} duplicated"),
         ("panics", res.panics),
