@@ -56,11 +56,16 @@ if [ ! -f examples/uaol/node_modules/.package-lock.json ] ||
   (cd examples/uaol && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The database's first-run setup. It is also the supervisor's first oneshot
-# (a no-op then), but `up` validates DATABASE_URL — including that its
-# sslrootcert file exists — before any service runs, and that CA certificate
-# is what db-init creates. Idempotent: later runs only say "reusing".
-examples/uaol/scripts/db-init.sh
+# The example uses fixed ports; another copy of it (another checkout, a test
+# run) would answer on them and fail our database gate in confusing ways.
+busy=()
+for port in 55432 3000 3001 3002; do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port")
+done
+if [ ${#busy[@]} -gt 0 ]; then
+  echo "demo: port(s) ${busy[*]} already in use on 127.0.0.1 — is the example already running (another scripts/demo.sh, a test run)? Stop it first." >&2
+  exit 1
+fi
 
 cat >&2 <<'MSG'
 demo: starting the example backend. Once it is up, try (in another terminal):

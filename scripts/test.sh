@@ -13,6 +13,8 @@ fi
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 # openssl CLI: the test harness makes a private CA and server certificates.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# node + npm: the quickstart example's end-to-end test (real pg driver).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # systemd-analyze: `export systemd` output is checked with the real validator.
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 
@@ -39,3 +41,8 @@ echo "== cargo clippy" >&2
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test" >&2
 cargo test --all-targets --quiet 2>&1
+# The quickstart, end to end: the example backend under `run`, twice (fresh
+# and reusing its database), nothing left behind. Uses the debug build above.
+echo "== examples/uaol end to end" >&2
+cargo build --quiet
+UAOL_SUPERVISOR="$PWD/target/debug/uaol-supervisor" bash examples/uaol/tests/e2e.sh

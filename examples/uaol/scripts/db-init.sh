@@ -28,6 +28,7 @@ ssl_cert_file = '../tls/server.crt'
 ssl_key_file = '../tls/server.key'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
+log_checkpoints = off             # quieter demo output
 CONF
   [ -z "$RUN_AS" ] || chown "$RUN_AS:" "$PGDATA_DIR/uaol.conf"
 }
@@ -36,7 +37,7 @@ check_reachable() {
   # As root, the data must be reachable by $RUN_AS: e.g. a clone under /root (0700) is not.
   [ -z "$RUN_AS" ] && return 0
   as_db_user test -x "$DATA_DIR" ||
-    die "user '$RUN_AS' cannot reach $DATA_DIR (a parent directory is not searchable, e.g. /root is 0700). Clone the repository elsewhere (e.g. /srv), or set UAOL_DATA_DIR to a directory '$RUN_AS' can reach"
+    die "user '$RUN_AS' cannot reach $DATA_DIR (a parent directory is not searchable, e.g. /root is 0700). Clone the repository outside /root (e.g. under /srv or /tmp), or make its parent directories searchable (chmod o+x on each)"
 }
 
 # A postmaster already running on this data directory (another `up`?) would

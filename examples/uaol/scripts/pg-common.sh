@@ -28,10 +28,17 @@ PG_BIN=$(find_pg_bin)
 [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ] ||
   die "PostgreSQL server binaries not found (initdb, postgres). Install them: apt-get install -y postgresql (Debian/Ubuntu), dnf install -y postgresql-server (Fedora), brew install postgresql (macOS); or set PG_BIN=/path/to/bin"
 
-# Who runs PostgreSQL: ourselves, or — as root — the `postgres` user the
-# distribution package creates, else `nobody`.
+# Who runs PostgreSQL: ourselves, or — as root — $UAOL_PG_USER, else the
+# `postgres` user the distribution package creates, else `nobody`.
 if [ "$(id -u)" = 0 ]; then
-  if id -u postgres >/dev/null 2>&1; then RUN_AS=postgres; else RUN_AS=nobody; fi
+  if [ -n "${UAOL_PG_USER:-}" ]; then
+    RUN_AS=$UAOL_PG_USER
+  elif id -u postgres >/dev/null 2>&1; then
+    RUN_AS=postgres
+  else
+    RUN_AS=nobody
+  fi
+  id -u "$RUN_AS" >/dev/null 2>&1 || die "user '$RUN_AS' (UAOL_PG_USER) does not exist"
 else
   RUN_AS=
 fi

@@ -7,6 +7,9 @@ set -euo pipefail
 [ -f "$MARKER" ] && [ -f "$PGDATA_DIR/PG_VERSION" ] ||
   die "$PGDATA_DIR is not initialised: run examples/uaol/scripts/db-init.sh first (the supervisor's db-init oneshot does)"
 
+# PostgreSQL writes its whole log to stderr; it is a log, not an error stream.
+exec 2>&1
+
 if [ -n "$RUN_AS" ]; then
   echo "postgres.sh: running as root; starting PostgreSQL as user '$RUN_AS'"
   if command -v setpriv >/dev/null 2>&1; then

@@ -43,7 +43,10 @@ function assertConnected(h, service) {
   assert.equal(h.database.tls, true, `${service}: the connection is not TLS (pg_stat_ssl)`);
 }
 
-test('every service reports the example database, over TLS', async () => {
+test('every service reports the example database, over TLS', async (t) => {
+  const want = expected();
+  const from = process.env.DATABASE_URL ? 'DATABASE_URL' : 'the example defaults';
+  t.diagnostic(`expecting database "${want.name}" on port ${want.port} (from ${from}), TLS on`);
   for (const [name, base] of Object.entries(SERVICES)) {
     const { status, body } = await getJson(`${base}/health`);
     assert.equal(status, 200, `${name} /health: HTTP ${status}`);
