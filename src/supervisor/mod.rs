@@ -9,6 +9,7 @@
 //!   `select!` loop around it; [`control`]: requests and health for `run` and
 //!   the control socket.
 
+pub mod adopted;
 pub mod control;
 pub mod engine;
 pub mod graph;

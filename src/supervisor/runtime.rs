@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 
+use super::adopted;
 use super::control::{Handle, Health, Reply, Request, ServiceStatus, Snapshot};
 use super::engine::{Engine, StopCause};
 use super::graph;
@@ -169,6 +170,10 @@ impl Supervisor {
         // The engine holds a sender of the sink: drop it so the sink can drain and end.
         drop(last);
         drop(irx);
+        // Escaped daemons first: they may hold a service's pipe open.
+        if !(init && std::process::id() == 1) {
+            adopted::sweep(&reaper, std::time::Duration::from_secs(2)).await;
+        }
         finish(relays, sink).await;
         if init && std::process::id() == 1 {
             sweep(&reaper).await;

@@ -12,6 +12,7 @@ mod cli;
 mod control;
 mod corpus;
 mod env;
+mod escape;
 mod export;
 mod probe;
 mod run;
