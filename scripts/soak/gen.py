@@ -16,7 +16,8 @@ KINDS = [
     ("ignore", 5, UP, ALWAYS + '\nstop_timeout = "1s"'),
     ("forker", 5, UP, ALWAYS),
     ("waiter", 4, UP, ALWAYS),
-    ("orphan", 5, UP, ALWAYS),
+    ("orphan", 3, UP, ALWAYS),
+    ("daemon", 2, UP, ALWAYS),
     ("flood", 4, UP, ALWAYS),
     ("closeout", 3, UP, ALWAYS),
     ("trailer", 4, UP + ("backoff",), ALWAYS),
@@ -33,7 +34,7 @@ KINDS = [
 ]
 
 # Services that must be up again at the end (killed leaders restarted).
-RESTARTABLE = {"steady", "ignore", "forker", "waiter", "orphan", "flood", "closeout"}
+RESTARTABLE = {"steady", "ignore", "forker", "waiter", "orphan", "daemon", "flood", "closeout"}
 
 
 def services():

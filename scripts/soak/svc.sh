@@ -49,6 +49,9 @@ orphan) # double fork: the daemon's parent exits at once, it re-parents to the s
   (sleep 1000 &)
   (sh -c 'while :; do sleep 1; done' &)
   steady ;;
+daemon) # a setsid daemon (own session, out of the group's reach) that ignores SIGTERM
+  setsid -f sh -c 'trap "" TERM; sleep 30' </dev/null # keeps the service's pipes open
+  steady ;;
 flood) # bursts of short lines, one 40 kB line (cut into pieces), one line written in two parts
   long=$(printf '%040000d' 0)
   while :; do
