@@ -279,7 +279,7 @@ ready = { log = "never", interval = "50ms", timeout = "30s" }
     let out = run(&f, &["run", "--services", "printurl", "--", "true"]);
     assert_eq!(out.code(), Some(0), "{}", out.all());
     // Not ready in time: `run` names the laggard with its last lines, masked.
-    let out = run(&f, &["run", "--timeout", "2s", "--", "true"]);
+    let out = run(&f, &["run", "--timeout", "5s", "--", "true"]);
     assert_eq!(out.code(), Some(9), "{}", out.all());
     assert!(out.all().contains("still waiting on ****"), "{}", out.all());
 }
