@@ -154,12 +154,17 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 run, smaller N and sizes")
     ap.add_argument("--runs", type=int, help="override the number of runs")
     ap.add_argument("--only", help="comma-separated supervisor keys (floor,uaol,s6,...)")
-    ap.add_argument("--tools", required=True, help="dir with the built floor, lines, sink")
+    ap.add_argument("--tools", help="dir with the built floor, lines, sink")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--end", type=float,
                     help="wall-clock deadline (epoch s): no run is begun that would end after it")
     ap.add_argument("--probe-md", help="markdown from bench/probe.sh to append")
+    ap.add_argument("--render", metavar="JSON", help="only re-render a raw results file")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            print(report.render(json.load(f)))
+        return 0
     cfg = dict(QUICK if a.quick else FULL)
     if a.runs:
         cfg["runs"] = a.runs

@@ -61,12 +61,13 @@ def first_error(raw, sup, group):
     return None
 
 
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.3g} ms"
-    return f"{s:.3g} s"
+def time_unit(s):
+    return (1e6, "µs") if s < 1e-3 else (1e3, "ms") if s < 1 else (1, "s")
+
+
+def fmt_time(s, unit=None):
+    scale, name = unit or time_unit(s)
+    return f"{s * scale:.3g} {name}"
 
 
 def fmt_num(x, unit=""):
@@ -74,10 +75,17 @@ def fmt_num(x, unit=""):
 
 
 def stat(vals, fmt):
-    med = statistics.median(vals)
-    if len(vals) == 1:
-        return fmt(med)
-    return f"{fmt(med)} ({fmt(min(vals))}–{fmt(max(vals))})"
+    """median (min–max); times share the median's unit, written once."""
+    med, lo, hi = statistics.median(vals), min(vals), max(vals)
+    if fmt is fmt_time:
+        unit = time_unit(med)
+        fmt = lambda x: f"{x * unit[0]:.3g}"  # noqa: E731
+        suffix = f" {unit[1]}"
+    else:
+        suffix = ""
+    if len(vals) == 1 or fmt(lo) == fmt(hi):
+        return fmt(med) + suffix
+    return f"{fmt(med)} ({fmt(lo)}–{fmt(hi)}){suffix}"
 
 
 def esc(text):
@@ -146,7 +154,7 @@ def render(doc):
         for k in order) + " |")
     cat = values(doc["raw"], "cat", "log", "relay_mb_s")
     m = doc["machine"]
-    out = ["\n".join(lines), ""]
+    out = ["\n".join(lines)]
     if cat:
         out.append(f"Reference: `lines | cat | sink` through the same pipes: "
                    f"{stat(cat, fmt_num)} MB/s.")
@@ -163,10 +171,10 @@ def render(doc):
     notes = {r["sup"]: r["note"] for r in doc["raw"] if r.get("note")}
     for k, note in notes.items():
         out.append(f"{LABELS.get(k, k)} log relay: {note}.")
-    out += ["", ratios(doc)]
+    out.append(ratios(doc))
     if doc.get("probe_md"):
-        out += ["", doc["probe_md"].strip()]
-    return "\n".join(out) + "\n"
+        out.append(doc["probe_md"].strip())
+    return "\n\n".join(out) + "\n"  # one paragraph per note
 
 
 def med(doc, sup, group, key):

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::common;
 use crate::cli::{Cli, ProbeArgs, ProbeClient};
+use crate::config::units::parse_duration;
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::exit;
 use crate::secret::Secret;
@@ -19,16 +20,17 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(w) = &args.wait {
-        match parse_duration(w) {
-            Some(d) => settings.wait = d,
-            None => {
-                eprintln!(
-                    "error: --wait {w:?} is not a duration (e.g. \"500ms\", \"30s\", \"2m\")"
-                );
+    match &args.wait {
+        Some(w) => match parse_duration(w) {
+            Ok(d) => settings.wait = d,
+            Err(e) => {
+                eprintln!("error: --wait: {e}");
                 return exit::code(exit::USAGE);
             }
-        }
+        },
+        // Like pg_isready: one attempt, unless the config's `wait` applies.
+        None if args.url.is_some() || args.url_env.is_some() => settings.wait = Duration::ZERO,
+        None => {}
     }
     if !args.json {
         for w in &warnings {
@@ -137,22 +139,4 @@ fn execute(url: &DbUrl, settings: &DbSettings, json: bool, warnings: Vec<String>
         print!("{}", probe::render::human(&report, url));
     }
     exit::code(report.exit_code())
-}
-
-/// `250ms`, `10s`, `5m`, `1h`, or plain seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(secs).ok()
 }

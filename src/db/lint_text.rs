@@ -5,6 +5,8 @@
 //! (a placeholder host, a password split at the wrong `@`), so they run first
 //! and their messages say what to change without ever quoting the password.
 
+use std::sync::OnceLock;
+
 use regex_lite::Regex;
 
 use super::libpq::Conninfo;
@@ -72,33 +74,36 @@ pub fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
     hit.then(|| err("known_fallback", "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))
 }
 
-fn placeholder_patterns() -> Vec<Regex> {
-    [
+/// Compiled once: `validate` runs per `check`, and per input under the fuzzer.
+fn placeholder_patterns() -> &'static [Regex] {
+    static PATS: OnceLock<Vec<Regex>> = OnceLock::new();
+    PATS.get_or_init(|| compile(&[
         r"\[[A-Za-z_ -]+\]",
         r"<[A-Za-z_ -]+>",
         r"\{[A-Za-z_-]+\}",
         r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?",
         r"(?i)your[_-]?(password|passwd|user|username|host|hostname|database|db|cluster|routing)",
         r"(?i)^(changeme|change_me|x{4,}|password_here|placeholder)$",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
+    ]))
+}
+
+fn compile(patterns: &[&str]) -> Vec<Regex> {
+    patterns.iter().filter_map(|p| Regex::new(p).ok()).collect()
 }
 
 /// Anchored: a real password may well contain `$x` or `<`.
-fn password_patterns() -> Vec<Regex> {
-    [
-        r"^\[[A-Za-z_ -]+\]$",
-        r"^<[A-Za-z_ -]+>$",
-        r"^\{[A-Za-z_-]+\}$",
-        r"^\$\{?[A-Z_][A-Z0-9_]*\}?$",
-        r"(?i)^your[_-]?(password|passwd|pass|pw)$",
-        r"(?i)^(changeme|change_me|x{4,}|password_here|placeholder)$",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
+fn password_patterns() -> &'static [Regex] {
+    static PATS: OnceLock<Vec<Regex>> = OnceLock::new();
+    PATS.get_or_init(|| {
+        compile(&[
+            r"^\[[A-Za-z_ -]+\]$",
+            r"^<[A-Za-z_ -]+>$",
+            r"^\{[A-Za-z_-]+\}$",
+            r"^\$\{?[A-Z_][A-Z0-9_]*\}?$",
+            r"(?i)^your[_-]?(password|passwd|pass|pw)$",
+            r"(?i)^(changeme|change_me|x{4,}|password_here|placeholder)$",
+        ])
+    })
 }
 
 /// Template placeholders, per component; the password's is never quoted.
@@ -109,6 +114,17 @@ pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
             .find_map(|p| p.find(s).map(|m| m.as_str().to_string()))
     };
     let fix = "copy the real value from your provider's connect dialog";
+    // A component may hold a piece of a mis-split password (`u:p@$secret@h`
+    // reads host `$secret@h`): never quote a match found in the password.
+    let raw_pw = raw_userinfo(raw).and_then(|(_, pw)| pw).unwrap_or_default();
+    let decoded_pw = super::decode::libpq(raw_pw).unwrap_or_default();
+    let quote = |m: String| {
+        if raw_pw.contains(m.as_str()) || decoded_pw.contains(m.as_str()) {
+            "text that is part of the password".to_string()
+        } else {
+            format!("{m:?}")
+        }
+    };
     let mut out = Vec::new();
     if let Some(ci) = ci {
         let mut parts: Vec<(&str, String)> = vec![];
@@ -131,7 +147,10 @@ pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
             if let Some(m) = found(&value) {
                 out.push(err(
                     "placeholder",
-                    format!("the {what} still holds a template placeholder ({m:?}); {fix}"),
+                    format!(
+                        "the {what} still holds a template placeholder ({}); {fix}",
+                        quote(m)
+                    ),
                 ));
             }
         }
@@ -269,5 +288,29 @@ mod tests {
             .message
             .contains("postgresql://"));
         assert!(blank("").is_some() && blank("  ").is_some() && blank(" postgres://h").is_some());
+    }
+
+    /// A mis-split password (`@` then `$name`) put `$secret` in the host; the
+    /// placeholder lint quoted it. Found by reading `validate`'s findings.
+    #[test]
+    fn a_placeholder_inside_the_password_is_never_quoted() {
+        for raw in [
+            "postgresql://u:p@$Kq3secret@host/db",
+            "postgresql://u:p@${Kq3secret}x@host/db",
+        ] {
+            let ci = crate::db::libpq::read(raw).and_then(Result::ok);
+            let found = placeholders(raw, ci.as_ref());
+            assert!(!found.is_empty(), "{raw}");
+            assert!(
+                found.iter().all(|e| !e.message.contains("Kq3")),
+                "{found:?}"
+            );
+        }
+        // A real placeholder elsewhere is still quoted.
+        let raw = "postgresql://app:pw@db.example.com/<database>";
+        let ci = crate::db::libpq::read(raw).and_then(Result::ok);
+        assert!(placeholders(raw, ci.as_ref())[0]
+            .message
+            .contains("\"<database>\""));
     }
 }

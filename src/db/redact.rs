@@ -27,33 +27,36 @@ fn host(h: &str, stray: &Stray) -> String {
     }
 }
 
-/// The password as written up to the *last* `@`, when libpq split the
-/// userinfo earlier (an unencoded `@` or `/`): a host, port, database name or
-/// query key that is a piece of it is masked even when it looks plain
-/// (`u:p@ss1,@h` would otherwise print host `ss1`, `u:p/d?k1=v@h` key `k1`).
+/// The other readings of the password (as written up to the *last* `@`,
+/// node-postgres's), when they differ from libpq's: libpq mis-split the URL
+/// (an unencoded `@`, `/` or `?`). Any printed component that is a piece of
+/// one (`u:p@ss1,@h` gave host `ss1`, `u:p/d?k1=v@h` key `k1`) or contains one
+/// (`u?password=pw&@h` gave user `u?password=pw&`) is masked even when it
+/// looks plain. Found by the `validate` fuzz target.
 #[derive(Default)]
 pub struct Stray(Vec<String>);
 
 impl Stray {
-    /// `raw_pw` (the widest reading of the raw password), unless it is the
-    /// password libpq read (`libpq_pw`), i.e. nothing was mis-split.
-    pub fn new(raw_pw: Option<&str>, libpq_pw: Option<&str>) -> Stray {
-        let Some(raw_pw) = raw_pw else {
-            return Stray::default();
-        };
-        let decoded = decode::libpq(raw_pw).ok();
-        if decoded.as_deref() == libpq_pw {
-            return Stray::default();
+    /// `readings` of the password other than libpq's `libpq_pw` (raw ones are
+    /// also taken decoded); those equal to it are dropped.
+    pub fn new(readings: &[Option<&str>], libpq_pw: Option<&str>) -> Stray {
+        let mut all = Vec::new();
+        for r in readings.iter().flatten() {
+            let decoded = decode::libpq(r).ok();
+            for s in [Some(r.to_string()), decoded].into_iter().flatten() {
+                if !s.is_empty() && Some(s.as_str()) != libpq_pw && !all.contains(&s) {
+                    all.push(s);
+                }
+            }
         }
-        Stray(
-            [Some(raw_pw.to_string()), decoded]
-                .into_iter()
-                .flatten()
-                .collect(),
-        )
+        Stray(all)
     }
     fn holds(&self, piece: &str) -> bool {
-        !piece.is_empty() && self.0.iter().any(|s| s.contains(piece))
+        !piece.is_empty()
+            && self
+                .0
+                .iter()
+                .any(|s| s.contains(piece) || (s.len() >= 4 && piece.contains(s.as_str())))
     }
 }
 
@@ -67,7 +70,12 @@ pub fn render(ci: &Conninfo) -> String {
 pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
     let mut out = format!("{}://", ci.scheme);
     if ci.user.is_some() || ci.password.is_some() {
-        out.push_str(&ci.user.as_deref().map(encode).unwrap_or_default());
+        let user = ci.user.as_deref().unwrap_or_default();
+        out.push_str(&if stray.holds(user) {
+            MASK.to_string()
+        } else {
+            encode(user)
+        });
         if ci.password.is_some() {
             out.push(':');
             out.push_str(MASK);
@@ -107,7 +115,7 @@ pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
             MASK
         };
         // `/` is fine in a query value; keep paths readable.
-        let value = if keywords::is_printable(k, v) && plain(v) {
+        let value = if keywords::is_printable(k, v) && plain(v) && !stray.holds(v) {
             encode(v).replace("%2F", "/")
         } else {
             MASK.to_string()
@@ -157,20 +165,25 @@ mod tests {
     fn a_mis_split_password_piece_is_masked_even_when_plain() {
         let raw = "postgresql://u:p@ssZx7Qv,@host:26258/db";
         let ci = read(raw).and_then(Result::ok).expect("parses");
-        let stray = Stray::new(Some("p@ssZx7Qv,"), Some("p"));
+        let stray = Stray::new(&[Some("p@ssZx7Qv,")], Some("p"));
         let shown = render_with(&ci, &stray);
         assert!(!shown.contains("Zx7Qv"), "{shown}");
         // Nothing mis-split: a host that happens to be inside the password shows.
         let ci = read("postgresql://u:xhostx@host/db")
             .and_then(Result::ok)
             .expect("parses");
-        let shown = render_with(&ci, &Stray::new(Some("xhostx"), Some("xhostx")));
+        let shown = render_with(&ci, &Stray::new(&[Some("xhostx")], Some("xhostx")));
         assert_eq!(shown, "postgresql://u:****@host/db");
         // Found next: `/` then `?` in the password made a piece of it a query key.
         let raw = "postgresql://u:pZx7h/d#b?ss^=trueA&cnonect_timeoutZx7Qvostaddr=10.0.0-writQv?s@host/db";
         let ci = read(raw).and_then(Result::ok).expect("parses");
         let pw = raw["postgresql://u:".len()..raw.rfind('@').expect("@")].to_string();
-        let shown = render_with(&ci, &Stray::new(Some(&pw), None));
+        let shown = render_with(&ci, &Stray::new(&[Some(&pw)], None));
+        assert!(!shown.contains("Zx7"), "{shown}");
+        // And a user that holds node-postgres's reading of `?password=`.
+        let raw = "postgresql://u?password=Zx7Qv&@:p5ql:st==a@B";
+        let ci = read(raw).and_then(Result::ok).expect("parses");
+        let shown = render_with(&ci, &Stray::new(&[Some("Zx7Qv")], None));
         assert!(!shown.contains("Zx7"), "{shown}");
     }
 }

@@ -53,7 +53,11 @@ pub fn run(raw: &str, settings: &DbSettings) -> Validation {
     let plan = view::plan_for(settings.client, &ci, node.as_ref().ok(), &settings.base_dir);
     lint_plan(&mut v, &ci, &plan, settings);
     let raw_pw = lint_text::raw_userinfo(raw).and_then(|(_, pw)| pw);
-    let stray = redact::Stray::new(raw_pw, ci.password.as_ref().map(Secret::expose));
+    let node_pw = node.as_ref().ok().and_then(|n| n.password.as_ref());
+    let stray = redact::Stray::new(
+        &[raw_pw, node_pw.map(Secret::expose)],
+        ci.password.as_ref().map(Secret::expose),
+    );
     let redacted = redact::render_with(&ci, &stray);
     let mut url = DbUrl::new(raw, redacted, ci.password.clone(), plan);
     if let Ok(n) = &node {

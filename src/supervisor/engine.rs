@@ -10,19 +10,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
-use regex_lite::Regex;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
-use super::graph::{Gate, Graph};
-use super::logs::{self, Relay, SharedTail, Stream};
+use super::graph::Graph;
+use super::logs::{self, SharedTail};
 use super::reaper::Reaper;
+use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
 use super::state::{step, Action, Ctx, Event, Exit, Policy, State, Svc};
-use super::{ready, report};
-use crate::plan::{ReadyProbe, ServicePlan};
+use crate::plan::ServicePlan;
 use crate::secret::Redactor;
 
 /// Messages from tasks (exit forwarders, readiness checks, relays) to the loop.
@@ -83,7 +82,10 @@ pub struct Unit {
     /// Recent output.
     pub tail: SharedTail,
     /// The running readiness check.
-    ready_task: Option<AbortHandle>,
+    pub(super) ready_task: Option<AbortHandle>,
+    /// Backoff elapsed, but a dependency is not satisfied (e.g. restarting
+    /// towards ready): the restart waits for it.
+    pub held: bool,
     /// Last leader exit and when.
     pub last_exit: Option<(Exit, SystemTime)>,
     /// When the current run was spawned.
@@ -103,10 +105,10 @@ pub struct Engine {
     pub awaiting: Vec<(usize, i32)>,
     jitter: Jitter,
     /// Where tasks report.
-    inbound: mpsc::UnboundedSender<Inbound>,
+    pub(super) inbound: mpsc::UnboundedSender<Inbound>,
     /// The output sink.
-    sink: mpsc::Sender<Record>,
-    reaper: Arc<Reaper>,
+    pub(super) sink: mpsc::Sender<Record>,
+    pub(super) reaper: Arc<Reaper>,
     /// The database gate is open (or not needed).
     pub gate_open: bool,
     /// Everything is stopping, and why.
@@ -135,6 +137,7 @@ impl Engine {
                 plan,
                 svc: Svc::default(),
                 started: false,
+                held: false,
                 tail: logs::new_tail(),
                 ready_task: None,
                 last_exit: None,
@@ -224,75 +227,6 @@ impl Engine {
         }
     }
 
-    fn spawn(&mut self, i: usize) {
-        let plan = Arc::clone(&self.units[i].plan);
-        let child = match spawn::service(&self.reaper, &plan) {
-            Ok(c) => c,
-            Err(e) => return self.feed(i, Event::SpawnFailed(e)),
-        };
-        let pid = child.pid;
-        let log_re = match plan.ready.as_ref().map(|r| &r.probe) {
-            Some(ReadyProbe::Log(re)) => Regex::new(re).ok(),
-            _ => None,
-        };
-        for (fd, stream) in [
-            (child.stdout, Stream::Stdout),
-            (child.stderr, Stream::Stderr),
-        ] {
-            let Some(fd) = fd else { continue };
-            let ready = log_re.clone().map(|re| {
-                let tx = self.inbound.clone();
-                let notify: Box<dyn FnOnce() + Send> = Box::new(move || {
-                    drop(tx.send(Inbound::Ready {
-                        svc: i,
-                        pid,
-                        ok: true,
-                    }))
-                });
-                (re, notify)
-            });
-            let tail = Arc::clone(&self.units[i].tail);
-            let r = Relay {
-                svc: i,
-                stream,
-                sink: self.sink.clone(),
-                tail,
-                ready,
-                redact: Arc::clone(&self.redact),
-            };
-            self.relays.retain(|h| !h.is_finished());
-            self.relays.push(tokio::spawn(logs::relay(fd, r)));
-        }
-        let tx = self.inbound.clone();
-        let exit = child.exit;
-        tokio::spawn(async move {
-            if let Ok(status) = exit.await {
-                let _ = tx.send(Inbound::Exited {
-                    svc: i,
-                    pid,
-                    status,
-                });
-            }
-        });
-        let u = &mut self.units[i];
-        u.started = true;
-        u.since = Some(SystemTime::now());
-        self.feed(i, Event::Spawned { pid });
-    }
-
-    fn check_ready(&mut self, i: usize, pid: i32) {
-        let plan = Arc::clone(&self.units[i].plan);
-        let Some(check) = plan.ready.clone() else {
-            return;
-        };
-        let (tx, reaper) = (self.inbound.clone(), Arc::clone(&self.reaper));
-        let h = tokio::spawn(async move {
-            let ok = ready::wait(check, plan, reaper).await;
-            let _ = tx.send(Inbound::Ready { svc: i, pid, ok });
-        });
-        self.units[i].ready_task = Some(h.abort_handle());
-    }
-
     fn arm(&mut self, at: Instant, i: usize, t: Timer) {
         self.seq += 1;
         self.timers.push(Reverse((at, self.seq, i, t)));
@@ -312,7 +246,9 @@ impl Engine {
             }
             self.timers.pop();
             match t {
-                Timer::Backoff => self.feed(i, Event::BackoffElapsed),
+                Timer::Backoff => {
+                    self.backoff_elapsed(i);
+                }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
                 Timer::GroupCheck => {
                     self.check_groups();
@@ -352,84 +288,6 @@ impl Engine {
                 ok: false,
             } => self.feed(svc, Event::ReadyTimedOut { pid }),
         }
-    }
-
-    /// Start whatever may start; while stopping, stop whatever may stop.
-    pub fn schedule(&mut self) {
-        if self.stopping.is_some() {
-            return self.drive_stop();
-        }
-        loop {
-            let mut changed = false;
-            for i in 0..self.units.len() {
-                if self.units[i].svc.state != State::Pending {
-                    continue;
-                }
-                if self.units[i].plan.uses_database && !self.gate_open {
-                    continue;
-                }
-                match self.gate(i) {
-                    Gate::Go => self.feed(i, Event::Start),
-                    Gate::Wait => continue,
-                    Gate::Blocked(why) => self.feed(i, Event::DependencyFailed(why)),
-                }
-                changed = true;
-                if self.stopping.is_some() {
-                    return self.drive_stop();
-                }
-            }
-            if !changed {
-                return;
-            }
-        }
-    }
-
-    fn gate(&self, i: usize) -> Gate {
-        let names: Vec<&str> = self.units.iter().map(|u| u.plan.name.as_str()).collect();
-        let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
-        let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
-        self.graph.gate(i, &names, &states, &started)
-    }
-
-    /// Begin stopping everything (idempotent).
-    pub fn begin_stop(&mut self, cause: StopCause) {
-        if self.stopping.is_some() {
-            return;
-        }
-        tracing::info!("stopping all services ({})", report::cause(&cause));
-        self.stopping = Some(cause);
-        self.drive_stop();
-    }
-
-    /// Second signal: kill every group now.
-    pub fn kill_all(&mut self) {
-        self.stopping.get_or_insert(StopCause::Requested);
-        tracing::warn!("second stop request: killing every process group now");
-        for i in 0..self.units.len() {
-            self.feed(i, Event::Kill);
-        }
-    }
-
-    fn drive_stop(&mut self) {
-        for i in (0..self.units.len()).rev() {
-            let st = &self.units[i].svc.state;
-            let stop = match st {
-                State::Pending | State::Backoff { .. } | State::Starting => true,
-                State::Running { .. } | State::Ready { .. } => {
-                    let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
-                    self.graph.may_stop(i, &states)
-                }
-                _ => false,
-            };
-            if stop {
-                self.feed(i, Event::Stop);
-            }
-        }
-    }
-
-    /// Nothing is left to supervise.
-    pub fn finished(&self) -> bool {
-        self.awaiting.is_empty() && self.units.iter().all(|u| u.svc.state.is_terminal())
     }
 }
 

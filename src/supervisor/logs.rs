@@ -15,17 +15,16 @@
 //! The last line of defence for secrets (SPEC: the password never appears in
 //! any output): a child may print its own `DATABASE_URL`, password or token,
 //! so each line is scrubbed with the Plan's [`Redactor`] (the database
-//! password and every value marked secret) before it
-//! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
-//! there is no password (the redactor is empty); a secret cut by the
-//! [`MAX_LINE`] split is not recognised (documented in the README).
+//! password and every value marked secret) before it reaches the tail
+//! (`logs`, `run`), the sink and the `log_file`. Free when there is no secret
+//! (the redactor is empty); a secret cut by the [`MAX_LINE`] split is not
+//! recognised (documented in the README).
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
 use regex_lite::Regex;
-use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
@@ -188,28 +187,27 @@ pub struct Relay {
     pub tail: SharedTail,
     /// `ready = { log = "…" }`: the regex, and who to tell (once) when a line matches.
     pub ready: Option<(Regex, Box<dyn FnOnce() + Send>)>,
+    /// Dropped when the relay ends (EOF): lets the exit report wait for the
+    /// last lines, so they print before "exited".
+    pub done: Option<tokio::sync::oneshot::Sender<()>>,
     /// Masks secrets in every line (empty: no-op).
     pub redact: Arc<Redactor>,
 }
 
 /// Read `fd` to EOF, relaying lines. Ends when every writer closed the pipe.
 pub async fn relay(fd: OwnedFd, mut r: Relay) {
-    let Ok(mut rx) = pipe::Receiver::from_owned_fd(fd) else {
+    let Ok(rx) = pipe::Receiver::from_owned_fd(fd) else {
         return;
     };
-    let mut buf = vec![0u8; 64 * 1024];
     let mut lines = Lines::default();
     loop {
+        if rx.readable().await.is_err() {
+            return;
+        }
         let mut out = Vec::new();
-        let eof = match rx.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                lines.finish(&mut out);
-                true
-            }
-            Ok(n) => {
-                lines.push(&buf[..n], &mut out);
-                false
-            }
+        let eof = match read_now(&rx, &mut lines, &mut out) {
+            Some(eof) => eof,
+            None => continue, // spurious wake-up
         };
         if !out.is_empty() {
             deliver(&mut r, out).await;
@@ -218,6 +216,35 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
             return;
         }
     }
+}
+
+thread_local! {
+    /// One read buffer per thread, shared by every relay: an idle service
+    /// costs no buffer (1000 services would otherwise pin 128 MiB of them).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+}
+
+/// Read what is available without waiting; `Some(true)` at EOF, `None` if
+/// nothing was ready after all.
+fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Option<bool> {
+    SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        match rx.try_read(&mut buf) {
+            Ok(0) => {
+                lines.finish(out);
+                Some(true)
+            }
+            Ok(n) => {
+                lines.push(&buf[..n], out);
+                Some(false)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(_) => {
+                lines.finish(out);
+                Some(true)
+            }
+        }
+    })
 }
 
 async fn deliver(r: &mut Relay, mut lines: Vec<String>) {
@@ -264,6 +291,53 @@ mod tests {
         out
     }
 
+    /// Secret sweep regression: a child printing its DATABASE_URL or password
+    /// reached the output, the tail and the log file verbatim.
+    #[test]
+    fn relayed_lines_are_scrubbed_of_the_password() {
+        let (rd, wr) = nix::unistd::pipe().expect("pipe");
+        let text = "url=postgresql://u:p%40ss%20w%2F1@h/db\npw=p@ss w/1\nplain\nlast p@ss w/1";
+        nix::unistd::write(&wr, text.as_bytes()).expect("write");
+        drop(wr);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let (tx, mut rx) = mpsc::channel(8);
+        let tail = new_tail();
+        let r = Relay {
+            svc: 0,
+            stream: Stream::Stdout,
+            sink: tx,
+            tail: Arc::clone(&tail),
+            ready: None,
+            done: None,
+            redact: Arc::new(Redactor::for_secret("p@ss w/1")),
+        };
+        let mut got = vec![];
+        rt.block_on(async {
+            relay(rd, r).await;
+            while let Some(Record::Lines { lines, .. }) = rx.recv().await {
+                got.extend(lines);
+            }
+        });
+        let want = [
+            "url=postgresql://u:****@h/db",
+            "pw=****",
+            "plain",
+            "last ****",
+        ];
+        assert_eq!(got, want);
+        let kept: Vec<String> = tail
+            .lock()
+            .expect("tail")
+            .last(9)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(kept, want);
+    }
+
     #[test]
     fn splits_lines_across_chunks_and_flushes_partial() {
         assert_eq!(split(&[b"a\nb", b"c\r\nd"]), vec!["a", "bc", "d"]);
@@ -295,52 +369,6 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(!out.concat().contains('\u{FFFD}'));
         assert_eq!(out[1], "é");
-    }
-
-    /// Secret sweep regression: a child printing its DATABASE_URL or password
-    /// reached the output, the tail and the log file verbatim.
-    #[test]
-    fn relayed_lines_are_scrubbed_of_the_password() {
-        let (rd, wr) = nix::unistd::pipe().expect("pipe");
-        let text = "url=postgresql://u:p%40ss%20w%2F1@h/db\npw=p@ss w/1\nplain\nlast p@ss w/1";
-        nix::unistd::write(&wr, text.as_bytes()).expect("write");
-        drop(wr);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        let (tx, mut rx) = mpsc::channel(8);
-        let tail = new_tail();
-        let r = Relay {
-            svc: 0,
-            stream: Stream::Stdout,
-            sink: tx,
-            tail: Arc::clone(&tail),
-            ready: None,
-            redact: Arc::new(Redactor::for_secret("p@ss w/1")),
-        };
-        let mut got = vec![];
-        rt.block_on(async {
-            relay(rd, r).await;
-            while let Some(Record::Lines { lines, .. }) = rx.recv().await {
-                got.extend(lines);
-            }
-        });
-        let want = [
-            "url=postgresql://u:****@h/db",
-            "pw=****",
-            "plain",
-            "last ****",
-        ];
-        assert_eq!(got, want);
-        let kept: Vec<String> = tail
-            .lock()
-            .expect("tail")
-            .last(9)
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect();
-        assert_eq!(kept, want);
     }
 
     #[test]

@@ -1,24 +1,33 @@
 //! The supervision engine: spawn, watch, restart and stop services per the Plan.
 //!
 //! Layout (pure at the bottom, I/O on top):
-//! - [`state`]: the lifecycle enum and the pure transition function;
+//! - [`lifecycle`] + [`state`]: the lifecycle as data and the pure transition
+//!   function (table-tested in `state_tests.rs`);
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
-//! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`signals`]: mechanisms;
-//! - [`engine`]: the synchronous owner of all state; [`runtime`]: the one
-//!   `select!` loop around it; [`control`]: requests and health for `run` and
-//!   the control socket.
+//! - [`format`]: how lines look (pure);
+//! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
+//!   [`signals`], [`trace`]: the mechanisms;
+//! - [`engine`] (+ `launch`, `schedule`): the synchronous owner of all state;
+//!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
+//!   requests and health for `run` and the control socket.
 
 pub mod adopted;
 pub mod control;
 pub mod engine;
+pub mod format;
 pub mod graph;
+mod launch;
+pub mod lifecycle;
 pub mod logs;
 pub mod ready;
 pub mod reaper;
 mod report;
+mod requests;
 pub mod restart;
+pub mod rotate;
 pub mod runtime;
+mod schedule;
 pub mod signals;
 pub mod sink;
 pub mod spawn;

@@ -118,15 +118,26 @@ async fn exec(argv: &[String], svc: &ServicePlan, reaper: &Reaper, limit: Durati
             return false;
         }
     };
-    let mut exit = child.exit;
-    match timeout(limit, &mut exit).await {
+    // Killed if this check is cancelled (the service exited or is stopping)
+    // or times out, so no probe outlives its check.
+    let guard = KillOnDrop(child.pid);
+    let ok = match timeout(limit, child.exit).await {
         Ok(Ok(status)) => status == Exit::Code(0),
-        Ok(Err(_)) => false,
-        Err(_) => {
-            spawn::signal_group(child.pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = exit.await;
-            false
-        }
+        Ok(Err(_)) | Err(_) => false,
+    };
+    std::mem::forget(guard);
+    if !ok {
+        spawn::signal_group(child.pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    ok
+}
+
+/// SIGKILLs a probe's process group when dropped.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        spawn::signal_group(self.0, nix::sys::signal::Signal::SIGKILL);
     }
 }
 

@@ -1,5 +1,7 @@
-//! SIGINT/SIGTERM as a typed stream with escalation: the first asks for a
-//! graceful stop, the second (of either) kills every group at once. Tests and
+//! SIGINT/SIGTERM (and SIGHUP: the terminal went away) as a typed stream with
+//! escalation: the first asks for a graceful stop, the second (of any) kills
+//! every group at once. Without a handler, SIGHUP would kill the supervisor
+//! outright and its services would die by PDEATHSIG, without their stop signal. Tests and
 //! `run` may use no OS signals at all (`None` in the runtime options).
 
 use std::io;
@@ -19,15 +21,17 @@ pub enum Shutdown {
 pub struct Signals {
     int: Signal,
     term: Signal,
+    hup: Signal,
     count: u32,
 }
 
 impl Signals {
-    /// Listen for SIGINT and SIGTERM (must be called inside the runtime).
+    /// Listen for SIGINT, SIGTERM and SIGHUP (must be called inside the runtime).
     pub fn os() -> io::Result<Signals> {
         Ok(Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
             count: 0,
         })
     }
@@ -37,6 +41,7 @@ impl Signals {
         tokio::select! {
             _ = self.int.recv() => {}
             _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
         }
         self.count += 1;
         if self.count == 1 {

@@ -167,6 +167,9 @@ fn lifecycle_table() {
                 then: After::Stop }, vec![Action::CancelReady, sigkill.clone()]),
         ("dependency failed", &p, State::Pending, Event::DependencyFailed("db failed".into()),
             State::Failed { reason: FailReason::Dependency("db failed".into()) }, vec![]),
+        ("dependency failed during backoff", &p, backoff_100.clone(),
+            Event::DependencyFailed("db failed".into()),
+            State::Failed { reason: FailReason::Dependency("db failed".into()) }, vec![]),
         ("start from failed", &p, State::Failed { reason: FailReason::Spawn("x".into()) },
             Event::Start, State::Starting, vec![Action::Spawn]),
     ];

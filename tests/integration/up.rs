@@ -279,3 +279,124 @@ fn children_of(ppid: i32) -> Vec<i32> {
         .filter_map(|p| p.parse().ok())
         .collect()
 }
+
+#[test]
+fn log_file_keeps_a_rotated_copy() {
+    let f = project(
+        r#"
+[services.chatty]
+command = ["sh", "-c", "i=0; while [ $i -lt 100 ]; do echo \"line $i padded to some length\"; i=$((i+1)); done"]
+oneshot = true
+log_file = { path = "logs/chatty.log", max_size = "1KiB", keep = 2 }
+"#,
+    );
+    let out = f.run(&["up"], LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let read = |p: &str| std::fs::read_to_string(f.path().join(p)).unwrap_or_default();
+    let (cur, one, two) = (
+        read("logs/chatty.log"),
+        read("logs/chatty.log.1"),
+        read("logs/chatty.log.2"),
+    );
+    assert!(cur.ends_with("line 99 padded to some length\n"), "{cur}");
+    for file in [&cur, &one, &two] {
+        assert!(!file.is_empty() && file.len() <= 1024, "{}", file.len());
+    }
+    assert!(!f.path().join("logs/chatty.log.3").exists());
+    // The rotated files hold consecutive, older lines.
+    let first = |s: &str| s.lines().next().unwrap_or_default().to_owned();
+    let last = |s: &str| s.lines().last().unwrap_or_default().to_owned();
+    let n = |l: String| {
+        l.split(' ')
+            .nth(1)
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap()
+    };
+    assert_eq!(n(last(&two)) + 1, n(first(&one)));
+    assert_eq!(n(last(&one)) + 1, n(first(&cur)));
+}
+
+#[test]
+fn services_get_exactly_their_plan_environment() {
+    let f = project(
+        r#"
+[env]
+FROM_TOML = "yes"
+
+[services.printenv]
+command = ["env"]
+oneshot = true
+env = { OWN = "1" }
+"#,
+    );
+    let mut c = f.cmd(&["up"]);
+    c.env("NOT_INHERITED_SECRET", "leak-me");
+    let out = crate::support::run_bounded(&mut c, LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let vars: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("printenv   | "))
+        .collect();
+    assert!(
+        vars.contains(&"FROM_TOML=yes") && vars.contains(&"OWN=1"),
+        "{vars:?}"
+    );
+    assert!(!out.stdout.contains("leak-me"), "{}", out.stdout);
+    assert!(!vars.iter().any(|v| v.starts_with("NO_COLOR=")), "{vars:?}");
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let f = project("[services.hi]\ncommand = [\"echo\", \"hi\"]\noneshot = true\n");
+    let bin = crate::support::bin().display().to_string();
+    // `script` gives the supervisor a pseudo-terminal as stdout.
+    let run = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{bin} up"), "/dev/null"])
+            .current_dir(f.path())
+            .env_clear();
+        c.env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        crate::support::run_bounded(&mut c, LIMIT)
+    };
+    let coloured = run(false);
+    assert!(
+        coloured.stdout.contains("\x1b[36mhi"),
+        "{:?}",
+        coloured.stdout
+    );
+    let plain = run(true);
+    assert!(
+        plain.stdout.contains("hi         | hi"),
+        "{:?}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains("\x1b["), "{:?}", plain.stdout);
+}
+
+#[test]
+fn sighup_stops_gracefully() {
+    let f = project(
+        r#"
+[services.polite]
+command = ["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo waiting; sleep 1000 & wait"]
+"#,
+    );
+    let mut up = Up::start(&f, &["up"]);
+    assert!(
+        up.wait_for("polite     | waiting", LIMIT),
+        "{}",
+        up.output()
+    );
+    up.signal(libc::SIGHUP);
+    assert_eq!(up.wait(LIMIT).code(), Some(0), "{}", up.output());
+    assert!(
+        up.output().contains("polite     | got-term"),
+        "{}",
+        up.output()
+    );
+}

@@ -108,3 +108,74 @@ fn all_services_ending_ends_the_supervisor() {
     assert_eq!(run.code, 0);
     assert!(run.out.contains("once       | done"), "{}", run.out);
 }
+
+#[test]
+fn a_dependent_restart_waits_until_its_dependency_is_ready_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("events").display().to_string();
+    let mut db = sh(
+        "db",
+        &format!("sleep 0.6; echo \"db-ready $(date +%s.%N)\" >> {f}; echo ready; exec sleep 1000"),
+    );
+    db.ready = Some(crate::plan::ReadyCheck {
+        probe: crate::plan::ReadyProbe::Log("^ready$".into()),
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_secs(10),
+    });
+    db.restart = RestartPolicy::Always;
+    db.backoff.initial = Duration::ZERO;
+    // `api` crashes every 0.2 s and restarts after 50 ms.
+    let mut api = dep(
+        sh(
+            "api",
+            &format!("echo \"api $(date +%s.%N)\" >> {f}; sleep 0.2; exit 1"),
+        ),
+        "db",
+        crate::plan::Condition::Ready,
+    );
+    api.max_restarts = 0;
+    let (run, killed_at) = run(vec![db, api], LogFormat::Pretty, LIMIT, |h| async move {
+        let s = until_ready(&h, LIMIT).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let pid = s.services[0].pid.unwrap();
+        let t = std::time::SystemTime::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        shutdown(&h).await;
+        t.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    });
+    assert_eq!(run.code, 0);
+    let events: Vec<(String, f64)> = lines(std::path::Path::new(&f))
+        .iter()
+        .map(|l| {
+            let (k, t) = l.split_once(' ').unwrap();
+            (k.to_owned(), t.parse().unwrap())
+        })
+        .collect();
+    let ready_again = events
+        .iter()
+        .find(|(k, t)| k == "db-ready" && *t > killed_at)
+        .map(|e| e.1)
+        .expect("db ready again");
+    // An api run may have started just before the kill (< 0.25 s earlier it
+    // was already running); none may start while db is not ready.
+    let during: Vec<f64> = events
+        .iter()
+        .filter(|(k, t)| k == "api" && *t > killed_at + 0.05 && *t < ready_again)
+        .map(|e| e.1)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "api started while db was restarting: {during:?} (killed {killed_at}, ready {ready_again})"
+    );
+    assert!(
+        events.iter().any(|(k, t)| k == "api" && *t > ready_again),
+        "{events:?}"
+    );
+}

@@ -1,0 +1,118 @@
+//! Deciding what happens next across services: start whatever may start
+//! (dependency conditions, the database gate), and while stopping, stop
+//! whatever may stop (reverse dependency order; a second signal kills all).
+//! A second `impl Engine` block, kept apart from the per-service mechanics.
+
+use super::engine::{Engine, StopCause};
+use super::graph::Gate;
+use super::report;
+use super::state::{Event, State};
+
+impl Engine {
+    /// Start whatever may start; while stopping, stop whatever may stop.
+    pub fn schedule(&mut self) {
+        if self.stopping.is_some() {
+            return self.drive_stop();
+        }
+        loop {
+            let mut changed = false;
+            for i in 0..self.units.len() {
+                if self.units[i].held && matches!(self.units[i].svc.state, State::Backoff { .. }) {
+                    changed |= self.backoff_elapsed(i);
+                    continue;
+                }
+                if self.units[i].svc.state != State::Pending {
+                    continue;
+                }
+                if self.units[i].plan.uses_database && !self.gate_open {
+                    continue;
+                }
+                match self.gate(i) {
+                    Gate::Go => self.feed(i, Event::Start),
+                    Gate::Wait => continue,
+                    Gate::Blocked(why) => self.feed(i, Event::DependencyFailed(why)),
+                }
+                changed = true;
+                if self.stopping.is_some() {
+                    return self.drive_stop();
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    /// A restart is due: go if the dependencies still hold (a dependency that
+    /// is itself restarting must be ready again first), else hold. Returns
+    /// whether anything changed.
+    pub(super) fn backoff_elapsed(&mut self, i: usize) -> bool {
+        match self.gate(i) {
+            Gate::Go => {
+                self.units[i].held = false;
+                self.feed(i, Event::BackoffElapsed);
+                true
+            }
+            Gate::Wait => {
+                if !std::mem::replace(&mut self.units[i].held, true) {
+                    let name = self.units[i].plan.name.as_str();
+                    tracing::info!(service = name, "restart waits for its dependencies");
+                }
+                false
+            }
+            Gate::Blocked(why) => {
+                self.units[i].held = false;
+                self.feed(i, Event::DependencyFailed(why));
+                true
+            }
+        }
+    }
+
+    fn gate(&self, i: usize) -> Gate {
+        let names: Vec<&str> = self.units.iter().map(|u| u.plan.name.as_str()).collect();
+        let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
+        let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
+        self.graph.gate(i, &names, &states, &started)
+    }
+
+    /// Begin stopping everything (idempotent).
+    pub fn begin_stop(&mut self, cause: StopCause) {
+        if self.stopping.is_some() {
+            return;
+        }
+        tracing::info!("stopping all services ({})", report::cause(&cause));
+        self.stopping = Some(cause);
+        self.drive_stop();
+    }
+
+    /// Second signal: kill every group now.
+    pub fn kill_all(&mut self) {
+        self.stopping.get_or_insert(StopCause::Requested);
+        tracing::warn!("second stop request: killing every process group now");
+        for i in 0..self.units.len() {
+            self.feed(i, Event::Kill);
+        }
+    }
+
+    fn drive_stop(&mut self) {
+        for i in (0..self.units.len()).rev() {
+            let st = &self.units[i].svc.state;
+            let stop = match st {
+                State::Pending | State::Backoff { .. } | State::Starting => true,
+                State::Running { .. } | State::Ready { .. } => {
+                    let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
+                    self.graph.may_stop(i, &states)
+                }
+                _ => false,
+            };
+            if stop {
+                self.feed(i, Event::Stop);
+            }
+        }
+    }
+
+    /// Nothing is left to supervise.
+    pub fn finished(&self) -> bool {
+        self.awaiting.is_empty() && self.units.iter().all(|u| u.svc.state.is_terminal())
+    }
+}
