@@ -213,6 +213,8 @@ def main():
         else:
             s.check_states()
             s.stop()
+        if s.kills["leader"] == 0 or s.kills["other"] == 0:
+            s.fail(f"too few kills {s.kills} (is /proc/PID/task/TID/children available?)")
         for p, ppid in s.zombies_persistent[:10]:
             s.fail(f"zombie {p} (parent {ppid}) persisted across samples")
         rss = rss_checks(s)
