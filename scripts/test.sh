@@ -46,3 +46,7 @@ cargo test --all-targets --quiet 2>&1
 echo "== examples/uaol end to end" >&2
 cargo build --quiet
 UAOL_SUPERVISOR="$PWD/target/debug/uaol-supervisor" bash examples/uaol/tests/e2e.sh
+# The chaos soak's 60 s mode (README "Reliability"): 50 services, random
+# SIGKILLs, zombie/RSS/leftover/lost-line checks. Uses the debug build above.
+echo "== chaos soak (60 s)" >&2
+UAOL_BIN="$PWD/target/debug/uaol-supervisor" scripts/soak.sh 60

@@ -53,6 +53,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
         out: Box::new(std::io::stdout()),
         os_signals: false,
     };
+    crate::supervisor::adopted::own_all_children();
     let (handle, sup) = match Supervisor::new(Arc::new(plan), opts) {
         Ok(x) => x,
         Err(e) => {

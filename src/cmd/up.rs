@@ -21,6 +21,7 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         Err(code) => return code,
     };
     trace::init();
+    crate::supervisor::adopted::own_all_children();
     let opts = Options {
         services: args.services.clone(),
         init: args.init,

@@ -22,6 +22,7 @@ use super::sink::Record;
 use super::spawn;
 use super::state::{step, Action, Ctx, Event, Exit, Policy, State, Svc};
 use crate::plan::ServicePlan;
+use crate::secret::Redactor;
 
 /// Messages from tasks (exit forwarders, readiness checks, relays) to the loop.
 #[derive(Debug)]
@@ -116,6 +117,8 @@ pub struct Engine {
     pub failed: Option<String>,
     /// Relay tasks (joined at the end so the last lines are written).
     pub relays: Vec<JoinHandle<()>>,
+    /// Masks secrets in service output (empty: none).
+    pub redact: Arc<Redactor>,
 }
 
 impl Engine {
@@ -155,6 +158,7 @@ impl Engine {
             stopping: None,
             failed: None,
             relays: Vec::new(),
+            redact: Arc::default(),
         }
     }
 

@@ -56,6 +56,7 @@ impl Engine {
                 tail,
                 ready,
                 done: Some(done),
+                redact: Arc::clone(&self.redact),
             };
             self.relays.retain(|h| !h.is_finished());
             self.relays.push(tokio::spawn(logs::relay(fd, r)));

@@ -11,6 +11,14 @@
 //! loop never writes output itself, so it is never stalled by it, and the
 //! channel is FIFO-fair, so a quiet service's lines still get through between
 //! a flooder's batches.
+//!
+//! The last line of defence for secrets (SPEC: the password never appears in
+//! any output): a child may print its own `DATABASE_URL`, password or token,
+//! so each line is scrubbed with the Plan's [`Redactor`] (the database
+//! password and every value marked secret) before it
+//! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
+//! there is no password (the redactor is empty); a secret cut by the
+//! [`MAX_LINE`] split is not recognised (documented in the README).
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -21,6 +29,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use super::sink::Record;
+use crate::secret::Redactor;
 
 /// Longest line emitted in one piece (bytes).
 pub const MAX_LINE: usize = 16 * 1024;
@@ -181,6 +190,8 @@ pub struct Relay {
     /// Dropped when the relay ends (EOF): lets the exit report wait for the
     /// last lines, so they print before "exited".
     pub done: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Masks secrets in every line (empty: no-op).
+    pub redact: Arc<Redactor>,
 }
 
 /// Read `fd` to EOF, relaying lines. Ends when every writer closed the pipe.
@@ -236,7 +247,14 @@ fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Op
     })
 }
 
-async fn deliver(r: &mut Relay, lines: Vec<String>) {
+async fn deliver(r: &mut Relay, mut lines: Vec<String>) {
+    if !r.redact.is_empty() {
+        for l in &mut lines {
+            if r.redact.contains_secret(l) {
+                *l = r.redact.redact(l).into_owned();
+            }
+        }
+    }
     {
         let mut tail = r.tail.lock().unwrap_or_else(|p| p.into_inner());
         for l in &lines {
@@ -304,6 +322,53 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(!out.concat().contains('\u{FFFD}'));
         assert_eq!(out[1], "é");
+    }
+
+    /// Secret sweep regression: a child printing its DATABASE_URL or password
+    /// reached the output, the tail and the log file verbatim.
+    #[test]
+    fn relayed_lines_are_scrubbed_of_the_password() {
+        let (rd, wr) = nix::unistd::pipe().expect("pipe");
+        let text = "url=postgresql://u:p%40ss%20w%2F1@h/db\npw=p@ss w/1\nplain\nlast p@ss w/1";
+        nix::unistd::write(&wr, text.as_bytes()).expect("write");
+        drop(wr);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let (tx, mut rx) = mpsc::channel(8);
+        let tail = new_tail();
+        let r = Relay {
+            svc: 0,
+            stream: Stream::Stdout,
+            sink: tx,
+            tail: Arc::clone(&tail),
+            ready: None,
+            redact: Arc::new(Redactor::for_secret("p@ss w/1")),
+            done: None,
+        };
+        let mut got = vec![];
+        rt.block_on(async {
+            relay(rd, r).await;
+            while let Some(Record::Lines { lines, .. }) = rx.recv().await {
+                got.extend(lines);
+            }
+        });
+        let want = [
+            "url=postgresql://u:****@h/db",
+            "pw=****",
+            "plain",
+            "last ****",
+        ];
+        assert_eq!(got, want);
+        let kept: Vec<String> = tail
+            .lock()
+            .expect("tail")
+            .last(9)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(kept, want);
     }
 
     #[test]

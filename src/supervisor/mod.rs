@@ -12,6 +12,7 @@
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
 //!   requests and health for `run` and the control socket.
 
+pub mod adopted;
 pub mod control;
 pub mod engine;
 pub mod format;

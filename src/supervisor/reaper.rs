@@ -89,6 +89,11 @@ impl Reaper {
         Ok((child, rx))
     }
 
+    /// Whether `pid` is a child we spawned and still wait for (not an adopted orphan).
+    pub fn is_registered(&self, pid: i32) -> bool {
+        self.lock().contains_key(&pid)
+    }
+
     /// A counter bumped after every reaping round.
     pub fn ticks(&self) -> watch::Receiver<u64> {
         self.tick.subscribe()

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 
+use super::adopted;
 use super::control::{Handle, Health, Request};
 use super::engine::{Engine, StopCause};
 use super::graph;
@@ -24,6 +25,7 @@ use super::spawn;
 use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{LogFormat, Plan};
+use crate::secret::Redactor;
 
 /// How to run.
 pub struct Options {
@@ -111,6 +113,7 @@ impl Supervisor {
         );
         let (itx, mut irx) = mpsc::unbounded_channel();
         let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
+        engine.redact = Arc::new(output_redactor(&plan));
         let mut signals = if opts.os_signals {
             Signals::os().ok()
         } else {
@@ -167,6 +170,10 @@ impl Supervisor {
         // The engine holds a sender of the sink: drop it so the sink can drain and end.
         drop(last);
         drop(irx);
+        // Escaped daemons first: they may hold a service's pipe open.
+        if !(init && std::process::id() == 1) {
+            adopted::sweep(&reaper, std::time::Duration::from_secs(2)).await;
+        }
         finish(relays, sink).await;
         if init && std::process::id() == 1 {
             sweep(&reaper).await;
@@ -235,6 +242,26 @@ async fn sweep(reaper: &reaper::Reaper) {
             break;
         }
     }
+}
+
+/// What service output is scrubbed of: the database password (every reading,
+/// encoded forms) and every value the Plan marks secret — the same set the
+/// control socket masks, so `up` and `logs` show the same lines.
+fn output_redactor(plan: &Plan) -> Redactor {
+    let mut r = plan
+        .database
+        .as_ref()
+        .map(|d| d.url.redactor())
+        .unwrap_or_default();
+    let envs = plan
+        .services
+        .iter()
+        .map(|s| &s.env)
+        .chain([&plan.global_env]);
+    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
+        r.add(&v.value);
+    }
+    r
 }
 
 /// Build a current-thread runtime on this thread and run to the end.

@@ -1,0 +1,352 @@
+//! The secret sweep (README "Reliability"): one canary password that needs
+//! percent-encoding (`@ : / # space %`) goes through every command and path —
+//! `check` (with and without the probe), `env`, `probe` (success and each
+//! failure class, against the real PostgreSQL of `pg/`), every bad-URL error
+//! class, `up` (the gate and services that print their environment and their
+//! URL), `run`, `export` — and nothing printed may hold it, raw, encoded, or
+//! in pieces. `env --show-secrets` is the control: there it must appear.
+
+use std::os::unix::fs::PermissionsExt;
+
+use base64::Engine as _;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use uaol_supervisor::secret::percent_encode;
+
+use crate::pg;
+use crate::support::{Fixture, Output};
+use crate::upkit::Up;
+
+/// The canary: every character class a URL must encode.
+const CANARY: &str = "Zq9@c:n/a#r y%";
+/// A role on the shared TLS server with the canary as its password.
+const ROLE: &str = "canary";
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Every form of the canary that must never be printed: raw, encoded both
+/// ways, and pieces a mis-split URL would show (its start is unreserved, so
+/// `Zq9` survives any encoding).
+fn forms() -> Vec<String> {
+    vec![
+        CANARY.into(),
+        percent_encode(CANARY, false),
+        percent_encode(CANARY, true),
+        "Zq9".into(),
+        "n/a#r".into(),
+        "r y%".into(),
+        "r%20y%25".into(),
+        "r+y%25".into(),
+    ]
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for f in forms() {
+        assert!(
+            !text.contains(&f),
+            "{what}: canary form {f:?} printed:\n{text}"
+        );
+    }
+}
+
+fn enc() -> String {
+    percent_encode(CANARY, false)
+}
+
+/// The shared TLS server, with the canary role (created once per test process).
+fn server() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let port = pg::tls_server();
+        let mut c = Command::new(pg::env().bin.join("psql"));
+        c.arg("-h")
+            .arg(pg::data_dir(port))
+            .args(["-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null());
+        let mut child = c.spawn().expect("psql");
+        let sql = format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{CANARY}';\n");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "create the canary role");
+        port
+    })
+}
+
+/// A verify-full URL for `user`/`db` on `port` with the canary password.
+fn url(port: u16, user: &str, db: &str, extra: &str) -> String {
+    let ca = pg::env().ca.display();
+    format!(
+        "postgresql://{user}:{}@localhost:{port}/{db}?sslmode=verify-full&sslrootcert={ca}{extra}",
+        enc()
+    )
+}
+
+/// A project whose `.env` holds `DATABASE_URL` and whose services are `extra`.
+fn project(url: &str, database: &str, services: &str) -> Fixture {
+    let f = Fixture::new();
+    f.write(".env", &format!("DATABASE_URL='{url}'\n"));
+    f.write(
+        "supervisor.toml",
+        &format!(
+            "[supervisor]\nenv_files = [\".env\"]\n\n[database]\nurl = \"${{DATABASE_URL}}\"\nwait = \"0s\"\n{database}\n\n[services.api]\ncommand = [\"sleep\", \"1000\"]\n{services}"
+        ),
+    );
+    f
+}
+
+fn run(f: &Fixture, args: &[&str]) -> Output {
+    let out = f.run(args, LIMIT);
+    assert!(!out.timed_out, "{args:?} hung:\n{}", out.all());
+    assert_clean(&format!("{args:?}"), &out.all());
+    out
+}
+
+#[test]
+fn check_env_and_probe_never_print_it() {
+    let f = project(&url(server(), ROLE, pg::DB, ""), "", "");
+    for args in [
+        &["check"][..],
+        &["check", "--json"],
+        &["check", "--no-probe"],
+        &["probe"],
+        &["probe", "--json"],
+    ] {
+        let out = run(&f, args);
+        assert_eq!(out.code(), Some(0), "{args:?}:\n{}", out.all());
+    }
+    for args in [
+        &["env", "api"][..],
+        &["env", "api", "--explain"],
+        &["env", "api", "--format", "json"],
+        &["env", "api", "--format", "dotenv"],
+    ] {
+        let out = run(&f, args);
+        assert_eq!(out.code(), Some(0), "{args:?}:\n{}", out.all());
+        assert!(out.stdout.contains("DATABASE_URL"), "{}", out.all());
+    }
+    // The control: with --show-secrets the URL, password included, is printed.
+    let out = f.run(&["env", "api", "--show-secrets"], LIMIT);
+    assert!(out.stdout.contains(&enc()), "{}", out.all());
+}
+
+#[test]
+fn probe_failures_never_print_it() {
+    let port = server();
+    let refused = pg::free_port();
+    let other_ca = pg::env().other_ca.display().to_string();
+    let tls_bad =
+        url(port, ROLE, pg::DB, "").replace(&pg::env().ca.display().to_string(), &other_ca);
+    for (what, raw, code) in [
+        ("wrong password", url(port, pg::USER, pg::DB, ""), 5),
+        ("db missing", url(port, ROLE, "no_such_db", ""), 6),
+        ("tls untrusted", tls_bad, 4),
+        ("refused", url(refused, ROLE, pg::DB, ""), 2),
+    ] {
+        let f = project(&raw, "", "");
+        for args in [&["probe"][..], &["probe", "--json"], &["check"]] {
+            let out = run(&f, args);
+            assert_eq!(out.code(), Some(code), "{what} {args:?}:\n{}", out.all());
+        }
+        let mut cmd = f.cmd(&["probe", "--url-env", "X_URL", "--wait", "0s"]);
+        cmd.env("X_URL", &raw);
+        let out = crate::support::run_bounded(&mut cmd, LIMIT);
+        assert_eq!(out.code(), Some(code), "{what} --url-env:\n{}", out.all());
+        assert_clean(what, &out.all());
+    }
+}
+
+#[test]
+fn every_bad_url_class_never_prints_it() {
+    let e = enc();
+    let cases = [
+        format!("postgresql://canary:{CANARY}@db.example.com:5432/app"),
+        format!("postgresql://canary:{CANARY}@db.example.com/app"),
+        format!("http://canary:{e}@db.example.com/app"),
+        format!("jdbc:postgresql://canary:{e}@db.example.com/app"),
+        format!("mysql://canary:{e}@db.example.com/app"),
+        format!("postgresql://canary:{e}@db.example.com:99999/app"),
+        format!("postgresql://canary:{e}@db.example.com:port/app"),
+        format!("postgresql://canary:{e}@db.example.com/app?sslmode=bogus"),
+        format!("postgresql://canary:{e}@db.example.com/app?nosuchkey=1"),
+        format!("postgresql://canary:{e}@db.example.com/app?sslrootcert=/nonexistent/ca.pem&sslmode=verify-full"),
+        format!("postgresql://canary:{e}%ZZ@db.example.com/app"),
+        format!("postgresql://canary:{e}%00@db.example.com/app"),
+        format!("postgresql://canary:{e}@[user]/app"),
+        format!("postgresql://canary:{e}@db.example.com/app?password={e}&sslmode=nope"),
+        format!("postgresql://canary:{e}@localhost/app?sslmode=disable"),
+        format!("postgresql://canary:{e}@free-tier.cockroachlabs.cloud/app"),
+        format!("  postgresql://canary:{CANARY}@db/app  "),
+    ];
+    let strict = "require_tls = true\nallow_localhost = false";
+    for raw in &cases {
+        let f = project(raw, strict, "");
+        for args in [
+            &["check", "--no-probe"][..],
+            &["check", "--json"],
+            &["probe"],
+        ] {
+            let out = run(&f, args);
+            assert_eq!(out.code(), Some(3), "{raw} {args:?}:\n{}", out.all());
+        }
+    }
+    // node-pg reads an unencoded `#`/`/` in the password differently: an error.
+    let f = project(
+        &format!("postgresql://canary:{CANARY}@db.example.com/app"),
+        "client = \"node-pg\"",
+        "",
+    );
+    let out = run(&f, &["check", "--no-probe"]);
+    assert_eq!(out.code(), Some(3), "{}", out.all());
+}
+
+/// Services that print their environment, their URL and the decoded password;
+/// one crash-loops. `up` must show their lines, masked.
+const LEAKY: &str = r#"
+[services.printenv]
+command = ["sh", "-c", "env; echo \"url=$DATABASE_URL\" >&2; exit 1"]
+env = { DB_PASSWORD = "Zq9@c:n/a#r y%", API_TOKEN = "tok-Kq7-not-the-db" }
+restart = "on-failure"
+max_restarts = 1
+backoff = { initial = "50ms", max = "100ms" }
+
+[services.printurl]
+command = ["sh", "-c", "echo \"connecting to $DATABASE_URL\"; printf 'pw=%s\\n' \"$DB_PASSWORD\"; printf 'no newline %s' \"$DATABASE_URL\"; exec sleep 1000"]
+env = { DB_PASSWORD = "Zq9@c:n/a#r y%" }
+log_file = { path = "logs/printurl.log" }
+"#;
+
+#[test]
+fn up_output_and_gate_never_print_it() {
+    for format in ["pretty", "json"] {
+        let f = project(&url(server(), ROLE, pg::DB, ""), "", LEAKY);
+        let toml = f.path().join("supervisor.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        let text = text.replacen(
+            "[supervisor]\n",
+            "[supervisor]\ncontrol_socket = \"ctl.sock\"\n",
+            1,
+        );
+        std::fs::write(&toml, text).unwrap();
+        let mut up = Up::start(&f, &["--log-format", format, "up"]);
+        let seen = up.wait_for("pw=", LIMIT) && up.wait_for("FAILED", LIMIT);
+        if format == "pretty" {
+            control_never_prints_it(&f);
+        }
+        up.signal(libc::SIGTERM);
+        let st = up.wait(LIMIT);
+        let out = up.output();
+        assert!(seen, "{out}");
+        assert_eq!(st.code(), Some(8), "{out}");
+        assert_clean(&format!("up --log-format {format}"), &out);
+        let log = std::fs::read_to_string(f.path().join("logs/printurl.log")).unwrap();
+        assert_clean("log_file", &log);
+        assert!(log.contains("pw=****"), "{log}");
+        // The lines were printed, with the secret masked, names intact.
+        for needle in [
+            "database gate open",
+            "DATABASE_URL=****",
+            "DB_PASSWORD=****",
+            "pw=****",
+            "no newline ****",
+        ] {
+            assert!(out.contains(needle), "{format}: missing {needle:?}:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn up_gate_failure_never_prints_it() {
+    let f = project(&url(server(), pg::USER, pg::DB, ""), "", "");
+    let out = run(&f, &["up"]);
+    assert_eq!(out.code(), Some(5), "{}", out.all());
+    assert!(out.all().contains("database gate failed"), "{}", out.all());
+}
+
+#[test]
+fn run_never_prints_it() {
+    let services = r#"
+[services.printurl]
+command = ["sh", "-c", "echo \"connecting to $DATABASE_URL\"; echo listening; exec sleep 1000"]
+ready = { log = "listening", interval = "50ms", timeout = "20s" }
+
+[services.lagger]
+command = ["sh", "-c", "echo \"still waiting on $DATABASE_URL\"; exec sleep 1000"]
+ready = { log = "never", interval = "50ms", timeout = "30s" }
+"#;
+    let f = project(&url(server(), ROLE, pg::DB, ""), "", services);
+    let out = run(&f, &["run", "--services", "printurl", "--", "true"]);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    // Not ready in time: `run` names the laggard with its last lines, masked.
+    let out = run(&f, &["run", "--timeout", "5s", "--", "true"]);
+    assert_eq!(out.code(), Some(9), "{}", out.all());
+    assert!(out.all().contains("still waiting on ****"), "{}", out.all());
+}
+
+#[test]
+fn export_writes_it_only_to_secret_files() {
+    let raw = format!(
+        "postgresql://canary:{}@db.example.com:5432/app?sslmode=verify-full",
+        enc()
+    );
+    let f = project(&raw, "probe = false", "");
+    // Kubernetes Secrets hold base64: that form must stay in the secret files too.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+    for target in ["systemd", "kubernetes"] {
+        let dir = f.path().join(format!("out-{target}"));
+        let d = dir.display().to_string();
+        let mut args = vec!["export", target, "--out", &d];
+        if target == "kubernetes" {
+            args.extend(["--image", "registry.example.com/app:1"]);
+        }
+        let out = run(&f, &args);
+        assert_eq!(out.code(), Some(0), "{}", out.all());
+        let mut secret_files = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            if mode == 0o600 {
+                secret_files += usize::from(text.contains(&enc()) || text.contains(&b64));
+            } else {
+                assert_clean(&p.display().to_string(), &text);
+                assert!(!text.contains(&b64), "{}: base64 URL:\n{text}", p.display());
+            }
+        }
+        assert!(secret_files > 0, "{target}: no 0600 file holds the URL");
+    }
+}
+
+/// `status`, `logs`, `restart` and the raw socket, while `LEAKY` runs.
+fn control_never_prints_it(f: &Fixture) {
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["logs", "printenv", "-n", "100"],
+        &["logs", "printurl", "-n", "100"],
+    ] {
+        let out = run(f, args);
+        assert_eq!(out.code(), Some(0), "{args:?}:\n{}", out.all());
+    }
+    let out = run(f, &["logs", "printurl", "-n", "100"]);
+    assert!(out.stdout.contains("pw=****"), "{}", out.all());
+    let out = run(f, &["restart", "printurl"]);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let sock = f.path().join("ctl.sock");
+    for req in [
+        r#"{"cmd":"status"}"#,
+        r#"{"cmd":"logs","service":"printenv","lines":200}"#,
+        r#"{"cmd":"logs","service":"printurl","lines":200}"#,
+        r#"{"cmd":"nonsense"}"#,
+    ] {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&sock).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(format!("{req}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(!answer.is_empty(), "{req}: no answer");
+        assert_clean(req, &answer);
+    }
+}
