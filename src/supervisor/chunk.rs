@@ -42,6 +42,22 @@ impl Chunk {
         self.lines += 1;
     }
 
+    /// The fast path: append the leading run of ordinary lines of `data`
+    /// (no `\r` before the newline, not too long) with one copy; returns
+    /// the rest, which starts with a line that needs care or is partial.
+    fn push_clean<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let (mut end, mut lines) = (0, 0);
+        for nl in memchr_iter(b'\n', data) {
+            if nl - end > MAX_LINE || (nl > end && data[nl - 1] == b'\r') {
+                break;
+            }
+            (end, lines) = (nl + 1, lines + 1);
+        }
+        self.bytes.extend_from_slice(&data[..end]);
+        self.lines += lines;
+        &data[end..]
+    }
+
     /// Append a piece of a longer line, marked with [`CUT`].
     fn push_cut(&mut self, piece: &[u8]) {
         self.bytes.extend_from_slice(piece);
@@ -86,13 +102,19 @@ impl Lines {
         while !self.buf.is_empty() && !data.is_empty() {
             data = self.continue_line(data, out);
         }
-        // The fast path: lines straight from `data`, no intermediate copy.
         while !data.is_empty() {
+            data = out.push_clean(data);
+            if data.is_empty() {
+                return;
+            }
+            // One line that needs care (CR, too long) or the partial last one.
             let window = &data[..data.len().min(MAX_LINE + 1)];
             if let Some(nl) = memchr(b'\n', window) {
                 out.push_line(strip_cr(&data[..nl]));
                 data = &data[nl + 1..];
-            } else if data.len() > MAX_LINE {
+                continue;
+            }
+            if data.len() > MAX_LINE {
                 let at = MAX_LINE - utf8_tail(&data[..MAX_LINE]);
                 out.push_cut(&data[..at]);
                 data = &data[at..];
@@ -225,5 +247,40 @@ mod tests {
         assert_eq!(out.bytes, b"a\xff\xfeb\nc\n");
         assert_eq!(out.lines, 2);
         assert_eq!(out.to_strings()[0], "a\u{FFFD}\u{FFFD}b");
+    }
+
+    /// The fast path (runs of ordinary lines copied at once) and the careful
+    /// one (CRLF, long lines, partial lines across reads) agree with a
+    /// line-at-a-time reference, however the stream is cut into reads.
+    #[test]
+    fn any_read_boundaries_give_the_same_lines() {
+        let mut data = Vec::new();
+        for i in 0..300 {
+            let len = [0, 1, 99, MAX_LINE, MAX_LINE + 1, 2 * MAX_LINE + 7][i % 6];
+            data.extend(std::iter::repeat(b'a' + (i % 26) as u8).take(len));
+            // (CRLF after a line of MAX_LINE bytes or more is cut before the CR.)
+            let crlf = i % 7 == 0 && len < MAX_LINE;
+            data.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        data.extend_from_slice(b"tail");
+        let whole = split(&[&data]);
+        let mut want = Vec::new();
+        for l in data.split(|&b| b == b'\n') {
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            let mut rest = l;
+            while rest.len() > MAX_LINE {
+                want.push(format!(
+                    "{}{CUT}",
+                    String::from_utf8_lossy(&rest[..MAX_LINE])
+                ));
+                rest = &rest[MAX_LINE..];
+            }
+            want.push(String::from_utf8_lossy(rest).into_owned());
+        }
+        assert_eq!(whole, want);
+        for size in [1, 3, 100, 4096, 65536] {
+            let parts: Vec<&[u8]> = data.chunks(size).collect();
+            assert_eq!(split(&parts), want, "reads of {size}");
+        }
     }
 }

@@ -76,6 +76,7 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
         return;
     };
     let mut lines = Lines::default();
+    let mut widened = false;
     loop {
         if rx.readable().await.is_err() {
             return;
@@ -85,6 +86,10 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
             Some(eof) => eof,
             None => continue, // spurious wake-up
         };
+        if !widened && out.bytes.len() >= FLOOD {
+            widened = true;
+            widen(&rx);
+        }
         if !out.is_empty() {
             deliver(&mut r, out).await;
         }
@@ -94,10 +99,29 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
     }
 }
 
+/// The shared read buffer's size.
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// A read this big (half a default pipe) means the child is flooding.
+const FLOOD: usize = 32 * 1024;
+/// The pipe size asked for a flooding child.
+const WIDE_PIPE: i32 = 256 * 1024;
+
+/// A flooding child (one read filled half a default pipe): a bigger pipe lets it
+/// write longer before it blocks, so child, relay and writer wake each other
+/// less often. Only for floods: each widened pipe counts against the user's
+/// pipe-buffer quota. Best effort (the kernel may refuse).
+fn widen(rx: &pipe::Receiver) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::fcntl::{fcntl, FcntlArg};
+        let _ = fcntl(rx, FcntlArg::F_SETPIPE_SZ(WIDE_PIPE));
+    }
+}
+
 thread_local! {
     /// One read buffer per thread, shared by every relay: an idle service
     /// costs no buffer (1000 services would otherwise pin 128 MiB of them).
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; SCRATCH_SIZE]);
 }
 
 /// Read what is available without waiting; `Some(true)` at EOF, `None` if
