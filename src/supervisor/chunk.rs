@@ -257,7 +257,7 @@ mod tests {
         let mut data = Vec::new();
         for i in 0..300 {
             let len = [0, 1, 99, MAX_LINE, MAX_LINE + 1, 2 * MAX_LINE + 7][i % 6];
-            data.extend(std::iter::repeat(b'a' + (i % 26) as u8).take(len));
+            data.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, len));
             // (CRLF after a line of MAX_LINE bytes or more is cut before the CR.)
             let crlf = i % 7 == 0 && len < MAX_LINE;
             data.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
