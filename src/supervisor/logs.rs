@@ -1,5 +1,10 @@
-//! Service output: the pure parts (line splitting, formatting, the tail ring
-//! buffer) and the per-pipe relay task.
+//! Service output: the per-pipe relay task. Line splitting is in
+//! [`super::chunk`], the `logs` ring buffer in [`super::tail`], formatting in
+//! [`super::format`] and writing in [`super::sink`].
+//!
+//! Each read (one shared 64 KiB buffer) becomes one [`Chunk`] of complete
+//! lines as bytes — no allocation or UTF-8 conversion per line — which goes
+//! to the tail, the readiness regex (until it matches) and the sink.
 //!
 //! Bounded memory everywhere: a line longer than [`MAX_LINE`] is emitted in
 //! pieces, every piece but the last marked with a trailing [`CUT`]; a partial
@@ -17,7 +22,8 @@
 //! so each line is scrubbed with the Plan's [`Redactor`] (the database
 //! password and every value marked secret) before it
 //! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
-//! there is no password (the redactor is empty); a secret cut by the
+//! there is no password (the redactor is empty), one search per chunk when
+//! the chunk holds no secret; a secret cut by the
 //! [`MAX_LINE`] split is not recognised (documented in the README).
 
 use std::os::fd::OwnedFd;
