@@ -197,6 +197,8 @@ def rss_checks(s):
     if end > bound:
         s.fail(f"RSS grew from {w} KiB after warm-up to {end} KiB (bound {bound} KiB)")
     mib = lambda k: f"{k / 1024:.1f}"  # noqa: E731
+    trend = [s.rss[min(len(s.rss) - 1, len(s.rss) * q // 8)][1] for q in range(1, 8)]
+    s.facts["rss by eighths"] = " ".join(mib(k) for k in trend) + " MiB"
     return f"{mib(w)} → {mib(end)} MiB (peak {mib(peak)}, bound {mib(bound)})"
 
 
@@ -211,6 +213,8 @@ def main():
         else:
             s.check_states()
             s.stop()
+        if s.kills["leader"] == 0 or s.kills["other"] == 0:
+            s.fail(f"too few kills {s.kills} (is /proc/PID/task/TID/children available?)")
         for p, ppid in s.zombies_persistent[:10]:
             s.fail(f"zombie {p} (parent {ppid}) persisted across samples")
         rss = rss_checks(s)

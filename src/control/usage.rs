@@ -4,6 +4,9 @@
 //! and CPU% from two samples a short window apart. Sampled only while a
 //! `status` request is being served: there is no background sampling.
 //!
+//! The same membership scan serves `max_memory` ([`group_rss`]): the engine
+//! calls it every few seconds, only while a service with a limit is running.
+//!
 //! CPU time comes from the kernel in clock ticks (10 ms), so over the 200 ms
 //! window the resolution is 5 % of a core; good enough to tell idle from busy.
 
@@ -118,6 +121,36 @@ impl Sampler {
     }
 }
 
+/// Summed RSS (bytes) of each of `groups`, read cheaply: group membership by
+/// `getpgid` over /proc, then one `/proc/<pid>/statm` read per member only.
+/// A group with no live member is absent.
+pub fn group_rss(groups: &[i32]) -> HashMap<i32, u64> {
+    let mut out = HashMap::new();
+    if groups.is_empty() {
+        return out;
+    }
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map_or(4096, |p| p as u64);
+    for (pid, pgid) in members(groups) {
+        let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) else {
+            continue; // gone meanwhile
+        };
+        *out.entry(pgid).or_default() += resident_pages(&statm) * page;
+    }
+    out
+}
+
+/// The resident page count of a `statm` line (its second field; pure).
+pub fn resident_pages(statm: &str) -> u64 {
+    statm
+        .split_ascii_whitespace()
+        .nth(1)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
+}
+
 /// `(pid, pgid)` of every live process whose group is one of `groups`.
 fn members(groups: &[i32]) -> Vec<(i32, i32)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -182,6 +215,16 @@ mod tests {
         let u = aggregate(&before, &after, Duration::from_millis(100));
         assert!((u[&10].cpu_percent - 40.0).abs() < 1e-9);
         assert_eq!(u[&10].processes, 3);
+    }
+
+    #[test]
+    fn group_rss_reads_statm_of_the_group() {
+        assert_eq!(resident_pages("1000 250 30 1 0 100 0\n"), 250);
+        assert_eq!(resident_pages("garbage"), 0);
+        let me = nix::unistd::getpgrp().as_raw();
+        let rss = group_rss(&[me, i32::MAX]);
+        assert!(rss[&me] > 1 << 20, "{rss:?}");
+        assert!(!rss.contains_key(&i32::MAX));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
-use super::state::{step, Action, Ctx, Event, Exit, Policy, State, Svc};
+use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, Svc};
 use crate::plan::ServicePlan;
 use crate::secret::Redactor;
 
@@ -56,6 +56,8 @@ pub enum Timer {
     StopDeadline(i32),
     /// Fallback re-check of groups being awaited.
     GroupCheck,
+    /// Sample the RSS of groups with `max_memory` (see `memory.rs`).
+    MemoryCheck,
 }
 
 /// Why everything is stopping.
@@ -88,6 +90,9 @@ pub struct Unit {
     pub held: bool,
     /// Last leader exit and when.
     pub last_exit: Option<(Exit, SystemTime)>,
+    /// Why the supervisor ended that run, if it did on its own (readiness
+    /// timeout, max_memory): shown with the last exit in `status`.
+    pub exit_note: Option<String>,
     /// When the current run was spawned.
     pub since: Option<SystemTime>,
 }
@@ -119,6 +124,8 @@ pub struct Engine {
     pub relays: Vec<JoinHandle<()>>,
     /// Masks secrets in service output (empty: none).
     pub redact: Arc<Redactor>,
+    /// The `max_memory` sampling timer is armed.
+    pub(super) memory_armed: bool,
 }
 
 impl Engine {
@@ -141,6 +148,7 @@ impl Engine {
                 tail: logs::new_tail(),
                 ready_task: None,
                 last_exit: None,
+                exit_note: None,
                 since: None,
             })
             .collect();
@@ -159,6 +167,7 @@ impl Engine {
             failed: None,
             relays: Vec::new(),
             redact: Arc::default(),
+            memory_armed: false,
         }
     }
 
@@ -194,7 +203,10 @@ impl Engine {
 
     fn execute(&mut self, i: usize, a: Action) {
         match a {
-            Action::Spawn => self.spawn(i),
+            Action::Spawn => {
+                self.spawn(i);
+                self.watch_memory();
+            }
             Action::CheckReady { pid } => self.check_ready(i, pid),
             Action::CancelReady => {
                 if let Some(h) = self.units[i].ready_task.take() {
@@ -227,7 +239,7 @@ impl Engine {
         }
     }
 
-    fn arm(&mut self, at: Instant, i: usize, t: Timer) {
+    pub(super) fn arm(&mut self, at: Instant, i: usize, t: Timer) {
         self.seq += 1;
         self.timers.push(Reverse((at, self.seq, i, t)));
     }
@@ -250,6 +262,7 @@ impl Engine {
                     self.backoff_elapsed(i);
                 }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
+                Timer::MemoryCheck => self.check_memory(),
                 Timer::GroupCheck => {
                     self.check_groups();
                     if !self.awaiting.is_empty() {
@@ -278,7 +291,15 @@ impl Engine {
     pub fn on_inbound(&mut self, m: Inbound) {
         match m {
             Inbound::Exited { svc, pid, status } => {
-                self.units[svc].last_exit = Some((status, SystemTime::now()));
+                let u = &mut self.units[svc];
+                u.exit_note = match &u.svc.state {
+                    State::Stopping {
+                        then: After::Retry(why),
+                        ..
+                    } => Some(why.to_string()),
+                    _ => None,
+                };
+                u.last_exit = Some((status, SystemTime::now()));
                 self.feed(svc, Event::Exited { pid, status });
             }
             Inbound::Ready { svc, pid, ok: true } => self.feed(svc, Event::ReadyOk { pid }),

@@ -43,6 +43,13 @@ pub enum Outcome {
     Exit(Exit),
     /// The readiness check did not pass within its timeout (the service was stopped).
     ReadyTimeout,
+    /// The process group's RSS exceeded `max_memory` (the service was stopped).
+    MemoryLimit {
+        /// The group's RSS when sampled (bytes).
+        rss: u64,
+        /// The limit (bytes).
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Outcome {
@@ -50,7 +57,20 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Exit(e) => e.fmt(f),
             Outcome::ReadyTimeout => f.write_str("readiness check timed out"),
+            Outcome::MemoryLimit { rss, limit } => {
+                write!(f, "RSS {} exceeds max_memory {}", mib(*rss), mib(*limit))
+            }
         }
+    }
+}
+
+/// Bytes for a memory message: `612 MiB`, `1.5 MiB`, `300 KiB`.
+pub fn mib(bytes: u64) -> String {
+    const M: u64 = 1 << 20;
+    match bytes {
+        b if b >= 100 * M || b % M == 0 => format!("{} MiB", (b + M / 2) / M),
+        b if b >= M => format!("{:.1} MiB", b as f64 / M as f64),
+        b => format!("{} KiB", (b + 512) / 1024),
     }
 }
 
@@ -248,6 +268,15 @@ pub enum Event {
     BackoffElapsed,
     /// A dependency can no longer be satisfied.
     DependencyFailed(String),
+    /// The group's RSS was sampled above `max_memory`.
+    MemoryExceeded {
+        /// The run it is about.
+        pid: i32,
+        /// The group's RSS (bytes).
+        rss: u64,
+        /// The limit (bytes).
+        limit: u64,
+    },
 }
 
 /// What the runtime must do.

@@ -22,7 +22,7 @@
 //! so each line is scrubbed with the Plan's [`Redactor`] (the database
 //! password and every value marked secret) before it
 //! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
-//! there is no password (the redactor is empty), one search per chunk when
+//! there is no secret (the redactor is empty), one search per chunk when
 //! the chunk holds no secret; a secret cut by the
 //! [`MAX_LINE`] split is not recognised (documented in the README).
 

@@ -8,7 +8,7 @@
 //! - [`format`]: how lines look (pure);
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
-//! - [`engine`] (+ `launch`, `schedule`): the synchronous owner of all state;
+//! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
 //!   requests and health for `run` and the control socket.
 
@@ -21,6 +21,7 @@ pub mod graph;
 mod launch;
 pub mod lifecycle;
 pub mod logs;
+mod memory;
 pub mod ready;
 pub mod reaper;
 mod report;

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::engine::{StopCause, Unit};
 use super::state::{After, State};
+use crate::plan::RestartPolicy;
 
 /// Log the transition of `u` from `before` to its current state.
 pub fn transition(u: &Unit, before: &State) {
@@ -51,14 +52,24 @@ pub fn transition(u: &Unit, before: &State) {
             let sig = u.plan.stop_signal.as_str();
             let t = u.plan.stop_timeout;
             let why = match then {
-                After::Stop => "stopping",
-                After::Respawn => "restarting on request",
-                After::Retry(_) => "readiness check timed out; stopping",
+                After::Stop => "stopping".into(),
+                After::Respawn => "restarting on request".into(),
+                After::Retry(o) if u.plan.restart == RestartPolicy::Never => {
+                    format!("{o}; stopping")
+                }
+                After::Retry(o) => format!("{o}; restarting"),
             };
-            tracing::info!(
-                service = name,
-                "{why}: {sig} to process group {pid}, SIGKILL after {t:?}"
-            );
+            if matches!(then, After::Retry(_)) {
+                tracing::warn!(
+                    service = name,
+                    "{why}: {sig} to process group {pid}, SIGKILL after {t:?}"
+                );
+            } else {
+                tracing::info!(
+                    service = name,
+                    "{why}: {sig} to process group {pid}, SIGKILL after {t:?}"
+                );
+            }
         }
         State::Backoff {
             until,

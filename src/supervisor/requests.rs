@@ -103,7 +103,10 @@ fn snapshot(engine: &Engine) -> Snapshot {
             pid: u.svc.state.pid(),
             since: u.svc.state.pid().and(u.since),
             restarts: u.svc.restarts,
-            last_exit: u.last_exit.map(|(e, t)| (e.to_string(), t)),
+            last_exit: u.last_exit.map(|(e, t)| match &u.exit_note {
+                Some(why) => (format!("{e} ({why})"), t),
+                None => (e.to_string(), t),
+            }),
             ready: matches!(u.svc.state, State::Ready { .. } | State::Completed),
             detail: match &u.svc.state {
                 State::Failed { reason } => Some(reason.to_string()),

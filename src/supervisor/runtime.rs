@@ -183,6 +183,26 @@ impl Supervisor {
     }
 }
 
+/// What service output is scrubbed of: the database password (every reading,
+/// encoded forms) and every value the Plan marks secret — the same set the
+/// control socket masks, so `up` and `logs` show the same lines.
+fn output_redactor(plan: &Plan) -> Redactor {
+    let mut r = plan
+        .database
+        .as_ref()
+        .map(|d| d.url.redactor())
+        .unwrap_or_default();
+    let envs = plan
+        .services
+        .iter()
+        .map(|s| &s.env)
+        .chain([&plan.global_env]);
+    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
+        r.add(&v.value);
+    }
+    r
+}
+
 async fn recv_signal(s: &mut Option<Signals>) -> Shutdown {
     match s {
         Some(s) => s.recv().await,
@@ -242,26 +262,6 @@ async fn sweep(reaper: &reaper::Reaper) {
             break;
         }
     }
-}
-
-/// What service output is scrubbed of: the database password (every reading,
-/// encoded forms) and every value the Plan marks secret — the same set the
-/// control socket masks, so `up` and `logs` show the same lines.
-fn output_redactor(plan: &Plan) -> Redactor {
-    let mut r = plan
-        .database
-        .as_ref()
-        .map(|d| d.url.redactor())
-        .unwrap_or_default();
-    let envs = plan
-        .services
-        .iter()
-        .map(|s| &s.env)
-        .chain([&plan.global_env]);
-    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
-        r.add(&v.value);
-    }
-    r
 }
 
 /// Build a current-thread runtime on this thread and run to the end.

@@ -111,8 +111,16 @@ impl Engine {
         }
     }
 
-    /// Nothing is left to supervise.
+    /// The run is over: every service has ended and no group is left — and
+    /// either everything is stopping (signal, shutdown, critical failure) or
+    /// the services ended BY THEMSELVES (oneshots completed, failures:
+    /// container semantics). A service the user stopped (`stop` over the
+    /// control socket; outside a global stop that is the only way to
+    /// `stopped`) keeps `up` running, waiting for `start` or a signal.
     pub fn finished(&self) -> bool {
-        self.awaiting.is_empty() && self.units.iter().all(|u| u.svc.state.is_terminal())
+        let ended =
+            self.awaiting.is_empty() && self.units.iter().all(|u| u.svc.state.is_terminal());
+        let user_stopped = self.units.iter().any(|u| u.svc.state == State::Stopped);
+        ended && (self.stopping.is_some() || !user_stopped)
     }
 }

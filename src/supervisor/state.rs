@@ -10,6 +10,7 @@
 //! Running|Ready ─Exited→ Completed (oneshot, exit 0) | Backoff{until} | Exited | Failed{Crashed|StartLimit}
 //! Backoff ─BackoffElapsed→ Starting
 //! Running ─ReadyTimedOut→ Stopping{then: Retry} ─(leader reaped, GroupGone)→ Backoff | Failed
+//! Running|Ready ─MemoryExceeded→ Stopping{then: Retry}   (counted like a crash)
 //! any live ─Stop→ Stopping ─StopDeadline→ (SIGKILL group) ─Exited+GroupGone→ Stopped
 //! ```
 //!
@@ -128,6 +129,19 @@ pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
             });
             (st, a)
         }
+        (
+            S::Running { pid, .. } | S::Ready { pid, .. },
+            Event::MemoryExceeded {
+                pid: p2,
+                rss,
+                limit,
+            },
+        ) if pid == p2 => stopping(
+            p,
+            pid,
+            cx,
+            After::Retry(Outcome::MemoryLimit { rss, limit }),
+        ),
         (S::Running { pid, .. } | S::Ready { pid, .. }, Event::Stop) => {
             stopping(p, pid, cx, After::Stop)
         }

@@ -342,3 +342,93 @@ fn display_of_reasons() {
     };
     assert!(r.to_string().contains("crash loop: 3 restarts"), "{r}");
 }
+
+#[test]
+fn memory_limit_stops_then_counts_as_a_failure() {
+    let t0 = Instant::now();
+    let p = policy();
+    let ready = State::Ready {
+        pid: PID,
+        since: t0,
+        ready_at: t0,
+    };
+    let over = |pid| Event::MemoryExceeded {
+        pid,
+        rss: 612 << 20,
+        limit: 512 << 20,
+    };
+    let outcome = Outcome::MemoryLimit {
+        rss: 612 << 20,
+        limit: 512 << 20,
+    };
+    let (st, a) = run(&p, ready.clone(), over(PID), at(t0, 0));
+    let deadline = t0 + Duration::from_secs(5);
+    assert_eq!(
+        st,
+        State::Stopping {
+            pid: PID,
+            deadline,
+            leader_gone: false,
+            killed: false,
+            then: After::Retry(outcome.clone()),
+        }
+    );
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert_eq!(
+        a[1],
+        Action::Signal {
+            pgid: PID,
+            signal: Signal::SIGTERM
+        }
+    );
+    // A sample for an older run, or while already stopping: ignored.
+    assert_eq!(
+        run(&p, ready, over(7), at(t0, 0)),
+        (ready_state(t0), vec![])
+    );
+    let (again, a) = run(&p, st.clone(), over(PID), at(t0, 10));
+    assert_eq!((again, a), (st, vec![]));
+    // Once the group is gone: restart per policy, or fail under `never`.
+    let gone_leader = State::Stopping {
+        pid: PID,
+        deadline,
+        leader_gone: true,
+        killed: false,
+        then: After::Retry(outcome.clone()),
+    };
+    let never = Policy {
+        restart: RestartPolicy::Never,
+        ..policy()
+    };
+    let (st, _) = run(
+        &never,
+        gone_leader.clone(),
+        Event::GroupGone { pid: PID },
+        at(t0, 20),
+    );
+    assert_eq!(
+        st,
+        State::Failed {
+            reason: FailReason::Crashed(outcome.clone())
+        }
+    );
+    let (st, _) = run(&p, gone_leader, Event::GroupGone { pid: PID }, at(t0, 20));
+    assert!(
+        matches!(&st, State::Backoff { last, attempt: 1, .. } if *last == outcome),
+        "{st:?}"
+    );
+    assert_eq!(
+        outcome.to_string(),
+        "RSS 612 MiB exceeds max_memory 512 MiB"
+    );
+    assert_eq!(mib(3 << 19), "1.5 MiB");
+    assert_eq!(mib(300 << 10), "300 KiB");
+}
+
+fn ready_state(t0: Instant) -> State {
+    State::Ready {
+        pid: PID,
+        since: t0,
+        ready_at: t0,
+    }
+}

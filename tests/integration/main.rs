@@ -14,6 +14,7 @@ mod corpus;
 mod env;
 mod escape;
 mod export;
+mod memory;
 mod probe;
 mod run;
 mod secrets;

@@ -109,3 +109,39 @@ fn clean_stop_is_fast_and_waits_for_grandchildren() {
         assert!(!alive(p.parse().unwrap()), "grandchild {p} still alive");
     }
 }
+
+#[test]
+fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
+    use crate::supervisor::Request;
+    let (run, states) = run(
+        vec![sh("only", "exec sleep 1000")],
+        LogFormat::Pretty,
+        LIMIT,
+        |h| async move {
+            until_ready(&h, LIMIT).await;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            h.control
+                .send(Request::Stop("only".into(), tx))
+                .await
+                .unwrap();
+            rx.await.unwrap().unwrap();
+            let mut hr = h.health.clone();
+            let gone = hr.wait_for(|x| x.done);
+            // Still answering, not done, long after the stop settled.
+            let ended = tokio::time::timeout(Duration::from_millis(700), gone).await;
+            assert!(ended.is_err(), "the runtime ended after a user stop");
+            let stopped = state_of(&status(&h).await, "only");
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            h.control
+                .send(Request::Start("only".into(), tx))
+                .await
+                .unwrap();
+            rx.await.unwrap().unwrap();
+            let started = state_of(&until_ready(&h, LIMIT).await, "only");
+            shutdown(&h).await;
+            (stopped, started)
+        },
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(states, ("stopped", "ready"));
+}

@@ -81,7 +81,7 @@ fn a_restart_into_a_crash_is_reported_as_failed() {
 }
 
 #[test]
-fn stopping_the_last_service_ends_up_cleanly() {
+fn stopping_the_last_service_keeps_up_running_until_a_signal() {
     let fx = Fixture::new();
     fx.write(
         "supervisor.toml",
@@ -91,7 +91,17 @@ fn stopping_the_last_service_ends_up_cleanly() {
     up.wait_ready(&fx);
     let o = fx.run(&["stop", "only"], CMD);
     expect_code(&o, 0);
-    assert!(o.stdout.contains("stopped `only`"), "{o:?}");
+    assert_eq!(o.stdout, "stopped `only`\n", "{o:?}");
+    // The user stopped it: `up` stays, waiting for requests.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let v = up.wait_for(&fx, "only stopped", |v| {
+        service(v, "only")["state"] == "stopped"
+    });
+    assert_eq!(service(&v, "only")["pid"], serde_json::Value::Null);
+    let o = fx.run(&["start", "only"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.starts_with("started `only`: ready"), "{o:?}");
+    up.wait_ready(&fx);
     assert_eq!(up.stop().and_then(|s| s.code()), Some(0), "{}", up.output());
     assert!(!fx.path().join(".uaol-supervisor.sock").exists());
 }
