@@ -65,6 +65,16 @@ impl Style {
         }
     }
 
+    /// What precedes a pretty line: the padded (coloured) name and the
+    /// stream mark, e.g. `api    | `. Computed once per service and stream.
+    pub fn prefix(&self, svc: usize, name: &str, stream: Stream) -> Vec<u8> {
+        let pretty = Style {
+            format: LogFormat::Pretty,
+            ..self.clone()
+        };
+        pretty.line(svc, name, stream, "", UNIX_EPOCH).into_bytes()
+    }
+
     /// One supervisor event.
     pub fn event(
         &self,
@@ -161,6 +171,13 @@ mod tests {
         assert!(c
             .line(1, "api", Stream::Stdout, "x", t)
             .starts_with("\x1b[33m"));
+        for (i, st, l) in [(0, Stream::Stdout, "hi"), (1, Stream::Stderr, "x")] {
+            for style in [&s, &c] {
+                let mut p = style.prefix(i, "api", st);
+                p.extend_from_slice(l.as_bytes());
+                assert_eq!(p, style.line(i, "api", st, l, t).into_bytes());
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! Service output: the pure parts (line splitting, formatting, the tail ring
-//! buffer) and the per-pipe relay task.
+//! Service output: the per-pipe relay task. Line splitting is in
+//! [`super::chunk`], the `logs` ring buffer in [`super::tail`], formatting in
+//! [`super::format`] and writing in [`super::sink`].
+//!
+//! Each read (one shared 64 KiB buffer) becomes one [`Chunk`] of complete
+//! lines as bytes — no allocation or UTF-8 conversion per line — which goes
+//! to the tail, the readiness regex (until it matches) and the sink.
 //!
 //! Bounded memory everywhere: a line longer than [`MAX_LINE`] is emitted in
 //! pieces, every piece but the last marked with a trailing [`CUT`]; a partial
@@ -15,26 +20,23 @@
 //! The last line of defence for secrets (SPEC: the password never appears in
 //! any output): a child may print its own `DATABASE_URL`, password or token,
 //! so each line is scrubbed with the Plan's [`Redactor`] (the database
-//! password and every value marked secret) before it reaches the tail
-//! (`logs`, `run`), the sink and the `log_file`. Free when there is no secret
-//! (the redactor is empty); a secret cut by the [`MAX_LINE`] split is not
-//! recognised (documented in the README).
+//! password and every value marked secret) before it
+//! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
+//! there is no secret (the redactor is empty), one search per chunk when
+//! the chunk holds no secret; a secret cut by the
+//! [`MAX_LINE`] split is not recognised (documented in the README).
 
-use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use regex_lite::Regex;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
+pub use super::chunk::{Chunk, Lines, CUT, MAX_LINE};
 use super::sink::Record;
+pub use super::tail::{new_tail, SharedTail, Tail};
 use crate::secret::Redactor;
-
-/// Longest line emitted in one piece (bytes).
-pub const MAX_LINE: usize = 16 * 1024;
-/// Marks a piece of a line that continues in the next piece.
-pub const CUT: &str = "…";
 
 /// Which output stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,126 +55,6 @@ impl Stream {
             Stream::Stderr => "stderr",
         }
     }
-}
-
-/// Splits a byte stream into lines of at most [`MAX_LINE`] bytes.
-#[derive(Debug, Default)]
-pub struct Lines {
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    /// Feed bytes; complete lines (and cut pieces of long ones) go to `out`.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<String>) {
-        while !data.is_empty() {
-            let room = MAX_LINE - self.buf.len();
-            let window = &data[..data.len().min(room + 1)];
-            if let Some(nl) = window
-                .iter()
-                .position(|&b| b == b'\n')
-                .filter(|&n| n <= room)
-            {
-                self.buf.extend_from_slice(&data[..nl]);
-                out.push(take_line(&mut self.buf, false));
-                data = &data[nl + 1..];
-            } else if data.len() > room {
-                self.buf.extend_from_slice(&data[..room]);
-                data = &data[room..];
-                let keep = utf8_tail(&self.buf);
-                let rest = self.buf.split_off(self.buf.len() - keep);
-                out.push(take_line(&mut self.buf, true));
-                self.buf = rest;
-            } else {
-                self.buf.extend_from_slice(data);
-                data = &[];
-            }
-        }
-    }
-
-    /// End of stream: flush a partial last line.
-    pub fn finish(&mut self, out: &mut Vec<String>) {
-        if !self.buf.is_empty() {
-            out.push(take_line(&mut self.buf, false));
-        }
-    }
-}
-
-fn take_line(buf: &mut Vec<u8>, cut: bool) -> String {
-    if !cut && buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    let mut s = String::from_utf8_lossy(buf).into_owned();
-    buf.clear();
-    if cut {
-        s.push_str(CUT);
-    }
-    s
-}
-
-/// Bytes at the end of `b` that are an incomplete UTF-8 sequence (kept for the next piece).
-fn utf8_tail(b: &[u8]) -> usize {
-    for back in 1..=3.min(b.len()) {
-        let c = b[b.len() - back];
-        if c & 0xC0 != 0x80 {
-            let need = if c >= 0xF0 {
-                4
-            } else if c >= 0xE0 {
-                3
-            } else if c >= 0xC0 {
-                2
-            } else {
-                1
-            };
-            return if need > back { back } else { 0 };
-        }
-    }
-    0
-}
-
-/// The last lines of a service's output, bounded by count and bytes.
-#[derive(Debug)]
-pub struct Tail {
-    lines: VecDeque<(Stream, String)>,
-    bytes: usize,
-    max_lines: usize,
-    max_bytes: usize,
-}
-
-impl Tail {
-    /// A ring buffer of at most `max_lines` lines and `max_bytes` bytes.
-    pub fn new(max_lines: usize, max_bytes: usize) -> Tail {
-        Tail {
-            lines: VecDeque::new(),
-            bytes: 0,
-            max_lines,
-            max_bytes,
-        }
-    }
-    /// Append a line, evicting the oldest as needed.
-    pub fn push(&mut self, stream: Stream, line: &str) {
-        self.bytes += line.len();
-        self.lines.push_back((stream, line.to_owned()));
-        while self.lines.len() > self.max_lines
-            || (self.bytes > self.max_bytes && self.lines.len() > 1)
-        {
-            if let Some((_, old)) = self.lines.pop_front() {
-                self.bytes -= old.len();
-            }
-        }
-    }
-    /// The last `n` lines, oldest first.
-    pub fn last(&self, n: usize) -> Vec<(Stream, String)> {
-        let skip = self.lines.len().saturating_sub(n);
-        self.lines.iter().skip(skip).cloned().collect()
-    }
-}
-
-/// Shared handle to a service's tail.
-pub type SharedTail = Arc<Mutex<Tail>>;
-
-/// A new shared tail with the default bounds (200 lines, 64 KiB).
-pub fn new_tail() -> SharedTail {
-    Arc::new(Mutex::new(Tail::new(200, 64 * 1024)))
 }
 
 /// Where a relay's lines go.
@@ -200,15 +82,20 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
         return;
     };
     let mut lines = Lines::default();
+    let mut widened = false;
     loop {
         if rx.readable().await.is_err() {
             return;
         }
-        let mut out = Vec::new();
+        let mut out = Chunk::default();
         let eof = match read_now(&rx, &mut lines, &mut out) {
             Some(eof) => eof,
             None => continue, // spurious wake-up
         };
+        if !widened && out.bytes.len() >= FLOOD {
+            widened = true;
+            widen(&rx);
+        }
         if !out.is_empty() {
             deliver(&mut r, out).await;
         }
@@ -218,15 +105,34 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
     }
 }
 
+/// The shared read buffer's size.
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// A read this big (half a default pipe) means the child is flooding.
+const FLOOD: usize = 32 * 1024;
+/// The pipe size asked for a flooding child.
+const WIDE_PIPE: i32 = 256 * 1024;
+
+/// A flooding child (one read filled half a default pipe): a bigger pipe lets it
+/// write longer before it blocks, so child, relay and writer wake each other
+/// less often. Only for floods: each widened pipe counts against the user's
+/// pipe-buffer quota. Best effort (the kernel may refuse).
+fn widen(rx: &pipe::Receiver) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::fcntl::{fcntl, FcntlArg};
+        let _ = fcntl(rx, FcntlArg::F_SETPIPE_SZ(WIDE_PIPE));
+    }
+}
+
 thread_local! {
     /// One read buffer per thread, shared by every relay: an idle service
     /// costs no buffer (1000 services would otherwise pin 128 MiB of them).
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; SCRATCH_SIZE]);
 }
 
 /// Read what is available without waiting; `Some(true)` at EOF, `None` if
 /// nothing was ready after all.
-fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Option<bool> {
+fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Chunk) -> Option<bool> {
     SCRATCH.with(|buf| {
         let mut buf = buf.borrow_mut();
         match rx.try_read(&mut buf) {
@@ -235,6 +141,8 @@ fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Op
                 Some(true)
             }
             Ok(n) => {
+                // Room for the carried partial line and a few cut marks.
+                out.bytes.reserve(n + MAX_LINE.min(n) / 1024 + 64);
                 lines.push(&buf[..n], out);
                 Some(false)
             }
@@ -247,22 +155,19 @@ fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Vec<String>) -> Op
     })
 }
 
-async fn deliver(r: &mut Relay, mut lines: Vec<String>) {
+async fn deliver(r: &mut Relay, mut chunk: Chunk) {
     if !r.redact.is_empty() {
-        for l in &mut lines {
-            if r.redact.contains_secret(l) {
-                *l = r.redact.redact(l).into_owned();
-            }
-        }
+        scrub(&r.redact, &mut chunk);
     }
-    {
-        let mut tail = r.tail.lock().unwrap_or_else(|p| p.into_inner());
-        for l in &lines {
-            tail.push(r.stream, l);
-        }
-    }
+    r.tail
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push_chunk(r.stream, &chunk);
     if let Some((re, _)) = &r.ready {
-        if lines.iter().any(|l| re.is_match(l)) {
+        let matched = chunk
+            .iter()
+            .any(|l| re.is_match(&String::from_utf8_lossy(l)));
+        if matched {
             if let Some((_, notify)) = r.ready.take() {
                 notify();
             }
@@ -271,25 +176,28 @@ async fn deliver(r: &mut Relay, mut lines: Vec<String>) {
     let rec = Record::Lines {
         svc: r.svc,
         stream: r.stream,
-        lines,
+        chunk,
         ts: std::time::SystemTime::now(),
     };
     let _ = r.sink.send(rec).await;
 }
 
+/// Mask secrets. One search over the whole chunk in the common case (no
+/// secret in it); only a chunk with a secret is rebuilt, line by line.
+fn scrub(redact: &Redactor, chunk: &mut Chunk) {
+    if !redact.contains_secret(&String::from_utf8_lossy(&chunk.bytes)) {
+        return;
+    }
+    let mut clean = Chunk::default();
+    for l in chunk.iter() {
+        clean.push_line(redact.redact(&String::from_utf8_lossy(l)).as_bytes());
+    }
+    *chunk = clean;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn split(chunks: &[&[u8]]) -> Vec<String> {
-        let mut l = Lines::default();
-        let mut out = vec![];
-        for c in chunks {
-            l.push(c, &mut out);
-        }
-        l.finish(&mut out);
-        out
-    }
 
     /// Secret sweep regression: a child printing its DATABASE_URL or password
     /// reached the output, the tail and the log file verbatim.
@@ -311,14 +219,14 @@ mod tests {
             sink: tx,
             tail: Arc::clone(&tail),
             ready: None,
-            done: None,
             redact: Arc::new(Redactor::for_secret("p@ss w/1")),
+            done: None,
         };
         let mut got = vec![];
         rt.block_on(async {
             relay(rd, r).await;
-            while let Some(Record::Lines { lines, .. }) = rx.recv().await {
-                got.extend(lines);
+            while let Some(Record::Lines { chunk, .. }) = rx.recv().await {
+                got.extend(chunk.to_strings());
             }
         });
         let want = [
@@ -336,48 +244,5 @@ mod tests {
             .map(|(_, l)| l)
             .collect();
         assert_eq!(kept, want);
-    }
-
-    #[test]
-    fn splits_lines_across_chunks_and_flushes_partial() {
-        assert_eq!(split(&[b"a\nb", b"c\r\nd"]), vec!["a", "bc", "d"]);
-        assert_eq!(split(&[b"\n\n"]), vec!["", ""]);
-    }
-
-    #[test]
-    fn long_lines_are_cut_with_a_marker() {
-        let long = vec![b'x'; MAX_LINE * 2 + 10];
-        let mut data = long.clone();
-        data.extend_from_slice(b"\nok\n");
-        let out = split(&[&data]);
-        assert_eq!(out.len(), 4);
-        assert!(out[0].ends_with(CUT) && out[1].ends_with(CUT));
-        assert_eq!(out[2].len(), 10);
-        assert_eq!(out[3], "ok");
-        // A line of exactly MAX_LINE bytes is not cut.
-        let mut exact = vec![b'y'; MAX_LINE];
-        exact.push(b'\n');
-        assert_eq!(split(&[&exact]), vec!["y".repeat(MAX_LINE)]);
-    }
-
-    #[test]
-    fn cuts_do_not_split_utf8() {
-        let mut data = vec![b'x'; MAX_LINE - 1];
-        data.extend_from_slice("é".as_bytes());
-        data.push(b'\n');
-        let out = split(&[&data]);
-        assert_eq!(out.len(), 2);
-        assert!(!out.concat().contains('\u{FFFD}'));
-        assert_eq!(out[1], "é");
-    }
-
-    #[test]
-    fn tail_is_bounded() {
-        let mut t = Tail::new(3, 10);
-        for l in ["aaaa", "bbbb", "cccc", "dddd"] {
-            t.push(Stream::Stdout, l);
-        }
-        let last: Vec<String> = t.last(10).into_iter().map(|(_, l)| l).collect();
-        assert_eq!(last, vec!["cccc", "dddd"]);
     }
 }

@@ -13,6 +13,7 @@
 //!   requests and health for `run` and the control socket.
 
 pub mod adopted;
+pub mod chunk;
 pub mod control;
 pub mod engine;
 pub mod format;
@@ -33,6 +34,7 @@ pub mod signals;
 pub mod sink;
 pub mod spawn;
 pub mod state;
+pub mod tail;
 pub mod trace;
 
 pub use control::{Handle, Health, Request, Snapshot};

@@ -19,6 +19,7 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
+use super::chunk::Chunk;
 use super::logs::Stream;
 use super::rotate::Rotating;
 use crate::plan::{LogFile, LogFormat};
@@ -34,8 +35,8 @@ pub enum Record {
         svc: usize,
         /// Stream.
         stream: Stream,
-        /// The lines (no newline).
-        lines: Vec<String>,
+        /// The lines (bytes, newline-terminated).
+        chunk: Chunk,
         /// When they were read.
         ts: SystemTime,
     },
@@ -116,10 +117,15 @@ impl Sink {
         let (tx, rx) = mpsc::channel(64);
         *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = Some((style.clone(), tx.clone()));
         let files = files.into_iter().map(|f| f.map(Rotating::new)).collect();
+        let prefixes = (0..names.len())
+            .map(|i| [Stream::Stdout, Stream::Stderr].map(|s| style.prefix(i, &names[i], s)))
+            .collect();
         let w = Writer {
             style,
             names,
+            prefixes,
             files,
+            buf: Vec::new(),
             out: io::BufWriter::with_capacity(64 * 1024, out),
         };
         let thread = std::thread::Builder::new()
@@ -142,7 +148,11 @@ impl Sink {
 struct Writer {
     style: Style,
     names: Vec<String>,
+    /// Per service, the pretty prefix of its stdout and stderr lines.
+    prefixes: Vec<[Vec<u8>; 2]>,
     files: Vec<Option<Rotating>>,
+    /// Reused for every batch: prefix + line, copied once, one write.
+    buf: Vec<u8>,
     out: io::BufWriter<Box<dyn Write + Send>>,
 }
 
@@ -183,27 +193,42 @@ impl Writer {
             Record::Lines {
                 svc,
                 stream,
-                lines,
+                chunk,
                 ts,
             } => {
-                let name = self.names.get(svc).map(String::as_str).unwrap_or("?");
                 if self.style.format == LogFormat::Pretty {
-                    // The hot path: the prefix is formatted once per batch.
-                    let prefix = self.style.line(svc, name, stream, "", ts);
-                    for l in &lines {
-                        let _ = self.out.write_all(prefix.as_bytes());
-                        let _ = self.out.write_all(l.as_bytes());
-                        let _ = self.out.write_all(b"\n");
-                    }
+                    self.pretty(svc, stream, &chunk);
                 } else {
-                    for l in &lines {
-                        let _ = writeln!(self.out, "{}", self.style.line(svc, name, stream, l, ts));
+                    let name = self.names.get(svc).map(String::as_str).unwrap_or("?");
+                    for l in chunk.iter() {
+                        let l = String::from_utf8_lossy(l);
+                        let _ =
+                            writeln!(self.out, "{}", self.style.line(svc, name, stream, &l, ts));
                     }
                 }
                 if let Some(Some(f)) = self.files.get_mut(svc) {
-                    f.write_lines(&lines);
+                    f.write_lines(&chunk.to_strings());
                 }
             }
         }
+    }
+
+    /// The hot path: the precomputed prefix and each line's bytes, as they
+    /// are, copied once into `buf` and written with one call.
+    fn pretty(&mut self, svc: usize, stream: Stream, chunk: &Chunk) {
+        let prefix = match self.prefixes.get(svc) {
+            Some(p) => &p[usize::from(stream == Stream::Stderr)],
+            None => return,
+        };
+        self.buf.clear();
+        self.buf
+            .reserve(chunk.bytes.len() + chunk.lines * prefix.len());
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &chunk.bytes) {
+            self.buf.extend_from_slice(prefix);
+            self.buf.extend_from_slice(&chunk.bytes[start..=nl]);
+            start = nl + 1;
+        }
+        let _ = self.out.write_all(&self.buf);
     }
 }
