@@ -27,14 +27,39 @@ impl Rotating {
         }
     }
 
-    /// Append lines, rotating when the next one would pass `max_size`.
+    /// Append lines, rotating when the next one would pass `max_size`. Lines
+    /// are gathered into one buffer and written with one call per file (not
+    /// one per line), so a flooding service's copy costs little.
     pub fn write_lines(&mut self, lines: &[String]) {
+        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
         for l in lines {
             let len = l.len() as u64 + 1;
-            if self.size > 0 && self.size + len > self.cfg.max_size {
+            if self.size + buf.len() as u64 > 0
+                && self.size + buf.len() as u64 + len > self.cfg.max_size
+            {
+                if !self.flush(&mut buf) {
+                    return;
+                }
                 self.rotate();
             }
-            if let Err(e) = self.append(l) {
+            buf.extend_from_slice(l.as_bytes());
+            buf.push(b'\n');
+        }
+        self.flush(&mut buf);
+    }
+
+    /// Write `buf` (then empty it); false after a write error, reported once.
+    fn flush(&mut self, buf: &mut Vec<u8>) -> bool {
+        if buf.is_empty() {
+            return true;
+        }
+        match self.append(buf) {
+            Ok(()) => {
+                self.size += buf.len() as u64;
+                buf.clear();
+                true
+            }
+            Err(e) => {
                 if !self.failed {
                     self.failed = true;
                     let p = self.cfg.path.display();
@@ -45,13 +70,12 @@ impl Rotating {
                         &[],
                     );
                 }
-                return;
+                false
             }
-            self.size += len;
         }
     }
 
-    fn append(&mut self, line: &str) -> io::Result<()> {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.cfg.path.parent() {
                 fs::create_dir_all(dir)?;
@@ -64,7 +88,7 @@ impl Rotating {
             self.file = Some(f);
         }
         match &mut self.file {
-            Some(f) => writeln!(f, "{line}"),
+            Some(f) => f.write_all(bytes),
             None => Ok(()),
         }
     }
