@@ -5,13 +5,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use uaol_fuzz::scratch;
-use uaol_supervisor::db::{nodepg, view};
+use uaol_supervisor::db::{libpq::Conninfo, nodepg, view, Client};
 
 fuzz_target!(|data: &[u8]| {
     let raw = String::from_utf8_lossy(data);
     if let Ok(n) = nodepg::read(&raw) {
         assert!(n.password.as_ref().is_none_or(|p| !p.is_empty()));
-        let plan = view::node_plan(&n, scratch());
+        let plan = view::plan_for(Client::NodePg, &Conninfo::default(), Some(&n), scratch());
         assert!(!plan.endpoints.is_empty());
     }
 });
