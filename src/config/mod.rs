@@ -21,7 +21,7 @@ pub use raw::RawConfig;
 /// Read `path` as UTF-8 text. Errors name the file (and the line of the first
 /// invalid byte).
 pub fn read_text(path: &Path) -> Result<String, Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
+    let bytes = read_bounded(path, MAX_TEXT_FILE).map_err(|e| Problem {
         location: path.display().to_string(),
         message: format!("cannot read file: {}", io_reason(&e)),
     })?;
@@ -36,6 +36,27 @@ pub fn read_text(path: &Path) -> Result<String, Problem> {
             message: "the file is not valid UTF-8 text".into(),
         }
     })
+}
+
+/// The largest supervisor.toml or env file read (a config is kilobytes; this
+/// stops `env_files = ["/dev/zero"]` from eating all memory).
+pub const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
+
+/// Read at most `max` bytes of `path`; a longer file (or an endless device) is
+/// an error rather than an out-of-memory. Pipes (`-c <(…)`) still work.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB; is this the right file?",
+            max / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A short reason for an I/O error, without the OS error number noise.

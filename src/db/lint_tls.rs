@@ -97,8 +97,15 @@ pub fn cert_files(params: &[(&str, Option<&str>)], base: &Path, client: Client) 
             out.push(err(missing_kind(key), format!("{key} file {shown} does not exist (relative paths are resolved against the directory of supervisor.toml)")));
             continue;
         }
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::config::read_bounded(&path, MAX_CERT_FILE) {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Other => {
+                out.push(err(
+                    "sslrootcert_unreadable",
+                    format!("{key} file {shown} is {e}"),
+                ));
+                continue;
+            }
             Err(_) => {
                 out.push(err("sslrootcert_unreadable", format!("{key} file {shown} is not readable by this user; the services need to read it too")));
                 continue;
@@ -110,6 +117,9 @@ pub fn cert_files(params: &[(&str, Option<&str>)], base: &Path, client: Client) 
     }
     out
 }
+
+/// The largest certificate or key file read (a CA bundle is ~200 KiB).
+pub const MAX_CERT_FILE: u64 = 4 * 1024 * 1024;
 
 fn missing_kind(key: &str) -> &'static str {
     match key {

@@ -412,3 +412,25 @@ fn missing_sslrootcert_is_deferred_only_when_a_pre_gate_service_exists() {
     assert!(out.all().contains("does not exist"), "{}", out.all());
     assert!(out.all().contains("gate"), "{}", out.all());
 }
+
+/// An endless device named as an env file or a certificate is an error with a
+/// reason, not an out-of-memory (found by the fuzzing notes).
+#[test]
+fn endless_files_are_refused_not_read_forever() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        "[supervisor]\nenv_files = [\"/dev/zero\"]\n\n[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.stderr.contains("larger than 16 MiB"), "{}", out.stderr);
+
+    f.write(
+        "supervisor.toml",
+        "[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert=/dev/zero\"\nprobe = false\n\n[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
+    );
+    let out = check(&f);
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    assert!(out.stderr.contains("larger than 4 MiB"), "{}", out.stderr);
+}

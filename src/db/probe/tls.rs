@@ -123,7 +123,8 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
                     format!("sslrootcert {} {what}", path.display()),
                 )
             };
-            let bytes = std::fs::read(path).map_err(|_| bad("cannot be read"))?;
+            let bytes = crate::config::read_bounded(path, crate::db::lint_tls::MAX_CERT_FILE)
+                .map_err(|_| bad("cannot be read (or is not a certificate file)"))?;
             for cert in CertificateDer::pem_slice_iter(&bytes).flatten() {
                 let _ = store.add(cert);
             }
