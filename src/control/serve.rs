@@ -37,19 +37,7 @@ pub struct Context {
 impl Context {
     /// From the Plan and the runtime's handle.
     pub fn new(plan: &Plan, handle: &Handle) -> Context {
-        let mut redactor = plan
-            .database
-            .as_ref()
-            .map(|d| d.url.redactor())
-            .unwrap_or_default();
-        let envs = plan
-            .services
-            .iter()
-            .map(|s| &s.env)
-            .chain([&plan.global_env]);
-        for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
-            redactor.add(&v.value);
-        }
+        let redactor = plan.redactor();
         let services = plan
             .services
             .iter()

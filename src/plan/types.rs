@@ -36,6 +36,26 @@ impl Plan {
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)
     }
+
+    /// Everything output must be scrubbed of: the database password (every
+    /// reading, encoded forms) and every value the Plan marks secret. One set
+    /// for service output, `logs`, `status` and the control socket alike.
+    pub fn redactor(&self) -> crate::secret::Redactor {
+        let mut r = self
+            .database
+            .as_ref()
+            .map(|d| d.url.redactor())
+            .unwrap_or_default();
+        let envs = self
+            .services
+            .iter()
+            .map(|s| &s.env)
+            .chain([&self.global_env]);
+        for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
+            r.add(&v.value);
+        }
+        r
+    }
 }
 
 /// `[supervisor]`.

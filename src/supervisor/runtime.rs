@@ -25,7 +25,6 @@ use super::spawn;
 use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{LogFormat, Plan};
-use crate::secret::Redactor;
 
 /// How to run.
 pub struct Options {
@@ -113,7 +112,7 @@ impl Supervisor {
         );
         let (itx, mut irx) = mpsc::unbounded_channel();
         let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
-        engine.redact = Arc::new(output_redactor(&plan));
+        engine.redact = Arc::new(plan.redactor());
         let mut signals = if opts.os_signals {
             Signals::os().ok()
         } else {
@@ -181,26 +180,6 @@ impl Supervisor {
         final_health.send_modify(|h| h.done = true);
         code
     }
-}
-
-/// What service output is scrubbed of: the database password (every reading,
-/// encoded forms) and every value the Plan marks secret — the same set the
-/// control socket masks, so `up` and `logs` show the same lines.
-fn output_redactor(plan: &Plan) -> Redactor {
-    let mut r = plan
-        .database
-        .as_ref()
-        .map(|d| d.url.redactor())
-        .unwrap_or_default();
-    let envs = plan
-        .services
-        .iter()
-        .map(|s| &s.env)
-        .chain([&plan.global_env]);
-    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
-        r.add(&v.value);
-    }
-    r
 }
 
 async fn recv_signal(s: &mut Option<Signals>) -> Shutdown {
