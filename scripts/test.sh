@@ -33,6 +33,8 @@ fi
 if ! command -v kubernetes-validate >/dev/null 2>&1; then
   python3 -m pip install -q kubernetes-validate >/dev/null 2>&1 ||
     echo "test.sh: could not install kubernetes-validate (pip); its tests will fail" >&2
+  # pyenv installs console scripts behind shims that exist only after a rehash.
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true
 fi
 
 echo "== cargo fmt --check" >&2
