@@ -46,6 +46,20 @@ cargo test --all-targets --quiet 2>&1
 # The quickstart, end to end: the example backend under `run`, twice (fresh
 # and reusing its database), nothing left behind. Uses the debug build above.
 echo "== examples/uaol end to end" >&2
+# As root, the example's PostgreSQL runs as `postgres`, which must be able to
+# reach examples/uaol/data: a checkout under a 0700 directory (e.g. /root) is
+# made traversable (search bit only, o+x) on the way down, and said so.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
+  ! runuser -u postgres -- test -x "$PWD/examples/uaol" 2>/dev/null; then
+  d=$PWD
+  while [ "$d" != / ]; do
+    if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+      echo "test.sh: chmod o+x $d (so user postgres can reach the example's data)" >&2
+      chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+  done
+fi
 cargo build --quiet
 UAOL_SUPERVISOR="$PWD/target/debug/uaol-supervisor" bash examples/uaol/tests/e2e.sh
 # The chaos soak's 60 s mode (README "Reliability"): 50 services, random
