@@ -41,7 +41,8 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the Plan, probe the database, start the services (the named ones and
-    /// their dependencies, or all) and supervise them in the foreground until signalled.
+    /// their dependencies, or all) and supervise them in the foreground until
+    /// signalled, or until every service has ended on its own.
     Up(UpArgs),
     /// Validate the configuration and probe the database; print a report.
     Check(CheckArgs),
