@@ -59,7 +59,7 @@ fi
 # The example uses fixed ports; another copy of it (another checkout, a test
 # run) would answer on them and fail our database gate in confusing ways.
 busy=()
-for port in 55432 3000 3001 3002; do
+for port in 25432 3000 3001 3002; do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port")
 done
 if [ ${#busy[@]} -gt 0 ]; then

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
 BIN=${UAOL_SUPERVISOR:-$ROOT/target/release/uaol-supervisor}
-PORTS=(3000 3001 3002 55432)
+PORTS=(3000 3001 3002 25432)
 
 fail() {
   echo "e2e: FAIL: $*" >&2

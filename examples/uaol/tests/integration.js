@@ -23,7 +23,7 @@ const SERVICES = {
 // DATABASE_URL when `run` passes it, else the example's defaults.
 function expected() {
   const raw = process.env.DATABASE_URL;
-  if (!raw) return { name: 'uaol', port: 55432 };
+  if (!raw) return { name: 'uaol', port: 25432 };
   const u = new URL(raw);
   return { name: decodeURIComponent(u.pathname.slice(1)), port: Number(u.port || 5432) };
 }
