@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::Fixture;
-use crate::upkit::{alive, eventually, Up};
+use crate::upkit::{alive, eventually, project, Up};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -21,12 +20,6 @@ command = ["sh", "-c", "echo migrated"]
 oneshot = true
 depends_on = { db = "ready" }
 "#;
-
-fn project(toml: &str) -> Fixture {
-    let f = Fixture::new();
-    f.write("supervisor.toml", toml);
-    f
-}
 
 /// `started (pid N)` pids in the output.
 fn pids(out: &str) -> Vec<i32> {

@@ -5,16 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::Fixture;
-use crate::upkit::{alive, eventually, Up};
+use crate::upkit::{alive, eventually, project, Up};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn project(toml: &str) -> Fixture {
-    let f = Fixture::new();
-    f.write("supervisor.toml", toml);
-    f
-}
 
 const STACK: &str = r#"
 [supervisor]

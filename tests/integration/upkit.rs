@@ -159,3 +159,10 @@ pub fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
     }
     pred()
 }
+
+/// A temp project holding just `supervisor.toml` = `toml`.
+pub fn project(toml: &str) -> Fixture {
+    let f = Fixture::new();
+    f.write("supervisor.toml", toml);
+    f
+}
