@@ -121,7 +121,24 @@ async fn harness(
         Wait::Signal(n) => return finish(&h, sup, 128 + n as u8).await,
     }
     let code = run_cmd(&h, &env, &cmd, &mut int, &mut term).await;
-    finish(&h, sup, code).await
+    let code = finish(&h, sup, code).await;
+    after_cmd(&h, code)
+}
+
+/// CMD has ended and everything has stopped: a service that failed at any
+/// point — also one whose failure arrived during the final stop (it exited 1
+/// while being stopped) — makes the run fail, whatever CMD returned. Decided
+/// from the engine's failure record once the supervisor has ended, not from
+/// which message happened to arrive first.
+fn after_cmd(h: &Handle, code: u8) -> u8 {
+    let failed = h.health.borrow().failed.clone();
+    match failed {
+        Some(why) if code != exit::SERVICE_FAILED => {
+            eprintln!("error: a service failed: {why}");
+            exit::SERVICE_FAILED
+        }
+        _ => code,
+    }
 }
 
 /// Run CMD to its end; SERVICE_FAILED when a service failed meanwhile.

@@ -121,6 +121,11 @@ pub enum After {
     Retry(Outcome),
     /// Start again at once, not counted (a requested restart).
     Respawn,
+    /// The run ended by itself while being stopped, with a status the stop
+    /// does not explain and the policy does not restart (`restart = "never"`,
+    /// exit code 1): a failure, whatever the stop was for. Set when the leader's
+    /// exit arrives; never overridden by a later stop request.
+    Fail(Outcome),
 }
 
 /// A service's lifecycle state.

@@ -58,6 +58,7 @@ pub fn transition(u: &Unit, before: &State) {
                     format!("{o}; stopping")
                 }
                 After::Retry(o) => format!("{o}; restarting"),
+                After::Fail(o) => format!("{o}; stopping"),
             };
             if matches!(then, After::Retry(_)) {
                 tracing::warn!(

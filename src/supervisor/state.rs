@@ -12,6 +12,7 @@
 //! Running ─ReadyTimedOut→ Stopping{then: Retry} ─(leader reaped, GroupGone)→ Backoff | Failed
 //! Running|Ready ─MemoryExceeded→ Stopping{then: Retry}   (counted like a crash)
 //! any live ─Stop→ Stopping ─StopDeadline→ (SIGKILL group) ─Exited+GroupGone→ Stopped
+//!   (an exit the stop does not explain, not restarted by policy → Failed{Crashed})
 //! ```
 //!
 //! Dependency gating (when to send `Start`) is not here: it depends on other
@@ -190,15 +191,15 @@ fn stopping_step(p: &Policy, mut s: Svc, st: State, e: Event, cx: Ctx) -> (Svc, 
         then,
     };
     let (next, actions) = match e {
-        Event::Exited { pid: p2, .. } if p2 == pid => (
-            mk(true, killed, then),
+        Event::Exited { pid: p2, status } if p2 == pid => (
+            mk(true, killed, exit_while_stopping(p, then, status, killed)),
             vec![Action::AwaitGroup { pgid: pid }],
         ),
         Event::StopDeadline { pid: p2 } if p2 == pid && !killed && cx.now >= deadline => {
             (mk(leader_gone, true, then), vec![kill(pid)])
         }
-        Event::Kill if !killed => (mk(leader_gone, true, After::Stop), vec![kill(pid)]),
-        Event::Stop => (mk(leader_gone, killed, After::Stop), vec![]),
+        Event::Kill if !killed => (mk(leader_gone, true, stop_instead(then)), vec![kill(pid)]),
+        Event::Stop => (mk(leader_gone, killed, stop_instead(then)), vec![]),
         Event::GroupGone { pid: p2 } if p2 == pid && leader_gone => match then {
             After::Stop => (State::Stopped, vec![]),
             After::Respawn => (State::Starting, vec![Action::Spawn]),
@@ -206,11 +207,49 @@ fn stopping_step(p: &Policy, mut s: Svc, st: State, e: Event, cx: Ctx) -> (Svc, 
                 let (st, a) = ended(p, &mut s, outcome, None, cx);
                 (st, a)
             }
+            After::Fail(outcome) => fail(FailReason::Crashed(outcome)),
         },
         _ => (mk(leader_gone, killed, then), vec![]),
     };
     s.state = next;
     (s, actions)
+}
+
+/// A stop request replaces what was planned — except a failure already seen.
+fn stop_instead(then: After) -> After {
+    match then {
+        f @ After::Fail(_) => f,
+        _ => After::Stop,
+    }
+}
+
+/// The leader's exit arrived while stopping. The stop and the process's own
+/// end race (`run -- true` shuts down while a service is exiting 1): a status
+/// the stop explains is a stop; any other status is the run's own end, and
+/// when the policy would not restart it, a failure — it is decided here, by
+/// the status, not by which message the runtime happened to see first.
+fn exit_while_stopping(p: &Policy, then: After, status: Exit, killed: bool) -> After {
+    let own_end = !stop_explains(p, status, killed) && !restarts(p, status.success());
+    match then {
+        After::Stop if own_end => After::Fail(Outcome::Exit(status)),
+        t => t,
+    }
+}
+
+/// Whether `status` is what stopping the group produces: a clean exit, death
+/// by the stop signal (or SIGKILL once sent), or a shell's `128 + signal`.
+fn stop_explains(p: &Policy, status: Exit, killed: bool) -> bool {
+    let by = |sig: i32| status == Exit::Signal(sig) || status == Exit::Code(128 + sig);
+    status.success() || by(p.stop_signal as i32) || (killed && by(Signal::SIGKILL as i32))
+}
+
+/// Whether the policy restarts a run that ended this way.
+fn restarts(p: &Policy, success: bool) -> bool {
+    match p.restart {
+        RestartPolicy::Always => true,
+        RestartPolicy::OnFailure => !success,
+        RestartPolicy::Never => false,
+    }
 }
 
 fn spawned(p: &Policy, pid: i32, cx: Ctx) -> (State, Vec<Action>) {
@@ -280,12 +319,7 @@ fn ended(
     if p.oneshot && success {
         return (State::Completed, vec![]);
     }
-    let restart = match p.restart {
-        RestartPolicy::Always => true,
-        RestartPolicy::OnFailure => !success,
-        RestartPolicy::Never => false,
-    };
-    if !restart {
+    if !restarts(p, success) {
         return match outcome {
             Outcome::Exit(status) if success => (State::Exited { status }, vec![]),
             o => fail(FailReason::Crashed(o)),

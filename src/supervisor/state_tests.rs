@@ -432,3 +432,61 @@ fn ready_state(t0: Instant) -> State {
         ready_at: t0,
     }
 }
+
+/// `run -- true` shuts down while a `restart = "never"` service is exiting 1:
+/// the exit arrives in `Stopping` and must still end in `Failed` (issue 12.12).
+#[test]
+fn exit_racing_a_stop_is_judged_by_its_status() {
+    let t0 = Instant::now();
+    let never = Policy {
+        restart: RestartPolicy::Never,
+        ..policy()
+    };
+    let on_failure = policy();
+    let st = |leader_gone, killed, then| State::Stopping {
+        pid: PID,
+        deadline: t0 + Duration::from_secs(5),
+        leader_gone,
+        killed,
+        then,
+    };
+    let exit = |status| Event::Exited { pid: PID, status };
+    let gone = Event::GroupGone { pid: PID };
+    let failed = After::Fail(Outcome::Exit(Exit::Code(1)));
+    let await_group = vec![Action::AwaitGroup { pgid: PID }];
+    #[rustfmt::skip]
+    let table: Vec<Row> = vec![
+        ("never: exit 1 while stopping → fail", &never, st(false, false, After::Stop),
+            exit(Exit::Code(1)), st(true, false, failed.clone()), await_group.clone()),
+        ("never: fail once the group is gone", &never, st(true, false, failed.clone()),
+            gone.clone(), State::Failed { reason: FailReason::Crashed(Outcome::Exit(Exit::Code(1))) },
+            vec![]),
+        ("never: a later stop keeps the failure", &never, st(true, false, failed.clone()),
+            Event::Stop, st(true, false, failed.clone()), vec![]),
+        ("never: a kill keeps the failure", &never, st(true, false, failed.clone()),
+            Event::Kill, st(true, true, failed.clone()),
+            vec![Action::Signal { pgid: PID, signal: Signal::SIGKILL }]),
+        ("never: killed by the stop signal is a stop", &never, st(false, false, After::Stop),
+            exit(Exit::Signal(15)), st(true, false, After::Stop), await_group.clone()),
+        ("never: 128+SIGTERM is a stop", &never, st(false, false, After::Stop),
+            exit(Exit::Code(143)), st(true, false, After::Stop), await_group.clone()),
+        ("never: exit 0 is a stop", &never, st(false, false, After::Stop),
+            exit(Exit::Code(0)), st(true, false, After::Stop), await_group.clone()),
+        ("never: SIGKILL after our kill is a stop", &never, st(false, true, After::Stop),
+            exit(Exit::Signal(9)), st(true, true, After::Stop), await_group.clone()),
+        ("never: SIGKILL we did not send is a failure", &never, st(false, false, After::Stop),
+            exit(Exit::Signal(9)), st(true, false, After::Fail(Outcome::Exit(Exit::Signal(9)))),
+            await_group.clone()),
+        ("never: exit 1 during a requested restart restarts", &never,
+            st(false, false, After::Respawn), exit(Exit::Code(1)),
+            st(true, false, After::Respawn), await_group.clone()),
+        ("on-failure: exit 1 while stopping is a stop", &on_failure,
+            st(false, false, After::Stop), exit(Exit::Code(1)),
+            st(true, false, After::Stop), await_group.clone()),
+    ];
+    for (name, p, from, ev, want_state, want_actions) in table {
+        let (got_state, got_actions) = run(p, from, ev, at(t0, 10));
+        assert_eq!(got_state, want_state, "row `{name}`: state");
+        assert_eq!(got_actions, want_actions, "row `{name}`: actions");
+    }
+}
