@@ -35,7 +35,9 @@ pub fn call(
     let r = client::call(&candidates, req, timeout).map_err(|e| {
         eprintln!("error: {e}");
         match e {
-            ClientError::NoSupervisor(_) | ClientError::Connect(..) => exit::NO_SUPERVISOR,
+            ClientError::NoSupervisor(_)
+            | ClientError::Connect(..)
+            | ClientError::Untrusted(..) => exit::NO_SUPERVISOR,
             ClientError::Exchange(..) => exit::INTERNAL,
         }
     })?;

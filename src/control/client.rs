@@ -1,6 +1,13 @@
-//! The client side: connect to the first socket that answers, send one
-//! request line, read one response line. Blocking std I/O: the commands are
-//! one-shot and need no runtime.
+//! The client side: connect to the first socket that answers, check WHO
+//! answers, send one request line, read one response line. Blocking std I/O:
+//! the commands are one-shot and need no runtime.
+//!
+//! Trust goes both ways: the server checks our uid, and we check the
+//! server's (`SO_PEERCRED` on the connected socket) — it must be our own uid
+//! or root, the same rule the server applies. Anyone else could have bound
+//! the path first (a world-writable directory, a stale path reused) and
+//! would be believed; such a server is refused before a byte is sent, and
+//! everything shown from a server passes [`super::display::sanitize`].
 
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
@@ -18,22 +25,48 @@ pub enum ClientError {
     /// The socket exists but we may not connect (another user's `up`).
     #[error("cannot connect to {0}: {1}")]
     Connect(PathBuf, std::io::Error),
+    /// The listener is not run by us or root.
+    #[error("refusing the control socket {0}: it is served by uid {1}, not by you (uid {2}) or root — another user's process may have taken the path")]
+    Untrusted(PathBuf, u32, u32),
     /// Connected, but the exchange failed.
     #[error("control socket {0}: {1}")]
     Exchange(PathBuf, String),
 }
 
-/// Connect to the first of `candidates` with a listener.
+/// Connect to the first of `candidates` with a listener we trust.
 pub fn connect(candidates: &[PathBuf]) -> Result<(UnixStream, PathBuf), ClientError> {
     for p in candidates {
         match UnixStream::connect(p) {
-            Ok(s) => return Ok((s, p.clone())),
+            Ok(s) => {
+                trusted(&s, p)?;
+                return Ok((s, p.clone()));
+            }
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {}
             Err(e) => return Err(ClientError::Connect(p.clone(), e)),
         }
     }
     let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
     Err(ClientError::NoSupervisor(tried.join(" or ")))
+}
+
+/// Whether a server uid may be believed: ours, or root (pure).
+pub fn trusted_uid(server: u32, me: u32) -> bool {
+    server == me || server == 0
+}
+
+/// The server at `path` must run as our uid or root.
+fn trusted(s: &UnixStream, path: &std::path::Path) -> Result<(), ClientError> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let me = nix::unistd::geteuid().as_raw();
+    let cred = getsockopt(s, PeerCredentials).map_err(|e| {
+        ClientError::Exchange(path.to_owned(), format!("cannot check the server: {e}"))
+    })?;
+    let uid = cred.uid();
+    if trusted_uid(uid, me) {
+        Ok(())
+    } else {
+        Err(ClientError::Untrusted(path.to_owned(), uid, me))
+    }
 }
 
 /// Send `req`, wait at most `timeout` for the answer.
@@ -61,5 +94,21 @@ pub fn call(
         };
         return Err(fail(why));
     }
-    serde_json::from_str(&answer).map_err(|e| fail(format!("unreadable answer: {e}")))
+    let mut r: Response =
+        serde_json::from_str(&answer).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+    super::display::sanitize(&mut r);
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_uid_or_root_is_believed() {
+        assert!(trusted_uid(1000, 1000));
+        assert!(trusted_uid(0, 1000));
+        assert!(!trusted_uid(65534, 1000));
+        assert!(!trusted_uid(1000, 0));
+    }
 }

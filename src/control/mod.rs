@@ -19,6 +19,7 @@ pub mod act;
 pub mod bind;
 pub mod client;
 pub mod deps;
+pub mod display;
 pub mod path;
 pub mod protocol;
 pub mod serve;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Largest request line the server reads (bytes).
-pub const MAX_REQUEST: u64 = 64 * 1024;
+pub const MAX_REQUEST: u64 = 16 * 1024;
 
 /// A request line: `{"cmd":"status"}`, `{"cmd":"logs","service":"api","lines":50}`,
 /// `{"cmd":"restart","service":"api"}` (also `stop`, `start`).
@@ -135,6 +135,9 @@ pub struct LastExit {
 /// One output line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
+    /// The service (empty in answers of older servers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service: String,
     /// `stdout` or `stderr`.
     pub stream: String,
     /// The line, secrets masked.

@@ -130,6 +130,7 @@ async fn logs(ctx: &Context, name: &str, lines: usize) -> Result<Response, Respo
     let lines = got
         .into_iter()
         .map(|(stream, line)| LogLine {
+            service: name.to_owned(),
             stream: stream.as_str().to_owned(),
             line: ctx.redactor.redact(&line).into_owned(),
         })

@@ -3,6 +3,14 @@
 //! line, answer one response line. It runs in the same current-thread runtime
 //! as the supervisor, as one more future beside it: when the supervisor ends,
 //! the server is dropped and the socket file removed.
+//!
+//! Every connection is its own task from the moment it is accepted: a client
+//! that connects and sends nothing holds only its own task (and at most
+//! [`MAX_REQUEST`] bytes of buffer) until [`READ_TIMEOUT`], never a slot
+//! another client waits for. The only global bound is [`MAX_CONNECTIONS`]
+//! open at once (each costs a file descriptor); beyond it a connection is
+//! answered at once with `kind = unavailable` and closed — a fast refusal,
+//! not a wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +25,13 @@ use super::serve::{answer, Context};
 use crate::exit;
 use crate::supervisor::Supervisor;
 
-/// At most this many connections are served at once; more wait in the backlog.
-const CONCURRENT: usize = 16;
-/// A client must send its request line (and take its answer) within this.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// At most this many connections are open at once; one more is refused at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A client must send its request line within this (a local client that has
+/// a request sends it at once).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// A client must take its answer within this.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in flight may take to be written once the runtime ended.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -59,7 +70,7 @@ pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
             }
             None => None,
         };
-        let slots = Arc::new(Semaphore::new(CONCURRENT));
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         // Biased: the supervisor's first poll starts its output sink, so the
         // server's first event goes out in the configured format.
         let code = tokio::select! {
@@ -69,7 +80,7 @@ pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
         };
         // Requests in flight now fail fast (the runtime is gone): let their
         // answers be written before the runtime drops them.
-        let all = CONCURRENT as u32;
+        let all = MAX_CONNECTIONS as u32;
         let _ = tokio::time::timeout(DRAIN, slots.acquire_many(all)).await;
         code
     });
@@ -91,15 +102,18 @@ async fn serve(
     tracing::info!("control socket {}", path.unwrap_or_default());
     let me = nix::unistd::geteuid().as_raw();
     loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            return std::future::pending().await;
-        };
         match listener.accept().await {
             Ok((stream, _)) => {
                 let ctx = Arc::clone(&ctx);
+                let permit = Arc::clone(&slots).try_acquire_owned();
                 tokio::spawn(async move {
-                    connection(stream, &ctx, me).await;
-                    drop(permit);
+                    match permit {
+                        Ok(permit) => {
+                            connection(stream, &ctx, me).await;
+                            drop(permit);
+                        }
+                        Err(_) => refuse_busy(stream).await,
+                    }
                 });
             }
             Err(e) => {
@@ -109,6 +123,15 @@ async fn serve(
             }
         }
     }
+}
+
+/// Over [`MAX_CONNECTIONS`]: say so and close, without reading.
+async fn refuse_busy(stream: UnixStream) {
+    let r = Response::error(
+        ErrorKind::Unavailable,
+        format!("too many control connections open (limit {MAX_CONNECTIONS}); try again"),
+    );
+    write_line(stream, &r).await;
 }
 
 async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
@@ -126,16 +149,21 @@ async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
         }
         Err(e) => Response::error(ErrorKind::Denied, format!("cannot check the peer: {e}")),
     };
-    let mut line = serde_json::to_string(&response).unwrap_or_else(|_| {
+    write_line(stream, &response).await;
+}
+
+/// Write one response line and close; a client that does not read its answer
+/// only loses its own connection.
+pub async fn write_line(mut stream: UnixStream, response: &Response) {
+    let mut line = serde_json::to_string(response).unwrap_or_else(|_| {
         r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
     });
     line.push('\n');
-    // A client that does not read its answer only loses its own connection.
     let write = async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await
     };
-    let _ = tokio::time::timeout(READ_TIMEOUT, write).await;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
 }
 
 async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
@@ -143,7 +171,13 @@ async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
     let mut line = String::new();
     let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
     match read {
-        Err(_) => return Response::error(ErrorKind::BadRequest, "no request line within 10 s"),
+        Err(_) => {
+            let secs = READ_TIMEOUT.as_secs();
+            return Response::error(
+                ErrorKind::BadRequest,
+                format!("no request line within {secs} s"),
+            );
+        }
         Ok(Err(e)) => return Response::error(ErrorKind::BadRequest, format!("cannot read: {e}")),
         Ok(Ok(_)) if !line.ends_with('\n') => {
             return Response::error(

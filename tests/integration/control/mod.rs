@@ -8,6 +8,7 @@ mod races;
 mod security;
 mod socket;
 mod status;
+mod trust;
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;

@@ -1,0 +1,108 @@
+//! What the client shows from the socket is made inert first: whoever
+//! listens there may send terminal escapes, `\r` or backspaces to forge or
+//! hide lines. Every string of a response passes [`visible`] once, right
+//! after parsing (client side), so no output path can forget it.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use super::protocol::{ActionResult, LastExit, LogLine, Response, ServiceView};
+
+/// `text` with every control character except tab (C0, DEL, C1) written as
+/// a visible `\xNN` / `\u{NN}` escape (pure).
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn unsafe_char(c: char) -> bool {
+    c != '\t' && c.is_control()
+}
+
+fn fix(s: &mut String) {
+    if let Cow::Owned(v) = visible(s) {
+        *s = v;
+    }
+}
+
+fn fix_opt(s: &mut Option<String>) {
+    if let Some(s) = s {
+        fix(s);
+    }
+}
+
+/// Make every string of `r` visible (see [`visible`]).
+pub fn sanitize(r: &mut Response) {
+    fix_opt(&mut r.error);
+    for s in r.services.iter_mut().flatten() {
+        service(s);
+    }
+    for l in r.lines.iter_mut().flatten() {
+        line(l);
+    }
+    if let Some(a) = r.action.as_deref_mut() {
+        action(a);
+    }
+}
+
+fn service(s: &mut ServiceView) {
+    fix(&mut s.name);
+    fix_opt(&mut s.detail);
+    if let Some(LastExit { reason, .. }) = &mut s.last_exit {
+        fix(reason);
+    }
+}
+
+/// One log line.
+pub fn line(l: &mut LogLine) {
+    fix(&mut l.service);
+    fix(&mut l.stream);
+    fix(&mut l.line);
+}
+
+fn action(a: &mut ActionResult) {
+    fix(&mut a.service);
+    fix(&mut a.message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_become_visible_and_tab_stays() {
+        assert_eq!(visible("plain\ttext é"), "plain\ttext é");
+        assert_eq!(
+            visible("\x1b[2J\rsupervisor *"),
+            "\\x1b[2J\\x0dsupervisor *"
+        );
+        assert_eq!(visible("a\u{9b}31m\x7f"), "a\\u{9b}31m\\x7f");
+        assert!(matches!(visible("ok"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn every_string_of_a_response_is_fixed() {
+        let mut r: Response = serde_json::from_str(
+            r#"{"ok":false,"error":"e\u001b]0;x\u0007","kind":"failed",
+            "action":{"service":"a\r","state":"failed","pid":null,"message":"m\u001b[1A"}}"#,
+        )
+        .unwrap();
+        sanitize(&mut r);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("\\u001b") && !text.contains("\\r"), "{text}");
+    }
+}
