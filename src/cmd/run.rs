@@ -26,6 +26,7 @@ use crate::cmd::{common, up};
 use crate::config::units::parse_duration;
 use crate::exit;
 use crate::plan::Env;
+use crate::supervisor::state::StateKind;
 use crate::supervisor::{self, reaper, spawn, trace, Handle, Options, Request, Supervisor};
 
 /// Run `run`.
@@ -200,7 +201,7 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
     let waiting: Vec<_> = snap
         .services
         .iter()
-        .filter(|s| !s.ready && s.state != "exited")
+        .filter(|s| !s.ready && s.state != StateKind::Exited)
         .collect();
     let names: Vec<String> = waiting
         .iter()

@@ -11,6 +11,7 @@ use crate::cli::{Cli, StatusArgs};
 use crate::cmd::control::{call, print_out, QUICK_TIMEOUT};
 use crate::control::protocol::{Request, ServiceView};
 use crate::exit;
+use crate::supervisor::state::StateKind;
 
 /// Run `status`.
 pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
@@ -46,7 +47,7 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
 pub fn unhealthy(services: &[ServiceView]) -> Vec<String> {
     services
         .iter()
-        .filter(|s| !s.ready || s.state == "failed")
+        .filter(|s| !s.ready || s.state == StateKind::Failed)
         .map(|s| match &s.detail {
             Some(d) => format!("{} is {} ({d})", s.name, s.state),
             None => format!("{} is {}", s.name, s.state),
@@ -98,7 +99,7 @@ fn row(s: &ServiceView) -> Vec<String> {
     let dash = || "-".to_owned();
     vec![
         s.name.clone(),
-        s.state.clone(),
+        s.state.to_string(),
         s.pid.map_or_else(dash, |p| p.to_string()),
         s.uptime_secs.map_or_else(dash, age),
         s.restarts.to_string(),
@@ -142,7 +143,7 @@ mod tests {
     fn svc(name: &str, state: &str, ready: bool) -> ServiceView {
         ServiceView {
             name: name.into(),
-            state: state.into(),
+            state: serde_json::from_value(serde_json::Value::from(state)).unwrap(),
             pid: None,
             started_at: None,
             uptime_secs: None,

@@ -1,94 +1,45 @@
-//! `start`, `stop`, `restart` as the user asked for them, honouring
-//! dependencies: `restart X` stops the services that wait for X to be ready
-//! (reverse start order), restarts X, then starts them again in order;
-//! `start X` first starts X's stopped dependencies. Idempotent like
-//! `systemctl`: stopping a stopped service or starting a running one
-//! succeeds and says so.
+//! `start` / `stop` / `restart` over the socket: a thin adapter. The name is
+//! checked (with a "did you mean"), the command goes to the engine with a
+//! ticket, and the engine's answer — given once the command has settled,
+//! cascade included — becomes the response. No waiting or inferring here.
 
-use super::protocol::{ErrorKind, Response};
-use super::serve::{known, Context};
-use super::settle::{done, find, one, terminal, Verb};
-use crate::supervisor::control::ServiceStatus;
+use tokio::sync::oneshot;
+
+use super::protocol::{ActionResult, ErrorKind, Response};
+use super::serve::{gone, known, Context};
+use crate::supervisor::control::{Refusal, Request as Sup, Settled, Verb};
 
 /// Perform `verb` on `name` and report.
 pub async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
     known(ctx, name)?;
-    let snap = ctx.snapshot().await?;
-    let before = find(&snap.services, name).cloned().ok_or_else(|| {
-        Response::error(
-            ErrorKind::UnknownService,
-            format!("`{name}` is not supervised by this `up` (not selected)"),
-        )
-    })?;
-    let noop = match verb {
-        Verb::Stop => terminal(before.state),
-        Verb::Start => !terminal(before.state),
-        Verb::Restart => false,
+    let (ticket, answer) = oneshot::channel();
+    let req = Sup::Command {
+        verb,
+        service: name.to_owned(),
+        ticket,
     };
-    if noop {
-        let what = format!("`{name}` is already {}", before.state);
-        return Ok(done(&before, what, None));
-    }
-    let pick = |names: Vec<&str>, keep: fn(&str) -> bool| -> Vec<ServiceStatus> {
-        names
-            .into_iter()
-            .filter_map(|n| find(&snap.services, n))
-            .filter(|s| keep(s.state))
-            .cloned()
-            .collect()
-    };
-    Ok(match verb {
-        Verb::Stop => one(ctx, verb, &before).await,
-        Verb::Start => {
-            let stopped = |s: &str| matches!(s, "stopped" | "exited" | "failed");
-            let first = pick(ctx.deps.dependencies(name), stopped);
-            match chain(ctx, Verb::Start, &first).await {
-                Ok(started) => note(one(ctx, verb, &before).await, "first started", &started),
-                Err(r) => r,
-            }
-        }
-        Verb::Restart => {
-            let running = |s: &str| !terminal(s);
-            let dependents = pick(ctx.deps.ready_dependents(name), running);
-            let mut reverse = dependents.clone();
-            reverse.reverse();
-            if let Err(r) = chain(ctx, Verb::Stop, &reverse).await {
-                return Ok(r);
-            }
-            let r = one(ctx, verb, &before).await;
-            if !r.ok {
-                return Ok(r);
-            }
-            match chain(ctx, Verb::Start, &dependents).await {
-                Ok(again) => note(r, "then restarted its dependents", &again),
-                Err(e) => e,
-            }
-        }
+    ctx.control.send(req).await.map_err(|_| gone())?;
+    Ok(match answer.await.map_err(|_| gone())? {
+        Ok(s) => done(s, None),
+        Err(Refusal::Failed(s)) => done(s, Some(ErrorKind::Failed)),
+        Err(Refusal::Unknown(why)) => Response::error(ErrorKind::UnknownService, why),
+        Err(Refusal::Conflict(why)) => Response::error(ErrorKind::Conflict, why),
     })
 }
 
-/// `verb` on each service in turn; stops at the first failure, naming it.
-async fn chain(
-    ctx: &Context,
-    verb: Verb,
-    services: &[ServiceStatus],
-) -> Result<Vec<String>, Response> {
-    let mut done = Vec::new();
-    for s in services {
-        let r = one(ctx, verb, s).await;
-        let state = r.action.as_ref().map_or("?", |a| a.state.as_str());
-        if !r.ok {
-            return Err(r);
-        }
-        done.push(format!("`{}` ({state})", s.name));
+/// A response carrying an action result (masked: a failure reason may quote
+/// a service's words).
+fn done(s: Settled, fail: Option<ErrorKind>) -> Response {
+    Response {
+        ok: fail.is_none(),
+        error: fail.map(|_| s.message.clone()),
+        kind: fail,
+        action: Some(Box::new(ActionResult {
+            service: s.service,
+            state: s.state,
+            pid: s.pid,
+            message: s.message,
+        })),
+        ..Response::default()
     }
-    Ok(done)
-}
-
-/// Append "…: a (ready), b (running)" to a successful response's message.
-fn note(mut r: Response, what: &str, names: &[String]) -> Response {
-    if let (true, Some(a)) = (!names.is_empty(), r.action.as_mut()) {
-        a.message = format!("{}; {what}: {}", a.message, names.join(", "));
-    }
-    r
 }

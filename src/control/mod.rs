@@ -11,20 +11,19 @@
 //! is), [`usage`] (process-group RSS/CPU with sysinfo), [`bind`] (stale/live
 //! socket handling, permissions, removal on exit), [`server`] (accept loop,
 //! peer check), [`serve`] (one request against the supervisor's handle),
-//! [`act`] (start/stop/restart with their dependencies), [`deps`] (which
-//! ones, pure), [`settle`] (one action on one service and waiting for the
-//! result), [`client`] (one request from a command).
+//! [`act`] (start/stop/restart: a command with a ticket to the engine, which
+//! plans the cascade from its one dependency graph and answers once settled),
+//! [`display`] (what a client shows is made inert), [`client`] (one request
+//! from a command).
 
 pub mod act;
 pub mod bind;
 pub mod client;
-pub mod deps;
 pub mod display;
 pub mod path;
 pub mod protocol;
 pub mod serve;
 pub mod server;
-pub mod settle;
 pub mod usage;
 
 use crate::exit;

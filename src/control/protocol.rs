@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::supervisor::state::StateKind;
+
 /// Largest request line the server reads (bytes).
 pub const MAX_REQUEST: u64 = 16 * 1024;
 
@@ -98,7 +100,7 @@ pub struct ServiceView {
     pub name: String,
     /// `pending`, `starting`, `running`, `ready`, `stopping`, `backoff`,
     /// `exited`, `completed`, `failed`, `stopped`.
-    pub state: String,
+    pub state: StateKind,
     /// Leader pid (= process group id) while running.
     pub pid: Option<i32>,
     /// When the current run was spawned (Unix seconds).
@@ -149,8 +151,8 @@ pub struct LogLine {
 pub struct ActionResult {
     /// Service name.
     pub service: String,
-    /// The state it settled in (or had when the wait ran out).
-    pub state: String,
+    /// The state it settled in.
+    pub state: StateKind,
     /// Its pid, when running.
     pub pid: Option<i32>,
     /// A sentence for the user.

@@ -3,19 +3,17 @@
 //! password in any encoding, values of secret-looking variables); environment
 //! values are never served at all.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::act::act;
 use super::protocol::{ErrorKind, LastExit, LogLine, Request, Response, ServiceView};
-use super::settle::Verb;
 use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::supervisor::control::{Handle, Health, Request as Sup, ServiceStatus, Snapshot};
+use crate::supervisor::control::{Handle, Health, Request as Sup, ServiceStatus, Snapshot, Verb};
 
 /// What a request handler needs: the supervisor's control channel and a few
 /// facts from the Plan.
@@ -26,38 +24,31 @@ pub struct Context {
     pub health: watch::Receiver<Health>,
     /// Masks secrets in anything served.
     pub redactor: Redactor,
-    /// Per service: (stop_timeout, has a readiness check).
-    pub services: HashMap<String, (Duration, bool)>,
+    /// Every service name of the Plan (for "did you mean").
+    pub services: Vec<String>,
     /// How long `status` samples CPU.
     pub window: Duration,
-    /// The dependency graph, for actions.
-    pub deps: super::deps::Deps,
 }
 
 impl Context {
     /// From the Plan and the runtime's handle.
     pub fn new(plan: &Plan, handle: &Handle) -> Context {
         let redactor = plan.redactor();
-        let services = plan
-            .services
-            .iter()
-            .map(|s| (s.name.clone(), (s.stop_timeout, s.ready.is_some())))
-            .collect();
+        let services = plan.services.iter().map(|s| s.name.clone()).collect();
         Context {
             control: handle.control.clone(),
             health: handle.health.clone(),
             redactor,
             services,
             window: usage::WINDOW,
-            deps: super::deps::Deps::new(plan),
         }
     }
 
     fn unknown(&self, name: &str) -> Option<Response> {
-        if self.services.contains_key(name) {
+        if self.services.iter().any(|s| s == name) {
             return None;
         }
-        let hint = did_you_mean(name, self.services.keys().map(String::as_str));
+        let hint = did_you_mean(name, self.services.iter().map(String::as_str));
         Some(Response::error(
             ErrorKind::UnknownService,
             format!("no service `{name}`{hint}"),
@@ -154,7 +145,7 @@ fn age(t: SystemTime, now: SystemTime) -> u64 {
 pub fn view(s: &ServiceStatus, u: Option<&Usage>, now: SystemTime, r: &Redactor) -> ServiceView {
     ServiceView {
         name: s.name.clone(),
-        state: s.state.to_owned(),
+        state: s.state,
         pid: s.pid,
         started_at: s.since.map(unix),
         uptime_secs: s.since.map(|t| age(t, now)),
@@ -175,13 +166,14 @@ pub fn view(s: &ServiceStatus, u: Option<&Usage>, now: SystemTime, r: &Redactor)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::supervisor::state::StateKind;
 
     #[test]
     fn view_computes_ages_and_masks_details() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000);
         let s = ServiceStatus {
             name: "api".into(),
-            state: "failed",
+            state: StateKind::Failed,
             pid: None,
             since: None,
             restarts: 3,
@@ -202,7 +194,7 @@ mod tests {
             processes: 2,
         };
         let running = ServiceStatus {
-            state: "running",
+            state: StateKind::Running,
             pid: Some(42),
             since: Some(UNIX_EPOCH + Duration::from_secs(400)),
             ..s

@@ -9,9 +9,57 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::logs::Stream;
+use super::state::StateKind;
 
-/// A reply: Ok, or a message for the user.
-pub type Reply = oneshot::Sender<Result<(), String>>;
+/// A control command on one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Start it (its ended dependencies first); settled when ready.
+    Start,
+    /// Stop it; settled when its whole group is gone.
+    Stop,
+    /// Restart it (stopping what waits for it to be ready, starting that
+    /// again after); settled when all of them are ready again.
+    Restart,
+}
+
+impl Verb {
+    /// `start`, `stop`, `restart`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+        }
+    }
+}
+
+/// Where a command left its service: the engine's answer on the ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The service.
+    pub service: String,
+    /// Its state now.
+    pub state: StateKind,
+    /// Its leader pid, when running.
+    pub pid: Option<i32>,
+    /// A sentence for the user.
+    pub message: String,
+}
+
+/// Why a command did not get where it was going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such service in this `up`.
+    Unknown(String),
+    /// Not now (the supervisor is stopping): a sentence.
+    Conflict(String),
+    /// It was carried out and the service failed (crashed, gave up).
+    Failed(Settled),
+}
+
+/// The ticket: answered once the command has settled.
+pub type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
 
 /// A request to the running supervisor.
 #[derive(Debug)]
@@ -27,12 +75,16 @@ pub enum Request {
         /// The answer.
         reply: oneshot::Sender<Result<Vec<(Stream, String)>, String>>,
     },
-    /// Start a stopped / failed / exited service.
-    Start(String, Reply),
-    /// Stop a service (stop_signal, then SIGKILL after stop_timeout).
-    Stop(String, Reply),
-    /// Restart a service (immediately, not counted against max_restarts).
-    Restart(String, Reply),
+    /// `start` / `stop` / `restart` a service; the ticket is answered when
+    /// it has settled (see `tickets.rs`).
+    Command {
+        /// What.
+        verb: Verb,
+        /// Which service.
+        service: String,
+        /// The answer.
+        ticket: Ticket,
+    },
     /// Stop everything and end (like SIGTERM).
     Shutdown,
 }
@@ -42,8 +94,8 @@ pub enum Request {
 pub struct ServiceStatus {
     /// Name.
     pub name: String,
-    /// State name (`pending`, `ready`, …).
-    pub state: &'static str,
+    /// State.
+    pub state: StateKind,
     /// Leader pid (= pgid) when running.
     pub pid: Option<i32>,
     /// When the current run was spawned.

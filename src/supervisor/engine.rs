@@ -58,6 +58,9 @@ pub enum Timer {
     GroupCheck,
     /// Sample the RSS of groups with `max_memory` (see `memory.rs`).
     MemoryCheck,
+    /// A control command waits for a service to stay up (see `tickets.rs`);
+    /// firing only wakes the loop, which moves commands on.
+    Command,
 }
 
 /// Why everything is stopping.
@@ -126,6 +129,8 @@ pub struct Engine {
     pub redact: Arc<Redactor>,
     /// The `max_memory` sampling timer is armed.
     pub(super) memory_armed: bool,
+    /// Control commands in flight or queued (see `tickets.rs`).
+    pub(super) commands: Vec<super::tickets::Command>,
 }
 
 impl Engine {
@@ -168,6 +173,7 @@ impl Engine {
             relays: Vec::new(),
             redact: Arc::default(),
             memory_armed: false,
+            commands: Vec::new(),
         }
     }
 
@@ -263,6 +269,7 @@ impl Engine {
                 }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
                 Timer::MemoryCheck => self.check_memory(),
+                Timer::Command => {}
                 Timer::GroupCheck => {
                     self.check_groups();
                     if !self.awaiting.is_empty() {

@@ -136,6 +136,41 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// Who waits, transitively, for `i` to be `ready` — the services a
+    /// `restart` of `i` stops first and starts again after — in start order.
+    pub fn ready_dependents(&self, i: usize) -> Vec<usize> {
+        let mut hit = vec![false; self.deps.len()];
+        hit[i] = true;
+        // Start order: a dependency always comes before its dependents.
+        for d in i + 1..self.deps.len() {
+            hit[d] = self.deps[d]
+                .iter()
+                .any(|&(on, c)| hit[on] && c == Condition::Ready);
+        }
+        hit[i] = false;
+        indices(&hit)
+    }
+
+    /// What `i` depends on, transitively and under any condition, in start order.
+    pub fn dependencies(&self, i: usize) -> Vec<usize> {
+        let mut hit = vec![false; self.deps.len()];
+        let mut stack = vec![i];
+        while let Some(n) = stack.pop() {
+            for &(d, _) in &self.deps[n] {
+                if !std::mem::replace(&mut hit[d], true) {
+                    stack.push(d);
+                }
+            }
+        }
+        indices(&hit)
+    }
+}
+
+fn indices(hit: &[bool]) -> Vec<usize> {
+    (0..hit.len()).filter(|&i| hit[i]).collect()
+}
+
 /// Whether `i` is, or transitively depends on, a service with `target` set.
 fn reaches(deps: &[Vec<(usize, Condition)>], i: usize, target: &[bool]) -> bool {
     let mut seen = vec![false; deps.len()];
@@ -172,6 +207,42 @@ mod tests {
     use super::*;
     use crate::supervisor::state::{Exit, FailReason, Outcome};
     use std::time::Instant;
+
+    /// db ← migrate(ready) ← api(ready db, completed migrate) ← web(ready api); logs(started db).
+    fn stack() -> Graph {
+        use Condition::{Completed, Ready, Started};
+        let deps = vec![
+            vec![],
+            vec![(0, Ready)],
+            vec![(0, Ready), (1, Completed)],
+            vec![(2, Ready)],
+            vec![(0, Started)],
+        ];
+        let n = deps.len();
+        Graph {
+            deps,
+            dependents: vec![Vec::new(); n],
+            uses_db: vec![false; n],
+            provider: vec![true; n],
+        }
+    }
+
+    #[test]
+    fn restart_cascades_through_ready_edges_only() {
+        let g = stack();
+        assert_eq!(g.ready_dependents(0), vec![1, 2, 3]);
+        assert_eq!(g.ready_dependents(2), vec![3]);
+        assert!(g.ready_dependents(3).is_empty());
+        assert!(g.ready_dependents(1).is_empty());
+    }
+
+    #[test]
+    fn start_needs_every_dependency_first() {
+        let g = stack();
+        assert_eq!(g.dependencies(3), vec![0, 1, 2]);
+        assert_eq!(g.dependencies(4), vec![0]);
+        assert!(g.dependencies(0).is_empty());
+    }
 
     #[test]
     fn condition_table() {

@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use serde::{Deserialize, Serialize};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,21 +190,85 @@ pub enum State {
     Stopped,
 }
 
+/// A state without its data: what crosses channels and the wire (as its
+/// lowercase name) — so no consumer compares state strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// [`State::Pending`].
+    Pending,
+    /// [`State::Starting`].
+    Starting,
+    /// [`State::Running`].
+    Running,
+    /// [`State::Ready`].
+    Ready,
+    /// [`State::Stopping`].
+    Stopping,
+    /// [`State::Backoff`].
+    Backoff,
+    /// [`State::Exited`].
+    Exited,
+    /// [`State::Completed`].
+    Completed,
+    /// [`State::Failed`].
+    Failed,
+    /// [`State::Stopped`].
+    Stopped,
+}
+
+impl StateKind {
+    /// The SPEC's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateKind::Pending => "pending",
+            StateKind::Starting => "starting",
+            StateKind::Running => "running",
+            StateKind::Ready => "ready",
+            StateKind::Stopping => "stopping",
+            StateKind::Backoff => "backoff",
+            StateKind::Exited => "exited",
+            StateKind::Completed => "completed",
+            StateKind::Failed => "failed",
+            StateKind::Stopped => "stopped",
+        }
+    }
+
+    /// Nothing more will happen without an outside request.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            StateKind::Exited | StateKind::Completed | StateKind::Failed | StateKind::Stopped
+        )
+    }
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl State {
+    /// Which state, without its data.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::Pending => StateKind::Pending,
+            State::Starting => StateKind::Starting,
+            State::Running { .. } => StateKind::Running,
+            State::Ready { .. } => StateKind::Ready,
+            State::Stopping { .. } => StateKind::Stopping,
+            State::Backoff { .. } => StateKind::Backoff,
+            State::Exited { .. } => StateKind::Exited,
+            State::Completed => StateKind::Completed,
+            State::Failed { .. } => StateKind::Failed,
+            State::Stopped => StateKind::Stopped,
+        }
+    }
+
     /// The SPEC's name for this state.
     pub fn name(&self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Starting => "starting",
-            State::Running { .. } => "running",
-            State::Ready { .. } => "ready",
-            State::Stopping { .. } => "stopping",
-            State::Backoff { .. } => "backoff",
-            State::Exited { .. } => "exited",
-            State::Completed => "completed",
-            State::Failed { .. } => "failed",
-            State::Stopped => "stopped",
-        }
+        self.kind().as_str()
     }
 
     /// The live leader pid, if a process is running.
@@ -217,10 +282,7 @@ impl State {
 
     /// Nothing more will happen without an outside request.
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            State::Exited { .. } | State::Completed | State::Failed { .. } | State::Stopped
-        )
+        self.kind().is_terminal()
     }
 }
 
@@ -229,6 +291,9 @@ impl State {
 pub enum Event {
     /// Dependencies satisfied (or a `start` request).
     Start,
+    /// A `start` request for an ended service: back to `Pending`, so the
+    /// scheduler starts it once its dependencies hold (never before).
+    Requeue,
     /// The process was spawned.
     Spawned {
         /// Its pid.

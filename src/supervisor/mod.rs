@@ -9,8 +9,9 @@
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
-//!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
-//!   requests and health for `run` and the control socket.
+//!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`,
+//!   `tickets`): requests, commands answered once settled, and health for
+//!   `run` and the control socket.
 
 pub mod adopted;
 pub mod chunk;
@@ -35,6 +36,7 @@ pub mod sink;
 pub mod spawn;
 pub mod state;
 pub mod tail;
+mod tickets;
 pub mod trace;
 
 pub use control::{Handle, Health, Request, Snapshot};

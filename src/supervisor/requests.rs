@@ -4,9 +4,9 @@
 
 use tokio::sync::watch;
 
-use super::control::{Health, Reply, Request, ServiceStatus, Snapshot};
+use super::control::{Health, Request, ServiceStatus, Snapshot};
 use super::engine::{Engine, StopCause};
-use super::state::{Event, State};
+use super::state::State;
 
 /// Publish [`Health`] when it changed. A oneshot counts as ready only once it
 /// has completed (a migration must have run).
@@ -47,42 +47,13 @@ pub fn on_request(engine: &mut Engine, req: Request) {
             });
             let _ = reply.send(r);
         }
-        Request::Start(name, reply) => control(engine, &name, reply, |st| {
-            st.is_terminal()
-                .then_some(Event::Start)
-                .ok_or("is not stopped")
-        }),
-        Request::Stop(name, reply) => control(engine, &name, reply, |st| {
-            (!st.is_terminal())
-                .then_some(Event::Stop)
-                .ok_or("is not running")
-        }),
-        Request::Restart(name, reply) => control(engine, &name, reply, |st| match st {
-            st if st.is_terminal() => Ok(Event::Start),
-            State::Running { .. } | State::Ready { .. } | State::Backoff { .. } => {
-                Ok(Event::Restart)
-            }
-            _ => Err("is starting or stopping; try again"),
-        }),
+        Request::Command {
+            verb,
+            service,
+            ticket,
+        } => engine.submit(verb, &service, ticket),
         Request::Shutdown => engine.begin_stop(StopCause::Requested),
     }
-}
-
-fn control(
-    engine: &mut Engine,
-    name: &str,
-    reply: Reply,
-    event: impl FnOnce(&State) -> Result<Event, &'static str>,
-) {
-    let r = find(engine, name).and_then(|i| {
-        if engine.stopping.is_some() {
-            return Err("the supervisor is stopping".to_owned());
-        }
-        let e = event(&engine.units[i].svc.state).map_err(|w| format!("`{name}` {w}"))?;
-        engine.feed(i, e);
-        Ok(())
-    });
-    let _ = reply.send(r);
 }
 
 fn find(engine: &Engine, name: &str) -> Result<usize, String> {
@@ -99,7 +70,7 @@ fn snapshot(engine: &Engine) -> Snapshot {
         .iter()
         .map(|u| ServiceStatus {
             name: u.plan.name.clone(),
-            state: u.svc.state.name(),
+            state: u.svc.state.kind(),
             pid: u.svc.state.pid(),
             since: u.svc.state.pid().and(u.since),
             restarts: u.svc.restarts,

@@ -133,7 +133,7 @@ impl Supervisor {
         let mut gate_done = engine.gate_open;
         let mut ticks = reaper.ticks();
         let mut control_open = true;
-        engine.schedule();
+        engine.settle();
         publish(&engine, &health, false);
         while !engine.finished() {
             let next = engine.next_timer();
@@ -155,9 +155,10 @@ impl Supervisor {
                 }
                 _ = ticks.changed(), if awaiting => engine.check_groups(),
             }
-            engine.schedule();
+            engine.settle();
             publish(&engine, &health, false);
         }
+        engine.close_commands("`up` is exiting: nothing is left to supervise");
         publish(&engine, &health, false);
         let code = match (&engine.stopping, &engine.failed) {
             (Some(StopCause::Gate(code)), _) => *code,

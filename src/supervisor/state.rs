@@ -5,6 +5,7 @@
 //! the table tests in `state_tests.rs` pin each decision.
 //!
 //! ```text
+//! ended ─Requeue→ Pending (a `start` request: the scheduler starts it when its dependencies hold)
 //! Pending ─Start→ Starting ─Spawned→ Running ─ReadyOk→ Ready        (no check: Starting → Ready)
 //!                    └SpawnFailed→ Failed{Spawn}
 //! Running|Ready ─Exited→ Completed (oneshot, exit 0) | Backoff{until} | Exited | Failed{Crashed|StartLimit}
@@ -91,6 +92,12 @@ pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
     let (next, actions) = match (state, e) {
         (S::Pending | S::Stopped | S::Exited { .. } | S::Completed, Event::Start) => {
             (S::Starting, vec![Action::Spawn])
+        }
+        (S::Stopped | S::Exited { .. } | S::Completed, Event::Requeue) => (S::Pending, vec![]),
+        (S::Failed { .. }, Event::Requeue) => {
+            s.attempt = 0;
+            s.history.clear();
+            (S::Pending, vec![])
         }
         (S::Failed { .. }, Event::Start) => {
             s.attempt = 0;

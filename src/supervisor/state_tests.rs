@@ -490,3 +490,31 @@ fn exit_racing_a_stop_is_judged_by_its_status() {
         assert_eq!(got_actions, want_actions, "row `{name}`: actions");
     }
 }
+
+/// `start` of an ended service goes back to `pending`: the scheduler starts
+/// it once its dependencies hold (issue 13); a live one ignores it.
+#[test]
+fn requeue_returns_an_ended_service_to_pending() {
+    let t0 = Instant::now();
+    let p = policy();
+    let failed = State::Failed {
+        reason: FailReason::Spawn("x".into()),
+    };
+    let exited = State::Exited {
+        status: Exit::Code(0),
+    };
+    for from in [State::Stopped, exited, State::Completed, failed] {
+        let (got, actions) = run(&p, from.clone(), Event::Requeue, at(t0, 0));
+        assert_eq!((got, actions), (State::Pending, vec![]), "from {from:?}");
+    }
+    let ready = ready_state(t0);
+    let (got, actions) = run(&p, ready.clone(), Event::Requeue, at(t0, 0));
+    assert_eq!((got, actions), (ready, vec![]));
+    let mut s = svc(State::Failed {
+        reason: FailReason::Spawn("x".into()),
+    });
+    s.attempt = 3;
+    s.history.push_back(t0);
+    let (s, _) = step(&p, s, Event::Requeue, at(t0, 0));
+    assert_eq!((s.attempt, s.history.len()), (0, 0));
+}

@@ -188,7 +188,7 @@ pub fn state_of(s: &Snapshot, svc: &str) -> &'static str {
     s.services
         .iter()
         .find(|x| x.name == svc)
-        .map(|x| x.state)
+        .map(|x| x.state.as_str())
         .unwrap_or("?")
 }
 

@@ -155,7 +155,7 @@ fn readiness_tcp_http_exec() {
     });
     assert_eq!(run.code, 0, "{}", run.out);
     for s in &snap.services {
-        assert_eq!(s.state, "ready", "{s:?}");
+        assert_eq!(s.state.as_str(), "ready", "{s:?}");
     }
 }
 
@@ -186,7 +186,7 @@ fn readiness_timeout_restarts_the_service() {
     assert_eq!(run.code, 0);
     let svc = &snap.services[0];
     assert!(svc.restarts >= 2, "{svc:?}");
-    assert_ne!(svc.state, "ready");
+    assert_ne!(svc.state.as_str(), "ready");
 }
 
 #[test]

@@ -121,7 +121,11 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             until_ready(&h, LIMIT).await;
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
-                .send(Request::Stop("only".into(), tx))
+                .send(Request::Command {
+                    verb: crate::supervisor::control::Verb::Stop,
+                    service: "only".into(),
+                    ticket: tx,
+                })
                 .await
                 .unwrap();
             rx.await.unwrap().unwrap();
@@ -133,7 +137,11 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             let stopped = state_of(&status(&h).await, "only");
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
-                .send(Request::Start("only".into(), tx))
+                .send(Request::Command {
+                    verb: crate::supervisor::control::Verb::Start,
+                    service: "only".into(),
+                    ticket: tx,
+                })
                 .await
                 .unwrap();
             rx.await.unwrap().unwrap();

@@ -44,3 +44,70 @@ stop_signal = "SIGWINCH"
     );
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
 }
+
+/// `restart db` and, meanwhile, `start api` (api waits for db `ready`), 100
+/// times against one `up`: the restart never fails ("api is not stopped"),
+/// the start is queued behind it or finds api running, and api is never
+/// started while db is not ready (judged from `up`'s own ordered log).
+#[test]
+fn restart_db_while_starting_api_never_starts_api_early() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.db]
+command = ["sh", "-c", "echo db ready; exec sleep 1000"]
+ready = { log = "db ready" }
+stop_timeout = "2s"
+
+[services.api]
+command = ["sh", "-c", "echo api up; exec sleep 1000"]
+ready = { log = "api up" }
+depends_on = { db = "ready" }
+stop_timeout = "2s"
+"#,
+    );
+    let mut up = super::Up::start(&fx);
+    up.wait_ready(&fx);
+    let t = Instant::now();
+    for i in 0..100 {
+        let mut restart = fx.cmd(&["restart", "db"]);
+        let mut start = fx.cmd(&["start", "api"]);
+        let (r, s) = std::thread::scope(|sc| {
+            let r = sc.spawn(|| crate::support::run_bounded(&mut restart, super::CMD));
+            let s = sc.spawn(|| crate::support::run_bounded(&mut start, super::CMD));
+            (r.join().unwrap(), s.join().unwrap())
+        });
+        assert_eq!(r.code(), Some(0), "iteration {i}: restart: {r:?}");
+        assert_eq!(s.code(), Some(0), "iteration {i}: start: {s:?}");
+        if i % 10 == 0 {
+            let v = up.wait_ready(&fx);
+            up.remember(&v);
+        }
+    }
+    let took = t.elapsed();
+    let v = up.wait_ready(&fx);
+    up.remember(&v);
+    api_only_after_db_ready(&up.output());
+    assert!(took < Duration::from_secs(90), "{took:?}");
+}
+
+/// Walk `up`'s log in order: every `api: started` comes while db is ready.
+fn api_only_after_db_ready(log: &str) {
+    let mut db_ready = false;
+    let mut starts = 0;
+    for line in log.lines() {
+        if line.contains("db: ready after") {
+            db_ready = true;
+        } else if line.contains("db: stopping") || line.contains("db: started (pid") {
+            db_ready = false;
+        } else if line.contains("api: started (pid") {
+            starts += 1;
+            assert!(
+                db_ready,
+                "api started while db was not ready: {line}\n{log}"
+            );
+        }
+    }
+    assert!(starts > 100, "{starts} api starts:\n{log}");
+}
