@@ -61,8 +61,13 @@ pub enum Command {
     Stop(ServiceArg),
     /// Start a stopped service of a running `up`.
     Start(ServiceArg),
-    /// Print the last output lines of a service of a running `up`.
+    /// Print the last output lines of services of a running `up` (all when none
+    /// is named), merged in order and prefixed like `up`'s own output; `-f`
+    /// follows new lines until Ctrl-C.
     Logs(LogsArgs),
+    /// Stream the state transitions and supervisor events of a running `up`,
+    /// one line each, until Ctrl-C.
+    Events(EventsArgs),
     /// Export the Plan as systemd units or Kubernetes manifests.
     Export(ExportArgs),
 }
@@ -175,6 +180,10 @@ pub struct StatusArgs {
     /// (usable as a container HEALTHCHECK).
     #[arg(long)]
     pub check: bool,
+    /// Redraw the table on every change (a terminal: in place, `q` or Ctrl-C
+    /// ends; otherwise a new table per change). No polling.
+    #[arg(long, conflicts_with = "check")]
+    pub watch: bool,
     /// Control socket path (default: from the config).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -193,11 +202,28 @@ pub struct ServiceArg {
 /// `logs`
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The service.
-    pub service: String,
-    /// Number of lines.
+    /// The services (default: all).
+    pub services: Vec<String>,
+    /// Number of lines of history (in all).
     #[arg(short = 'n', long, default_value_t = 100)]
     pub lines: usize,
+    /// Follow: keep printing new lines until Ctrl-C.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// One JSON object per line (`ts`, `service`, `stream`, `line`).
+    #[arg(long)]
+    pub json: bool,
+    /// Control socket path (default: from the config).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// `events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// One JSON object per line, as sent by `up`.
+    #[arg(long)]
+    pub json: bool,
     /// Control socket path (default: from the config).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,

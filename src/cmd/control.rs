@@ -3,11 +3,11 @@
 //! socket from the config, mapping failures to exit codes).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Cli, LogsArgs, ServiceArg};
+use crate::cli::{Cli, ServiceArg};
 use crate::cmd::common;
 use crate::control::client::{self, ClientError};
 use crate::control::path;
@@ -20,6 +20,45 @@ const ACTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest wait for `status` / `logs`.
 pub const QUICK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The socket paths to try for this config (or `--socket`).
+pub fn candidates(cli: &Cli, socket: Option<&Path>) -> Result<Vec<PathBuf>, u8> {
+    path::for_client(socket, &common::config_path(cli)).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::CONFIG
+    })
+}
+
+/// Send a streaming `req`; each item goes to `on_item` (false: stop).
+/// Transport failures and a refusal are printed and become the exit code.
+pub fn stream(
+    cli: &Cli,
+    socket: Option<&Path>,
+    req: &Request,
+    on_item: impl FnMut(crate::control::protocol::Item) -> bool,
+) -> Result<(), u8> {
+    let candidates = candidates(cli, socket)?;
+    match client::stream(&candidates, req, on_item) {
+        Ok(client::StreamEnd::Done) => Ok(()),
+        Ok(client::StreamEnd::Refused(r)) => {
+            eprintln!("error: {}", r.error.as_deref().unwrap_or("request failed"));
+            Err(kind_code(r.kind))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(transport_code(&e))
+        }
+    }
+}
+
+fn transport_code(e: &ClientError) -> u8 {
+    match e {
+        ClientError::NoSupervisor(_) | ClientError::Connect(..) | ClientError::Untrusted(..) => {
+            exit::NO_SUPERVISOR
+        }
+        ClientError::Exchange(..) => exit::INTERNAL,
+    }
+}
+
 /// Send `req` to the `up` of this config (or `--socket`). Transport and
 /// server-side failures are printed and become the exit code.
 pub fn call(
@@ -28,18 +67,10 @@ pub fn call(
     req: &Request,
     timeout: Duration,
 ) -> Result<Response, u8> {
-    let candidates = path::for_client(socket, &common::config_path(cli)).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::CONFIG
-    })?;
+    let candidates = candidates(cli, socket)?;
     let r = client::call(&candidates, req, timeout).map_err(|e| {
         eprintln!("error: {e}");
-        match e {
-            ClientError::NoSupervisor(_)
-            | ClientError::Connect(..)
-            | ClientError::Untrusted(..) => exit::NO_SUPERVISOR,
-            ClientError::Exchange(..) => exit::INTERNAL,
-        }
+        transport_code(&e)
     })?;
     if r.ok {
         return Ok(r);
@@ -92,29 +123,4 @@ pub fn action(cli: &Cli, args: &ServiceArg, what: Action) -> ExitCode {
         }
         Err(code) => exit::code(code),
     }
-}
-
-/// Run `logs SERVICE [-n N]`: stdout lines to stdout, stderr lines to stderr.
-pub fn logs(cli: &Cli, args: &LogsArgs) -> ExitCode {
-    let req = Request::Logs {
-        service: args.service.clone(),
-        lines: args.lines,
-    };
-    let r = match call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT) {
-        Ok(r) => r,
-        Err(code) => return exit::code(code),
-    };
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    for l in r.lines.unwrap_or_default() {
-        let w: &mut dyn Write = if l.stream == "stderr" {
-            &mut err
-        } else {
-            &mut out
-        };
-        if writeln!(w, "{}", l.line).and_then(|()| w.flush()).is_err() {
-            // A closed pipe (`| head`): stop quietly.
-            return exit::code(exit::OK);
-        }
-    }
-    exit::code(exit::OK)
 }

@@ -7,11 +7,14 @@ pub mod check;
 pub mod common;
 pub mod control;
 pub mod env;
+pub mod events;
 pub mod export;
+pub mod logs;
 pub mod probe;
 pub mod run;
 pub mod status;
 pub mod up;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 
@@ -27,7 +30,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Restart(args) => control::action(&cli, args, control::Action::Restart),
         Command::Stop(args) => control::action(&cli, args, control::Action::Stop),
         Command::Start(args) => control::action(&cli, args, control::Action::Start),
-        Command::Logs(args) => control::logs(&cli, args),
+        Command::Logs(args) => logs::run(&cli, args),
+        Command::Events(args) => events::run(&cli, args),
         Command::Export(args) => export::run(&cli, args),
     }
 }

@@ -211,7 +211,7 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
     for s in waiting {
         let (tx, rx) = oneshot::channel();
         let req = Request::Logs {
-            service: s.name.clone(),
+            services: vec![s.name.clone()],
             lines: 20,
             reply: tx,
         };
@@ -220,8 +220,8 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         }
         if let Ok(Ok(lines)) = rx.await {
             eprintln!("--- last output of {} ---", s.name);
-            for (_, l) in lines {
-                eprintln!("{l}");
+            for l in lines {
+                eprintln!("{}", l.line);
             }
         }
     }

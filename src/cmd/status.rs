@@ -15,7 +15,11 @@ use crate::supervisor::state::StateKind;
 
 /// Run `status`.
 pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
-    let r = match call(cli, args.socket.as_deref(), &Request::Status, QUICK_TIMEOUT) {
+    if args.watch {
+        return super::watch::run(cli, args);
+    }
+    let req = Request::Status { watch: false };
+    let r = match call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT) {
         Ok(r) => r,
         Err(code) => return exit::code(code),
     };

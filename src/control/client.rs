@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::protocol::{Request, Response};
+use super::protocol::{Item, Request, Response};
 
 /// Why there was no answer.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,54 @@ fn trusted(s: &UnixStream, path: &std::path::Path) -> Result<(), ClientError> {
         Ok(())
     } else {
         Err(ClientError::Untrusted(path.to_owned(), uid, me))
+    }
+}
+
+/// How a stream ended.
+#[derive(Debug)]
+pub enum StreamEnd {
+    /// The server closed it (`up` ended) or `on_item` said stop.
+    Done,
+    /// The server answered with an error instead.
+    Refused(Response),
+}
+
+/// Send a streaming `req` and hand each item to `on_item` (false: stop)
+/// until the server closes. No read timeout: a quiet stream is normal.
+pub fn stream(
+    candidates: &[PathBuf],
+    req: &Request,
+    mut on_item: impl FnMut(Item) -> bool,
+) -> Result<StreamEnd, ClientError> {
+    let (mut stream, path) = connect(candidates)?;
+    let fail = |e: String| ClientError::Exchange(path.clone(), e);
+    let mut line = serde_json::to_string(req).map_err(|e| fail(e.to_string()))?;
+    line.push('\n');
+    stream
+        .write_all(line.as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    let mut reader = BufReader::new(&stream);
+    let mut text = String::new();
+    loop {
+        text.clear();
+        if reader
+            .read_line(&mut text)
+            .map_err(|e| fail(e.to_string()))?
+            == 0
+        {
+            return Ok(StreamEnd::Done);
+        }
+        if let Ok(mut item) = serde_json::from_str::<Item>(&text) {
+            super::display::item(&mut item);
+            if !on_item(item) {
+                return Ok(StreamEnd::Done);
+            }
+            continue;
+        }
+        let mut r: Response =
+            serde_json::from_str(&text).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+        super::display::sanitize(&mut r);
+        return Ok(StreamEnd::Refused(r));
     }
 }
 

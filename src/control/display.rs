@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::protocol::{ActionResult, LastExit, LogLine, Response, ServiceView};
+use super::protocol::{ActionResult, Item, LastExit, LogLine, Response, ServiceView};
 
 /// `text` with every control character except tab (C0, DEL, C1) written as
 /// a visible `\xNN` / `\u{NN}` escape (pure).
@@ -56,6 +56,43 @@ pub fn sanitize(r: &mut Response) {
     }
     if let Some(a) = r.action.as_deref_mut() {
         action(a);
+    }
+    for n in r.names.iter_mut().flatten() {
+        fix(n);
+    }
+}
+
+/// Make every string of a streamed item visible.
+pub fn item(i: &mut Item) {
+    match i {
+        Item::Line {
+            ts,
+            service,
+            stream,
+            line,
+        } => {
+            fix_opt(ts);
+            fix(service);
+            fix(stream);
+            fix(line);
+        }
+        Item::Transition {
+            ts,
+            service,
+            reason,
+            ..
+        } => {
+            fix(ts);
+            fix(service);
+            fix_opt(reason);
+        }
+        Item::Supervisor { ts, message } => {
+            fix(ts);
+            fix(message);
+        }
+        Item::Lagged { .. } => {}
+        Item::Services { names } => names.iter_mut().for_each(fix),
+        Item::Status { services } => services.iter_mut().for_each(service),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod path;
 pub mod protocol;
 pub mod serve;
 pub mod server;
+pub mod stream;
 pub mod usage;
 
 use crate::exit;

@@ -10,20 +10,37 @@ use crate::supervisor::state::StateKind;
 /// Largest request line the server reads (bytes).
 pub const MAX_REQUEST: u64 = 16 * 1024;
 
-/// A request line: `{"cmd":"status"}`, `{"cmd":"logs","service":"api","lines":50}`,
-/// `{"cmd":"restart","service":"api"}` (also `stop`, `start`).
+/// A request line: `{"cmd":"status"}`, `{"cmd":"logs","services":["api"],"lines":50}`,
+/// `{"cmd":"restart","service":"api"}` (also `stop`, `start`). Streaming:
+/// `{"cmd":"logs","follow":true}`, `{"cmd":"events"}`, `{"cmd":"status","watch":true}`
+/// answer with one [`Item`] per line until the client disconnects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Request {
     /// Every service's status, with process-group RSS and CPU%.
-    Status,
-    /// The last `lines` output lines of a service.
-    Logs {
-        /// Service name.
-        service: String,
-        /// How many lines.
-        lines: usize,
+    Status {
+        /// Stream a new status on every change.
+        #[serde(default, skip_serializing_if = "is_false")]
+        watch: bool,
     },
+    /// The last `lines` output lines of some services (all when none),
+    /// merged in order; `follow` streams new lines after them.
+    Logs {
+        /// One service (the original form).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// Services (none: all).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        services: Vec<String>,
+        /// How many lines of history, in all.
+        #[serde(default = "default_lines")]
+        lines: usize,
+        /// Keep streaming.
+        #[serde(default, skip_serializing_if = "is_false")]
+        follow: bool,
+    },
+    /// Stream transitions and supervisor notices.
+    Events,
     /// Start a stopped service.
     Start {
         /// Service name.
@@ -38,6 +55,82 @@ pub enum Request {
     Restart {
         /// Service name.
         service: String,
+    },
+}
+
+fn default_lines() -> usize {
+    100
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Request {
+    /// Whether the answer is a stream of [`Item`]s rather than one [`Response`].
+    pub fn streams(&self) -> bool {
+        matches!(
+            self,
+            Request::Events | Request::Logs { follow: true, .. } | Request::Status { watch: true }
+        )
+    }
+}
+
+/// One line of a streamed answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    /// An output line.
+    Line {
+        /// When it was read (RFC 3339; none for history lines).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ts: Option<String>,
+        /// Service.
+        service: String,
+        /// `stdout` / `stderr`.
+        stream: String,
+        /// The line, secrets masked.
+        line: String,
+    },
+    /// A state transition.
+    Transition {
+        /// When (RFC 3339).
+        ts: String,
+        /// Service.
+        service: String,
+        /// From.
+        from: StateKind,
+        /// To.
+        to: StateKind,
+        /// The run's pid.
+        pid: Option<i32>,
+        /// Milliseconds spent in `from`.
+        after_ms: u64,
+        /// Why (exit status, failure, backoff), when there is something to say.
+        reason: Option<String>,
+    },
+    /// The supervisor's own news (gate, stopping).
+    Supervisor {
+        /// When (RFC 3339).
+        ts: String,
+        /// What.
+        message: String,
+    },
+    /// This client read too slowly: `dropped` items were lost here.
+    Lagged {
+        /// How many.
+        dropped: u64,
+    },
+    /// First item of a `logs` stream: every supervised service, in start
+    /// order (a client aligns and colours names like `up` does).
+    Services {
+        /// The names.
+        names: Vec<String>,
+    },
+    /// A full status (`status --watch`).
+    Status {
+        /// Every service.
+        services: Vec<ServiceView>,
     },
 }
 
@@ -76,6 +169,9 @@ pub struct Response {
     /// `logs`: the lines, oldest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LogLine>>,
+    /// `logs`: every supervised service, in start order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
     /// `start` / `stop` / `restart`: where the service ended up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Box<ActionResult>>,
@@ -166,15 +262,27 @@ mod tests {
     #[test]
     fn requests_read_as_documented() {
         let r: Request = serde_json::from_str(r#"{"cmd":"status"}"#).unwrap();
-        assert_eq!(r, Request::Status);
+        assert_eq!(r, Request::Status { watch: false });
         let r: Request =
             serde_json::from_str(r#"{"cmd":"logs","service":"api","lines":5}"#).unwrap();
         assert_eq!(
             r,
             Request::Logs {
-                service: "api".into(),
-                lines: 5
+                service: Some("api".into()),
+                services: vec![],
+                lines: 5,
+                follow: false,
             }
+        );
+        let r: Request =
+            serde_json::from_str(r#"{"cmd":"logs","services":["a","b"],"follow":true}"#).unwrap();
+        assert!(r.streams());
+        let r: Request = serde_json::from_str(r#"{"cmd":"events"}"#).unwrap();
+        assert!(r.streams());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"cmd":"status","watch":true}"#)
+                .unwrap()
+                .streams()
         );
         let r: Request = serde_json::from_str(r#"{"cmd":"restart","service":"db"}"#).unwrap();
         assert_eq!(
@@ -187,32 +295,45 @@ mod tests {
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"stop"}"#).is_err());
     }
 
-    /// The JSON blocks of README's "Protocol" section: requests, then responses.
-    fn readme_examples() -> (Vec<String>, Vec<String>) {
-        let readme = include_str!("../../README.md");
-        let section = readme.split("### Protocol").nth(1).unwrap();
-        let mut blocks = section.split("```json\n").skip(1).map(|b| {
-            b.split("```")
-                .next()
-                .unwrap()
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        });
-        (blocks.next().unwrap(), blocks.next().unwrap())
+    /// The JSON blocks of docs/control.md's "Protocol" section: requests,
+    /// responses, streaming requests, streamed items.
+    fn doc_examples() -> Vec<Vec<String>> {
+        let doc = include_str!("../../docs/control.md");
+        let section = doc.split("## Protocol").nth(1).unwrap();
+        section
+            .split("```json\n")
+            .skip(1)
+            .map(|b| {
+                b.split("```")
+                    .next()
+                    .unwrap()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]
-    fn readme_examples_are_real() {
-        let (requests, responses) = readme_examples();
+    fn doc_examples_are_real() {
+        let blocks = doc_examples();
+        let (requests, responses) = (&blocks[0], &blocks[1]);
         assert_eq!(requests.len(), 5);
-        for r in &requests {
+        for r in requests {
             serde_json::from_str::<Request>(r).unwrap_or_else(|e| panic!("{e}: {r}"));
         }
         assert_eq!(responses.len(), 4);
-        for r in &responses {
+        for r in responses {
             let back: Response = serde_json::from_str(r).unwrap_or_else(|e| panic!("{e}: {r}"));
             assert_eq!(back.ok, back.error.is_none(), "{r}");
+        }
+        for r in &blocks[2] {
+            let req: Request = serde_json::from_str(r).unwrap_or_else(|e| panic!("{e}: {r}"));
+            assert!(req.streams(), "{r}");
+        }
+        assert_eq!(blocks[3].len(), 7);
+        for r in &blocks[3] {
+            serde_json::from_str::<Item>(r).unwrap_or_else(|e| panic!("{e}: {r}"));
         }
     }
 

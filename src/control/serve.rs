@@ -3,6 +3,7 @@
 //! password in any encoding, values of secret-looking variables); environment
 //! values are never served at all.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -13,7 +14,10 @@ use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::supervisor::control::{Handle, Health, Request as Sup, ServiceStatus, Snapshot, Verb};
+use crate::supervisor::control::{
+    Handle, Health, HistLine, Request as Sup, ServiceStatus, Snapshot, Verb,
+};
+use crate::supervisor::events::Bus;
 
 /// What a request handler needs: the supervisor's control channel and a few
 /// facts from the Plan.
@@ -28,6 +32,10 @@ pub struct Context {
     pub services: Vec<String>,
     /// How long `status` samples CPU.
     pub window: Duration,
+    /// Published transitions, notices and output (subscribe per stream).
+    pub events: Bus,
+    /// The supervised services, by the engine's index.
+    pub names: Arc<Vec<String>>,
 }
 
 impl Context {
@@ -41,6 +49,8 @@ impl Context {
             redactor,
             services,
             window: usage::WINDOW,
+            events: handle.events.clone(),
+            names: Arc::clone(&handle.names),
         }
     }
 
@@ -71,11 +81,20 @@ pub fn gone() -> Response {
     Response::error(ErrorKind::Unavailable, "the supervisor is shutting down")
 }
 
-/// Answer `req`.
+/// Answer `req` (one response; streams are `stream.rs`).
 pub async fn answer(ctx: &Context, req: Request) -> Response {
     let r = match req {
-        Request::Status => status(ctx).await,
-        Request::Logs { service, lines } => logs(ctx, &service, lines).await,
+        Request::Status { .. } => status(ctx).await,
+        Request::Logs {
+            service,
+            services,
+            lines,
+            ..
+        } => logs(ctx, &names(service, services), lines).await,
+        Request::Events => Err(Response::error(
+            ErrorKind::BadRequest,
+            "events is a stream (internal error)",
+        )),
         Request::Start { service } => act(ctx, Verb::Start, &service).await,
         Request::Stop { service } => act(ctx, Verb::Stop, &service).await,
         Request::Restart { service } => act(ctx, Verb::Restart, &service).await,
@@ -83,52 +102,73 @@ pub async fn answer(ctx: &Context, req: Request) -> Response {
     r.unwrap_or_else(|e| e)
 }
 
+/// `service` (the original form) and `services` together.
+pub fn names(service: Option<String>, mut services: Vec<String>) -> Vec<String> {
+    services.extend(service);
+    services
+}
+
 /// Check the name, for the action module.
 pub fn known(ctx: &Context, name: &str) -> Result<(), Response> {
     ctx.unknown(name).map_or(Ok(()), Err)
 }
 
-async fn status(ctx: &Context) -> Result<Response, Response> {
+/// Every service's view, with RSS/CPU sampled over the window.
+pub async fn views(ctx: &Context) -> Result<Vec<ServiceView>, Response> {
     let snap = ctx.snapshot().await?;
     let groups: Vec<i32> = snap.services.iter().filter_map(|s| s.pid).collect();
     let usage = usage::measure(&groups, ctx.window).await;
     let now = SystemTime::now();
-    let services = snap
+    Ok(snap
         .services
         .iter()
         .map(|s| view(s, s.pid.and_then(|p| usage.get(&p)), now, &ctx.redactor))
-        .collect();
+        .collect())
+}
+
+async fn status(ctx: &Context) -> Result<Response, Response> {
     Ok(Response {
         ok: true,
-        services: Some(services),
+        services: Some(views(ctx).await?),
         ..Response::default()
     })
 }
 
-async fn logs(ctx: &Context, name: &str, lines: usize) -> Result<Response, Response> {
-    known(ctx, name)?;
+/// The merged history of `names` (all when empty), names checked.
+pub async fn history(
+    ctx: &Context,
+    names: &[String],
+    lines: usize,
+) -> Result<Vec<HistLine>, Response> {
+    for n in names {
+        known(ctx, n)?;
+    }
     let (reply, rx) = oneshot::channel();
     let req = Sup::Logs {
-        service: name.to_owned(),
+        services: names.to_vec(),
         lines,
         reply,
     };
     ctx.control.send(req).await.map_err(|_| gone())?;
-    let got = rx
-        .await
+    rx.await
         .map_err(|_| gone())?
-        .map_err(|e| Response::error(ErrorKind::UnknownService, e))?;
+        .map_err(|e| Response::error(ErrorKind::UnknownService, e))
+}
+
+async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response, Response> {
+    let got = history(ctx, names, lines).await?;
     let lines = got
         .into_iter()
-        .map(|(stream, line)| LogLine {
-            service: name.to_owned(),
-            stream: stream.as_str().to_owned(),
-            line: ctx.redactor.redact(&line).into_owned(),
+        .map(|l| LogLine {
+            service: ctx.names.get(l.svc).cloned().unwrap_or_default(),
+            stream: l.stream.as_str().to_owned(),
+            line: ctx.redactor.redact(&l.line).into_owned(),
         })
         .collect();
     Ok(Response {
         ok: true,
         lines: Some(lines),
+        names: Some(ctx.names.to_vec()),
         ..Response::default()
     })
 }

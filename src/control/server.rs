@@ -137,7 +137,11 @@ async fn refuse_busy(stream: UnixStream) {
 async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
     let peer = stream.peer_cred().map(|c| c.uid());
     let response = match peer {
-        Ok(uid) if allowed(uid, me) => read_and_answer(&mut stream, ctx).await,
+        Ok(uid) if allowed(uid, me) => match read_request(&mut stream).await {
+            Ok(req) if req.streams() => return super::stream::serve(stream, ctx, req).await,
+            Ok(req) => answer(ctx, req).await,
+            Err(r) => r,
+        },
         Ok(uid) => {
             tracing::warn!("control socket: refused a connection from uid {uid}");
             Response::error(
@@ -166,31 +170,31 @@ pub async fn write_line(mut stream: UnixStream, response: &Response) {
     let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
 }
 
-async fn read_and_answer(stream: &mut UnixStream, ctx: &Context) -> Response {
+/// Read and parse the one request line (bounded in size and time).
+async fn read_request(stream: &mut UnixStream) -> Result<Request, Response> {
     let mut reader = BufReader::new(stream).take(MAX_REQUEST);
     let mut line = String::new();
     let read = tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await;
     match read {
         Err(_) => {
             let secs = READ_TIMEOUT.as_secs();
-            return Response::error(
-                ErrorKind::BadRequest,
-                format!("no request line within {secs} s"),
-            );
+            let msg = format!("no request line within {secs} s");
+            return Err(Response::error(ErrorKind::BadRequest, msg));
         }
-        Ok(Err(e)) => return Response::error(ErrorKind::BadRequest, format!("cannot read: {e}")),
+        Ok(Err(e)) => {
+            let msg = format!("cannot read: {e}");
+            return Err(Response::error(ErrorKind::BadRequest, msg));
+        }
         Ok(Ok(_)) if !line.ends_with('\n') => {
-            return Response::error(
+            return Err(Response::error(
                 ErrorKind::BadRequest,
                 "the request must be one line ending in \\n",
-            );
+            ));
         }
         Ok(Ok(_)) => {}
     }
-    match serde_json::from_str::<Request>(&line) {
-        Ok(req) => answer(ctx, req).await,
-        Err(e) => Response::error(ErrorKind::BadRequest, format!("bad request: {e}")),
-    }
+    serde_json::from_str::<Request>(&line)
+        .map_err(|e| Response::error(ErrorKind::BadRequest, format!("bad request: {e}")))
 }
 
 #[cfg(test)]

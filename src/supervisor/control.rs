@@ -8,6 +8,9 @@ use std::time::SystemTime;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use std::sync::Arc;
+
+use super::events::Bus;
 use super::logs::Stream;
 use super::state::StateKind;
 
@@ -66,14 +69,15 @@ pub type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
 pub enum Request {
     /// A status snapshot.
     Status(oneshot::Sender<Snapshot>),
-    /// The last `lines` lines of a service's output.
+    /// The last `lines` lines of these services' output (all when empty),
+    /// merged in the order they were read.
     Logs {
-        /// Service name.
-        service: String,
-        /// How many.
+        /// Service names.
+        services: Vec<String>,
+        /// How many, in all.
         lines: usize,
         /// The answer.
-        reply: oneshot::Sender<Result<Vec<(Stream, String)>, String>>,
+        reply: oneshot::Sender<Result<Vec<HistLine>, String>>,
     },
     /// `start` / `stop` / `restart` a service; the ticket is answered when
     /// it has settled (see `tickets.rs`).
@@ -87,6 +91,19 @@ pub enum Request {
     },
     /// Stop everything and end (like SIGTERM).
     Shutdown,
+}
+
+/// One line of output history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistLine {
+    /// Its batch's place in the global output order (see `tail.rs`).
+    pub seq: u64,
+    /// Service index.
+    pub svc: usize,
+    /// Which stream.
+    pub stream: Stream,
+    /// The line (secrets masked).
+    pub line: String,
 }
 
 /// One service in a [`Snapshot`].
@@ -137,4 +154,8 @@ pub struct Handle {
     pub control: mpsc::Sender<Request>,
     /// Watch the aggregate health.
     pub health: watch::Receiver<Health>,
+    /// Subscribe here for transitions, notices and output (`events.rs`).
+    pub events: Bus,
+    /// The supervised services by engine index (as in published items).
+    pub names: Arc<Vec<String>>,
 }

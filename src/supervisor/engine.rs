@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
+use super::events::{self, Bus, Published, Transition};
 use super::graph::Graph;
 use super::logs::{self, SharedTail};
 use super::reaper::Reaper;
@@ -98,6 +99,8 @@ pub struct Unit {
     pub exit_note: Option<String>,
     /// When the current run was spawned.
     pub since: Option<SystemTime>,
+    /// When the current state was entered (for events: "202ms").
+    pub entered: Instant,
 }
 
 /// All runtime state.
@@ -131,6 +134,8 @@ pub struct Engine {
     pub(super) memory_armed: bool,
     /// Control commands in flight or queued (see `tickets.rs`).
     pub(super) commands: Vec<super::tickets::Command>,
+    /// Where transitions, notices and output are published.
+    pub(super) bus: Bus,
 }
 
 impl Engine {
@@ -155,6 +160,7 @@ impl Engine {
                 last_exit: None,
                 exit_note: None,
                 since: None,
+                entered: Instant::now(),
             })
             .collect();
         Engine {
@@ -174,7 +180,26 @@ impl Engine {
             redact: Arc::default(),
             memory_armed: false,
             commands: Vec::new(),
+            bus: events::bus(),
         }
+    }
+
+    /// Publish on `bus` from now on: transitions, notices, and (through the
+    /// tails) every service's output.
+    pub fn attach(&mut self, bus: Bus) {
+        for (i, u) in self.units.iter().enumerate() {
+            let mut t = u.tail.lock().unwrap_or_else(|p| p.into_inner());
+            t.publish_to(i, bus.clone());
+        }
+        self.bus = bus;
+    }
+
+    /// Publish a supervisor notice (and log it).
+    pub fn notice(&self, message: String) {
+        events::publish(&self.bus, || Published::Notice {
+            at: SystemTime::now(),
+            message,
+        });
     }
 
     /// Feed one event to service `i` and carry out what the state machine says.
@@ -188,6 +213,24 @@ impl Engine {
         let (svc, actions) = step(&u.policy, std::mem::take(&mut u.svc), e, cx);
         u.svc = svc;
         report::transition(u, &before);
+        if before.kind() != u.svc.state.kind() {
+            let now = Instant::now();
+            let after = now.saturating_duration_since(std::mem::replace(&mut u.entered, now));
+            let u = &self.units[i];
+            events::publish(&self.bus, || {
+                let reason =
+                    report::reason(u, &before).map(|r| self.redact.redact(&r).into_owned());
+                Published::Transition(Transition {
+                    at: SystemTime::now(),
+                    svc: i,
+                    from: before.kind(),
+                    to: u.svc.state.kind(),
+                    pid: u.svc.state.pid().or(before.pid()),
+                    after,
+                    reason,
+                })
+            });
+        }
         if let State::Failed { reason } = &self.units[i].svc.state {
             if !matches!(before, State::Failed { .. }) {
                 self.on_failed(i, reason.to_string());

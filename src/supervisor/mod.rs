@@ -17,6 +17,7 @@ pub mod adopted;
 pub mod chunk;
 pub mod control;
 pub mod engine;
+pub mod events;
 pub mod format;
 pub mod graph;
 mod launch;

@@ -99,6 +99,34 @@ pub fn transition(u: &Unit, before: &State) {
     }
 }
 
+/// Why `u` went from `before` to its state, for the event stream: the exit,
+/// the failure, the backoff, what a stop is for.
+pub fn reason(u: &Unit, before: &State) -> Option<String> {
+    let exit = u.last_exit.map(|(e, _)| e.to_string());
+    match &u.svc.state {
+        State::Failed { reason } => Some(reason.to_string()),
+        State::Backoff {
+            until,
+            last,
+            attempt,
+        } => {
+            let delay = until.saturating_duration_since(Instant::now());
+            Some(format!(
+                "{last}; restarting in {delay:.1?} (attempt {attempt})"
+            ))
+        }
+        State::Exited { status } => Some(status.to_string()),
+        State::Completed => exit,
+        State::Stopped if matches!(before, State::Stopping { .. }) => exit,
+        State::Stopping { then, .. } => Some(match then {
+            After::Stop => "stop requested".into(),
+            After::Respawn => "restart requested".into(),
+            After::Retry(o) | After::Fail(o) => o.to_string(),
+        }),
+        _ => None,
+    }
+}
+
 /// Describe why everything is stopping.
 pub fn cause(c: &StopCause) -> String {
     match c {

@@ -4,7 +4,7 @@
 
 use tokio::sync::watch;
 
-use super::control::{Health, Request, ServiceStatus, Snapshot};
+use super::control::{Health, HistLine, Request, ServiceStatus, Snapshot};
 use super::engine::{Engine, StopCause};
 use super::state::State;
 
@@ -34,19 +34,10 @@ pub fn on_request(engine: &mut Engine, req: Request) {
     match req {
         Request::Status(reply) => drop(reply.send(snapshot(engine))),
         Request::Logs {
-            service,
+            services,
             lines,
             reply,
-        } => {
-            let r = find(engine, &service).map(|i| {
-                let tail = engine.units[i]
-                    .tail
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                tail.last(lines)
-            });
-            let _ = reply.send(r);
-        }
+        } => drop(reply.send(history(engine, &services, lines))),
         Request::Command {
             verb,
             service,
@@ -54,6 +45,39 @@ pub fn on_request(engine: &mut Engine, req: Request) {
         } => engine.submit(verb, &service, ticket),
         Request::Shutdown => engine.begin_stop(StopCause::Requested),
     }
+}
+
+/// The last `lines` lines of `names` (all when empty), merged by order read.
+fn history(engine: &Engine, names: &[String], lines: usize) -> Result<Vec<HistLine>, String> {
+    let which: Vec<usize> = if names.is_empty() {
+        (0..engine.units.len()).collect()
+    } else {
+        names
+            .iter()
+            .map(|n| find(engine, n))
+            .collect::<Result<_, _>>()?
+    };
+    let mut all = Vec::new();
+    for svc in which {
+        let tail = engine.units[svc]
+            .tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.extend(
+            tail.last_seq(lines)
+                .into_iter()
+                .map(|(seq, stream, line)| HistLine {
+                    seq,
+                    svc,
+                    stream,
+                    line,
+                }),
+        );
+    }
+    // Stable: lines of one batch keep their order.
+    all.sort_by_key(|l| l.seq);
+    let skip = all.len().saturating_sub(lines);
+    Ok(all.split_off(skip))
 }
 
 fn find(engine: &Engine, name: &str) -> Result<usize, String> {

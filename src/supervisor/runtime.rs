@@ -16,6 +16,7 @@ use tokio::time::sleep_until;
 use super::adopted;
 use super::control::{Handle, Health, Request};
 use super::engine::{Engine, StopCause};
+use super::events::{self, Bus};
 use super::graph;
 use super::reaper;
 use super::requests::{on_request, publish};
@@ -51,6 +52,7 @@ pub struct Supervisor {
     selected: Vec<usize>,
     control: mpsc::Receiver<Request>,
     health: watch::Sender<Health>,
+    bus: Bus,
 }
 
 impl Supervisor {
@@ -59,9 +61,13 @@ impl Supervisor {
         let selected = graph::select(&plan.services, &opts.services)?;
         let (ctx, control) = mpsc::channel(16);
         let (health, hrx) = watch::channel(Health::default());
+        let bus = events::bus();
+        let names = selected.iter().map(|&i| plan.services[i].name.clone());
         let handle = Handle {
             control: ctx,
             health: hrx,
+            events: bus.clone(),
+            names: Arc::new(names.collect()),
         };
         Ok((
             handle,
@@ -71,6 +77,7 @@ impl Supervisor {
                 selected,
                 control,
                 health,
+                bus,
             },
         ))
     }
@@ -83,6 +90,7 @@ impl Supervisor {
             selected,
             mut control,
             health,
+            bus,
         } = self;
         let reaper = match reaper::global() {
             Ok(r) => r,
@@ -113,6 +121,7 @@ impl Supervisor {
         let (itx, mut irx) = mpsc::unbounded_channel();
         let mut engine = Engine::new(services, itx, sink.tx.clone(), Arc::clone(&reaper));
         engine.redact = Arc::new(plan.redactor());
+        engine.attach(bus);
         let mut signals = if opts.os_signals {
             Signals::os().ok()
         } else {
@@ -194,10 +203,12 @@ fn on_gate(engine: &mut Engine, r: Result<(), GateFailure>) {
     match r {
         Ok(()) => {
             tracing::info!("database gate open");
+            engine.notice("database gate open".into());
             engine.gate_open = true;
         }
         Err(f) => {
             tracing::error!("database gate failed: {}", f.message);
+            engine.notice(format!("database gate failed: {}", f.message));
             engine
                 .failed
                 .get_or_insert(format!("database: {}", f.message));

@@ -81,6 +81,7 @@ impl Engine {
             return;
         }
         tracing::info!("stopping all services ({})", report::cause(&cause));
+        self.notice(format!("stopping all services ({})", report::cause(&cause)));
         self.stopping = Some(cause);
         self.drive_stop();
     }

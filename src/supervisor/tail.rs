@@ -9,16 +9,24 @@
 //! (lossy UTF-8) happens only when the tail is read.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr_iter};
 
 use super::chunk::{split_lines, Chunk};
+use super::events::{self, Bus, Published};
 use super::logs::Stream;
+
+/// The global output order: every batch of lines, of any service, gets the
+/// next number, so `logs` can merge tails and a follower can join the live
+/// stream exactly where the history ends.
+static SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// Lines from one stream; the live ones are `bytes[start..]`.
 #[derive(Debug)]
 struct Piece {
+    seq: u64,
     stream: Stream,
     bytes: Vec<u8>,
     start: usize,
@@ -34,6 +42,8 @@ pub struct Tail {
     bytes: usize,
     max_lines: usize,
     max_bytes: usize,
+    /// Where each batch is also published (service index, bus).
+    bus: Option<(usize, Bus)>,
 }
 
 impl Tail {
@@ -46,7 +56,13 @@ impl Tail {
             bytes: 0,
             max_lines: max_lines.max(1),
             max_bytes,
+            bus: None,
         }
+    }
+
+    /// Publish every batch pushed from now on as service `svc`'s output.
+    pub fn publish_to(&mut self, svc: usize, bus: Bus) {
+        self.bus = Some((svc, bus));
     }
 
     /// Append one line (without newline).
@@ -58,10 +74,20 @@ impl Tail {
         self.push_chunk(stream, &c);
     }
 
-    /// Append lines, evicting the oldest as needed.
+    /// Append lines, evicting the oldest as needed (and publish them).
     pub fn push_chunk(&mut self, stream: Stream, c: &Chunk) {
         if c.is_empty() {
             return;
+        }
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        if let Some((svc, bus)) = &self.bus {
+            events::publish(bus, || Published::Output {
+                at: std::time::SystemTime::now(),
+                svc: *svc,
+                stream,
+                seq,
+                chunk: c.clone(),
+            });
         }
         let (start, lines) = if c.lines > self.max_lines || c.bytes.len() > self.max_bytes {
             // These lines alone fill the tail: nothing older survives.
@@ -75,6 +101,7 @@ impl Tail {
         self.lines += lines;
         self.bytes += bytes.len();
         self.pieces.push_back(Piece {
+            seq,
             stream,
             bytes,
             start: 0,
@@ -114,6 +141,14 @@ impl Tail {
 
     /// The last `n` lines, oldest first.
     pub fn last(&self, n: usize) -> Vec<(Stream, String)> {
+        self.last_seq(n)
+            .into_iter()
+            .map(|(_, s, l)| (s, l))
+            .collect()
+    }
+
+    /// The last `n` lines with their batch's place in the global order.
+    pub fn last_seq(&self, n: usize) -> Vec<(u64, Stream, String)> {
         let mut skip = self.lines.saturating_sub(n);
         let mut out = Vec::with_capacity(self.lines - skip);
         for p in &self.pieces {
@@ -121,7 +156,7 @@ impl Tail {
                 if skip > 0 {
                     skip -= 1;
                 } else {
-                    out.push((p.stream, String::from_utf8_lossy(l).into_owned()));
+                    out.push((p.seq, p.stream, String::from_utf8_lossy(l).into_owned()));
                 }
             }
         }

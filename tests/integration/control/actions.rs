@@ -122,14 +122,17 @@ env = { API_TOKEN = "s3cr3t-value-xyz" }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let o = loop {
         let o = fx.run(&["logs", "talk", "-n", "3"], CMD);
-        if o.stderr.contains("token=") || std::time::Instant::now() > deadline {
+        if o.stdout.contains("token=") || std::time::Instant::now() > deadline {
             break o;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     expect_code(&o, 0);
-    assert_eq!(o.stdout, "line 4\nline 5\n");
-    assert_eq!(o.stderr, "token=****\n");
+    // Prefixed like `up`'s output: stderr lines marked `!`, in order.
+    assert_eq!(
+        o.stdout,
+        "talk       | line 4\ntalk       | line 5\ntalk       ! token=****\n"
+    );
     let all = fx.run(&["status", "--json"], CMD).all() + &o.all();
     assert!(!all.contains("s3cr3t"), "{all}");
     let o = fx.run(&["logs", "tallk"], CMD);

@@ -4,6 +4,7 @@
 //! reported is SIGKILLed when the test ends, pass or fail.
 
 mod actions;
+mod live;
 mod races;
 mod security;
 mod socket;

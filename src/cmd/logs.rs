@@ -1,0 +1,118 @@
+//! `logs [SERVICE...] [-n N] [-f] [--json]`: the last N lines of the named
+//! services (all when none), merged in the order they were read and printed
+//! exactly like `up` prints them (`name | line`, stderr `name ! line`, names
+//! aligned, a colour per service on a terminal; `--json` like `up
+//! --log-format json`). `-f` keeps following — across restarts of the
+//! services — until Ctrl-C; a client that reads too slowly is told how many
+//! lines it lost (`lagged: N events dropped`) and never slows `up` down.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::UNIX_EPOCH;
+
+use crate::cli::{Cli, LogsArgs};
+use crate::cmd::control::{call, stream, QUICK_TIMEOUT};
+use crate::control::protocol::{Item, Request};
+use crate::exit;
+use crate::plan::LogFormat;
+use crate::supervisor::format::Style;
+use crate::supervisor::logs::Stream;
+
+/// Run `logs`.
+pub fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
+    let req = Request::Logs {
+        service: None,
+        services: args.services.clone(),
+        lines: args.lines,
+        follow: args.follow,
+    };
+    let mut p = Printer::new(args.json);
+    let r = if args.follow {
+        stream(cli, args.socket.as_deref(), &req, |item| p.item(item))
+    } else {
+        call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT).map(|r| {
+            p.names(r.names.unwrap_or_default());
+            for l in r.lines.unwrap_or_default() {
+                if !p.line(None, &l.service, &l.stream, &l.line) {
+                    break;
+                }
+            }
+        })
+    };
+    exit::code(r.err().unwrap_or(exit::OK))
+}
+
+struct Printer {
+    style: Style,
+    names: Vec<String>,
+    out: std::io::StdoutLock<'static>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Printer {
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let format = if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Pretty
+        };
+        Printer {
+            style: Style::new(format, colour, &[]),
+            names: Vec::new(),
+            out: std::io::stdout().lock(),
+        }
+    }
+
+    /// Every supervised service, in `up`'s order: same widths and colours.
+    fn names(&mut self, names: Vec<String>) {
+        self.style = Style::new(self.style.format, self.style.colour, &names);
+        self.names = names;
+    }
+
+    /// False when stdout is closed (`| head`): stop quietly.
+    fn item(&mut self, item: Item) -> bool {
+        match item {
+            Item::Services { names } => {
+                self.names(names);
+                true
+            }
+            Item::Line {
+                ts,
+                service,
+                stream,
+                line,
+            } => self.line(ts.as_deref(), &service, &stream, &line),
+            Item::Lagged { dropped } => {
+                let msg = format!("lagged: {dropped} events dropped (this client read too slowly)");
+                let text = self.style.event("WARN", None, &msg, &[]);
+                self.write(&text)
+            }
+            _ => true,
+        }
+    }
+
+    fn line(&mut self, ts: Option<&str>, service: &str, stream: &str, line: &str) -> bool {
+        let svc = self.names.iter().position(|n| n == service).unwrap_or(0);
+        let stream = if stream == "stderr" {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
+        let mut text = self.style.line(svc, service, stream, line, UNIX_EPOCH);
+        if self.style.format == LogFormat::Json {
+            // `up`'s own reading time, or none for history lines.
+            let v = serde_json::json!({
+                "ts": ts, "service": service, "stream": stream.as_str(), "line": line,
+            });
+            text = v.to_string();
+        }
+        self.write(&text)
+    }
+
+    fn write(&mut self, text: &str) -> bool {
+        writeln!(self.out, "{text}")
+            .and_then(|()| self.out.flush())
+            .is_ok()
+    }
+}

@@ -1,0 +1,247 @@
+//! Streaming answers: `events`, `logs … follow` and `status watch` write one
+//! JSON [`Item`] per line until the client disconnects or `up` ends. Each is
+//! a subscription to the engine's broadcast (`supervisor/events.rs`), taken
+//! BEFORE any history is read, so a follower sees every line exactly once
+//! (history up to a point in the global output order, live after it).
+//!
+//! Nothing here polls: a stream waits on the broadcast, on the client's
+//! half of the socket (EOF = gone) and on the runtime's end — with followers
+//! attached and nothing happening, no task wakes up. A client that reads
+//! slowly only fills its own socket buffer; the broadcast then drops the
+//! oldest items *for it* and it is told how many (`lagged`); the engine and
+//! the relays never wait.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
+
+use super::protocol::{Item, Request, Response};
+use super::serve::{history, names, views, Context};
+use super::server::write_line;
+use crate::supervisor::chunk::split_lines;
+use crate::supervisor::events::Published;
+use crate::supervisor::format::rfc3339;
+
+/// At most this many items are written between two flushes.
+const BATCH: usize = 1024;
+
+/// What woke a stream.
+enum Next {
+    Got(Arc<Published>),
+    Lagged(u64),
+    End,
+}
+
+/// Serve a streaming request on `stream` until either side ends.
+pub async fn serve(stream: UnixStream, ctx: &Context, req: Request) {
+    let rx = ctx.events.subscribe();
+    let (rd, wr) = stream.into_split();
+    let mut s = Stream {
+        rx,
+        rd,
+        out: BufWriter::new(wr),
+    };
+    let r = match req {
+        Request::Events => s.events(ctx).await,
+        Request::Status { .. } => s.watch(ctx).await,
+        Request::Logs {
+            service,
+            services,
+            lines,
+            ..
+        } => s.follow(ctx, names(service, services), lines).await,
+        _ => Ok(()),
+    };
+    if let Err(Some(response)) = r {
+        if let Ok(wr) = s.out.into_inner().reunite(s.rd) {
+            write_line(wr, &response).await;
+        }
+    }
+}
+
+struct Stream {
+    rx: Receiver<Arc<Published>>,
+    rd: OwnedReadHalf,
+    out: BufWriter<OwnedWriteHalf>,
+}
+
+/// `Err(None)`: the client went away; `Err(Some(r))`: answer `r` and close.
+type Flow = Result<(), Option<Response>>;
+
+impl Stream {
+    async fn events(&mut self, ctx: &Context) -> Flow {
+        loop {
+            let first = self.next(ctx).await;
+            let mut batch = vec![first];
+            self.drain(&mut batch);
+            for n in batch {
+                match n {
+                    Next::End => return Ok(()),
+                    Next::Lagged(dropped) => self.write(&Item::Lagged { dropped }).await?,
+                    Next::Got(p) => {
+                        if let Some(item) = event_item(ctx, &p) {
+                            self.write(&item).await?;
+                        }
+                    }
+                }
+            }
+            self.flush().await?;
+        }
+    }
+
+    async fn follow(&mut self, ctx: &Context, names: Vec<String>, lines: usize) -> Flow {
+        let past = history(ctx, &names, lines).await.map_err(Some)?;
+        let wanted: Vec<usize> = (0..ctx.names.len())
+            .filter(|&i| names.is_empty() || names.contains(&ctx.names[i]))
+            .collect();
+        let seen = past.iter().map(|l| l.seq).max().unwrap_or(0);
+        let names_all = ctx.names.to_vec();
+        self.write(&Item::Services { names: names_all }).await?;
+        for l in past {
+            let item = Item::Line {
+                ts: None,
+                service: name(ctx, l.svc),
+                stream: l.stream.as_str().to_owned(),
+                line: ctx.redactor.redact(&l.line).into_owned(),
+            };
+            self.write(&item).await?;
+        }
+        self.flush().await?;
+        loop {
+            let first = self.next(ctx).await;
+            let mut batch = vec![first];
+            self.drain(&mut batch);
+            for n in batch {
+                match n {
+                    Next::End => return Ok(()),
+                    Next::Lagged(dropped) => self.write(&Item::Lagged { dropped }).await?,
+                    Next::Got(p) => match &*p {
+                        Published::Output {
+                            at,
+                            svc,
+                            stream,
+                            seq,
+                            chunk,
+                        } if *seq > seen && wanted.contains(svc) => {
+                            let (ts, service) = (Some(rfc3339(*at)), name(ctx, *svc));
+                            for l in split_lines(&chunk.bytes) {
+                                let item = Item::Line {
+                                    ts: ts.clone(),
+                                    service: service.clone(),
+                                    stream: stream.as_str().to_owned(),
+                                    line: String::from_utf8_lossy(l).into_owned(),
+                                };
+                                self.write(&item).await?;
+                            }
+                        }
+                        _ => {}
+                    },
+                }
+            }
+            self.flush().await?;
+        }
+    }
+
+    /// A full status now, then again after every batch of transitions.
+    async fn watch(&mut self, ctx: &Context) -> Flow {
+        loop {
+            let services = views(ctx).await.map_err(Some)?;
+            self.write(&Item::Status { services }).await?;
+            self.flush().await?;
+            loop {
+                let first = self.next(ctx).await;
+                let mut batch = vec![first];
+                self.drain(&mut batch);
+                if batch.iter().any(|n| matches!(n, Next::End)) {
+                    return Ok(());
+                }
+                let changed = batch.iter().any(|n| match n {
+                    Next::Got(p) => matches!(&**p, Published::Transition(_)),
+                    Next::Lagged(_) => true,
+                    Next::End => false,
+                });
+                if changed {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Wait for the next item, the client leaving, or the runtime ending.
+    async fn next(&mut self, ctx: &Context) -> Next {
+        let mut health = ctx.health.clone();
+        tokio::select! {
+            r = self.rx.recv() => match r {
+                Ok(p) => Next::Got(p),
+                Err(RecvError::Lagged(n)) => Next::Lagged(n),
+                Err(RecvError::Closed) => Next::End,
+            },
+            () = gone(&mut self.rd) => Next::End,
+            _ = health.wait_for(|h| h.done) => Next::End,
+        }
+    }
+
+    /// Whatever else is already waiting (bounded), without waiting.
+    fn drain(&mut self, batch: &mut Vec<Next>) {
+        while batch.len() < BATCH {
+            match self.rx.try_recv() {
+                Ok(p) => batch.push(Next::Got(p)),
+                Err(TryRecvError::Lagged(n)) => batch.push(Next::Lagged(n)),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Closed) => {
+                    batch.push(Next::End);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn write(&mut self, item: &Item) -> Flow {
+        let mut line = serde_json::to_vec(item).map_err(|_| None)?;
+        line.push(b'\n');
+        self.out.write_all(&line).await.map_err(|_| None)
+    }
+
+    async fn flush(&mut self) -> Flow {
+        self.out.flush().await.map_err(|_| None)
+    }
+}
+
+/// Resolves when the client has closed its side (or it failed).
+async fn gone(rd: &mut OwnedReadHalf) {
+    let mut buf = [0u8; 256];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn name(ctx: &Context, svc: usize) -> String {
+    ctx.names.get(svc).cloned().unwrap_or_default()
+}
+
+/// A transition or notice as an item (output is not an event).
+fn event_item(ctx: &Context, p: &Published) -> Option<Item> {
+    match p {
+        Published::Transition(t) => Some(Item::Transition {
+            ts: rfc3339(t.at),
+            service: name(ctx, t.svc),
+            from: t.from,
+            to: t.to,
+            pid: t.pid,
+            after_ms: u64::try_from(t.after.as_millis()).unwrap_or(u64::MAX),
+            reason: t.reason.clone(),
+        }),
+        Published::Notice { at, message } => Some(Item::Supervisor {
+            ts: rfc3339(*at),
+            message: message.clone(),
+        }),
+        Published::Output { .. } => None,
+    }
+}

@@ -1,0 +1,240 @@
+//! The live control plane (issue 13): `events`, `logs -f` and
+//! `status --watch` against a real `up`, driven by the real client binary
+//! (or a raw socket where the client's pace matters). Every background
+//! client is killed when the test ends.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{expect_code, service, Up, CMD};
+use crate::support::Fixture;
+
+/// A client command running in the background, its stdout read line by line.
+pub struct Follower {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Everything read so far.
+    pub seen: Vec<String>,
+}
+
+impl Follower {
+    pub fn start(mut c: Command) -> Follower {
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = c.spawn().expect("spawn client");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Follower {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Read until a line satisfies `want` (true) or `limit` passes (false).
+    pub fn until(&mut self, limit: Duration, want: impl Fn(&str) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = want(&l);
+                    self.seen.push(l);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const FLAP: &str = r#"
+[services.flap]
+command = ["sh", "-c", "sleep 0.1; echo flap ok $$; exec sleep 100"]
+ready = { log = "flap ok", interval = "50ms" }
+backoff = { initial = "100ms" }
+"#;
+
+/// A crash shows as ready → backoff → starting → running → ready, with
+/// the old and the new pid, in order, as it happens.
+#[test]
+fn events_show_crash_backoff_running_ready_with_pids() {
+    let fx = Fixture::new();
+    fx.write("supervisor.toml", FLAP);
+    let mut up = Up::start(&fx);
+    let v = up.wait_ready(&fx);
+    let old = service(&v, "flap")["pid"].as_i64().unwrap();
+    let mut ev = Follower::start(fx.cmd(&["events", "--json"]));
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) of the service we started; no memory is involved.
+    unsafe { libc::kill(old as i32, libc::SIGKILL) };
+    let ready_again = |l: &str| l.contains(r#""from":"running","to":"ready""#);
+    assert!(
+        ev.until(Duration::from_secs(10), ready_again),
+        "{:?}",
+        ev.seen
+    );
+    let items: Vec<serde_json::Value> = ev
+        .seen
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["type"] == "transition")
+        .collect();
+    let steps: Vec<(String, String)> = items
+        .iter()
+        .map(|v| (v["from"].to_string(), v["to"].to_string()))
+        .collect();
+    let want = [
+        ("ready", "backoff"),
+        ("backoff", "starting"),
+        ("starting", "running"),
+        ("running", "ready"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (format!("\"{a}\""), format!("\"{b}\"")))
+        .collect();
+    assert_eq!(steps, want, "{:?}", ev.seen);
+    assert_eq!(items[0]["pid"].as_i64(), Some(old));
+    assert!(
+        items[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("killed by SIGKILL"),
+        "{:?}",
+        items[0]
+    );
+    let new = items[3]["pid"].as_i64().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(items[2]["pid"].as_i64(), Some(new));
+    // The pretty form, as documented.
+    let o = fx.run(&["status", "--json"], CMD);
+    expect_code(&o, 0);
+    up.remember(&[serde_json::json!({ "pid": new })]);
+}
+
+/// `logs -f api` keeps following across a restart: the new process's lines
+/// appear, prefixed like `up`'s own output.
+#[test]
+fn follow_across_a_restart_of_the_followed_service() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.api]
+command = ["sh", "-c", "echo hello from $$$$; exec sleep 100"]
+
+[services.other]
+command = ["sh", "-c", "echo other says hi; exec sleep 100"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    let v = up.wait_ready(&fx);
+    let old = service(&v, "api")["pid"].as_i64().unwrap();
+    let mut f = Follower::start(fx.cmd(&["logs", "-f", "api"]));
+    let first = format!("{:<10} | hello from {old}", "api");
+    assert!(
+        f.until(Duration::from_secs(10), |l| l.starts_with(&first)),
+        "{:?}",
+        f.seen
+    );
+    let o = fx.run(&["restart", "api"], CMD);
+    expect_code(&o, 0);
+    let v = up.wait_ready(&fx);
+    let new = service(&v, "api")["pid"].as_i64().unwrap();
+    let second = format!("{:<10} | hello from {new}", "api");
+    assert!(
+        f.until(Duration::from_secs(10), |l| l == second),
+        "{:?}",
+        f.seen
+    );
+    assert!(!f.seen.iter().any(|l| l.contains("other")), "{:?}", f.seen);
+    // `logs` without -f: all services, merged, same prefixes.
+    let o = fx.run(&["logs"], CMD);
+    expect_code(&o, 0);
+    assert!(
+        o.stdout
+            .contains(&format!("{:<10} | other says hi", "other")),
+        "{o:?}"
+    );
+    assert!(o.stdout.contains(&second), "{o:?}");
+}
+
+/// One service floods while a raw client follows everything and reads
+/// slowly: `up` does not stall (status answers, the quiet service's lines
+/// keep coming), and the slow client is told it lost lines.
+#[test]
+fn follow_while_one_floods_marks_lag_and_never_stalls() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.flood]
+command = ["sh", "-c", "i=0; while [ $i -lt 300000 ]; do echo flood line $i; i=$((i+1)); done; exec sleep 100"]
+
+[services.quiet]
+command = ["sh", "-c", "while :; do echo quiet tick; sleep 0.1; done"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let sock = fx.path().join(".uaol-supervisor.sock");
+    let mut slow = UnixStream::connect(&sock).unwrap();
+    slow.write_all(b"{\"cmd\":\"logs\",\"follow\":true,\"lines\":0}\n")
+        .unwrap();
+    // Do not read for a while: the socket buffer fills, the stream lags.
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
+    let o = fx.run(&["status"], CMD);
+    expect_code(&o, 0);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let quiet_before = up.output().matches("quiet tick").count();
+    std::thread::sleep(Duration::from_millis(500));
+    let quiet_after = up.output().matches("quiet tick").count();
+    assert!(quiet_after > quiet_before, "{quiet_before} → {quiet_after}");
+    // Now read: somewhere in the stream is the lag marker.
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(slow);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut line = String::new();
+    let mut lagged = None;
+    while Instant::now() < deadline {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if line.contains(r#""type":"lagged""#) {
+            lagged = Some(line.clone());
+            break;
+        }
+    }
+    let lagged = lagged.expect("no lag marker in the stream");
+    let v: serde_json::Value = serde_json::from_str(&lagged).unwrap();
+    assert!(v["dropped"].as_u64().unwrap() > 0, "{lagged}");
+    let mut rest = Vec::new();
+    let _ = reader
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = reader.read_to_end(&mut rest);
+}
