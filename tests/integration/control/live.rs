@@ -3,7 +3,7 @@
 //! (or a raw socket where the client's pace matters). Every background
 //! client is killed when the test ends.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -22,9 +22,13 @@ pub struct Follower {
 
 impl Follower {
     pub fn start(mut c: Command) -> Follower {
-        c.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        c.stdin(Stdio::null());
+        Follower::start_keep_stdin(c)
+    }
+
+    /// Like [`Follower::start`], with the stdin the command already has.
+    pub fn start_keep_stdin(mut c: Command) -> Follower {
+        c.stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = c.spawn().expect("spawn client");
         let out = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
@@ -40,6 +44,25 @@ impl Follower {
             lines,
             seen: Vec::new(),
         }
+    }
+
+    /// Write to its stdin.
+    pub fn send(&mut self, bytes: &[u8]) {
+        let input = self.child.stdin.as_mut().expect("stdin");
+        input.write_all(bytes).unwrap();
+        input.flush().unwrap();
+    }
+
+    /// Wait for it to exit (bounded).
+    pub fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Read until a line satisfies `want` (true) or `limit` passes (false).
@@ -232,9 +255,104 @@ command = ["sh", "-c", "while :; do echo quiet tick; sleep 0.1; done"]
     let lagged = lagged.expect("no lag marker in the stream");
     let v: serde_json::Value = serde_json::from_str(&lagged).unwrap();
     assert!(v["dropped"].as_u64().unwrap() > 0, "{lagged}");
-    let mut rest = Vec::new();
-    let _ = reader
-        .get_mut()
-        .set_read_timeout(Some(Duration::from_millis(200)));
-    let _ = reader.read_to_end(&mut rest);
+    // `up` stops promptly with the follower still attached, and its stream ends.
+    let t = Instant::now();
+    let st = up.stop();
+    assert_eq!(st.and_then(|s| s.code()), Some(0), "{}", up.output());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    drop(reader);
+}
+
+/// `status --watch` in a real pseudo-terminal (under `script`): the table is
+/// drawn, redrawn in place when a service changes state, and `q` ends it.
+#[test]
+fn status_watch_redraws_on_change_in_a_terminal() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.alpha]
+command = ["sleep", "100"]
+
+[services.beta]
+command = ["sleep", "100"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let bin = crate::support::bin();
+    let cmd = format!("{} status --watch", bin.display());
+    let mut c = Command::new("script");
+    c.args(["-qfec", &cmd, "/dev/null"])
+        .current_dir(fx.path())
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped());
+    let mut w = Follower::start_keep_stdin(c);
+    let clear = "\x1b[H\x1b[2J";
+    let drawn = |l: &str| l.contains("beta") && l.contains("ready");
+    assert!(w.until(Duration::from_secs(10), drawn), "{:?}", w.seen);
+    let o = fx.run(&["stop", "beta"], CMD);
+    expect_code(&o, 0);
+    let redrawn = |l: &str| l.contains("beta") && l.contains("stopped");
+    assert!(w.until(Duration::from_secs(10), redrawn), "{:?}", w.seen);
+    let all = w.seen.join("\n");
+    assert!(all.matches(clear).count() >= 2, "{all:?}");
+    // `q` on the terminal ends it, with exit 0.
+    w.send(b"q");
+    let st = w.wait(Duration::from_secs(5));
+    assert_eq!(st.and_then(|s| s.code()), Some(0), "{:?}", w.seen);
+}
+
+/// Wake-ups of every thread of `pid` so far (voluntary + involuntary).
+fn wakeups(pid: u32) -> u64 {
+    let mut n = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        n += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    n
+}
+
+/// Three followers attached (`logs -f`, `events`, a raw `status` watch) and
+/// nothing happening: `up` does not wake up at all — no timer, no polling.
+#[test]
+fn idle_with_followers_attached_never_wakes_up() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        "[services.idle]\ncommand = [\"sleep\", \"100\"]\n",
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let mut logs = Follower::start(fx.cmd(&["logs", "-f"]));
+    let mut events = Follower::start(fx.cmd(&["events", "--json"]));
+    let sock = fx.path().join(".uaol-supervisor.sock");
+    let mut watch = UnixStream::connect(&sock).unwrap();
+    watch
+        .write_all(b"{\"cmd\":\"status\",\"watch\":true}\n")
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(&watch).read_line(&mut first).unwrap();
+    assert!(first.contains(r#""type":"status""#), "{first}");
+    // Let everything settle (the status answer's CPU sampling, the clients' start).
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = up.pid();
+    let before = wakeups(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let after = wakeups(pid);
+    assert_eq!(
+        after - before,
+        0,
+        "up woke up {} times while idle",
+        after - before
+    );
+    assert!(!logs.until(Duration::from_millis(10), |_| true) || logs.seen.len() < 3);
+    assert!(!events.until(Duration::from_millis(10), |_| true));
 }
