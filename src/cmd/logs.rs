@@ -26,7 +26,8 @@ pub fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
         lines: args.lines,
         follow: args.follow,
     };
-    let mut p = Printer::new(args.json);
+    let json = args.json || matches!(cli.log_format, Some(crate::cli::LogFormat::Json));
+    let mut p = Printer::new(json);
     let r = if args.follow {
         stream(cli, args.socket.as_deref(), &req, |item| p.item(item))
     } else {
@@ -102,9 +103,12 @@ impl Printer {
         let mut text = self.style.line(svc, service, stream, line, UNIX_EPOCH);
         if self.style.format == LogFormat::Json {
             // `up`'s own reading time, or none for history lines.
-            let v = serde_json::json!({
-                "ts": ts, "service": service, "stream": stream.as_str(), "line": line,
+            let mut v = serde_json::json!({
+                "service": service, "stream": stream.as_str(), "line": line,
             });
+            if let Some(ts) = ts {
+                v["ts"] = ts.into();
+            }
             text = v.to_string();
         }
         self.write(&text)
