@@ -37,6 +37,7 @@ pub mod sink;
 pub mod spawn;
 pub mod state;
 pub mod tail;
+mod ticket_words;
 mod tickets;
 pub mod trace;
 
