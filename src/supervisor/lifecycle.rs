@@ -120,7 +120,8 @@ pub enum After {
     Stop,
     /// Count it as a failed run and restart per policy (readiness timeout).
     Retry(Outcome),
-    /// Start again at once, not counted (a requested restart).
+    /// Back to `Pending`, not counted (a requested restart): the scheduler
+    /// starts it again as soon as its dependencies hold — never before.
     Respawn,
     /// The run ended by itself while being stopped, with a status the stop
     /// does not explain and the policy does not restart (`restart = "never"`,

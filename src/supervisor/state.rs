@@ -166,7 +166,7 @@ pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
         (S::Backoff { until, .. }, Event::BackoffElapsed) if cx.now >= until => {
             (S::Starting, vec![Action::Spawn])
         }
-        (S::Backoff { .. }, Event::Restart) => (S::Starting, vec![Action::Spawn]),
+        (S::Backoff { .. }, Event::Restart) => (S::Pending, vec![]),
         (S::Pending | S::Backoff { .. }, Event::DependencyFailed(why)) => {
             fail(FailReason::Dependency(why))
         }
@@ -209,7 +209,8 @@ fn stopping_step(p: &Policy, mut s: Svc, st: State, e: Event, cx: Ctx) -> (Svc, 
         Event::Stop => (mk(leader_gone, killed, stop_instead(then)), vec![]),
         Event::GroupGone { pid: p2 } if p2 == pid && leader_gone => match then {
             After::Stop => (State::Stopped, vec![]),
-            After::Respawn => (State::Starting, vec![Action::Spawn]),
+            // The scheduler starts it again once its dependencies hold.
+            After::Respawn => (State::Pending, vec![]),
             After::Retry(outcome) => {
                 let (st, a) = ended(p, &mut s, outcome, None, cx);
                 (st, a)

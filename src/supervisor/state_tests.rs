@@ -231,8 +231,8 @@ fn stopping_table() {
             st(false, false, After::Stop), vec![]),
         ("group gone → stopped", st(true, false, After::Stop), gone.clone(), 10,
             State::Stopped, vec![]),
-        ("group gone → respawn", st(true, false, After::Respawn), gone.clone(), 10,
-            State::Starting, vec![Action::Spawn]),
+        ("group gone → respawn: pending, gated again", st(true, false, After::Respawn),
+            gone.clone(), 10, State::Pending, vec![]),
         ("group gone → retry (backoff)", st(true, false, After::Retry(Outcome::ReadyTimeout)),
             gone.clone(), 10,
             State::Backoff { until: t0 + Duration::from_millis(110),
@@ -510,6 +510,14 @@ fn requeue_returns_an_ended_service_to_pending() {
     let ready = ready_state(t0);
     let (got, actions) = run(&p, ready.clone(), Event::Requeue, at(t0, 0));
     assert_eq!((got, actions), (ready, vec![]));
+    // A restart requested during backoff is gated like any start.
+    let backoff = State::Backoff {
+        until: t0,
+        last: Outcome::ReadyTimeout,
+        attempt: 1,
+    };
+    let (got, actions) = run(&p, backoff, Event::Restart, at(t0, 0));
+    assert_eq!((got, actions), (State::Pending, vec![]));
     let mut s = svc(State::Failed {
         reason: FailReason::Spawn("x".into()),
     });

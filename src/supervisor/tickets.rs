@@ -256,7 +256,11 @@ impl Engine {
                 StateKind::Stopping | StateKind::Starting => return false,
                 StateKind::Pending => {}
                 k if k.is_terminal() => self.feed(*i, Event::Requeue),
-                _ => self.feed(*i, Event::Restart),
+                _ => {
+                    // A restart held back for its dependencies is now ours.
+                    self.units[*i].held = false;
+                    self.feed(*i, Event::Restart);
+                }
             },
             Step::Start { requeue, .. } => {
                 for &r in requeue {

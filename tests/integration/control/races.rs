@@ -111,3 +111,35 @@ fn api_only_after_db_ready(log: &str) {
     }
     assert!(starts > 100, "{starts} api starts:\n{log}");
 }
+
+/// `restart api` while its `ready` dependency db is stopped: api is not
+/// respawned behind db's back; the restart answers why (exit 8).
+#[test]
+fn restart_never_respawns_past_a_stopped_dependency() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.db]
+command = ["sh", "-c", "echo db ready; exec sleep 1000"]
+ready = { log = "db ready" }
+
+[services.api]
+command = ["sleep", "1000"]
+depends_on = { db = "ready" }
+"#,
+    );
+    let mut up = super::Up::start(&fx);
+    up.wait_ready(&fx);
+    super::expect_code(&fx.run(&["stop", "db"], super::CMD), 0);
+    let o = fx.run(&["restart", "api"], super::CMD);
+    super::expect_code(&o, 8);
+    assert!(
+        o.stderr.contains("dependency `db` (ready) was stopped"),
+        "{o:?}"
+    );
+    let v = up.wait_for(&fx, "api failed", |v| {
+        super::service(v, "api")["state"] == "failed"
+    });
+    assert_eq!(super::service(&v, "api")["pid"], serde_json::Value::Null);
+}
