@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::bind::Bound;
 use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
@@ -108,10 +108,7 @@ async fn serve(
                 let permit = Arc::clone(&slots).try_acquire_owned();
                 tokio::spawn(async move {
                     match permit {
-                        Ok(permit) => {
-                            connection(stream, &ctx, me).await;
-                            drop(permit);
-                        }
+                        Ok(permit) => connection(stream, ctx, me, permit).await,
                         Err(_) => refuse_busy(stream).await,
                     }
                 });
@@ -134,12 +131,19 @@ async fn refuse_busy(stream: UnixStream) {
     write_line(stream, &r).await;
 }
 
-async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
+/// One connection; `permit` is held until it is over (streams: until their
+/// thread ends).
+async fn connection(
+    mut stream: UnixStream,
+    ctx: Arc<Context>,
+    me: u32,
+    permit: OwnedSemaphorePermit,
+) {
     let peer = stream.peer_cred().map(|c| c.uid());
     let response = match peer {
         Ok(uid) if allowed(uid, me) => match read_request(&mut stream).await {
-            Ok(req) if req.streams() => return super::stream::serve(stream, ctx, req).await,
-            Ok(req) => answer(ctx, req).await,
+            Ok(req) if req.streams() => return super::stream::spawn(stream, ctx, req, permit),
+            Ok(req) => answer(&ctx, req).await,
             Err(r) => r,
         },
         Ok(uid) => {
@@ -154,6 +158,7 @@ async fn connection(mut stream: UnixStream, ctx: &Context, me: u32) {
         Err(e) => Response::error(ErrorKind::Denied, format!("cannot check the peer: {e}")),
     };
     write_line(stream, &response).await;
+    drop(permit);
 }
 
 /// Write one response line and close; a client that does not read its answer

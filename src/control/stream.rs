@@ -4,6 +4,11 @@
 //! BEFORE any history is read, so a follower sees every line exactly once
 //! (history up to a point in the global output order, live after it).
 //!
+//! Each stream runs on its own thread, with its own small current-thread
+//! runtime: formatting and writing a follower's lines (JSON per line) never
+//! takes time from `up`'s runtime thread, where the engine and the output
+//! relays run — a follower costs the relay one `Arc` clone per batch.
+//!
 //! Nothing here polls: a stream waits on the broadcast, on the client's
 //! half of the socket (EOF = gone) and on the runtime's end — with followers
 //! attached and nothing happening, no task wakes up. A client that reads
@@ -18,6 +23,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::protocol::{Item, Request, Response};
 use super::serve::{history, names, views, Context};
@@ -25,6 +31,7 @@ use super::server::write_line;
 use crate::supervisor::chunk::split_lines;
 use crate::supervisor::events::Published;
 use crate::supervisor::format::rfc3339;
+use crate::supervisor::logs::Stream as Out;
 
 /// At most this many items are written between two flushes.
 const BATCH: usize = 1024;
@@ -36,14 +43,46 @@ enum Next {
     End,
 }
 
+/// Serve a streaming request on its own thread (see the module doc); the
+/// connection `permit` is released when the stream ends.
+pub fn spawn(stream: UnixStream, ctx: Arc<Context>, req: Request, permit: OwnedSemaphorePermit) {
+    let std = match stream.into_std() {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!("control socket: cannot hand over a stream: {e}"),
+    };
+    let run = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async {
+                if let Ok(s) = UnixStream::from_std(std) {
+                    serve(s, &ctx, req).await;
+                }
+            });
+        }
+        drop(permit);
+    };
+    let spawned = std::thread::Builder::new()
+        .name("control-stream".into())
+        .stack_size(STACK)
+        .spawn(run);
+    if let Err(e) = spawned {
+        tracing::warn!("control socket: cannot start a stream thread: {e}");
+    }
+}
+
+/// A stream thread's stack: it formats lines, nothing deep.
+const STACK: usize = 256 * 1024;
+
 /// Serve a streaming request on `stream` until either side ends.
-pub async fn serve(stream: UnixStream, ctx: &Context, req: Request) {
+async fn serve(stream: UnixStream, ctx: &Context, req: Request) {
     let rx = ctx.events.subscribe();
     let (rd, wr) = stream.into_split();
     let mut s = Stream {
         rx,
         rd,
-        out: BufWriter::new(wr),
+        out: BufWriter::with_capacity(64 * 1024, wr),
     };
     let r = match req {
         Request::Events => s.events(ctx).await,
@@ -127,16 +166,12 @@ impl Stream {
                             seq,
                             chunk,
                         } if *seq > seen && wanted.contains(svc) => {
-                            let (ts, service) = (Some(rfc3339(*at)), name(ctx, *svc));
+                            let head = line_head(&rfc3339(*at), &name(ctx, *svc), *stream);
+                            let mut buf = Vec::with_capacity(chunk.bytes.len() * 2);
                             for l in split_lines(&chunk.bytes) {
-                                let item = Item::Line {
-                                    ts: ts.clone(),
-                                    service: service.clone(),
-                                    stream: stream.as_str().to_owned(),
-                                    line: String::from_utf8_lossy(l).into_owned(),
-                                };
-                                self.write(&item).await?;
+                                line_json(&head, l, &mut buf);
                             }
+                            self.out.write_all(&buf).await.map_err(|_| None)?;
                         }
                         _ => {}
                     },
@@ -174,7 +209,9 @@ impl Stream {
     /// Wait for the next item, the client leaving, or the runtime ending.
     async fn next(&mut self, ctx: &Context) -> Next {
         let mut health = ctx.health.clone();
+        // Biased: what is already published goes out before the end is seen.
         tokio::select! {
+            biased;
             r = self.rx.recv() => match r {
                 Ok(p) => Next::Got(p),
                 Err(RecvError::Lagged(n)) => Next::Lagged(n),
@@ -222,6 +259,39 @@ async fn gone(rd: &mut OwnedReadHalf) {
     }
 }
 
+/// `{"type":"line","ts":…,"service":…,"stream":…,"line":` for one batch.
+fn line_head(ts: &str, service: &str, stream: Out) -> Vec<u8> {
+    let item = Item::Line {
+        ts: Some(ts.to_owned()),
+        service: service.to_owned(),
+        stream: stream.as_str().to_owned(),
+        line: String::new(),
+    };
+    let mut v = serde_json::to_vec(&item).unwrap_or_default();
+    // Drop the empty `""}` so each line's text can follow.
+    v.truncate(v.len().saturating_sub(3));
+    v
+}
+
+/// One line item, as `serde_json` would write it, without building one: a
+/// line that needs no escaping (the common case) is copied as it is.
+fn line_json(head: &[u8], line: &[u8], out: &mut Vec<u8>) {
+    let special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let plain = !line.iter().any(special) && std::str::from_utf8(line).is_ok();
+    out.extend_from_slice(head);
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(line);
+        out.push(b'"');
+    } else {
+        let text = String::from_utf8_lossy(line);
+        if serde_json::to_writer(&mut *out, &text).is_err() {
+            out.extend_from_slice(b"\"\"");
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
 fn name(ctx: &Context, svc: usize) -> String {
     ctx.names.get(svc).cloned().unwrap_or_default()
 }
@@ -243,5 +313,33 @@ fn event_item(ctx: &Context, p: &Published) -> Option<Item> {
             message: message.clone(),
         }),
         Published::Output { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_line_json_is_what_serde_writes() {
+        let head = line_head("2026-12-05T08:00:00.000Z", "api", Out::Stderr);
+        for line in [
+            &b"plain text"[..],
+            b"quote \" and \\",
+            b"tab\tesc\x1b",
+            b"caf\xc3\xa9",
+            b"bad \xff",
+        ] {
+            let mut fast = Vec::new();
+            line_json(&head, line, &mut fast);
+            let item = Item::Line {
+                ts: Some("2026-12-05T08:00:00.000Z".into()),
+                service: "api".into(),
+                stream: "stderr".into(),
+                line: String::from_utf8_lossy(line).into_owned(),
+            };
+            let want = serde_json::to_string(&item).unwrap() + "\n";
+            assert_eq!(String::from_utf8(fast).unwrap(), want);
+        }
     }
 }
