@@ -15,7 +15,7 @@ use crate::support::Fixture;
 /// always reaches its `exit 1`: every ordering — failed before CMD, while
 /// CMD runs, or while being stopped — must give 8. (With SIGTERM the stop
 /// can kill the shell before it runs `exit 1`; that run was stopped, not
-/// failed, and exits 0 — see docs/control.md.)
+/// failed, and exits 0 — README, "CI harness".)
 #[test]
 fn run_with_a_failing_never_restart_service_is_nonzero_every_time() {
     let fx = Fixture::new();
