@@ -194,11 +194,11 @@ impl Engine {
         self.bus = bus;
     }
 
-    /// Publish a supervisor notice (and log it).
+    /// Publish a supervisor notice (secrets masked, like every output).
     pub fn notice(&self, message: String) {
         events::publish(&self.bus, || Published::Notice {
             at: SystemTime::now(),
-            message,
+            message: self.redact.redact(&message).into_owned(),
         });
     }
 

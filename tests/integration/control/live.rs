@@ -165,7 +165,8 @@ fn follow_across_a_restart_of_the_followed_service() {
         "supervisor.toml",
         r#"
 [services.api]
-command = ["sh", "-c", "echo hello from $$$$; exec sleep 100"]
+command = ["sh", "-c", "echo hello from $$$$; echo token=$API_TOKEN; exec sleep 100"]
+env = { API_TOKEN = "s3cr3t-value-xyz" }
 
 [services.other]
 command = ["sh", "-c", "echo other says hi; exec sleep 100"]
@@ -192,6 +193,14 @@ command = ["sh", "-c", "echo other says hi; exec sleep 100"]
         f.seen
     );
     assert!(!f.seen.iter().any(|l| l.contains("other")), "{:?}", f.seen);
+    // Secrets are masked in followed lines, live and from history.
+    let masked = format!("{:<10} | token=****", "api");
+    assert!(
+        f.until(Duration::from_secs(5), |l| l == masked),
+        "{:?}",
+        f.seen
+    );
+    assert!(!f.seen.iter().any(|l| l.contains("s3cr3t")), "{:?}", f.seen);
     // `logs` without -f: all services, merged, same prefixes.
     let o = fx.run(&["logs"], CMD);
     expect_code(&o, 0);
@@ -201,6 +210,7 @@ command = ["sh", "-c", "echo other says hi; exec sleep 100"]
         "{o:?}"
     );
     assert!(o.stdout.contains(&second), "{o:?}");
+    assert!(!o.stdout.contains("s3cr3t"), "{o:?}");
 }
 
 /// One service floods while a raw client follows everything and reads

@@ -53,7 +53,12 @@ while True:
     c.sendall(sys.argv[2].encode() + b"\n")
     c.close()
 "#;
-        let mut c = Command::new("/usr/bin/python3");
+        // A system python `nobody` can run (not a per-user shim).
+        let py = ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("missing prerequisite: a system python3 (/usr/bin/python3)");
+        let mut c = Command::new(py);
         c.args(["-c", script])
             .arg(sock)
             .arg(answer)
