@@ -68,6 +68,11 @@ pub enum Command {
     /// Stream the state transitions and supervisor events of a running `up`,
     /// one line each, until Ctrl-C.
     Events(EventsArgs),
+    /// Read supervisor.toml and the env files of a running `up` again, show
+    /// what changed per service and apply it: changed services restart (with
+    /// what waits for them to be ready), removed ones stop, added ones start,
+    /// the rest keep running. Any problem: nothing is touched (exit 3).
+    Reload(ReloadArgs),
     /// Export the Plan as systemd units or Kubernetes manifests.
     Export(ExportArgs),
 }
@@ -194,6 +199,20 @@ pub struct StatusArgs {
 pub struct ServiceArg {
     /// The service.
     pub service: String,
+    /// Control socket path (default: from the config).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// `reload`
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// Show what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The answer as JSON.
+    #[arg(long)]
+    pub json: bool,
     /// Control socket path (default: from the config).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,

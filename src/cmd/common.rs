@@ -44,8 +44,19 @@ pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
 /// [`load_plan`] without printing warnings (for commands that report them
 /// themselves, like `check`).
 pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
+    load_quiet_with(cli, &os_env())
+}
+
+/// [`load_plan`] with the OS environment given (`up` keeps it for reloads).
+pub fn load_plan_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
+    let plan = load_quiet_with(cli, os)?;
+    print_warnings(&plan.warnings);
+    Ok(plan)
+}
+
+fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
     let path = config_path(cli);
-    match plan::load(&path, &os_env()) {
+    match plan::load(&path, os) {
         Ok(mut plan) => {
             // `--log-format` overrides `[supervisor] log_format`.
             if let Some(f) = cli.log_format {

@@ -76,7 +76,7 @@ pub fn call(
         return Ok(r);
     }
     eprintln!("error: {}", r.error.as_deref().unwrap_or("request failed"));
-    Err(kind_code(r.kind))
+    Err(r.exit_code.unwrap_or_else(|| kind_code(r.kind)))
 }
 
 /// The exit code of a failed response.
@@ -85,6 +85,7 @@ pub fn kind_code(kind: Option<ErrorKind>) -> u8 {
         Some(ErrorKind::Denied | ErrorKind::Unavailable) => exit::NO_SUPERVISOR,
         Some(ErrorKind::UnknownService | ErrorKind::Conflict) => exit::USAGE,
         Some(ErrorKind::Failed) => exit::SERVICE_FAILED,
+        Some(ErrorKind::Invalid) => exit::CONFIG,
         Some(ErrorKind::BadRequest) | None => exit::INTERNAL,
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod export;
 pub mod logs;
 pub mod probe;
+pub mod reload;
 pub mod run;
 pub mod status;
 pub mod up;
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Start(args) => control::action(&cli, args, control::Action::Start),
         Command::Logs(args) => logs::run(&cli, args),
         Command::Events(args) => events::run(&cli, args),
+        Command::Reload(args) => reload::run(&cli, args),
         Command::Export(args) => export::run(&cli, args),
     }
 }

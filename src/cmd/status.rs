@@ -33,7 +33,14 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
             }
         }
     } else {
-        render(&services)
+        let plan = r.plan.map(|p| {
+            format!(
+                "plan generation {}, loaded {} ago\n",
+                p.generation,
+                age(p.age_secs)
+            )
+        });
+        render(&services) + plan.as_deref().unwrap_or_default()
     };
     print_out(&text);
     if args.check {

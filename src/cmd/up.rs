@@ -10,13 +10,17 @@ use std::sync::Arc;
 use crate::cli::{Cli, LogFormat as CliLogFormat, UpArgs};
 use crate::cmd::common;
 use crate::control;
+use crate::control::reload::Reloader;
 use crate::exit;
 use crate::plan::LogFormat;
+use crate::supervisor::signals::Signals;
 use crate::supervisor::{trace, Options, Supervisor};
 
 /// Run `up`.
 pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
-    let plan = match common::load_plan(cli) {
+    // Captured once: a reload reads the files again, never the OS environment.
+    let os_env = common::os_env();
+    let plan = match common::load_plan_with(cli, &os_env) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -32,7 +36,7 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         os_signals: true,
     };
     let plan = Arc::new(plan);
-    let (handle, sup) = match Supervisor::new(Arc::clone(&plan), opts) {
+    let (handle, mut sup) = match Supervisor::new(Arc::clone(&plan), opts) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -43,8 +47,20 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         Ok(b) => b,
         Err(code) => return exit::code(code),
     };
-    let ctx = control::serve::Context::new(&plan, &handle);
-    exit::code(control::server::run_with(sup, bound, ctx))
+    let mut ctx = control::serve::Context::new(&plan, &handle);
+    let mut reloader = Reloader::new(Arc::clone(&plan), os_env);
+    reloader.config = common::config_path(cli);
+    reloader.log_format = cli.log_format.map(|_| plan.settings.log_format);
+    reloader.selection = args.services.clone();
+    reloader.probe = !args.no_probe;
+    ctx.reloader = Some(Arc::new(reloader));
+    // SIGHUP reloads only without a controlling terminal (see `signals.rs`).
+    let hangups = (!Signals::has_terminal()).then(|| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        sup.on_hangup(tx);
+        rx
+    });
+    exit::code(control::server::run_reloading(sup, bound, ctx, hangups))
 }
 
 /// `--log-format` overrides `[supervisor] log_format`.

@@ -27,6 +27,24 @@ pub async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Resp
     })
 }
 
+/// Where a command left its service, for a reload's list (a refusal too).
+pub fn result(a: Result<Settled, Refusal>) -> ActionResult {
+    match a {
+        Ok(s) | Err(Refusal::Failed(s)) => ActionResult {
+            service: s.service,
+            state: s.state,
+            pid: s.pid,
+            message: s.message,
+        },
+        Err(Refusal::Unknown(why) | Refusal::Conflict(why)) => ActionResult {
+            service: String::new(),
+            state: crate::supervisor::state::StateKind::Stopped,
+            pid: None,
+            message: why,
+        },
+    }
+}
+
 /// A response carrying an action result (masked: a failure reason may quote
 /// a service's words).
 fn done(s: Settled, fail: Option<ErrorKind>) -> Response {

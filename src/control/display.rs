@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::protocol::{ActionResult, Item, LastExit, LogLine, Response, ServiceView};
+use super::protocol::{ActionResult, Item, LastExit, LogLine, ReloadResult, Response, ServiceView};
 
 /// `text` with every control character except tab (C0, DEL, C1) written as
 /// a visible `\xNN` / `\u{NN}` escape (pure).
@@ -59,6 +59,33 @@ pub fn sanitize(r: &mut Response) {
     }
     for n in r.names.iter_mut().flatten() {
         fix(n);
+    }
+    if let Some(x) = r.reload.as_deref_mut() {
+        reload(x);
+    }
+}
+
+fn reload(r: &mut ReloadResult) {
+    r.warnings.iter_mut().for_each(fix);
+    r.problems.iter_mut().for_each(fix);
+    r.actions.iter_mut().for_each(action);
+    let d = &mut r.diff;
+    let changes = d.database.iter_mut().chain(d.needs_restart.iter_mut());
+    let changes = changes.chain(d.services.iter_mut().flat_map(|s| s.settings.iter_mut()));
+    for c in changes {
+        fix(&mut c.setting);
+        fix(&mut c.old);
+        fix(&mut c.new);
+    }
+    for s in &mut d.services {
+        fix(&mut s.name);
+        for v in &mut s.env {
+            fix(&mut v.name);
+            for shown in v.old.iter_mut().chain(v.new.iter_mut()) {
+                fix(&mut shown.value);
+                fix(&mut shown.source);
+            }
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The control socket: how `status`, `restart`, `stop`, `start` and `logs`
+//! The control socket: how `status`, `restart`, `stop`, `start`, `reload` and `logs`
 //! talk to a running `up`.
 //!
 //! `up` binds a Unix socket (mode 0600) next to the runtime and answers one
@@ -13,6 +13,7 @@
 //! peer check), [`serve`] (one request against the supervisor's handle),
 //! [`act`] (start/stop/restart: a command with a ticket to the engine, which
 //! plans the cascade from its one dependency graph and answers once settled),
+//! [`reload`] (read the configuration again, diff, probe, swap, apply),
 //! [`display`] (what a client shows is made inert), [`client`] (one request
 //! from a command).
 
@@ -22,6 +23,7 @@ pub mod client;
 pub mod display;
 pub mod path;
 pub mod protocol;
+pub mod reload;
 pub mod serve;
 pub mod server;
 pub mod stream;

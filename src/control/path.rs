@@ -88,7 +88,13 @@ pub fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<PathBuf>
     let dir = canon.parent().unwrap_or(Path::new("/"));
     let text = std::fs::read_to_string(&canon)
         .map_err(|e| format!("cannot read {}: {e}", canon.display()))?;
-    let set = configured(&text, dir).map_err(|e| format!("{}: {e}", canon.display()))?;
+    // A file that does not parse (an edit in progress, a `reload` about to
+    // be refused for it) still names the default sockets: the running `up`
+    // reports the problem itself.
+    let set = match text.parse::<toml::Table>() {
+        Ok(_) => configured(&text, dir).map_err(|e| format!("{}: {e}", canon.display()))?,
+        Err(_) => None,
+    };
     Ok(match set {
         Some(p) => vec![p],
         None => {

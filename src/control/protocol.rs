@@ -56,6 +56,12 @@ pub enum Request {
         /// Service name.
         service: String,
     },
+    /// Read the configuration again; apply the difference (see `reload.rs`).
+    Reload {
+        /// Only say what would change.
+        #[serde(default, skip_serializing_if = "is_false")]
+        dry_run: bool,
+    },
 }
 
 fn default_lines() -> usize {
@@ -150,6 +156,9 @@ pub enum ErrorKind {
     Failed,
     /// The supervisor is gone or broken.
     Unavailable,
+    /// `reload`: the new configuration has problems, or its database failed
+    /// the probe; nothing was touched (`exit_code` says which, as `check`).
+    Invalid,
 }
 
 /// A response line: `ok` plus exactly one payload, or `error` and `kind`.
@@ -175,6 +184,16 @@ pub struct Response {
     /// `start` / `stop` / `restart`: where the service ended up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Box<ActionResult>>,
+    /// `reload`: what changed and what was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload: Option<Box<ReloadResult>>,
+    /// `status`: the Plan in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<PlanInfo>>,
+    /// The exit code a client should end with (set where `kind` alone does
+    /// not say it: a refused reload ends like `check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
 }
 
 impl Response {
@@ -240,6 +259,39 @@ pub struct LogLine {
     pub stream: String,
     /// The line, secrets masked.
     pub line: String,
+}
+
+/// The Plan in force: its generation (1 at start, +1 per applied reload)
+/// and when it was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanInfo {
+    /// 1, 2, …
+    pub generation: u64,
+    /// When (Unix seconds).
+    pub loaded_at: u64,
+    /// Seconds ago.
+    pub age_secs: u64,
+}
+
+/// The outcome of `reload` (also of a refused one: then `problems`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// Why it was refused, one line each (nothing was changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Only a dry run: nothing was done.
+    pub dry_run: bool,
+    /// The Plan generation now.
+    pub generation: u64,
+    /// What changed.
+    #[serde(default)]
+    pub diff: crate::plan::diff::PlanDiff,
+    /// Each service the reload stopped, restarted or started, as it settled.
+    #[serde(default)]
+    pub actions: Vec<ActionResult>,
+    /// Warnings of the new Plan.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The outcome of `start` / `stop` / `restart`.

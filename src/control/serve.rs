@@ -3,13 +3,14 @@
 //! password in any encoding, values of secret-looking variables); environment
 //! values are never served at all.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::act::act;
-use super::protocol::{ErrorKind, LastExit, LogLine, Request, Response, ServiceView};
+use super::protocol::{ErrorKind, LastExit, LogLine, PlanInfo, Request, Response, ServiceView};
+use super::reload::{reload, Reloader};
 use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
@@ -26,16 +27,18 @@ pub struct Context {
     pub control: mpsc::Sender<Sup>,
     /// The aggregate health (its last value says why the runtime ended).
     pub health: watch::Receiver<Health>,
-    /// Masks secrets in anything served.
-    pub redactor: Redactor,
-    /// Every service name of the Plan (for "did you mean").
-    pub services: Vec<String>,
+    /// Masks secrets in anything served (replaced by a reload).
+    redactor: Mutex<Redactor>,
+    /// Every service name of the Plan (for "did you mean"; replaced by a reload).
+    services: Mutex<Vec<String>>,
     /// How long `status` samples CPU.
     pub window: Duration,
     /// Published transitions, notices and output (subscribe per stream).
     pub events: Bus,
     /// The supervised services, by the engine's index.
     pub names: Arc<Vec<String>>,
+    /// Reads the configuration again (`reload`, SIGHUP); `None`: cannot.
+    pub reloader: Option<Arc<Reloader>>,
 }
 
 impl Context {
@@ -46,19 +49,37 @@ impl Context {
         Context {
             control: handle.control.clone(),
             health: handle.health.clone(),
-            redactor,
-            services,
+            redactor: Mutex::new(redactor),
+            services: Mutex::new(services),
             window: usage::WINDOW,
             events: handle.events.clone(),
             names: Arc::clone(&handle.names),
+            reloader: None,
         }
     }
 
+    /// The masker in force.
+    pub fn redactor(&self) -> Redactor {
+        self.redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A reloaded Plan is in force: its names and secrets from now on (the
+    /// old secrets stay masked too).
+    pub fn adopt(&self, plan: &Plan, redactor: Redactor) {
+        *self.redactor.lock().unwrap_or_else(|p| p.into_inner()) = redactor;
+        *self.services.lock().unwrap_or_else(|p| p.into_inner()) =
+            plan.services.iter().map(|s| s.name.clone()).collect();
+    }
+
     fn unknown(&self, name: &str) -> Option<Response> {
-        if self.services.iter().any(|s| s == name) {
+        let services = self.services.lock().unwrap_or_else(|p| p.into_inner());
+        if services.iter().any(|s| s == name) {
             return None;
         }
-        let hint = did_you_mean(name, self.services.iter().map(String::as_str));
+        let hint = did_you_mean(name, services.iter().map(String::as_str));
         Some(Response::error(
             ErrorKind::UnknownService,
             format!("no service `{name}`{hint}"),
@@ -98,6 +119,7 @@ pub async fn answer(ctx: &Context, req: Request) -> Response {
         Request::Start { service } => act(ctx, Verb::Start, &service).await,
         Request::Stop { service } => act(ctx, Verb::Stop, &service).await,
         Request::Restart { service } => act(ctx, Verb::Restart, &service).await,
+        Request::Reload { dry_run } => Ok(reload(ctx, dry_run).await),
     };
     r.unwrap_or_else(|e| e)
 }
@@ -109,27 +131,45 @@ pub fn names(service: Option<String>, mut services: Vec<String>) -> Vec<String> 
 }
 
 /// Check the name, for the action module.
+// A Response is built once per request: its size does not matter here.
+#[allow(clippy::result_large_err)]
 pub fn known(ctx: &Context, name: &str) -> Result<(), Response> {
     ctx.unknown(name).map_or(Ok(()), Err)
 }
 
 /// Every service's view, with RSS/CPU sampled over the window.
 pub async fn views(ctx: &Context) -> Result<Vec<ServiceView>, Response> {
+    Ok(views_plan(ctx).await?.0)
+}
+
+/// [`views`] and the Plan in force (generation, when loaded).
+pub async fn views_plan(ctx: &Context) -> Result<(Vec<ServiceView>, PlanInfo), Response> {
     let snap = ctx.snapshot().await?;
+    let plan = PlanInfo {
+        generation: snap.generation,
+        loaded_at: unix(snap.loaded),
+        age_secs: SystemTime::now()
+            .duration_since(snap.loaded)
+            .map_or(0, |d| d.as_secs()),
+    };
     let groups: Vec<i32> = snap.services.iter().filter_map(|s| s.pid).collect();
     let usage = usage::measure(&groups, ctx.window).await;
     let now = SystemTime::now();
-    Ok(snap
+    let redactor = ctx.redactor();
+    let views = snap
         .services
         .iter()
-        .map(|s| view(s, s.pid.and_then(|p| usage.get(&p)), now, &ctx.redactor))
-        .collect())
+        .map(|s| view(s, s.pid.and_then(|p| usage.get(&p)), now, &redactor))
+        .collect();
+    Ok((views, plan))
 }
 
 async fn status(ctx: &Context) -> Result<Response, Response> {
+    let (services, plan) = views_plan(ctx).await?;
     Ok(Response {
         ok: true,
-        services: Some(views(ctx).await?),
+        services: Some(services),
+        plan: Some(Box::new(plan)),
         ..Response::default()
     })
 }
@@ -162,7 +202,7 @@ async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response,
         .map(|l| LogLine {
             service: ctx.names.get(l.svc).cloned().unwrap_or_default(),
             stream: l.stream.as_str().to_owned(),
-            line: ctx.redactor.redact(&l.line).into_owned(),
+            line: ctx.redactor().redact(&l.line).into_owned(),
         })
         .collect();
     Ok(Response {

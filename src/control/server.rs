@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::bind::Bound;
@@ -44,7 +45,18 @@ pub fn allowed(peer: u32, me: u32) -> bool {
 /// current-thread runtime on this thread (the children's parent-death signal
 /// follows it); returns the supervisor's exit code. The socket is removed at
 /// the end.
-pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
+pub fn run_with(sup: Supervisor, bound: Option<Bound>, ctx: Context) -> u8 {
+    run_reloading(sup, bound, ctx, None)
+}
+
+/// [`run_with`], reloading on every message of `hangups` (SIGHUP without a
+/// controlling terminal; see `reload.rs`).
+pub fn run_reloading(
+    sup: Supervisor,
+    mut bound: Option<Bound>,
+    ctx: Context,
+    hangups: Option<UnboundedReceiver<()>>,
+) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -71,12 +83,14 @@ pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
             None => None,
         };
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let ctx = Arc::new(ctx);
         // Biased: the supervisor's first poll starts its output sink, so the
         // server's first event goes out in the configured format.
         let code = tokio::select! {
             biased;
             code = sup.run() => code,
-            () = serve(listener, path, Arc::new(ctx), Arc::clone(&slots)) => exit::INTERNAL,
+            () = serve(listener, path, Arc::clone(&ctx), Arc::clone(&slots)) => exit::INTERNAL,
+            () = on_hangups(hangups, Arc::clone(&ctx)) => exit::INTERNAL,
         };
         // Requests in flight now fail fast (the runtime is gone): let their
         // answers be written before the runtime drops them.
@@ -87,6 +101,18 @@ pub fn run_with(sup: Supervisor, mut bound: Option<Bound>, ctx: Context) -> u8 {
     drop(rt);
     drop(bound);
     code
+}
+
+/// Reload on each hangup, one at a time (pending forever without any).
+async fn on_hangups(hangups: Option<UnboundedReceiver<()>>, ctx: Arc<Context>) {
+    let Some(mut rx) = hangups else {
+        return std::future::pending().await;
+    };
+    while rx.recv().await.is_some() {
+        // The answer is logged by the reload itself.
+        let _ = super::reload::reload(&ctx, false).await;
+    }
+    std::future::pending().await
 }
 
 /// Accept forever (pending forever without a listener).

@@ -140,12 +140,13 @@ impl Stream {
         let seen = past.iter().map(|l| l.seq).max().unwrap_or(0);
         let names_all = ctx.names.to_vec();
         self.write(&Item::Services { names: names_all }).await?;
+        let redactor = ctx.redactor();
         for l in past {
             let item = Item::Line {
                 ts: None,
                 service: name(ctx, l.svc),
                 stream: l.stream.as_str().to_owned(),
-                line: ctx.redactor.redact(&l.line).into_owned(),
+                line: redactor.redact(&l.line).into_owned(),
             };
             self.write(&item).await?;
         }

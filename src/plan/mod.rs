@@ -10,12 +10,15 @@
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
+//! - [`diff`] (+ `diff_render`): what a reload would change, pure;
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
 pub mod command;
 mod ctx;
 mod deps;
+pub mod diff;
+pub mod diff_render;
 pub mod graph;
 mod load;
 mod options;
@@ -29,5 +32,7 @@ pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
 
+#[cfg(test)]
+mod diff_tests;
 #[cfg(test)]
 mod tests;

@@ -91,6 +91,22 @@ pub enum Request {
     },
     /// Stop everything and end (like SIGTERM).
     Shutdown,
+    /// A reloaded Plan (see `swap.rs`); answered with the services to restart.
+    Swap(Box<Swap>, oneshot::Sender<Result<Vec<String>, String>>),
+}
+
+/// What a reload hands the engine: the new Plan, which of the running
+/// services changed or were removed, and the redactor for both Plans.
+#[derive(Debug)]
+pub struct Swap {
+    /// The new Plan.
+    pub plan: Arc<crate::plan::Plan>,
+    /// Services whose settings or environment changed.
+    pub changed: Vec<String>,
+    /// Services no longer in the Plan.
+    pub removed: Vec<String>,
+    /// Masks the secrets of the old and the new Plan.
+    pub redactor: crate::secret::Redactor,
 }
 
 /// One line of output history.
@@ -132,6 +148,10 @@ pub struct ServiceStatus {
 pub struct Snapshot {
     /// In start order.
     pub services: Vec<ServiceStatus>,
+    /// The Plan generation (1 at start, +1 per applied reload).
+    pub generation: u64,
+    /// When that Plan was loaded.
+    pub loaded: SystemTime,
 }
 
 /// The aggregate state `run -- CMD` waits on.

@@ -101,6 +101,8 @@ pub struct Unit {
     pub since: Option<SystemTime>,
     /// When the current state was entered (for events: "202ms").
     pub entered: Instant,
+    /// Removed by a reload: never started again, not shown (see `swap.rs`).
+    pub retired: bool,
 }
 
 /// All runtime state.
@@ -136,6 +138,10 @@ pub struct Engine {
     pub(super) commands: Vec<super::tickets::Command>,
     /// Where transitions, notices and output are published.
     pub(super) bus: Bus,
+    /// The Plan generation: 1 at start, +1 per applied reload.
+    pub generation: u64,
+    /// When that Plan was loaded.
+    pub loaded: SystemTime,
 }
 
 impl Engine {
@@ -161,6 +167,7 @@ impl Engine {
                 exit_note: None,
                 since: None,
                 entered: Instant::now(),
+                retired: false,
             })
             .collect();
         Engine {
@@ -181,6 +188,8 @@ impl Engine {
             memory_armed: false,
             commands: Vec::new(),
             bus: events::bus(),
+            generation: 1,
+            loaded: SystemTime::now(),
         }
     }
 
@@ -362,7 +371,8 @@ impl Engine {
     }
 }
 
-fn policy(p: &ServicePlan) -> Policy {
+/// The state machine's policy of a service plan.
+pub(super) fn policy(p: &ServicePlan) -> Policy {
     Policy {
         restart: p.restart,
         backoff: p.backoff,

@@ -10,7 +10,7 @@
 //!   [`signals`], [`trace`]: the mechanisms;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`,
-//!   `tickets`): requests, commands answered once settled, and health for
+//!   `tickets`, `swap`): requests, reloads, commands answered once settled, and health for
 //!   `run` and the control socket.
 
 pub mod adopted;
@@ -36,6 +36,7 @@ pub mod signals;
 pub mod sink;
 pub mod spawn;
 pub mod state;
+mod swap;
 pub mod tail;
 mod ticket_words;
 mod tickets;

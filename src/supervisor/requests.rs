@@ -44,6 +44,7 @@ pub fn on_request(engine: &mut Engine, req: Request) {
             ticket,
         } => engine.submit(verb, &service, ticket),
         Request::Shutdown => engine.begin_stop(StopCause::Requested),
+        Request::Swap(s, reply) => drop(reply.send(engine.swap(*s))),
     }
 }
 
@@ -92,6 +93,7 @@ fn snapshot(engine: &Engine) -> Snapshot {
     let services = engine
         .units
         .iter()
+        .filter(|u| !u.retired)
         .map(|u| ServiceStatus {
             name: u.plan.name.clone(),
             state: u.svc.state.kind(),
@@ -109,5 +111,9 @@ fn snapshot(engine: &Engine) -> Snapshot {
             },
         })
         .collect();
-    Snapshot { services }
+    Snapshot {
+        services,
+        generation: engine.generation,
+        loaded: engine.loaded,
+    }
 }

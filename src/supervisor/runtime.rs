@@ -53,9 +53,16 @@ pub struct Supervisor {
     control: mpsc::Receiver<Request>,
     health: watch::Sender<Health>,
     bus: Bus,
+    hangup: Option<mpsc::UnboundedSender<()>>,
 }
 
 impl Supervisor {
+    /// SIGHUP (with OS signals) sends here instead of stopping everything:
+    /// `up` without a controlling terminal reloads on it.
+    pub fn on_hangup(&mut self, tx: mpsc::UnboundedSender<()>) {
+        self.hangup = Some(tx);
+    }
+
     /// Prepare; fails on an unknown service name.
     pub fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), String> {
         let selected = graph::select(&plan.services, &opts.services)?;
@@ -78,6 +85,7 @@ impl Supervisor {
                 control,
                 health,
                 bus,
+                hangup: None,
             },
         ))
     }
@@ -91,6 +99,7 @@ impl Supervisor {
             mut control,
             health,
             bus,
+            hangup,
         } = self;
         let reaper = match reaper::global() {
             Ok(r) => r,
@@ -123,7 +132,9 @@ impl Supervisor {
         engine.redact = Arc::new(plan.redactor());
         engine.attach(bus);
         let mut signals = if opts.os_signals {
-            Signals::os().ok()
+            Signals::os()
+                .ok()
+                .map(|s| s.hangup_reloads(hangup.is_some()))
         } else {
             None
         };
@@ -153,6 +164,12 @@ impl Supervisor {
                 s = recv_signal(&mut signals) => match s {
                     Shutdown::Once => engine.begin_stop(StopCause::Requested),
                     Shutdown::Twice => engine.kill_all(),
+                    Shutdown::Reload => {
+                        tracing::info!("SIGHUP: reloading the configuration");
+                        if let Some(tx) = &hangup {
+                            let _ = tx.send(());
+                        }
+                    }
                 },
                 r = control.recv(), if control_open => match r {
                     Some(req) => on_request(&mut engine, req),

@@ -21,7 +21,7 @@ impl Engine {
                     changed |= self.backoff_elapsed(i);
                     continue;
                 }
-                if self.units[i].svc.state != State::Pending {
+                if self.units[i].svc.state != State::Pending || self.units[i].retired {
                     continue;
                 }
                 if self.units[i].plan.uses_database && !self.gate_open {

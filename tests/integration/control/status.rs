@@ -114,6 +114,11 @@ fn redact(table: &str) -> String {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
+        if let Some(gen) = l.strip_prefix("plan generation ") {
+            let n = gen.split(',').next().unwrap_or_default();
+            tail.push_str(&format!("plan generation {n}, loaded [age] ago\n"));
+            continue;
+        }
         if cells.len() != 9 {
             tail.push_str(l);
             tail.push('\n');

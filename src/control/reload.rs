@@ -1,0 +1,243 @@
+//! `reload` (and SIGHUP without a terminal): read supervisor.toml and the env
+//! files again under exactly the rules of a start — the OS environment is the
+//! one `up` captured when it started, never re-read — build a new Plan, and
+//! apply the difference through the engine's own commands.
+//!
+//! Order, so that nothing is half-applied: load (any problem: refuse), diff,
+//! probe a changed database URL (failure: refuse), then swap the plans in the
+//! engine (it refuses an order it cannot apply), then stop the removed
+//! services and restart the changed ones, each a ticketed command answered
+//! once settled. One reload at a time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use tokio::sync::oneshot;
+
+use super::act::result;
+use super::protocol::{ActionResult, ErrorKind, ReloadResult, Response};
+use super::serve::{gone, Context};
+use crate::plan::diff::{diff, Kind, PlanDiff};
+use crate::plan::{self, LogFormat, Plan, ServicePlan};
+use crate::secret::Redactor;
+use crate::supervisor::control::{Request as Sup, Swap, Verb};
+use crate::supervisor::events::{self, Published};
+use crate::supervisor::graph;
+
+/// What a reload needs from `up`'s start: where the config is, the OS
+/// environment as captured then, the CLI's overrides and selection.
+pub struct Reloader {
+    /// supervisor.toml.
+    pub config: PathBuf,
+    /// The OS environment `up` captured at start.
+    pub os_env: BTreeMap<String, String>,
+    /// `--log-format`, when given (it overrides the file, as at start).
+    pub log_format: Option<LogFormat>,
+    /// `up A B`: the services named (empty: all).
+    pub selection: Vec<String>,
+    /// `up` probes the database (not `--no-probe`).
+    pub probe: bool,
+    current: Mutex<Arc<Plan>>,
+    busy: tokio::sync::Mutex<()>,
+}
+
+impl Reloader {
+    /// Over the Plan `up` started with.
+    pub fn new(plan: Arc<Plan>, os_env: BTreeMap<String, String>) -> Reloader {
+        Reloader {
+            config: plan.config_path.clone(),
+            os_env,
+            log_format: None,
+            selection: Vec::new(),
+            probe: true,
+            current: Mutex::new(plan),
+            busy: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The Plan in force.
+    pub fn current(&self) -> Arc<Plan> {
+        Arc::clone(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn load(&self) -> Result<Plan, plan::Problems> {
+        let mut p = plan::load(&self.config, &self.os_env)?;
+        if let Some(f) = self.log_format {
+            p.settings.log_format = f;
+        }
+        Ok(p)
+    }
+
+    fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
+        let idx = graph::select(&p.services, &self.selection)?;
+        Ok(idx.into_iter().map(|i| &p.services[i]).collect())
+    }
+}
+
+/// Reload now; the answer for the caller (already logged by `up`).
+pub async fn reload(ctx: &Context, dry_run: bool) -> Response {
+    let Some(r) = &ctx.reloader else {
+        return Response::error(ErrorKind::BadRequest, "this supervisor cannot reload");
+    };
+    let _one = r.busy.lock().await;
+    let answer = run(ctx, r, dry_run).await;
+    log(ctx, &answer, dry_run);
+    answer.unwrap_or_else(|e| e)
+}
+
+async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Response> {
+    let old = r.current();
+    let new = r
+        .load()
+        .map_err(|p| refused(p.to_string(), p.exit_code()))?;
+    let bad = |e: String| refused(format!("{e}\n"), crate::exit::CONFIG);
+    let (os, ns) = (
+        r.selected(&old).map_err(bad)?,
+        r.selected(&new).map_err(bad)?,
+    );
+    let d = diff(&old, &os, &new, &ns);
+    let warnings = new.warnings.iter().map(ToString::to_string).collect();
+    let generation = ctx.snapshot().await?.generation;
+    let mut out = ReloadResult {
+        dry_run,
+        generation,
+        diff: d,
+        actions: Vec::new(),
+        warnings,
+        problems: Vec::new(),
+    };
+    if dry_run || out.diff.is_empty() {
+        return Ok(ok(out));
+    }
+    if let Some(added) = out.diff.services.iter().find(|s| s.kind == Kind::Added) {
+        let why = format!("`{}` is new: starting added services needs a restart of `up` (not supported live yet)\n", added.name);
+        return Err(refused(why, crate::exit::CONFIG));
+    }
+    probe(r, &out.diff, &new, &ns).await?;
+    let new = Arc::new(new);
+    let redactor = both(&old, &new);
+    let roots = swap(ctx, &new, &out.diff, redactor.clone()).await?;
+    *r.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+    ctx.adopt(&new, redactor);
+    out.generation = generation + 1;
+    for name in out.diff.named(Kind::Removed) {
+        out.actions.push(command(ctx, Verb::Stop, name).await?);
+    }
+    for name in roots {
+        out.actions.push(command(ctx, Verb::Restart, name).await?);
+    }
+    Ok(ok(out))
+}
+
+/// A changed database URL must pass the probe before any service gets it.
+async fn probe(
+    r: &Reloader,
+    d: &PlanDiff,
+    new: &Plan,
+    ns: &[&ServicePlan],
+) -> Result<(), Response> {
+    let Some(db) = new.database.as_ref().filter(|_| d.database.is_some()) else {
+        return Ok(());
+    };
+    if !r.probe || !ns.iter().any(|s| s.uses_database) {
+        return Ok(());
+    }
+    crate::db::gate(db).await.map_err(|f| {
+        let why = format!("the new database URL failed the probe: {}\n", f.message);
+        refused(why, f.exit_code)
+    })
+}
+
+async fn swap(
+    ctx: &Context,
+    new: &Arc<Plan>,
+    d: &PlanDiff,
+    redactor: Redactor,
+) -> Result<Vec<String>, Response> {
+    let (tx, rx) = oneshot::channel();
+    let s = Swap {
+        plan: Arc::clone(new),
+        changed: d.named(Kind::Changed),
+        removed: d.named(Kind::Removed),
+        redactor,
+    };
+    ctx.control
+        .send(Sup::Swap(Box::new(s), tx))
+        .await
+        .map_err(|_| gone())?;
+    let got = rx.await.map_err(|_| gone())?;
+    got.map_err(|why| refused(format!("{why}\n"), crate::exit::CONFIG))
+}
+
+/// The old Plan's secrets stay masked too (a stopping service may print them).
+fn both(old: &Plan, new: &Plan) -> Redactor {
+    let mut r = new.redactor();
+    let envs = old.services.iter().map(|s| &s.env).chain([&old.global_env]);
+    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
+        r.add(&v.value);
+    }
+    if let Some(pw) = old.database.as_ref().and_then(|d| d.url.password()) {
+        r.add(pw.expose());
+    }
+    r
+}
+
+async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult, Response> {
+    let (ticket, answer) = oneshot::channel();
+    let req = Sup::Command {
+        verb,
+        service: name,
+        ticket,
+    };
+    ctx.control.send(req).await.map_err(|_| gone())?;
+    let a = answer.await.map_err(|_| gone())?;
+    Ok(result(a))
+}
+
+fn ok(r: ReloadResult) -> Response {
+    Response {
+        ok: true,
+        reload: Some(Box::new(r)),
+        ..Response::default()
+    }
+}
+
+fn refused(why: String, code: u8) -> Response {
+    Response {
+        exit_code: Some(code),
+        reload: Some(Box::new(ReloadResult {
+            problems: why.lines().map(str::to_owned).collect(),
+            ..ReloadResult::default()
+        })),
+        ..Response::error(ErrorKind::Invalid, "reload refused, nothing changed")
+    }
+}
+
+/// Into `up`'s log and the event stream.
+fn log(ctx: &Context, answer: &Result<Response, Response>, dry_run: bool) {
+    let message = match answer {
+        Ok(_) if dry_run => return,
+        Ok(r) => {
+            let Some(res) = &r.reload else { return };
+            let text = crate::plan::diff_render::human(&res.diff);
+            tracing::info!(
+                "reload applied (plan generation {}):\n{}",
+                res.generation,
+                text.trim_end()
+            );
+            format!("reload applied: plan generation {}", res.generation)
+        }
+        Err(e) => {
+            let head = e.error.as_deref().unwrap_or("reload refused");
+            let lines = e.reload.as_ref().map_or(&[][..], |r| &r.problems[..]);
+            tracing::error!("{head}:\n{}", lines.join("\n"));
+            format!("{head}: {}", lines.join(" "))
+        }
+    };
+    events::publish(&ctx.events, || Published::Notice {
+        at: SystemTime::now(),
+        message,
+    });
+}

@@ -1,0 +1,87 @@
+//! Swapping in a reloaded Plan, the engine's part: the new plans of changed
+//! services replace the old ones (a restart then spawns them with the new
+//! environment), removed services are retired (never started again, hidden
+//! from `status`), and the graph is rebuilt. What to restart is answered
+//! back: the changed services that no other changed service's restart
+//! already covers (a restart takes along what waits for it to be `ready`).
+//!
+//! Units are never reordered or dropped: an index stays a service for the
+//! whole run (events, tails and the sink name services by index). A new Plan
+//! whose order would need that is refused here, before anything changed.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::control::Swap;
+use super::engine::{policy, Engine};
+use super::graph::Graph;
+use super::state::Event;
+
+impl Engine {
+    /// Swap in `s`; the names to restart, or why not (nothing changed then).
+    pub fn swap(&mut self, s: Swap) -> Result<Vec<String>, String> {
+        self.check_order(&s)?;
+        let index = |e: &Engine, n: &str| e.units.iter().position(|u| u.plan.name == n);
+        let mut changed = Vec::new();
+        for name in &s.changed {
+            let (Some(i), Some(new)) = (index(self, name), s.plan.service(name)) else {
+                continue;
+            };
+            self.units[i].policy = policy(new);
+            self.units[i].plan = Arc::new(new.clone());
+            changed.push(i);
+        }
+        for name in &s.removed {
+            if let Some(i) = index(self, name) {
+                self.units[i].retired = true;
+                if !self.kind(i).is_terminal() {
+                    self.feed(i, Event::Stop);
+                }
+            }
+        }
+        // A retired service waits for nothing: no restart takes it along.
+        let plans: Vec<_> = self
+            .units
+            .iter()
+            .map(|u| {
+                let mut p = u.plan.as_ref().clone();
+                if u.retired {
+                    p.depends_on.clear();
+                }
+                p
+            })
+            .collect();
+        self.graph = Graph::new(&plans.iter().collect::<Vec<_>>());
+        self.redact = Arc::new(s.redactor);
+        self.generation += 1;
+        self.loaded = SystemTime::now();
+        let covered: Vec<usize> = changed
+            .iter()
+            .flat_map(|&i| self.graph.ready_dependents(i))
+            .collect();
+        Ok(changed
+            .into_iter()
+            .filter(|i| !covered.contains(i))
+            .map(|i| self.units[i].plan.name.clone())
+            .collect())
+    }
+
+    /// Every kept service's dependencies must still come before it.
+    fn check_order(&self, s: &Swap) -> Result<(), String> {
+        let index = |n: &str| self.units.iter().position(|u| u.plan.name == n);
+        for (i, u) in self.units.iter().enumerate() {
+            let Some(new) = s.plan.service(&u.plan.name) else {
+                continue;
+            };
+            for d in &new.depends_on {
+                if index(&d.name).is_none_or(|j| j >= i) {
+                    return Err(format!(
+                        "`{}` now depends on `{}`, which starts after it: restart `up` to apply this order",
+                        u.plan.name, d.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
