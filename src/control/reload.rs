@@ -22,7 +22,7 @@ use super::serve::{gone, Context};
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{self, LogFormat, Plan, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::control::{Request as Sup, Swap, Verb};
+use crate::supervisor::control::{Request as Sup, Swap, Swapped, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::graph;
 
@@ -111,22 +111,21 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     if dry_run || out.diff.is_empty() {
         return Ok(ok(out));
     }
-    if let Some(added) = out.diff.services.iter().find(|s| s.kind == Kind::Added) {
-        let why = format!("`{}` is new: starting added services needs a restart of `up` (not supported live yet)\n", added.name);
-        return Err(refused(why, crate::exit::CONFIG));
-    }
     probe(r, &out.diff, &new, &ns).await?;
     let new = Arc::new(new);
     let redactor = both(&old, &new);
-    let roots = swap(ctx, &new, &out.diff, redactor.clone()).await?;
+    let swapped = swap(ctx, &new, &out.diff, redactor.clone()).await?;
     *r.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
-    ctx.adopt(&new, redactor);
+    ctx.adopt(&new, redactor, swapped.names);
     out.generation = generation + 1;
     for name in out.diff.named(Kind::Removed) {
         out.actions.push(command(ctx, Verb::Stop, name).await?);
     }
-    for name in roots {
+    for name in swapped.restart {
         out.actions.push(command(ctx, Verb::Restart, name).await?);
+    }
+    for name in out.diff.named(Kind::Added) {
+        out.actions.push(command(ctx, Verb::Start, name).await?);
     }
     Ok(ok(out))
 }
@@ -155,12 +154,13 @@ async fn swap(
     new: &Arc<Plan>,
     d: &PlanDiff,
     redactor: Redactor,
-) -> Result<Vec<String>, Response> {
+) -> Result<Swapped, Response> {
     let (tx, rx) = oneshot::channel();
     let s = Swap {
         plan: Arc::clone(new),
         changed: d.named(Kind::Changed),
         removed: d.named(Kind::Removed),
+        added: d.named(Kind::Added),
         redactor,
     };
     ctx.control

@@ -35,8 +35,8 @@ pub struct Context {
     pub window: Duration,
     /// Published transitions, notices and output (subscribe per stream).
     pub events: Bus,
-    /// The supervised services, by the engine's index.
-    pub names: Arc<Vec<String>>,
+    /// The supervised services, by the engine's index (grows on a reload).
+    names: Mutex<Arc<Vec<String>>>,
     /// Reads the configuration again (`reload`, SIGHUP); `None`: cannot.
     pub reloader: Option<Arc<Reloader>>,
 }
@@ -53,9 +53,14 @@ impl Context {
             services: Mutex::new(services),
             window: usage::WINDOW,
             events: handle.events.clone(),
-            names: Arc::clone(&handle.names),
+            names: Mutex::new(Arc::clone(&handle.names)),
             reloader: None,
         }
+    }
+
+    /// The supervised services by engine index.
+    pub fn names(&self) -> Arc<Vec<String>> {
+        Arc::clone(&self.names.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The masker in force.
@@ -68,8 +73,9 @@ impl Context {
 
     /// A reloaded Plan is in force: its names and secrets from now on (the
     /// old secrets stay masked too).
-    pub fn adopt(&self, plan: &Plan, redactor: Redactor) {
+    pub fn adopt(&self, plan: &Plan, redactor: Redactor, names: Vec<String>) {
         *self.redactor.lock().unwrap_or_else(|p| p.into_inner()) = redactor;
+        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(names);
         *self.services.lock().unwrap_or_else(|p| p.into_inner()) =
             plan.services.iter().map(|s| s.name.clone()).collect();
     }
@@ -197,18 +203,19 @@ pub async fn history(
 
 async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response, Response> {
     let got = history(ctx, names, lines).await?;
+    let (all, redactor) = (ctx.names(), ctx.redactor());
     let lines = got
         .into_iter()
         .map(|l| LogLine {
-            service: ctx.names.get(l.svc).cloned().unwrap_or_default(),
+            service: all.get(l.svc).cloned().unwrap_or_default(),
             stream: l.stream.as_str().to_owned(),
-            line: ctx.redactor().redact(&l.line).into_owned(),
+            line: redactor.redact(&l.line).into_owned(),
         })
         .collect();
     Ok(Response {
         ok: true,
         lines: Some(lines),
-        names: Some(ctx.names.to_vec()),
+        names: Some(all.to_vec()),
         ..Response::default()
     })
 }

@@ -134,11 +134,12 @@ impl Stream {
 
     async fn follow(&mut self, ctx: &Context, names: Vec<String>, lines: usize) -> Flow {
         let past = history(ctx, &names, lines).await.map_err(Some)?;
-        let wanted: Vec<usize> = (0..ctx.names.len())
-            .filter(|&i| names.is_empty() || names.contains(&ctx.names[i]))
+        let all = ctx.names();
+        let wanted: Vec<usize> = (0..all.len())
+            .filter(|&i| names.is_empty() || names.contains(&all[i]))
             .collect();
         let seen = past.iter().map(|l| l.seq).max().unwrap_or(0);
-        let names_all = ctx.names.to_vec();
+        let names_all = all.to_vec();
         self.write(&Item::Services { names: names_all }).await?;
         let redactor = ctx.redactor();
         for l in past {
@@ -294,7 +295,7 @@ fn line_json(head: &[u8], line: &[u8], out: &mut Vec<u8>) {
 }
 
 fn name(ctx: &Context, svc: usize) -> String {
-    ctx.names.get(svc).cloned().unwrap_or_default()
+    ctx.names().get(svc).cloned().unwrap_or_default()
 }
 
 /// A transition or notice as an item (output is not an event).

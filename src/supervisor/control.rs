@@ -91,8 +91,17 @@ pub enum Request {
     },
     /// Stop everything and end (like SIGTERM).
     Shutdown,
-    /// A reloaded Plan (see `swap.rs`); answered with the services to restart.
-    Swap(Box<Swap>, oneshot::Sender<Result<Vec<String>, String>>),
+    /// A reloaded Plan (see `swap.rs`); answered with what to restart.
+    Swap(Box<Swap>, oneshot::Sender<Result<Swapped, String>>),
+}
+
+/// The engine's answer to a [`Swap`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swapped {
+    /// Restart these (each takes along what waits for it to be ready).
+    pub restart: Vec<String>,
+    /// Every service by engine index now (added ones at the end).
+    pub names: Vec<String>,
 }
 
 /// What a reload hands the engine: the new Plan, which of the running
@@ -105,6 +114,9 @@ pub struct Swap {
     pub changed: Vec<String>,
     /// Services no longer in the Plan.
     pub removed: Vec<String>,
+    /// Services new in the Plan, in its start order (they start `stopped`;
+    /// a `start` command brings each up).
+    pub added: Vec<String>,
     /// Masks the secrets of the old and the new Plan.
     pub redactor: crate::secret::Redactor,
 }

@@ -105,6 +105,26 @@ pub struct Unit {
     pub retired: bool,
 }
 
+impl Unit {
+    /// A service not started yet.
+    pub fn new(plan: Arc<ServicePlan>) -> Unit {
+        Unit {
+            policy: policy(&plan),
+            plan,
+            svc: Svc::default(),
+            started: false,
+            held: false,
+            tail: logs::new_tail(),
+            ready_task: None,
+            last_exit: None,
+            exit_note: None,
+            since: None,
+            entered: Instant::now(),
+            retired: false,
+        }
+    }
+}
+
 /// All runtime state.
 pub struct Engine {
     /// The services, in start order.
@@ -138,6 +158,9 @@ pub struct Engine {
     pub(super) commands: Vec<super::tickets::Command>,
     /// Where transitions, notices and output are published.
     pub(super) bus: Bus,
+    /// Records for the sink the runtime sends before the next wake-up
+    /// (a service added by a reload; see `swap.rs`).
+    pub announce: Vec<Record>,
     /// The Plan generation: 1 at start, +1 per applied reload.
     pub generation: u64,
     /// When that Plan was loaded.
@@ -153,23 +176,7 @@ impl Engine {
         reaper: Arc<Reaper>,
     ) -> Engine {
         let graph = Graph::new(&services.iter().map(|s| s.as_ref()).collect::<Vec<_>>());
-        let units = services
-            .into_iter()
-            .map(|plan| Unit {
-                policy: policy(&plan),
-                plan,
-                svc: Svc::default(),
-                started: false,
-                held: false,
-                tail: logs::new_tail(),
-                ready_task: None,
-                last_exit: None,
-                exit_note: None,
-                since: None,
-                entered: Instant::now(),
-                retired: false,
-            })
-            .collect();
+        let units = services.into_iter().map(Unit::new).collect();
         Engine {
             units,
             graph,
@@ -188,6 +195,7 @@ impl Engine {
             memory_armed: false,
             commands: Vec::new(),
             bus: events::bus(),
+            announce: Vec::new(),
             generation: 1,
             loaded: SystemTime::now(),
         }

@@ -181,6 +181,9 @@ impl Supervisor {
                 }
                 _ = ticks.changed(), if awaiting => engine.check_groups(),
             }
+            for rec in std::mem::take(&mut engine.announce) {
+                let _ = sink.tx.send(rec).await;
+            }
             engine.settle();
             publish(&engine, &health, false);
         }

@@ -44,6 +44,15 @@ pub enum Record {
     Event(String),
     /// Nothing: wakes the writer to drain parked events.
     Flush,
+    /// A service added by a reload: its name and log file, at index `svc`.
+    Service {
+        /// Service index (the next one).
+        svc: usize,
+        /// Its name.
+        name: String,
+        /// Its `log_file`.
+        file: Option<LogFile>,
+    },
 }
 
 /// The style events use; set while a sink runs.
@@ -190,6 +199,7 @@ impl Writer {
                 let _ = writeln!(self.out, "{text}");
             }
             Record::Flush => {}
+            Record::Service { svc, name, file } => self.add(svc, name, file),
             Record::Lines {
                 svc,
                 stream,
@@ -211,6 +221,17 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// A service added by a reload (indices only grow).
+    fn add(&mut self, svc: usize, name: String, file: Option<LogFile>) {
+        if svc != self.names.len() {
+            return;
+        }
+        let p = [Stream::Stdout, Stream::Stderr].map(|s| self.style.prefix(svc, &name, s));
+        self.prefixes.push(p);
+        self.names.push(name);
+        self.files.push(file.map(Rotating::new));
     }
 
     /// The hot path: the precomputed prefix and each line's bytes, as they

@@ -1,7 +1,9 @@
 //! Swapping in a reloaded Plan, the engine's part: the new plans of changed
 //! services replace the old ones (a restart then spawns them with the new
 //! environment), removed services are retired (never started again, hidden
-//! from `status`), and the graph is rebuilt. What to restart is answered
+//! from `status`), added services become new units at the end (stopped,
+//! until the reload's `start` brings them up), and the graph is rebuilt.
+//! What to restart is answered
 //! back: the changed services that no other changed service's restart
 //! already covers (a restart takes along what waits for it to be `ready`).
 //!
@@ -12,14 +14,16 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::control::Swap;
-use super::engine::{policy, Engine};
+use super::control::{Swap, Swapped};
+use super::engine::{policy, Engine, Unit};
 use super::graph::Graph;
-use super::state::Event;
+use super::sink::Record;
+use super::state::{Event, State};
+use crate::plan::ServicePlan;
 
 impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
-    pub fn swap(&mut self, s: Swap) -> Result<Vec<String>, String> {
+    pub fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
         self.check_order(&s)?;
         let index = |e: &Engine, n: &str| e.units.iter().position(|u| u.plan.name == n);
         let mut changed = Vec::new();
@@ -37,6 +41,11 @@ impl Engine {
                 if !self.kind(i).is_terminal() {
                     self.feed(i, Event::Stop);
                 }
+            }
+        }
+        for name in &s.added {
+            if let Some(new) = s.plan.service(name) {
+                self.add_unit(Arc::new(new.clone()));
             }
         }
         // A retired service waits for nothing: no restart takes it along.
@@ -59,11 +68,32 @@ impl Engine {
             .iter()
             .flat_map(|&i| self.graph.ready_dependents(i))
             .collect();
-        Ok(changed
+        let restart = changed
             .into_iter()
             .filter(|i| !covered.contains(i))
             .map(|i| self.units[i].plan.name.clone())
-            .collect())
+            .collect();
+        let names = self.units.iter().map(|u| u.plan.name.clone()).collect();
+        Ok(Swapped { restart, names })
+    }
+
+    fn add_unit(&mut self, plan: Arc<ServicePlan>) {
+        let i = self.units.len();
+        let rec = Record::Service {
+            svc: i,
+            name: plan.name.clone(),
+            file: plan.log_file.clone(),
+        };
+        // The sink learns the name before any line of it can arrive: the
+        // runtime sends it (awaiting room) before the next wake-up.
+        self.announce.push(rec);
+        let mut u = Unit::new(plan);
+        u.svc.state = State::Stopped;
+        u.tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .publish_to(i, self.bus.clone());
+        self.units.push(u);
     }
 
     /// Every kept service's dependencies must still come before it.
