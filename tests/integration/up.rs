@@ -374,14 +374,16 @@ fn colour_on_a_terminal_unless_no_color() {
 }
 
 #[test]
-fn sighup_stops_gracefully() {
+fn sighup_on_a_terminal_stops_gracefully() {
     let f = project(
         r#"
 [services.polite]
 command = ["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo waiting; sleep 1000 & wait"]
 "#,
     );
-    let mut up = Up::start(&f, &["up"]);
+    // On a terminal a hangup stops everything (without one it reloads:
+    // control::reload::sighup_without_a_terminal_reloads).
+    let mut up = Up::start_on_terminal(&f, &["up"]);
     assert!(
         up.wait_for("polite     | waiting", LIMIT),
         "{}",

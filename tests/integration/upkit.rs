@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,9 @@ pub struct Up {
     child: Child,
     out: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
+    /// The master side of its controlling terminal, if it has one (closing
+    /// it would hang the terminal up).
+    tty: Option<OwnedFd>,
 }
 
 impl Up {
@@ -25,12 +29,53 @@ impl Up {
         Up::spawn(f.cmd(args))
     }
 
+    /// Start `uaol-supervisor ARGS` as the leader of a session whose
+    /// controlling terminal is a fresh pty (as in a terminal window).
+    pub fn start_on_terminal(f: &Fixture, args: &[&str]) -> Up {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty(3) writes two fds; null name/termios/winsize are allowed.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: both fds were just opened by openpty and are owned here.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut cmd = f.cmd(args);
+        let raw = slave.as_raw_fd();
+        // SAFETY: setsid(2) and ioctl(TIOCSCTTY) only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(raw, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut up = Up::spawn_as(cmd, false);
+        drop(slave);
+        up.tty = Some(master);
+        up
+    }
+
     /// Start an arbitrary command (e.g. wrapped in `unshare`).
-    pub fn spawn(mut cmd: Command) -> Up {
+    pub fn spawn(cmd: Command) -> Up {
+        Up::spawn_as(cmd, true)
+    }
+
+    fn spawn_as(mut cmd: Command, own_group: bool) -> Up {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
+        if own_group {
+            cmd.process_group(0);
+        }
         let mut child = cmd.spawn().expect("spawn");
         let out = Arc::new(Mutex::new(String::new()));
         for mut r in [
@@ -54,6 +99,7 @@ impl Up {
             child,
             out,
             status: None,
+            tty: None,
         }
     }
 

@@ -6,6 +6,7 @@
 mod actions;
 mod live;
 mod races;
+mod reload;
 mod security;
 mod socket;
 mod status;
@@ -56,13 +57,36 @@ impl Up {
         Up::spawn(fx, c, vec!["-c".into(), cfg.to_string_lossy().into_owned()])
     }
 
-    fn spawn(fx: &Fixture, mut c: Command, client: Vec<String>) -> Up {
+    /// Start `up` in a session of its own: no controlling terminal (as under
+    /// a service manager, a container, `nohup`), whatever runs the tests.
+    pub fn start_detached(fx: &Fixture) -> Up {
+        let mut c = fx.cmd(&["up"]);
+        // SAFETY: setsid(2) only, between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        Up::spawn_as(fx, c, Vec::new(), false)
+    }
+
+    fn spawn(fx: &Fixture, c: Command, client: Vec<String>) -> Up {
+        Up::spawn_as(fx, c, client, true)
+    }
+
+    /// `own_group`: a process group of its own (else the caller's pre_exec
+    /// makes a session, which is a group too: its pid is the group id).
+    fn spawn_as(fx: &Fixture, mut c: Command, client: Vec<String>, own_group: bool) -> Up {
         let log = fx.path().join("up.log");
         let f = File::create(&log).expect("log");
         c.stdin(Stdio::null())
             .stdout(f.try_clone().expect("dup"))
-            .stderr(f)
-            .process_group(0);
+            .stderr(f);
+        if own_group {
+            c.process_group(0);
+        }
         Up {
             child: Some(c.spawn().expect("spawn up")),
             log,
