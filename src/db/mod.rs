@@ -126,11 +126,13 @@ impl DbUrl {
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
-    /// A redactor for the password (every reading of it) and its encoded forms.
+    /// A redactor for the password (every reading of it), its encoded forms
+    /// and its pieces between whitespace: the server splits `options` at
+    /// spaces and echoes the piece it rejects in its error.
     pub fn redactor(&self) -> Redactor {
         let mut r = Redactor::default();
         for s in self.password.iter().chain(&self.extra_secrets) {
-            r.add(s.expose());
+            r.add_with_fragments(s.expose());
         }
         r
     }
