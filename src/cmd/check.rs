@@ -143,7 +143,7 @@ pub fn report(plan: &Plan) -> String {
 }
 
 fn describe(s: &ServicePlan) -> String {
-    let mut parts = vec![format!("$ {}", redactor(s).redact(&shell_words(&s.argv)))];
+    let mut parts = vec![format!("$ {}", shell_words(&shown_argv(s)))];
     if !s.depends_on.is_empty() {
         let deps: Vec<String> = s
             .depends_on
@@ -161,7 +161,7 @@ fn describe(s: &ServicePlan) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
-    parts.join("; ")
+    redactor(s).redact(&parts.join("; ")).into_owned()
 }
 
 fn ready(p: &ReadyProbe) -> String {
@@ -173,12 +173,26 @@ fn ready(p: &ReadyProbe) -> String {
     }
 }
 
+/// argv as it may be printed: each argument's secret parts masked.
+fn shown_argv(s: &ServicePlan) -> Vec<String> {
+    s.argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match s.argv_secret.get(i) {
+            Some(spans) => spans.display(a),
+            None => a.clone(),
+        })
+        .collect()
+}
+
 /// Masks the values of the service's secret variables (they may appear in
-/// an interpolated command line).
+/// an interpolated command line or a ready check).
 fn redactor(s: &ServicePlan) -> Redactor {
     let mut r = Redactor::default();
-    for v in s.env.vars.values().filter(|v| v.secret) {
-        r.add(&v.value);
+    for v in s.env.vars.values() {
+        for text in v.secret.texts(&v.value) {
+            r.add(text);
+        }
     }
     r
 }
@@ -215,7 +229,7 @@ fn env_summary(env: &Env) -> String {
     let secrets: Vec<&str> = env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     let mut s = format!("{} vars: {}", env.len(), by.join(", "));
@@ -259,12 +273,12 @@ fn service_json(s: &ServicePlan) -> Value {
         .env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     json!({
         "name": s.name,
-        "argv": s.argv.iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
+        "argv": shown_argv(s).iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
         "program": s.program.display().to_string(),
         "cwd": s.cwd.display().to_string(),
         "depends_on": deps,

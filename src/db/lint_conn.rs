@@ -43,6 +43,28 @@ fn suggest(key: &str) -> String {
     }
 }
 
+/// A password-like value inside `options`: the server splits `options` at
+/// whitespace and echoes a piece it rejects in its error, so a secret there
+/// leaks in pieces no redactor can know in advance.
+pub fn options_secret(ci: &Conninfo) -> Option<String> {
+    let options = ci.param("options")?;
+    let password = ci.password.as_ref().map(|p| p.expose()).unwrap_or_default();
+    let holds_password = !password.is_empty()
+        && (options.contains(password)
+            || password
+                .split_whitespace()
+                .any(|piece| piece.len() >= 4 && options.contains(piece)));
+    let secret_setting = options.split_whitespace().any(|word| {
+        let setting = word.trim_start_matches('-').trim_start_matches('c');
+        setting
+            .split_once('=')
+            .is_some_and(|(k, v)| !v.is_empty() && crate::secret::looks_secret(k))
+    });
+    (holds_password || secret_setting).then(|| {
+        "`options` holds what looks like a password: the server splits options at spaces and echoes a piece it rejects in its error messages. Keep secrets in the password field, never in options".to_string()
+    })
+}
+
 /// Unknown query keys: an error for libpq (it refuses the URL), a warning for node-pg.
 pub fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());

@@ -254,7 +254,7 @@ fn pg_env_disagreement() {
             k.into(),
             EnvVar {
                 value: v.into(),
-                secret: false,
+                secret: Default::default(),
                 source: Source::Os,
                 shadowed: vec![],
             },

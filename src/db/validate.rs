@@ -77,6 +77,7 @@ fn lint_plan(
     settings: &DbSettings,
 ) {
     let client = settings.client;
+    v.warnings.extend(lint_conn::options_secret(ci));
     if !settings.allow_localhost {
         v.errors.extend(lint_conn::localhost(plan));
     }

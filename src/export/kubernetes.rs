@@ -94,7 +94,7 @@ fn env_name(svc: &ServicePlan) -> String {
 
 fn config_map(svc: &ServicePlan, opts: &Options) -> Y {
     let data = exported_vars(&svc.env)
-        .filter(|(_, v)| !v.secret)
+        .filter(|(_, v)| !v.is_secret())
         .map(|(k, v)| (k.to_string(), s(v.value.clone())))
         .collect();
     map([
@@ -108,7 +108,7 @@ fn config_map(svc: &ServicePlan, opts: &Options) -> Y {
 fn secret(svc: &ServicePlan, opts: &Options) -> Y {
     let b64 = base64::engine::general_purpose::STANDARD;
     let data = exported_vars(&svc.env)
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, v)| (k.to_string(), s(b64.encode(v.value.as_bytes()))))
         .collect();
     map([

@@ -19,7 +19,11 @@ const URL: &str =
 fn var(value: &str, secret: bool, source: Source) -> EnvVar {
     EnvVar {
         value: value.into(),
-        secret,
+        secret: if secret {
+            crate::secret::Spans::whole(value.len())
+        } else {
+            crate::secret::classify("", value, &Default::default())
+        },
         source,
         shadowed: vec![],
     }
@@ -42,8 +46,10 @@ fn env(pairs: &[(&str, &str)], db: bool) -> Env {
         e.vars.insert((*k).into(), var(v, secret, source));
     }
     if db {
-        e.vars
-            .insert("DATABASE_URL".into(), var(URL, true, Source::Database));
+        e.vars.insert(
+            "DATABASE_URL".into(),
+            var(URL, false, Source::Database { via: vec![] }),
+        );
     }
     e
 }
@@ -52,6 +58,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
     ServicePlan {
         name: name.into(),
         argv: argv.iter().map(|s| s.to_string()).collect(),
+        argv_secret: Vec::new(),
         program: PathBuf::from("/usr/bin").join(argv[0]),
         cwd: PathBuf::from("/srv/app").join(name),
         env: Env::default(),

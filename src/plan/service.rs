@@ -10,12 +10,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::build::Global;
-use super::ctx::Ctx;
+use super::build::{file_looked, os_looked, Global};
+use super::ctx::{Ctx, Lookup};
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
 use crate::config::raw::{RawDepends, RawService, Str};
+use crate::env::interp::Looked;
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
 /// A service plan plus what the graph pass needs.
@@ -43,7 +44,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
     let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
     let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
-    let (argv, program) = argv(
+    let (argv, argv_secret, program) = argv(
         ctx,
         r,
         raw.span(),
@@ -57,6 +58,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
     let plan = ServicePlan {
         name: n.to_string(),
         argv,
+        argv_secret,
         program,
         cwd: cwd.clone(),
         env,
@@ -98,16 +100,17 @@ fn service_lookup<'a>(
     os: &'a BTreeMap<String, String>,
     file: Option<&'a EnvFile>,
     g: &'a Global,
-) -> impl Fn(&str) -> Option<String> + 'a {
+) -> impl Fn(&str) -> Option<Looked> + 'a {
     move |v: &str| {
         let from_file = || {
-            file.and_then(|f| f.entries.iter().rev().find(|e| e.key == v))
-                .map(|e| &e.value)
+            file.and_then(|f| {
+                let e = f.entries.iter().rev().find(|e| e.key == v)?;
+                Some(file_looked(f, e))
+            })
         };
-        os.get(v)
+        os_looked(os, v)
             .or_else(from_file)
-            .or_else(|| g.file_vars.get(v))
-            .cloned()
+            .or_else(|| g.file_vars.get(v).cloned())
     }
 }
 
@@ -118,7 +121,7 @@ fn service_env(
     r: &RawService,
     g: &Global,
     file: Option<&EnvFile>,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: Lookup,
     uses_database: bool,
 ) -> Env {
     let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
@@ -126,20 +129,17 @@ fn service_env(
     if let Some(f) = file {
         layers.add_file(f, true);
     }
-    for (k, v, line) in own {
-        layers.set(
-            &k,
-            v,
-            Source::ServiceEnv {
-                service: n.to_string(),
-                line,
-            },
-        );
+    for (k, t, line) in own {
+        let source = Source::ServiceEnv {
+            service: n.to_string(),
+            line,
+        };
+        layers.set(&k, t.value, source, &t.secret);
     }
     if uses_database {
         g.add_database(&mut layers);
     }
-    let (env, warnings) = layers.finish(ctx.os, &|k, v| g.is_secret(k, v));
+    let (env, warnings) = layers.finish(ctx.os, &|v| g.known(v));
     ctx.warnings.extend(warnings);
     if let (true, Some(db)) = (uses_database, &g.db) {
         let location = format!("services.{n}");
@@ -177,7 +177,10 @@ fn check_name(ctx: &mut Ctx, name: &Str) {
 }
 
 fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
-    let outer = |n: &str| ctx.os.get(n).or_else(|| g.file_vars.get(n)).cloned();
+    let outer = |n: &str| {
+        let file = || g.file_vars.get(n).map(|l| &l.value);
+        ctx.os.get(n).or_else(file).cloned()
+    };
     match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
         Ok(f) => {
             ctx.warnings.extend(lint(&f));
