@@ -7,6 +7,7 @@
 //! Variables the Plan took from the OS environment via `inherit` are host-local
 //! (PATH, HOME, …) and are not exported: the target supplies its own.
 
+pub mod args;
 pub mod kubernetes;
 pub mod systemd;
 mod yaml;
@@ -35,6 +36,16 @@ pub fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
         .iter()
         .filter(|(_, v)| v.source != Source::Os)
         .map(|(k, v)| (k.as_str(), v))
+}
+
+/// `text` as a 0644 file may show it (comments, annotations): URL passwords
+/// masked, then every secret the Plan knows.
+pub fn shown(plan: &crate::plan::Plan, text: &str) -> String {
+    let mut spans = crate::secret::Spans::default();
+    for r in crate::secret::url_secrets(text) {
+        spans.push(r, None);
+    }
+    plan.redactor().redact(&spans.display(text)).into_owned()
 }
 
 /// Write `files` into `dir` (created if missing). Secret files are created
