@@ -191,7 +191,7 @@ fn redactor(s: &ServicePlan) -> Redactor {
     let mut r = Redactor::default();
     for v in s.env.vars.values() {
         for text in v.secret.texts(&v.value) {
-            r.add(text);
+            r.add_part(text);
         }
     }
     r

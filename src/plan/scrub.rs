@@ -56,7 +56,7 @@ pub fn redactor(
     let envs = std::iter::once(global_env).chain(services.iter().map(|s| &s.env));
     for (k, v) in envs.flat_map(|e| &e.vars) {
         for text in v.secret.texts(&v.value) {
-            r.add(text);
+            r.add_part(text);
         }
         add(&mut r, k, &v.value, false);
     }

@@ -53,7 +53,7 @@ impl Plan {
             .chain([&self.global_env]);
         for v in envs.flat_map(|e| e.vars.values()) {
             for text in v.secret.texts(&v.value) {
-                r.add(text);
+                r.add_part(text);
             }
         }
         r

@@ -91,6 +91,15 @@ impl Redactor {
         }
     }
 
+    /// Add a secret part of a value as written, and percent-decoded when
+    /// that differs (`p%40ss` in a URL is `p@ss` once a service decodes it).
+    pub fn add_part(&mut self, part: &str) {
+        self.add(part);
+        if let Some(decoded) = percent_decode(part).filter(|d| d != part) {
+            self.add(&decoded);
+        }
+    }
+
     /// Add the pieces of `secret` between whitespace too: a server that
     /// splits a value at spaces (`options`) echoes one piece in its error.
     pub fn add_with_fragments(&mut self, secret: &str) {
@@ -141,6 +150,30 @@ impl Redactor {
         }
         Cow::Owned(mask_ranges(text, &hits))
     }
+}
+
+/// `%XX` sequences decoded; `None` when they do not decode to UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%')
+            .then(|| s.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(v) => {
+                out.push(v);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn at_word_edges(text: &str, r: &Range<usize>) -> bool {
@@ -230,6 +263,14 @@ mod tests {
         );
         // The short piece is below the free-text minimum.
         assert_eq!(r.redact("Xy7"), "Xy7");
+    }
+
+    #[test]
+    fn a_part_is_also_masked_decoded() {
+        let mut r = Redactor::default();
+        r.add_part("s3cr%40t-pw");
+        assert_eq!(r.redact("pw s3cr@t-pw"), "pw ****");
+        assert_eq!(r.redact("pw s3cr%40t-pw"), "pw ****");
     }
 
     #[test]

@@ -222,3 +222,23 @@ fn validate_manifests(paths: &[std::path::PathBuf]) {
     );
     assert!(v.status.success() && !text.contains("ERROR"), "{text}");
 }
+
+/// A URL password pasted (not interpolated) into an env file is a secret by
+/// the URL rule, and a service that decodes it prints it masked too.
+#[test]
+fn a_url_password_is_masked_decoded_in_service_output() {
+    let toml = r#"
+[services.decode]
+command = ["node", "-e", "const u=new URL(process.env.CACHE_URL);console.log('decoded='+decodeURIComponent(u.password));console.log('url='+process.env.CACHE_URL)"]
+oneshot = true
+"#;
+    let f = Fixture::new();
+    f.write("supervisor.toml", toml);
+    f.write(".env", "CACHE_URL=redis://:Kq7%3Acache%20pw@cache:6379/0\n");
+    let out = f.run(&["up"], super::LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let text = out.all();
+    assert!(!text.contains("Kq7"), "{text}");
+    assert!(text.contains("decoded=****"), "{text}");
+    assert!(text.contains("url=redis://:****@cache:6379/0"), "{text}");
+}
