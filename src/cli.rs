@@ -97,10 +97,12 @@ pub struct CheckArgs {
 pub struct EnvArgs {
     /// The service whose environment to print.
     pub service: String,
-    /// Show where each value came from and what it shadowed.
+    /// Show where each value came from and what it shadowed (with the
+    /// shadowed value, masked like any other).
     #[arg(long)]
     pub explain: bool,
-    /// Print secret values instead of `****`.
+    /// Print secret values instead of masking them. Without it only the
+    /// secret bytes print as `****`: a URL keeps all but its password.
     #[arg(long)]
     pub show_secrets: bool,
     /// Output format.
