@@ -49,22 +49,108 @@ pub fn too_short(value: &str) -> Option<&'static str> {
     }
 }
 
+/// One secret's forms, found through an anchor: the longest run of bytes no
+/// encoder changes (letters, digits, `-._`), which every form holds
+/// verbatim. One substring search per secret instead of one per form keeps
+/// the relay of service output fast.
 #[derive(Clone, PartialEq, Eq)]
-struct Needle {
-    text: String,
+struct Group {
+    /// Empty when the secret has no such byte: each form is searched for.
+    anchor: String,
+    /// Each form, with the offsets of `anchor` in it.
+    forms: Vec<(String, Vec<usize>)>,
     /// Match only where no letter, digit or `_` touches either end.
     whole_word: bool,
+}
+
+impl Group {
+    fn new(secret: &str) -> Group {
+        let anchor = longest_plain_run(secret).to_string();
+        let forms = forms(secret)
+            .into_iter()
+            .map(|f| {
+                let offs = if anchor.is_empty() {
+                    Vec::new()
+                } else {
+                    overlapping(&f, &anchor).collect()
+                };
+                (f, offs)
+            })
+            .collect();
+        let whole_word = secret.bytes().all(|b| b.is_ascii_alphabetic())
+            || secret.bytes().all(|b| b.is_ascii_digit());
+        Group {
+            anchor,
+            forms,
+            whole_word,
+        }
+    }
+
+    /// Every match in `text`, unmerged; stops after the first with `first`.
+    fn hits(&self, text: &str, first: bool, out: &mut Vec<Range<usize>>) {
+        let ok = |r: &Range<usize>| !self.whole_word || at_word_edges(text, r);
+        if self.anchor.is_empty() {
+            for (form, _) in &self.forms {
+                let found = text.match_indices(form.as_str());
+                out.extend(found.map(|(i, m)| i..i + m.len()).filter(ok));
+            }
+            return;
+        }
+        for i in overlapping(text, &self.anchor) {
+            for (form, offs) in &self.forms {
+                for start in offs.iter().filter_map(|o| i.checked_sub(*o)) {
+                    let r = start..start + form.len();
+                    if text.get(r.clone()) == Some(form.as_str()) && ok(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+            if first && !out.is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// The longest run of letters, digits, `-`, `.` and `_` in `s`.
+fn longest_plain_run(s: &str) -> &str {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
+    let mut best = 0..0;
+    let mut start = None;
+    for (i, b) in s.bytes().chain([b' ']).enumerate() {
+        match (plain(b) && i < s.len(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                if i - st > best.len() {
+                    best = st..i;
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    &s[best]
+}
+
+/// Start of every occurrence of the ASCII `needle` in `hay`, overlapping ones too.
+fn overlapping<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + hay.get(from..)?.find(needle)?;
+        from = at + 1;
+        Some(at)
+    })
 }
 
 /// Replaces every occurrence of known secret strings with [`MASK`].
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Vec<Needle>,
+    groups: Vec<Group>,
 }
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactor({} needles)", self.needles.len())
+        write!(f, "Redactor({} secrets)", self.groups.len())
     }
 }
 
@@ -81,13 +167,9 @@ impl Redactor {
         if too_short(secret).is_some() {
             return;
         }
-        let whole_word = secret.bytes().all(|b| b.is_ascii_alphabetic())
-            || secret.bytes().all(|b| b.is_ascii_digit());
-        for text in forms(secret) {
-            let n = Needle { text, whole_word };
-            if !self.needles.contains(&n) {
-                self.needles.push(n);
-            }
+        let g = Group::new(secret);
+        if !self.groups.contains(&g) {
+            self.groups.push(g);
         }
     }
 
@@ -111,33 +193,32 @@ impl Redactor {
 
     /// Everything `other` masks.
     pub fn extend(&mut self, other: &Redactor) {
-        for n in &other.needles {
-            if !self.needles.contains(n) {
-                self.needles.push(n.clone());
+        for g in &other.groups {
+            if !self.groups.contains(g) {
+                self.groups.push(g.clone());
             }
         }
     }
 
     /// Whether there is nothing to redact.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.groups.is_empty()
     }
 
     /// Whether `text` contains any of the secrets.
     pub fn contains_secret(&self, text: &str) -> bool {
-        !self.find(text).is_empty()
+        let mut hits = Vec::new();
+        self.groups.iter().any(|g| {
+            g.hits(text, true, &mut hits);
+            !hits.is_empty()
+        })
     }
 
     /// Where the secrets are in `text`: sorted, merged byte ranges.
     pub fn find(&self, text: &str) -> Vec<Range<usize>> {
         let mut hits: Vec<Range<usize>> = Vec::new();
-        for n in &self.needles {
-            for (i, m) in text.match_indices(n.text.as_str()) {
-                let r = i..i + m.len();
-                if !n.whole_word || at_word_edges(text, &r) {
-                    hits.push(r);
-                }
-            }
+        for g in &self.groups {
+            g.hits(text, false, &mut hits);
         }
         merge(hits)
     }
@@ -271,6 +352,21 @@ mod tests {
         r.add_part("s3cr%40t-pw");
         assert_eq!(r.redact("pw s3cr@t-pw"), "pw ****");
         assert_eq!(r.redact("pw s3cr%40t-pw"), "pw ****");
+    }
+
+    #[test]
+    fn anchors_find_every_form() {
+        assert_eq!(longest_plain_run("@dmin-pw#1"), "dmin-pw");
+        assert_eq!(longest_plain_run("@#%"), "");
+        // The anchor overlaps itself in the text.
+        let r = Redactor::for_secret("aaa@bbb");
+        assert_eq!(r.redact("xaaaa@bbb"), "xa****");
+        assert_eq!(r.redact("aaaa%40bbb"), "a****");
+        // No anchor at all: each form is searched for.
+        let r = Redactor::for_secret("@#%&!*()");
+        assert_eq!(r.redact("<@#%&!*()>"), "<****>");
+        assert_eq!(r.redact("<%40%23%25%26%21%2A%28%29>"), "<****>");
+        assert!(r.contains_secret("%40%23%25%26!*()"));
     }
 
     #[test]
