@@ -107,12 +107,13 @@ pub fn report(plan: &Plan) -> String {
     if plan.services.is_empty() {
         out.push_str("  (no services)\n");
     }
+    let r = plan.redactor();
     for (i, s) in plan.services.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {:width$}  {}\n",
             i + 1,
             s.name,
-            describe(s)
+            describe(s, &r)
         ));
     }
     if !plan.services.is_empty() {
@@ -142,7 +143,7 @@ pub fn report(plan: &Plan) -> String {
     out
 }
 
-fn describe(s: &ServicePlan) -> String {
+fn describe(s: &ServicePlan, r: &Redactor) -> String {
     let mut parts = vec![format!("$ {}", shell_words(&shown_argv(s)))];
     if !s.depends_on.is_empty() {
         let deps: Vec<String> = s
@@ -161,7 +162,7 @@ fn describe(s: &ServicePlan) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
-    redactor(s).redact(&parts.join("; ")).into_owned()
+    r.redact(&parts.join("; ")).into_owned()
 }
 
 fn ready(p: &ReadyProbe) -> String {
@@ -183,18 +184,6 @@ fn shown_argv(s: &ServicePlan) -> Vec<String> {
             None => a.clone(),
         })
         .collect()
-}
-
-/// Masks the values of the service's secret variables (they may appear in
-/// an interpolated command line or a ready check).
-fn redactor(s: &ServicePlan) -> Redactor {
-    let mut r = Redactor::default();
-    for v in s.env.vars.values() {
-        for text in v.secret.texts(&v.value) {
-            r.add_part(text);
-        }
-    }
-    r
 }
 
 fn shell_words(argv: &[String]) -> String {
@@ -241,7 +230,8 @@ fn env_summary(env: &Env) -> String {
 
 /// The machine-readable report (no secret values).
 pub fn report_json(plan: &Plan) -> Value {
-    let services: Vec<Value> = plan.services.iter().map(service_json).collect();
+    let r = plan.redactor();
+    let services: Vec<Value> = plan.services.iter().map(|s| service_json(s, &r)).collect();
     let database = plan.database.as_ref().map(|db| {
         json!({
             "url": db.url.redacted(),
@@ -263,7 +253,7 @@ pub fn report_json(plan: &Plan) -> Value {
     })
 }
 
-fn service_json(s: &ServicePlan) -> Value {
+fn service_json(s: &ServicePlan, r: &Redactor) -> Value {
     let deps: Vec<Value> = s
         .depends_on
         .iter()
@@ -278,7 +268,7 @@ fn service_json(s: &ServicePlan) -> Value {
         .collect();
     json!({
         "name": s.name,
-        "argv": shown_argv(s).iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
+        "argv": shown_argv(s).iter().map(|a| r.redact(a).into_owned()).collect::<Vec<_>>(),
         "program": s.program.display().to_string(),
         "cwd": s.cwd.display().to_string(),
         "depends_on": deps,

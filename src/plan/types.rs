@@ -38,7 +38,8 @@ impl Plan {
     }
 
     /// Everything output must be scrubbed of: the database password (every
-    /// reading, encoded forms) and every value the Plan marks secret. One set
+    /// reading, encoded forms) and every secret part of every value and
+    /// command argument the Plan holds — the same parts `env` masks. One set
     /// for service output, `logs`, `status` and the control socket alike.
     pub fn redactor(&self) -> crate::secret::Redactor {
         let mut r = self
@@ -54,6 +55,13 @@ impl Plan {
         for v in envs.flat_map(|e| e.vars.values()) {
             for text in v.secret.texts(&v.value) {
                 r.add_part(text);
+            }
+        }
+        for s in &self.services {
+            for (arg, spans) in s.argv.iter().zip(&s.argv_secret) {
+                for text in spans.texts(arg) {
+                    r.add_part(text);
+                }
             }
         }
         r

@@ -242,3 +242,23 @@ oneshot = true
     assert!(text.contains("decoded=****"), "{text}");
     assert!(text.contains("url=redis://:****@cache:6379/0"), "{text}");
 }
+
+/// A command argument built from an OS secret that no service environment
+/// holds (not inherited): the log redactor knows it from the argument's
+/// taint, as the display does.
+#[test]
+fn an_argument_built_from_an_os_secret_is_masked_in_output() {
+    let toml = r#"
+[services.argv]
+command = ["sh", "-c", "echo \"argv: $1\"", "sh", "--key=${DEPLOY_TOKEN}"]
+oneshot = true
+"#;
+    let f = Fixture::new();
+    f.write("supervisor.toml", toml);
+    let mut cmd = f.cmd(&["up"]);
+    cmd.env("DEPLOY_TOKEN", "Kq7-deploy-token");
+    let out = crate::support::run_bounded(&mut cmd, super::LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    assert!(!out.all().contains("Kq7"), "{}", out.all());
+    assert!(out.all().contains("argv: --key=****"), "{}", out.all());
+}
