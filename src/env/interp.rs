@@ -5,14 +5,15 @@
 //! `$$` = a literal `$`. A `$` followed by anything else is kept as written,
 //! so `$PORT` in a `shell = true` command is left for the shell.
 
+use std::fmt;
 use std::ops::Range;
 
 use crate::plan::Source;
 use crate::secret::Spans;
 
 /// A variable as a lookup found it: its value, which parts of it are
-/// secret, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// secret, and where it came from. `Debug` masks the secret parts.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Looked {
     /// The value.
     pub value: String,
@@ -34,8 +35,8 @@ pub struct Ref {
 }
 
 /// An interpolated value with what interpolation brought in: the secret
-/// parts (taint) and every reference.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// parts (taint) and every reference. `Debug` masks the secret parts.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Traced {
     /// The value.
     pub value: String,
@@ -43,6 +44,24 @@ pub struct Traced {
     pub secret: Spans,
     /// The `${NAME}` references, in order.
     pub refs: Vec<Ref>,
+}
+
+impl fmt::Debug for Looked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Looked")
+            .field("value", &self.secret.display(&self.value))
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Traced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Traced")
+            .field("value", &self.secret.display(&self.value))
+            .field("refs", &self.refs)
+            .finish()
+    }
 }
 
 impl Traced {

@@ -277,7 +277,11 @@ pub fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
 }
 
 /// `text` with each of the sorted, merged `ranges` replaced by [`MASK`].
+/// Fails closed: a range that does not fit `text` masks all of it.
 pub fn mask_ranges(text: &str, ranges: &[Range<usize>]) -> String {
+    if ranges.iter().any(|r| text.get(r.clone()).is_none()) {
+        return MASK.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for r in ranges {
@@ -367,6 +371,12 @@ mod tests {
         assert_eq!(r.redact("<@#%&!*()>"), "<****>");
         assert_eq!(r.redact("<%40%23%25%26%21%2A%28%29>"), "<****>");
         assert!(r.contains_secret("%40%23%25%26!*()"));
+    }
+
+    #[test]
+    fn a_range_that_does_not_fit_masks_everything() {
+        assert_eq!(mask_ranges("é-secret", &[1..3, 5..6]), MASK);
+        assert_eq!(mask_ranges("short", &[0..1, 2..40]), MASK);
     }
 
     #[test]
