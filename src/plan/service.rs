@@ -18,6 +18,7 @@ use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
 use crate::env::{lint::lint, read_env_file, EnvFile};
+use crate::secret::Spans;
 
 /// A service plan plus what the graph pass needs.
 pub struct Built {
@@ -53,6 +54,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         path_var.as_deref(),
         &cwd,
     );
+    secret_argument_warning(ctx, r, &key("command"), &argv_secret);
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
     let restart = restart(ctx, r, oneshot, &key("restart"));
     let plan = ServicePlan {
@@ -151,6 +153,25 @@ fn service_env(
             }));
     }
     env
+}
+
+/// The SPEC: never put a secret in a child's argv — any user on the host
+/// can read a process's arguments. Warn, naming where it came from.
+fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret: &[Spans]) {
+    let Some(cmd) = &r.command else { return };
+    let Some((i, spans)) = argv_secret.iter().enumerate().find(|(_, s)| s.is_secret()) else {
+        return;
+    };
+    let from = spans
+        .parts()
+        .iter()
+        .find_map(|p| p.from.as_deref())
+        .map_or(String::new(), |n| format!(" (from `{n}`)"));
+    ctx.warn(
+        &cmd.span(),
+        key,
+        format!("argument {i} holds a secret{from}: any user on the host can read a process's arguments (ps, /proc/PID/cmdline); pass it in the environment instead. Exports write it as a reference, never the value"),
+    );
 }
 
 fn check_name(ctx: &mut Ctx, name: &Str) {
