@@ -48,12 +48,7 @@ fn suggest(key: &str) -> String {
 /// leaks in pieces no redactor can know in advance.
 pub fn options_secret(ci: &Conninfo) -> Option<String> {
     let options = ci.param("options")?;
-    let password = ci.password.as_ref().map(|p| p.expose()).unwrap_or_default();
-    let holds_password = !password.is_empty()
-        && (options.contains(password)
-            || password
-                .split_whitespace()
-                .any(|piece| piece.len() >= 4 && options.contains(piece)));
+    let holds_password = super::redact::holds_password(ci, options);
     let secret_setting = options.split_whitespace().any(|word| {
         let setting = word.trim_start_matches('-').trim_start_matches('c');
         setting
