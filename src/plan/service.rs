@@ -170,7 +170,7 @@ fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret
     ctx.warn(
         &cmd.span(),
         key,
-        format!("argument {i} holds a secret{from}: any user on the host can read a process's arguments (ps, /proc/PID/cmdline); pass it in the environment instead. Exports write it as a reference, never the value"),
+        format!("`command[{i}]` holds a secret{from}: any user on the host can read a process's arguments (ps, /proc/PID/cmdline); pass it in the environment instead. Exports write it as a reference, never the value"),
     );
 }
 

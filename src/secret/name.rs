@@ -2,12 +2,15 @@
 //! `MONKEY` is not a key and `DB_PASSPHRASE` is a passphrase.
 //!
 //! A name is split on `_`, `-`, `.` and at a lower-to-upper case change
-//! (`apiKey` → `api`, `Key`). The short words (KEY, PWD, AUTH) must be a
-//! whole segment; the long ones may also end or start a segment
-//! (`PGPASSWORD`, `GHTOKEN`, `PRIVATEKEY`), because no ordinary word hides them.
+//! (`apiKey` → `api`, `Key`). The short words KEY and PWD must be a whole
+//! segment, and AUTH the last one (`X_AUTH`, `BASIC_AUTH` hold credentials;
+//! `AUTH_SERVICE_URL` is a URL); the long words may also sit inside a
+//! segment (`PGPASSWORD`, `GHTOKEN`, `PRIVATEKEY`): no ordinary word hides them.
 
 /// Secret only as a whole segment.
-const WHOLE: &[&str] = &["KEY", "PWD", "AUTH"];
+const WHOLE: &[&str] = &["KEY", "PWD"];
+/// Secret only as the last segment.
+const LAST: &[&str] = &["AUTH"];
 /// Secret anywhere in a segment.
 const INSIDE: &[&str] = &[
     "PASSWORD",
@@ -22,10 +25,13 @@ const INSIDE: &[&str] = &[
 
 /// Whether a variable (or URL query key) called `name` holds a secret.
 pub fn looks_secret(name: &str) -> bool {
-    segments(name).iter().any(|s| {
-        let s = s.to_ascii_uppercase();
-        WHOLE.contains(&s.as_str()) || INSIDE.iter().any(|w| s.contains(w))
-    })
+    let segments = segments(name);
+    let last = segments.last().map(|s| s.to_ascii_uppercase());
+    last.is_some_and(|l| LAST.contains(&l.as_str()))
+        || segments.iter().any(|s| {
+            let s = s.to_ascii_uppercase();
+            WHOLE.contains(&s.as_str()) || INSIDE.iter().any(|w| s.contains(w))
+        })
 }
 
 /// `name` split on `_ - .` and lower→upper case changes.
@@ -62,6 +68,11 @@ mod tests {
             ("CLIENT_SECRET", true),
             ("X_AUTH", true),
             ("x-auth", true),
+            ("BASIC_AUTH", true),
+            ("AUTH", true),
+            ("proxyAuth", true),
+            ("AUTH_SERVICE_URL", false),
+            ("AUTH_MODE", false),
             ("MYSQL_PWD", true),
             ("PWD", true),
             ("GCP_CREDENTIALS", true),

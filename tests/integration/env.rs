@@ -330,7 +330,7 @@ fn check_shows_urls_and_arguments_with_only_the_secrets_masked() {
         "$ /bin/echo 'postgresql://uaol:****@db.internal:26257/uaol?sslmode=verify-full' '--token=****'",
         "database: postgresql://uaol:****@db.internal:26257/uaol?sslmode=verify-full",
         "masked: API_TOKEN, DATABASE_URL, DB_PASSPHRASE, MYSQL_PWD, PLAIN, REDIS_PASSWORD, REDIS_URL, X_AUTH",
-        "services.api.command: argument 1 holds a secret (from `DATABASE_URL`): any user on the host can read a process's arguments",
+        "services.api.command: `command[1]` holds a secret (from `DATABASE_URL`): any user on the host can read a process's arguments",
     ] {
         assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
     }
