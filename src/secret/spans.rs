@@ -176,7 +176,8 @@ mod tests {
     fn a_secret_name_masks_the_whole_value() {
         assert_eq!(shown("API_TOKEN", "abc"), "****");
         assert_eq!(shown("API_TOKEN", ""), "****");
-        assert_eq!(shown("AUTH_URL", "https://u:pw@h/x"), "****");
+        assert_eq!(shown("SECRET_URL", "https://u:pw@h/x"), "****");
+        assert_eq!(shown("AUTH_URL", "https://u:pw@h/x"), "https://u:****@h/x");
         assert_eq!(shown("MONKEY", "banana"), "banana");
     }
 
