@@ -25,11 +25,18 @@ command = ["/bin/echo", "--token=${API_TOKEN}", "${DATABASE_URL}", "plain $arg"]
 uses_database = false
 "#;
 
+/// The token: not the database password, so only taint can find it.
+const TOKEN: &str = "Tk4@tok en/2#";
+
 fn tainted_project() -> Fixture {
     let f = project(&url(server(), ROLE, pg::DB, ""), "probe = false", TAINTED);
     let dotenv = std::fs::read_to_string(f.path().join(".env")).unwrap();
-    f.write(".env", &format!("{dotenv}API_TOKEN='{CANARY}'\n"));
+    f.write(".env", &format!("{dotenv}API_TOKEN='{TOKEN}'\n"));
     f
+}
+
+fn assert_no_token(what: &str, text: &str) {
+    assert!(!text.contains("Tk4"), "{what}: the token printed:\n{text}");
 }
 
 #[test]
@@ -37,6 +44,7 @@ fn values_and_arguments_built_from_it_are_masked_where_it_went() {
     let f = tainted_project();
     let out = run(&f, &["env", "api", "--explain"]);
     assert_eq!(out.code(), Some(0), "{}", out.all());
+    assert_no_token("env --explain", &out.all());
     let port = server();
     for want in [
         "REDIS_URL=\"redis://:****@cache:6379/0\"  # from supervisor.toml",
@@ -48,11 +56,13 @@ fn values_and_arguments_built_from_it_are_masked_where_it_went() {
         assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
     }
     let out = run(&f, &["env", "api", "--format", "json"]);
+    assert_no_token("env --format json", &out.all());
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(v["REDIS_URL"], "redis://:****@cache:6379/0");
     for args in [&["check"][..], &["check", "--json"]] {
         let out = run(&f, args);
         assert_eq!(out.code(), Some(0), "{args:?}\n{}", out.all());
+        assert_no_token("check", &out.all());
         assert!(out.stdout.contains("--token=****"), "{}", out.stdout);
         assert!(
             out.stdout
@@ -164,6 +174,7 @@ fn exports_put_built_values_and_arguments_only_in_secret_files() {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             if mode != 0o600 {
                 assert_clean(&p.display().to_string(), &text);
+                assert_no_token(&p.display().to_string(), &text);
                 assert!(!text.contains("redis://"), "{}:\n{text}", p.display());
                 plain.push_str(&text);
             }
