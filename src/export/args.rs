@@ -126,9 +126,8 @@ mod tests {
 
     #[test]
     fn secret_parts_become_references_or_a_generated_variable() {
-        let plan = testplan::plan();
-        let svc = plan.service("migrate").expect("migrate");
-        let args = plan_for(svc);
+        let p = testplan::plan();
+        let args = plan(p.service("migrate").expect("migrate"));
         assert_eq!(args.argv[0], vec![Piece::Lit("node".into())]);
         assert_eq!(args.argv[1], vec![Piece::Lit("migrate.js".into())]);
         assert_eq!(
@@ -143,9 +142,5 @@ mod tests {
         assert_eq!(args.extra.len(), 1);
         assert_eq!(args.extra[0].0, "UAOL_ARG_3");
         assert_eq!(args.referenced(), ["DATABASE_URL", "UAOL_ARG_3"]);
-    }
-
-    fn plan_for(svc: &ServicePlan) -> Args {
-        plan(svc)
     }
 }
