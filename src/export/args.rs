@@ -143,4 +143,24 @@ mod tests {
         assert_eq!(args.extra[0].0, "UAOL_ARG_3");
         assert_eq!(args.referenced(), ["DATABASE_URL", "UAOL_ARG_3"]);
     }
+
+    #[test]
+    fn an_overridden_variable_is_not_referenced() {
+        let p = testplan::plan();
+        let mut svc = p.service("auth-service").expect("auth").clone();
+        // The env now holds another JWT_SECRET than the one interpolated.
+        if let Some(v) = svc.env.vars.get_mut("JWT_SECRET") {
+            v.value = "another-value-456".into();
+        }
+        let args = plan(&svc);
+        assert_eq!(args.argv[3], vec![Piece::Var("UAOL_ARG_3".into())]);
+        assert_eq!(
+            args.extra,
+            vec![("UAOL_ARG_3".to_string(), "jwt-signing-key-123".to_string())]
+        );
+        // Unchanged, it is referenced by name and nothing is generated.
+        let args = plan(p.service("auth-service").expect("auth"));
+        assert_eq!(args.argv[3], vec![Piece::Var("JWT_SECRET".into())]);
+        assert!(args.extra.is_empty());
+    }
 }
