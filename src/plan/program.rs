@@ -109,6 +109,11 @@ pub fn argv(
     match command::resolve(&argv[0], path, cwd) {
         Ok(p) => (argv, spans, p),
         Err(e) => {
+            // The message names the program as written: show it as any value.
+            let shown = spans
+                .first()
+                .map_or(argv[0].clone(), |s| s.display(&argv[0]));
+            let e = e.replace(&argv[0], &shown);
             ctx.err(&cmd.span(), key, format!("command not found: {e}"));
             (argv, spans, PathBuf::new())
         }

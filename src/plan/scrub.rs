@@ -128,9 +128,31 @@ mod tests {
             .expect_err("three unknown programs");
         let report = problems.to_string();
         assert!(report.contains("`a****`"), "{report}");
+        assert!(
+            report.contains("`c redis://:****@cache:6379`")
+                || report.contains("`credis://:****@cache:6379`"),
+            "{report}"
+        );
         for secret in ["Kq3-os-pass", "Kq3-file-token", "Kq3-redis"] {
             assert!(!report.contains(secret), "{secret} in {report}");
         }
+    }
+
+    /// Too short for free text, but the message names the program through
+    /// its taint, so it is masked anyway.
+    #[test]
+    fn a_short_secret_in_the_program_is_masked_by_taint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let os: BTreeMap<String, String> = [("PATH", "/usr/bin:/bin"), ("PGPASSWORD", "q7z")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let text = "[services.a]\ncommand = \"x${PGPASSWORD}\"\n";
+        let problems =
+            load_text(&dir.path().join("supervisor.toml"), text, &os).expect_err("unknown program");
+        let report = problems.to_string();
+        assert!(report.contains("`x****`"), "{report}");
+        assert!(!report.contains("q7z"), "{report}");
     }
 
     #[test]
