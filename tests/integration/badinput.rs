@@ -154,3 +154,71 @@ fn long_cycle(n: usize) -> String {
         })
         .collect()
 }
+
+/// A FIFO, directory, socket or device named as supervisor.toml, an env file
+/// (global or per service) or a certificate is refused with a reason, never
+/// read: a FIFO without a writer used to block `check` and `up` forever. The
+/// bound is short, so a blocking open fails the test instead of hanging it.
+#[test]
+fn special_files_are_refused_never_read() {
+    use std::os::unix::net::UnixListener;
+    const QUICK: Duration = Duration::from_secs(5);
+    let f = Fixture::new();
+    nix::unistd::mkfifo(&f.path().join("fifo"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    let _socket = UnixListener::bind(f.path().join("socket")).expect("socket");
+    std::fs::create_dir(f.path().join("dir")).expect("mkdir");
+    let svc = "[services.a]\ncommand = [\"sh\", \"-c\", \"true\"]\n";
+    f.write("ok.toml", svc);
+    let cases: Vec<(String, &str, &str)> = [
+        ("fifo", "a FIFO (named pipe)"),
+        ("socket", "a socket"),
+        ("dir", "a directory"),
+        ("/dev/zero", "a character device"),
+        ("/dev/stdin", "not a regular file"),
+    ]
+    .iter()
+    .flat_map(|(file, what)| {
+        let name = |n: &str| f.write(n, "").display().to_string();
+        let global = name(&format!("global-{}.toml", file.replace('/', "_")));
+        std::fs::write(&global, format!("[supervisor]\nenv_files = [{file:?}]\n\n{svc}"))
+            .expect("write");
+        let own = name(&format!("own-{}.toml", file.replace('/', "_")));
+        std::fs::write(&own, format!("{svc}env_file = {file:?}\n")).expect("write");
+        let cert = name(&format!("cert-{}.toml", file.replace('/', "_")));
+        std::fs::write(&cert, format!("[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert={file}\"\nprobe = false\n\n{svc}")).expect("write");
+        [(file.to_string(), *file, *what), (global, *file, *what), (own, *file, *what), (cert, *file, *what)]
+    })
+    .collect();
+    for (config, file, what) in &cases {
+        for args in [
+            &["check", "--no-probe"][..],
+            &["up"],
+            &["env", "a"],
+            &["status"],
+        ] {
+            let mut cmd = f.cmd(&[&["-c", config.as_str()][..], args].concat());
+            cmd.env("PATH", "/usr/bin:/bin");
+            let out = crate::support::run_bounded(&mut cmd, QUICK);
+            let name = format!("{config} {args:?}");
+            assert!(!out.timed_out, "{name}: blocked on {file}");
+            if args[0] == "status" {
+                // status reads supervisor.toml only (for the socket path), canonicalized.
+                let refused = out.code() != Some(0) && out.stderr.contains("not a regular file");
+                assert!(config != file || refused, "{name}:\n{}", out.all());
+                continue;
+            }
+            assert!(!out.stderr.contains("panicked"), "{name}:\n{}", out.stderr);
+            assert_eq!(out.code(), Some(3), "{name}:\n{}", out.all());
+            assert!(
+                out.stderr.contains(file),
+                "{name}: no `{file}` in:\n{}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains("not a regular file") && out.stderr.contains(what),
+                "{name}: no `{what}` in:\n{}",
+                out.stderr
+            );
+        }
+    }
+}
