@@ -10,6 +10,7 @@
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
+//! - [`names`]: service names as unit, object and file names (one mapping);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
@@ -18,6 +19,7 @@ mod ctx;
 mod deps;
 pub mod graph;
 mod load;
+pub mod names;
 mod options;
 mod problems;
 mod program;

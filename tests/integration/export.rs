@@ -204,3 +204,33 @@ fn export_into_an_unwritable_place_exits_74() {
     assert_eq!(out.code(), Some(74), "{out:?}");
     assert!(out.stderr.contains("blocker"), "{}", out.stderr);
 }
+
+/// `a_b`, `a-b` and `A-B` all map to `a-b` (unit `uaol-a-b.service`, manifest
+/// `a-b.yaml`): export used to say "wrote 7 files" while 3 existed, the last
+/// service winning. Now `check` names both services of each collision, and
+/// `export` refuses, writing nothing.
+#[test]
+fn services_whose_exported_names_collide_are_refused() {
+    let f = Fixture::new();
+    let svc = "command = [\"sh\", \"-c\", \"true\"]\n";
+    f.write(
+        "supervisor.toml",
+        &format!("[services.a_b]\n{svc}\n[services.a-b]\n{svc}\n[services.A-B]\n{svc}\n[services.web]\n{svc}"),
+    );
+    let out = f.run(&["check", "--no-probe"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    for line in [
+        "supervisor.toml:4:11: services.a-b: `a-b` and `a_b` (at supervisor.toml:1:11) both become `a-b`",
+        "supervisor.toml:7:11: services.A-B: `A-B` and `a_b` (at supervisor.toml:1:11) both become `a-b`",
+    ] {
+        assert!(out.stderr.contains(line), "no `{line}` in:\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("web"), "{}", out.stderr);
+    for target in [&["systemd"][..], &["kubernetes", "--image", "x:1"]] {
+        let args = [&["export"][..], target, &["--out", "out"]].concat();
+        let out = f.run(&args, Duration::from_secs(20));
+        assert_eq!(out.code(), Some(3), "{target:?}: {out:?}");
+        assert!(out.stderr.contains("uaol-a-b.service"), "{}", out.stderr);
+        assert!(!f.path().join("out").exists(), "{target:?} wrote files");
+    }
+}
