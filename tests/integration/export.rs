@@ -234,3 +234,102 @@ fn services_whose_exported_names_collide_are_refused() {
         assert!(!f.path().join("out").exists(), "{target:?} wrote files");
     }
 }
+
+/// The kubelet's `$(VAR)` expansion of `command`/`args` (Kubernetes'
+/// third_party/forked/golang/expansion): `$$` → `$`, `$(NAME)` → its value
+/// (here `<NAME>`), and the byte after another `$` re-encoded as a char.
+fn kubelet_expand(input: &str) -> String {
+    let b = input.as_bytes();
+    let (mut out, mut checkpoint, mut cursor) = (Vec::new(), 0, 0);
+    while cursor < b.len() {
+        if b[cursor] == b'$' && cursor + 1 < b.len() {
+            out.extend_from_slice(&b[checkpoint..cursor]);
+            let rest = &b[cursor + 1..];
+            match (rest[0], rest.iter().position(|&c| c == b')')) {
+                (b'$', _) => out.push(b'$'),
+                (b'(', Some(close)) => {
+                    out.extend(format!("<{}>", String::from_utf8_lossy(&rest[1..close])).bytes());
+                    cursor += close;
+                }
+                (b'(', None) => out.extend_from_slice(b"$("),
+                (other, _) => out.extend(format!("${}", char::from(other)).bytes()),
+            }
+            cursor += 1;
+            checkpoint = cursor + 1;
+        }
+        cursor += 1;
+    }
+    out.extend_from_slice(&b[checkpoint..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Kubernetes expands `$(VAR)` and `$$` in command/args, systemd `$VAR`,
+/// `${VAR}` and `%` specifiers in ExecStart=: the exported workloads must
+/// still run exactly the argv `up` runs. (A verbatim copy made the pod print
+/// its own HOME for `$(HOME)`, `$` for `$$`, and mangle `$é`.)
+#[test]
+fn exported_commands_run_exactly_the_argv_up_runs() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"[services.echo]
+command = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}", "two words", "$"]
+"#,
+    );
+    let argv = [
+        "/bin/echo",
+        "$(HOME)",
+        "a$$b",
+        "$é",
+        "100%",
+        "$HOME",
+        "${HOME}",
+        "two words",
+        "$",
+    ];
+    let out = f.run(
+        &["export", "kubernetes", "--image", "x:1", "--out", "k8s"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let manifest = f.path().join("k8s/echo.yaml");
+    let py = "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1])):\n    if d['kind'] == 'Deployment':\n        sys.stdout.write('\\0'.join(d['spec']['template']['spec']['containers'][0]['command']))";
+    let got = Command::new("python3")
+        .args(["-c", py])
+        .arg(&manifest)
+        .output()
+        .expect("python3 with PyYAML");
+    let text = String::from_utf8(got.stdout).unwrap();
+    let command: Vec<&str> = text.split('\0').collect();
+    let ran: Vec<String> = command.iter().map(|a| kubelet_expand(a)).collect();
+    assert_eq!(ran, argv, "manifest command {text}");
+
+    let out = f.run(
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--binary",
+            "/bin/true",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let unit = fs::read_to_string(f.path().join("units/uaol-echo.service")).unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert_eq!(
+        exec,
+        r#"ExecStart=/bin/echo $$(HOME) a$$$$b $$é 100%% $$HOME $${HOME} "two words" $$"#
+    );
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(f.path().join("units/uaol-echo.service"))
+        .env(
+            "SYSTEMD_UNIT_PATH",
+            format!("{}:", f.path().join("units").display()),
+        )
+        .output()
+        .expect("systemd-analyze");
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
