@@ -17,7 +17,9 @@ mod build;
 pub mod command;
 mod ctx;
 mod deps;
+mod exec;
 pub mod graph;
+mod interpreter;
 mod load;
 pub mod names;
 mod options;
@@ -27,6 +29,7 @@ mod scrub;
 mod service;
 mod types;
 
+pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;

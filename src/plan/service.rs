@@ -14,7 +14,9 @@ use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
-use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
+use super::{
+    exec, Condition, Env, ReadyCheck, ReadyProbe, RestartPolicy, ServicePlan, Source, Warning,
+};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -85,6 +87,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         critical: r.critical.unwrap_or(false),
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
     };
+    exec_limits(ctx, &plan, r, raw.span());
     Built {
         plan,
         span: name.span(),
@@ -151,6 +154,30 @@ fn service_env(
             }));
     }
     env
+}
+
+/// What execve would refuse in the service's argv + environment, and in its
+/// `exec` readiness probe's (which runs with the same environment).
+fn exec_limits(ctx: &mut Ctx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
+    let limit = exec::arg_limit();
+    let n = &plan.name;
+    if !plan.argv.is_empty() {
+        if let Some(why) = exec::problem(&plan.program, &plan.argv, &plan.env, limit) {
+            let at = r.command.as_ref().map_or(table.clone(), Spanned::span);
+            ctx.err(&at, &format!("services.{n}.command"), why);
+        }
+    }
+    if let Some(ReadyCheck {
+        probe: ReadyProbe::Exec(argv),
+        ..
+    }) = &plan.ready
+    {
+        let program = std::path::Path::new(argv.first().map_or("", String::as_str));
+        if let Some(why) = exec::problem(program, argv, &plan.env, limit) {
+            let at = r.ready.as_ref().map_or(table.clone(), Spanned::span);
+            ctx.err(&at, &format!("services.{n}.ready.exec"), why);
+        }
+    }
 }
 
 fn check_name(ctx: &mut Ctx, name: &Str) {
