@@ -86,8 +86,8 @@ pub fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Opti
 }
 
 fn short(a: &str) -> String {
-    let s: String = a.chars().take(24).collect();
-    if s.len() < a.len() {
+    let s: String = a.chars().take(24).flat_map(char::escape_debug).collect();
+    if a.chars().count() > 24 {
         format!("`{s}…`")
     } else {
         format!("`{s}`")

@@ -20,20 +20,26 @@ const MAX_DEPTH: usize = 4;
 
 /// Why executing `program` (an existing file) would fail because of what it
 /// needs to run, or `None`. Relative interpreter paths are resolved against
-/// `cwd`, as the kernel does in the child.
-pub fn problem(program: &Path, cwd: &Path) -> Option<String> {
+/// `cwd`, as the kernel does in the child. With the service's `path` (its
+/// PATH), a `#!/usr/bin/env NAME` script's NAME is looked up too: `env`
+/// itself exists, but the service would exit 127 at once, every restart.
+pub fn problem(program: &Path, cwd: &Path, path: Option<&str>) -> Option<String> {
     // Shown without `./` in the middle (`/srv/app/./run.sh`).
     let mut current: PathBuf = program.components().collect();
     for _ in 0..MAX_DEPTH {
-        let needed = match needs(&current)? {
-            Needs::Script(i) if i.ends_with('\r') => {
-                return Some(format!("{} starts with a `#!` line ending in a carriage return (Windows line endings), so the kernel looks for `{}\\r`; convert the file to Unix line endings (dos2unix)", current.display(), i.trim_end_matches('\r')))
+        let (needed, what, from) = match needs(&current)? {
+            Needs::Script(line) if line.crlf() => {
+                return Some(format!("{} has Windows (CRLF) line endings: its `#!` line ends in a carriage return, which the kernel keeps as part of `{}`; convert the file to Unix line endings (dos2unix)", current.display(), line.last_word().escape_debug()));
             }
-            Needs::Script(i) => (PathBuf::from(i), "its interpreter", "(from its `#!` line)"),
+            Needs::Script(line) => {
+                if let Some(why) = env_target(&line, cwd, path) {
+                    return Some(format!("{} {why}", current.display()));
+                }
+                (PathBuf::from(&line.name), "its interpreter", "(from its `#!` line)")
+            }
             Needs::Loader(l) => (PathBuf::from(l), "its dynamic loader", "(ELF PT_INTERP: a binary built for another system — musl or glibc, another architecture?)"),
         };
-        let (path, what, from) = needed;
-        let full = cwd.join(&path);
+        let full = cwd.join(&needed);
         if let Err(why) = check_executable(&full) {
             let fix = if why == "does not exist" {
                 "; install it, or correct the path"
@@ -43,7 +49,7 @@ pub fn problem(program: &Path, cwd: &Path) -> Option<String> {
             return Some(format!(
                 "{} needs {what} `{}` {from}, which {why}{fix}",
                 current.display(),
-                path.display()
+                needed.display()
             ));
         }
         if from.starts_with("(ELF") {
@@ -57,6 +63,27 @@ pub fn problem(program: &Path, cwd: &Path) -> Option<String> {
     ))
 }
 
+/// `#!/usr/bin/env NAME` (or `env -S NAME …`): NAME on the service's PATH.
+/// Without `-S`, Linux passes everything after `env ` as one argument, so
+/// `#!/usr/bin/env node --flag` looks for a program called `node --flag`.
+fn env_target(line: &Shebang, cwd: &Path, path: Option<&str>) -> Option<String> {
+    let path = path?;
+    if Path::new(&line.name).file_name()? != "env" {
+        return None;
+    }
+    let arg = line.arg.as_deref()?;
+    let target = match arg.strip_prefix("-S") {
+        Some(rest) => rest.split_whitespace().next()?,
+        None if arg.starts_with('-') || arg.contains('=') => return None,
+        None => arg,
+    };
+    let why = super::command::resolve(target, Some(path), cwd).err()?;
+    Some(format!(
+        "runs `{target}` through `{}` (its `#!` line), but {why}",
+        line.name
+    ))
+}
+
 /// The message for a spawn that failed with ENOENT: which piece is missing.
 /// `program` as given to exec; `cwd` the child's working directory.
 pub fn explain_not_found(program: &str, cwd: Option<&Path>) -> String {
@@ -65,7 +92,7 @@ pub fn explain_not_found(program: &str, cwd: Option<&Path>) -> String {
         _ => PathBuf::from(program),
     };
     if program.contains('/') && path.is_file() {
-        if let Some(why) = problem(&path, cwd.unwrap_or(Path::new("/"))) {
+        if let Some(why) = problem(&path, cwd.unwrap_or(Path::new("/")), None) {
             return format!("cannot execute: {why}");
         }
     }
@@ -74,8 +101,26 @@ pub fn explain_not_found(program: &str, cwd: Option<&Path>) -> String {
 
 /// What a file needs from the kernel to run.
 enum Needs {
-    Script(String),
+    Script(Shebang),
     Loader(String),
+}
+
+/// A `#!` line as binfmt_script splits it: the interpreter, and everything
+/// after it (spaces and tabs trimmed at both ends) as one optional argument.
+#[derive(Debug, PartialEq, Eq)]
+struct Shebang {
+    name: String,
+    arg: Option<String>,
+}
+
+impl Shebang {
+    /// The line ends in a carriage return (kept by the kernel).
+    fn crlf(&self) -> bool {
+        self.last_word().ends_with('\r')
+    }
+    fn last_word(&self) -> &str {
+        self.arg.as_deref().unwrap_or(&self.name)
+    }
 }
 
 fn needs(path: &Path) -> Option<Needs> {
@@ -92,7 +137,7 @@ fn needs(path: &Path) -> Option<Needs> {
 /// The interpreter of a `#!` line as binfmt_script reads it, or `None` when
 /// the kernel would not treat the file as a script (then `execvp` falls back
 /// to `/bin/sh`, which works).
-fn shebang(head: &[u8]) -> Option<String> {
+fn shebang(head: &[u8]) -> Option<Shebang> {
     let spacetab = |c: &u8| *c == b' ' || *c == b'\t';
     let line = match head.iter().position(|&c| c == b'\n') {
         Some(end) => &head[2..end],
@@ -105,19 +150,20 @@ fn shebang(head: &[u8]) -> Option<String> {
             rest
         }
     };
+    let line = line.split(|&c| c == 0).next()?;
     let start = line.iter().position(|c| !spacetab(c))?;
-    let name = &line[start..];
-    let end = name
+    let end = line.iter().rposition(|c| !spacetab(c))? + 1;
+    let line = &line[start..end];
+    let name_end = line.iter().position(spacetab).unwrap_or(line.len());
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let arg = line[name_end..]
         .iter()
-        .position(|c| spacetab(c) || *c == 0)
-        .unwrap_or(name.len());
-    let name = &name[..end];
-    let ends_in_cr = line.iter().rev().find(|c| !spacetab(c)) == Some(&b'\r');
-    let mut s = String::from_utf8_lossy(name).into_owned();
-    if ends_in_cr && !s.ends_with('\r') {
-        s.push('\r'); // the argument ends in CR: as broken, for the same reason
-    }
-    (!s.is_empty()).then_some(s)
+        .position(|c| !spacetab(c))
+        .map(|i| text(&line[name_end + i..]));
+    Some(Shebang {
+        name: text(&line[..name_end]),
+        arg,
+    })
 }
 
 /// `PT_INTERP` of an ELF file (32 or 64 bit, either byte order).
@@ -186,22 +232,30 @@ mod tests {
 
     #[test]
     fn shebang_lines_as_the_kernel_reads_them() {
-        let cases: &[(&[u8], Option<&str>)] = &[
-            (b"#!/bin/sh\necho", Some("/bin/sh")),
-            (b"#! \t/usr/bin/env node\n", Some("/usr/bin/env")),
-            (b"#!/bin/sh", Some("/bin/sh")),
-            (b"#!/bin/sh\r\n", Some("/bin/sh\r")),
-            (b"#!/usr/bin/env node\r\n", Some("/usr/bin/env\r")),
+        type Case<'a> = (&'a [u8], Option<(&'a str, Option<&'a str>)>);
+        let cases: &[Case] = &[
+            (b"#!/bin/sh\necho", Some(("/bin/sh", None))),
+            (
+                b"#! \t/usr/bin/env node\n",
+                Some(("/usr/bin/env", Some("node"))),
+            ),
+            (
+                b"#!/usr/bin/env  node  --x \t\n",
+                Some(("/usr/bin/env", Some("node  --x"))),
+            ),
+            (b"#!/bin/sh", Some(("/bin/sh", None))),
+            (b"#!/bin/sh\r\n", Some(("/bin/sh\r", None))),
+            (
+                b"#!/usr/bin/env node\r\n",
+                Some(("/usr/bin/env", Some("node\r"))),
+            ),
             (b"#!\n", None),
             (b"#!   \n", None),
         ];
         for (head, want) in cases {
-            assert_eq!(
-                shebang(head).as_deref(),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(head)
-            );
+            let got = shebang(head);
+            let got = got.as_ref().map(|s| (s.name.as_str(), s.arg.as_deref()));
+            assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(head));
         }
         let long = [b"#!".as_slice(), &[b'x'; 300]].concat();
         assert_eq!(
@@ -216,18 +270,23 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let ok = script(d, "ok.sh", b"#!/bin/sh\ntrue\n");
-        assert_eq!(problem(&ok, d), None);
+        assert_eq!(problem(&ok, d, None), None);
         let plain = script(d, "plain", b"echo no shebang\n");
-        assert_eq!(problem(&plain, d), None);
+        assert_eq!(problem(&plain, d, None), None);
         let nested = script(d, "nested", format!("#!{}\n", ok.display()).as_bytes());
-        assert_eq!(problem(&nested, d), None);
+        assert_eq!(problem(&nested, d, None), None);
         for (name, body, needle) in [
             (
                 "missing",
                 &b"#!/nonexistent/python9\n"[..],
                 "its interpreter `/nonexistent/python9` (from its `#!` line), which does not exist",
             ),
-            ("crlf", b"#!/bin/sh\r\necho\r\n", "carriage return"),
+            (
+                "crlf",
+                b"#!/bin/sh\r\necho\r\n",
+                "carriage return, which the kernel keeps as part of `/bin/sh\\r`",
+            ),
+            ("crlf-arg", b"#!/usr/bin/env node\r\n", "part of `node\\r`"),
             ("relative", b"#!interp/x\n", "`interp/x`"),
             (
                 "dir",
@@ -236,16 +295,29 @@ mod tests {
             ),
         ] {
             let p = script(d, name, body);
-            let why = problem(&p, d).unwrap_or_default();
+            let why = problem(&p, d, None).unwrap_or_default();
             assert!(why.contains(needle), "{name}: {why}");
             assert!(explain_not_found(&p.display().to_string(), None).contains(needle));
         }
+        // `#!/usr/bin/env NAME`: NAME on the service's PATH.
+        let env = script(d, "env.js", b"#!/usr/bin/env no-such-node-uaol\n");
+        assert_eq!(problem(&env, d, None), None, "no PATH given: not checked");
+        let why = problem(&env, d, Some("/usr/bin:/bin")).unwrap_or_default();
+        assert!(why.contains("runs `no-such-node-uaol` through `/usr/bin/env` (its `#!` line), but `no-such-node-uaol` not found on the service's PATH (/usr/bin:/bin)"), "{why}");
+        let flags = script(d, "flags.js", b"#!/usr/bin/env sh -e\n");
+        let why = problem(&flags, d, Some("/usr/bin:/bin")).unwrap_or_default();
+        assert!(
+            why.contains("`sh -e` not found"),
+            "one argument on Linux: {why}"
+        );
+        let split = script(d, "split.js", b"#!/usr/bin/env -S sh -e\n");
+        assert_eq!(problem(&split, d, Some("/usr/bin:/bin")), None);
         assert_eq!(
             explain_not_found("nope-uaol", Some(d)),
             "program `nope-uaol` not found"
         );
         let sh = std::fs::canonicalize("/bin/sh").expect("sh");
-        assert_eq!(problem(&sh, d), None, "a real ELF with its loader");
+        assert_eq!(problem(&sh, d, None), None, "a real ELF with its loader");
     }
 
     #[test]
@@ -266,7 +338,7 @@ mod tests {
         let mut bin = sh.clone();
         bin[pos..pos + loader.len()].copy_from_slice(fake.as_bytes());
         let p = script(dir.path(), "foreign", &bin);
-        let why = problem(&p, dir.path()).unwrap_or_default();
+        let why = problem(&p, dir.path(), None).unwrap_or_default();
         assert!(
             why.contains(&format!("its dynamic loader `{fake}`")) && why.contains("does not exist"),
             "{why}"

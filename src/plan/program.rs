@@ -94,7 +94,7 @@ pub fn argv(
     }
     match command::resolve(&argv[0], path, cwd) {
         Ok(p) => {
-            if let Some(why) = interpreter::problem(&p, cwd) {
+            if let Some(why) = interpreter::problem(&p, cwd, path) {
                 ctx.err(&cmd.span(), key, format!("cannot execute: {why}"));
             }
             (argv, p)

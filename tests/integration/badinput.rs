@@ -233,6 +233,7 @@ fn what_exec_would_refuse_is_a_check_error() {
     f.write("missing.js", "#!/nonexistent/node\nconsole.log(1)\n");
     f.write("crlf.sh", "#!/bin/sh\r\necho hi\r\n");
     f.write("nested.sh", "#!./missing.js\n");
+    f.write("env.js", "#!/usr/bin/env no-such-node-uaol\n");
     let sh = std::fs::read(std::fs::canonicalize("/bin/sh").unwrap()).unwrap();
     let loader = [
         "/lib64/ld-linux-x86-64.so.2",
@@ -250,7 +251,7 @@ fn what_exec_would_refuse_is_a_check_error() {
     let mut bin = sh.clone();
     bin[pos..pos + loader.len()].copy_from_slice(foreign.as_bytes());
     std::fs::write(f.path().join("foreign"), bin).unwrap();
-    for name in ["missing.js", "crlf.sh", "nested.sh", "foreign"] {
+    for name in ["missing.js", "crlf.sh", "nested.sh", "foreign", "env.js"] {
         let p = f.path().join(name);
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     }
@@ -261,7 +262,7 @@ fn what_exec_would_refuse_is_a_check_error() {
         ),
         (
             "\"./crlf.sh\"",
-            "a `#!` line ending in a carriage return (Windows line endings)",
+            "crlf.sh has Windows (CRLF) line endings: its `#!` line ends in a carriage return, which the kernel keeps as part of `/bin/sh\\r`",
         ),
         (
             "[\"./nested.sh\"]",
@@ -274,6 +275,10 @@ fn what_exec_would_refuse_is_a_check_error() {
         (
             "[\"echo\", \"a\\u0000b\"]",
             "argument 1 contains a NUL byte",
+        ),
+        (
+            "[\"./env.js\"]",
+            "runs `no-such-node-uaol` through `/usr/bin/env` (its `#!` line), but `no-such-node-uaol` not found on the service's PATH",
         ),
     ];
     for (command, message) in cases {
@@ -343,9 +348,7 @@ fn kernel_arg_limit() -> usize {
     // SAFETY: getrlimit writes into the local struct.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) }, 0);
     let stk_lim: u64 = 8 << 20;
-    (stk_lim / 4 * 3)
-        .min(lim.rlim_cur / 4)
-        .max(128 << 10) as usize
+    (stk_lim / 4 * 3).min(lim.rlim_cur / 4).max(128 << 10) as usize
 }
 
 /// `up` with exactly `vars` as the environment of `/bin/true` (nothing
