@@ -368,7 +368,7 @@ fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
             "exec",
             map([(
                 "command",
-                Y::List(argv.iter().map(|a| s(a.clone())).collect()),
+                Y::List(argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
             )]),
         ),
         ReadyProbe::Log(_) => return None,

@@ -274,6 +274,7 @@ fn exported_commands_run_exactly_the_argv_up_runs() {
         "supervisor.toml",
         r#"[services.echo]
 command = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}", "two words", "$"]
+ready = { exec = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}", "two words", "$"] }
 "#,
     );
     let argv = [
@@ -293,16 +294,20 @@ command = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}"
     );
     assert_eq!(out.code(), Some(0), "{out:?}");
     let manifest = f.path().join("k8s/echo.yaml");
-    let py = "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1])):\n    if d['kind'] == 'Deployment':\n        sys.stdout.write('\\0'.join(d['spec']['template']['spec']['containers'][0]['command']))";
+    // The container's command, then its exec readiness probe's (expanded alike).
+    let py = "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1])):\n    if d['kind'] == 'Deployment':\n        c = d['spec']['template']['spec']['containers'][0]\n        sys.stdout.write('\\1'.join('\\0'.join(a) for a in (c['command'], c['readinessProbe']['exec']['command'])))";
     let got = Command::new("python3")
         .args(["-c", py])
         .arg(&manifest)
         .output()
         .expect("python3 with PyYAML");
     let text = String::from_utf8(got.stdout).unwrap();
-    let command: Vec<&str> = text.split('\0').collect();
-    let ran: Vec<String> = command.iter().map(|a| kubelet_expand(a)).collect();
-    assert_eq!(ran, argv, "manifest command {text}");
+    let lists: Vec<&str> = text.split('\u{1}').collect();
+    assert_eq!(lists.len(), 2, "{text}");
+    for list in lists {
+        let ran: Vec<String> = list.split('\0').map(kubelet_expand).collect();
+        assert_eq!(ran, argv, "manifest command {list}");
+    }
 
     let out = f.run(
         &[
