@@ -186,7 +186,15 @@ fn special_files_are_refused_never_read() {
         std::fs::write(&own, format!("{svc}env_file = {file:?}\n")).expect("write");
         let cert = name(&format!("cert-{}.toml", file.replace('/', "_")));
         std::fs::write(&cert, format!("[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=verify-full&sslrootcert={file}\"\nprobe = false\n\n{svc}")).expect("write");
-        [(file.to_string(), *file, *what), (global, *file, *what), (own, *file, *what), (cert, *file, *what)]
+        let key = name(&format!("key-{}.toml", file.replace('/', "_")));
+        std::fs::write(&key, format!("[database]\nurl = \"postgresql://u:pw@db.internal:5432/app?sslmode=require&sslkey={file}\"\nprobe = false\n\n{svc}")).expect("write");
+        [
+            (file.to_string(), *file, *what),
+            (global, *file, *what),
+            (own, *file, *what),
+            (cert, *file, *what),
+            (key, *file, *what),
+        ]
     })
     .collect();
     for (config, file, what) in &cases {
