@@ -55,10 +55,10 @@ pub fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Opti
     let strings = argv
         .iter()
         .map(|a| (format!("argument {}", short(a)), a.len() + 1))
-        .chain(
-            env.pairs()
-                .map(|(k, v)| (format!("variable `{k}`"), k.len() + v.len() + 2)),
-        );
+        .chain(env.vars.iter().map(|(k, v)| {
+            let what = format!("variable `{k}` (from {})", v.source);
+            (what, k.len() + v.value.len() + 2)
+        }));
     let mut total = program.as_os_str().len() + 1 + (argv.len().max(1) + env.len()) * PTR;
     let mut named = Vec::new();
     for (what, len) in strings {
@@ -147,7 +147,7 @@ mod tests {
         let over = env(&[("A", "x".repeat(MAX_ARG_STRLEN - 2))]);
         let m = problem(p, &argv(&["true"]), &over, 1 << 20).unwrap_or_default();
         assert!(
-            m.contains("variable `A` is 128.0 KiB") && m.contains("E2BIG"),
+            m.contains("variable `A` (from os) is 128.0 KiB") && m.contains("E2BIG"),
             "{m}"
         );
         // The total: strings and pointers against the limit, exactly.
@@ -155,6 +155,9 @@ mod tests {
         let need = "/bin/true".len() + 1 + "true".len() + 1 + 1003 + 2 * PTR;
         assert_eq!(problem(p, &argv(&["true"]), &e, need), None);
         let m = problem(p, &argv(&["true"]), &e, need - 1).unwrap_or_default();
-        assert!(m.contains("largest: variable `B` 1003 bytes"), "{m}");
+        assert!(
+            m.contains("largest: variable `B` (from os) 1003 bytes"),
+            "{m}"
+        );
     }
 }

@@ -393,7 +393,10 @@ fn argument_list_limits_match_the_kernel() {
     let (check, _) = exec_with_env(&[("A".into(), 131_072 - 2)]);
     assert_eq!(check.code(), Some(3), "{}", check.all());
     assert!(
-        check.stderr.contains("variable `A` is 128.0 KiB") && check.stderr.contains("E2BIG"),
+        check
+            .stderr
+            .contains("variable `A` (from .env:1) is 128.0 KiB")
+            && check.stderr.contains("E2BIG"),
         "{}",
         check.stderr
     );
