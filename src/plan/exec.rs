@@ -2,7 +2,8 @@
 //! fails instead of the spawn: a NUL byte in an argument or a variable (C
 //! strings end there), one argument or `NAME=value` over `MAX_ARG_STRLEN`,
 //! and argv + environment over the kernel's total (E2BIG, "Argument list too
-//! long"). The total is computed as fs/exec.c does: every string with its
+//! long"). Arguments are named by position, never shown (one may hold a
+//! secret). The total is computed as fs/exec.c does: every string with its
 //! NUL (the program path, the environment, argv) plus one pointer per
 //! argument and variable, against a quarter of the stack limit, capped at
 //! 3/4 of `_STK_LIM` (6 MiB) and never below 32 pages (128 KiB) — what
@@ -54,7 +55,8 @@ pub fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Opti
     }
     let strings = argv
         .iter()
-        .map(|a| (format!("argument {}", short(a)), a.len() + 1))
+        .enumerate()
+        .map(|(i, a)| (format!("argument {i}"), a.len() + 1))
         .chain(env.vars.iter().map(|(k, v)| {
             let what = format!("variable `{k}` (from {})", v.source);
             (what, k.len() + v.value.len() + 2)
@@ -83,15 +85,6 @@ pub fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Opti
         size(limit),
         top.join(", ")
     ))
-}
-
-fn short(a: &str) -> String {
-    let s: String = a.chars().take(24).flat_map(char::escape_debug).collect();
-    if a.chars().count() > 24 {
-        format!("`{s}…`")
-    } else {
-        format!("`{s}`")
-    }
 }
 
 fn size(n: usize) -> String {
@@ -150,6 +143,10 @@ mod tests {
             m.contains("variable `A` (from os) is 128.0 KiB") && m.contains("E2BIG"),
             "{m}"
         );
+        let long = format!("--token={}", "s".repeat(MAX_ARG_STRLEN));
+        let m = problem(p, &argv(&["true", &long]), &none, 1 << 30).unwrap_or_default();
+        assert!(m.starts_with("argument 1 is 128.0 KiB long"), "{m}");
+        assert!(!m.contains("--token"), "never shown: {m}");
         // The total: strings and pointers against the limit, exactly.
         let e = env(&[("B", "y".repeat(1000))]);
         let need = "/bin/true".len() + 1 + "true".len() + 1 + 1003 + 2 * PTR;
