@@ -87,12 +87,13 @@ fn env_target(line: &Shebang, cwd: &Path, path: Option<&str>) -> Option<String> 
 /// The message for a spawn that failed with ENOENT: which piece is missing.
 /// `program` as given to exec; `cwd` the child's working directory.
 pub fn explain_not_found(program: &str, cwd: Option<&Path>) -> String {
-    let path = match cwd {
-        Some(dir) if program.contains('/') => dir.join(program),
-        _ => PathBuf::from(program),
-    };
-    if program.contains('/') && path.is_file() {
-        if let Some(why) = problem(&path, cwd.unwrap_or(Path::new("/")), None) {
+    // No cwd set: the child runs in ours.
+    let cwd = cwd
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok());
+    if let (true, Some(dir)) = (program.contains('/'), &cwd) {
+        let path = dir.join(program);
+        if let Some(why) = path.is_file().then(|| problem(&path, dir, None)).flatten() {
             return format!("cannot execute: {why}");
         }
     }
