@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
+    /// The overall deadline (`wait`): no host's budget runs past it.
+    pub until: Option<tokio::time::Instant>,
     pub allow_localhost: bool,
     pub user: String,
     pub database: String,
@@ -70,14 +72,18 @@ async fn endpoint(
     ep: &Endpoint,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
-    let deadline = tokio::time::Instant::now() + ctx.budget;
+    let now = tokio::time::Instant::now();
+    let deadline = ctx
+        .until
+        .map_or(now + ctx.budget, |u| u.min(now + ctx.budget));
+    let budget = deadline.saturating_duration_since(now);
     if ep.host.starts_with('/') {
         let path = format!("{}/.s.PGSQL.{}", ep.host, ep.port);
         let t = Instant::now();
         let r = match timeout_at(deadline, tokio::net::UnixStream::connect(&path)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&path, &e)),
-            Err(_) => Err(failure::timeout("tcp", &path, Some(ctx.budget))),
+            Err(_) => Err(failure::timeout("tcp", &path, Some(budget))),
         };
         push(
             phases,
@@ -90,10 +96,11 @@ async fn endpoint(
             addr: &path,
             tcp: false,
             deadline,
+            budget,
         };
         return session(ctx, link, Box::new(r?), phases).await;
     }
-    let addrs = resolve(ctx, ep, deadline, phases).await?;
+    let addrs = resolve(ep, (deadline, budget), ctx.allow_localhost, phases).await?;
     let mut last = None;
     for addr in addrs {
         let shown = addr.to_string();
@@ -101,7 +108,7 @@ async fn endpoint(
         let r = match timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&shown, &e)),
-            Err(_) => Err(failure::timeout("tcp", &shown, Some(ctx.budget))),
+            Err(_) => Err(failure::timeout("tcp", &shown, Some(budget))),
         };
         push(phases, "tcp", t, r.as_ref().map(|_| shown.clone()));
         match r {
@@ -112,6 +119,7 @@ async fn endpoint(
                     addr: &shown,
                     tcp: true,
                     deadline,
+                    budget,
                 };
                 return session(ctx, link, Box::new(s), phases).await;
             }
@@ -123,9 +131,9 @@ async fn endpoint(
 }
 
 async fn resolve(
-    ctx: &Ctx<'_>,
     ep: &Endpoint,
-    deadline: tokio::time::Instant,
+    (deadline, budget): (tokio::time::Instant, Duration),
+    allow_localhost: bool,
     phases: &mut Vec<Phase>,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let t = Instant::now();
@@ -146,11 +154,11 @@ async fn resolve(
     {
         Ok(Ok(it)) => Ok(it.collect::<Vec<_>>()),
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
-        Err(_) => Err(failure::timeout("dns", &ep.host, Some(ctx.budget))),
+        Err(_) => Err(failure::timeout("dns", &ep.host, Some(budget))),
     };
     // A name that resolves to loopback is the same mistake as `localhost`.
     let r = match r {
-        Ok(a) if !ctx.allow_localhost && all_loopback(&a) => Err(failure::config(
+        Ok(a) if !allow_localhost && all_loopback(&a) => Err(failure::config(
             "localhost_not_allowed",
             format!(
                 "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
@@ -187,6 +195,8 @@ struct Link<'a> {
     addr: &'a str,
     tcp: bool,
     deadline: tokio::time::Instant,
+    /// What `deadline` allowed, for messages.
+    budget: Duration,
 }
 
 async fn session(
@@ -200,14 +210,20 @@ async fn session(
         addr,
         tcp,
         deadline,
+        budget,
     } = link;
-    let timeout = |phase| failure::timeout(phase, addr, Some(ctx.budget));
+    let stalled = |phase, step: &str| failure::stalled(phase, addr, budget, step);
     let t = Instant::now();
-    let negotiated =
-        match timeout_at(deadline, handshake::negotiate(ctx.plan, ep, io, addr, tcp)).await {
-            Ok(r) => r,
-            Err(_) => Err(timeout("tls")),
-        };
+    let mut step = "";
+    let negotiated = match timeout_at(
+        deadline,
+        handshake::negotiate(ctx.plan, ep, io, (addr, tcp), &mut step),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(stalled("tls", step)),
+    };
     push(
         phases,
         "tls",
@@ -230,9 +246,10 @@ async fn session(
         endpoint_hash: tls_info.as_ref().and_then(|t| t.endpoint_hash.clone()),
     };
     let t = Instant::now();
-    let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {
+    let mut step = "";
+    let session = match timeout_at(deadline, auth::login(io.as_mut(), &login, &mut step)).await {
         Ok(r) => r,
-        Err(_) => Err(timeout("auth")),
+        Err(_) => Err(stalled("auth", step)),
     };
     push(
         phases,
@@ -246,7 +263,7 @@ async fn session(
     let t = Instant::now();
     let r = match timeout_at(deadline, query::check(io.as_mut(), addr, &ctx.database)).await {
         Ok(r) => r,
-        Err(_) => Err(timeout("query")),
+        Err(_) => Err(stalled("query", "check query")),
     };
     push(
         phases,

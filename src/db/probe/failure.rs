@@ -64,12 +64,29 @@ pub fn tcp(addr: &str, e: &io::Error) -> Failure {
     }
 }
 
-/// No answer within the attempt budget.
+/// DNS or TCP got no answer within the attempt budget: nothing accepted the
+/// connection, which is what a firewall or an IP allow-list does.
 pub fn timeout(phase: &'static str, addr: &str, budget: Option<std::time::Duration>) -> Failure {
     let within = budget
         .map(|d| format!(" within {}", crate::db::probe::render::dur(d)))
         .unwrap_or_default();
-    f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("no answer from {addr}{within} (phase: {phase}): likely a firewall or an IP allow-list; for CockroachDB Cloud add this host's egress IP under Networking"))
+    if phase == "dns" {
+        return f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("the DNS lookup for \"{addr}\" did not finish{within} (phase: dns): the resolver is slow or unreachable"));
+    }
+    f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("no answer from {addr}{within} (phase: {phase}): the TCP connection was never accepted, likely a firewall or an IP allow-list; for CockroachDB Cloud add this host's egress IP under Networking"))
+}
+
+/// The server accepted the TCP connection, then went silent: a stuck or
+/// overloaded server, a proxy with nothing behind it, or not a PostgreSQL port.
+/// `step` names the request that went unanswered.
+pub fn stalled(
+    phase: &'static str,
+    addr: &str,
+    budget: std::time::Duration,
+    step: &str,
+) -> Failure {
+    let within = crate::db::probe::render::dur(budget);
+    f(phase, "stalled", exit::DB_NO_RESPONSE, true, format!("{addr} accepted the TCP connection but never answered the {step} within {within} (phase: {phase}): the server is stuck or overloaded, or something other than PostgreSQL (a proxy with nothing behind it?) listens there. The network path is open: the connection was accepted"))
 }
 
 /// The connection dropped or the peer spoke something else.

@@ -28,12 +28,14 @@ pub fn detail(info: Option<&TlsInfo>, note: &str) -> String {
 /// The stream to continue on, the TLS session if any, a note when none.
 pub type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
 
+/// Negotiate TLS on `io` (`addr`, and whether it is TCP). `step` names what
+/// is awaited, for the caller's timeout message.
 pub async fn negotiate(
     plan: &ConnectPlan,
     ep: &Endpoint,
     mut io: Box<dyn Io>,
-    addr: &str,
-    tcp: bool,
+    (addr, tcp): (&str, bool),
+    step: &mut &'static str,
 ) -> Result<Negotiated, Failure> {
     let verify = match plan.tls {
         _ if !tcp => return Ok((io, None, "Unix socket: no TLS (as libpq)".into())),
@@ -42,6 +44,7 @@ pub async fn negotiate(
     };
     let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
     // SSLRequest (code 80877103), unless TLS starts directly.
+    *step = "SSLRequest (PostgreSQL's \"may I use TLS?\")";
     let reply = if plan.direct_tls {
         b'S'
     } else {
@@ -74,6 +77,7 @@ pub async fn negotiate(
             format!("\"{}\" is not a valid TLS server name", ep.host),
         )
     })?;
+    *step = "TLS handshake (ClientHello)";
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, io)
         .await
