@@ -79,6 +79,8 @@ pub struct Endpoint {
 /// Everything the probe needs, as the configured client would do it.
 #[derive(Debug, Clone)]
 pub struct ConnectPlan {
+    /// Whose rules these are (host name matching differs in detail).
+    pub client: Client,
     /// Hosts in order.
     pub endpoints: Vec<Endpoint>,
     /// User; `None` = the OS user, as both drivers default.
@@ -210,6 +212,7 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
         _ => format!("{mode} (libpq)"),
     };
     ConnectPlan {
+        client: Client::Libpq,
         endpoints,
         user: ci.user.clone(),
         database: ci.dbname.clone(),

@@ -24,6 +24,7 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
     };
     let (tls, note) = node_tls(n);
     ConnectPlan {
+        client: super::Client::NodePg,
         endpoints: vec![Endpoint {
             host,
             hostaddr: None,

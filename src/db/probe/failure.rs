@@ -23,6 +23,24 @@ pub struct Failure {
     pub message: String,
 }
 
+/// Every class a probe failure can have. Each is listed in README's failure
+/// table (a unit test checks), and [`f`] refuses any other in debug builds.
+#[rustfmt::skip]
+pub const CLASSES: &[&str] = &[
+    "refused", "timeout", "stalled", "unreachable", "closed", "dns_temporary", "dns_not_found",
+    "not_postgres", "io",
+    "tls_not_supported", "tls_required", "tls_untrusted", "tls_hostname_mismatch", "tls_expired",
+    "tls_not_yet_valid", "tls_revoked", "tls_bad_certificate", "tls_incompatible",
+    "tls_client_certificate", "tls_alert", "tls_protocol", "tls_bad_name", "tls_setup",
+    "tls_failed", "cleartext_refused",
+    "auth_failed", "auth_rejected", "no_password", "auth_throttled", "auth_server_signature",
+    "auth_unsupported", "channel_binding_required",
+    "db_missing", "crdb_routing", "crdb_cluster_not_found",
+    "starting_up", "too_many_connections", "session_attrs", "proxy_refused", "rejected",
+    "query_failed", "unexpected_server",
+    "no_host", "localhost_not_allowed", "sslrootcert_unusable", "sslcert_unusable",
+];
+
 fn f(
     phase: &'static str,
     class: &'static str,
@@ -30,6 +48,10 @@ fn f(
     transient: bool,
     message: String,
 ) -> Failure {
+    debug_assert!(
+        CLASSES.contains(&class),
+        "failure class {class} is not in CLASSES"
+    );
     Failure {
         phase,
         class,

@@ -81,7 +81,7 @@ pub async fn negotiate(
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, io)
         .await
-        .map_err(|e| tls::classify(&e, &ep.host, addr, &plan.trust))?;
+        .map_err(|e| super::tls_words::classify(&e, &ep.host, addr, &plan.trust))?;
     let conn = stream.get_ref().1;
     let version = conn
         .protocol_version()

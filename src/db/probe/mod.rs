@@ -11,10 +11,13 @@ mod auth;
 mod der;
 pub mod failure;
 mod handshake;
+mod names;
 mod query;
 pub mod render;
 mod tls;
+mod tls_words;
 mod wire;
+mod x509;
 
 #[cfg(test)]
 mod tests;

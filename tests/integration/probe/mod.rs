@@ -11,6 +11,7 @@ use crate::pg;
 
 mod auth;
 mod network;
+mod selfsigned;
 mod tls;
 use crate::support::{Fixture, Output};
 
