@@ -41,6 +41,8 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         // pg binds only with `enableChannelBinding: true` in code, never from the URL.
         binding: Binding::Disable,
         direct_tls: n.param("sslnegotiation") == Some("direct"),
+        // pg copies target_session_attrs into its config and never reads it.
+        target: super::view::Target::Any,
         tls_note: note,
     }
 }

@@ -9,8 +9,8 @@ use tokio::time::timeout_at;
 
 use super::failure::{self, Failure};
 use super::wire::Io;
-use super::{auth, handshake, query, Phase, ServerInfo};
-use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
+use super::{auth, handshake, query, target, Phase, ServerInfo};
+use crate::db::view::{ConnectPlan, Endpoint, Target, Tls, Verify};
 use crate::exit;
 use crate::secret::Secret;
 
@@ -24,10 +24,40 @@ pub struct Ctx<'a> {
     pub allow_localhost: bool,
     pub user: String,
     pub database: String,
+    /// The kind of server this pass accepts (`prefer-standby` runs as
+    /// `Standby`, then as `Any`).
+    pub target: Target,
 }
 
-/// Try each host in order; authentication failures stop (libpq does the same).
+/// The first pass's target for `plan`.
+pub fn first_pass(t: Target) -> Target {
+    if t == Target::PreferStandby {
+        Target::Standby
+    } else {
+        t
+    }
+}
+
+/// Try each host in order; with `prefer-standby` and no standby found, try
+/// them all again accepting any server (libpq's second pass).
 pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+    let r = pass(ctx, phases).await;
+    match r {
+        Err(f) if ctx.target != ctx.plan.target && f.exit_code != exit::DB_AUTH => {
+            let any = Ctx {
+                target: Target::Any,
+                user: ctx.user.clone(),
+                database: ctx.database.clone(),
+                ..*ctx
+            };
+            pass(&any, phases).await
+        }
+        other => other,
+    }
+}
+
+/// Each host in order; authentication failures stop (libpq does the same).
+async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
         let mut r = endpoint(ctx, ep, phases).await;
@@ -260,6 +290,21 @@ async fn session(
             .map(|s| format!("{} as \"{}\"", s.method, ctx.user)),
     );
     let session = session?;
+    if ctx.target != Target::Any {
+        let role = target::Role::from_params(&session.params);
+        let r = target_phase(
+            ctx.target,
+            io.as_mut(),
+            role,
+            (addr, deadline, budget),
+            phases,
+        )
+        .await;
+        if let Err(f) = r {
+            auth::terminate(io.as_mut()).await;
+            return Err(f);
+        }
+    }
     let t = Instant::now();
     let r = match timeout_at(deadline, query::check(io.as_mut(), addr, &ctx.database)).await {
         Ok(r) => r,
@@ -285,4 +330,26 @@ async fn session(
         auth: session.method,
         addr: addr.to_string(),
     })
+}
+
+/// The `target` phase: is this server the kind `target_session_attrs` wants?
+async fn target_phase(
+    want: Target,
+    io: &mut dyn Io,
+    role: target::Role,
+    (addr, deadline, budget): (&str, tokio::time::Instant, Duration),
+    phases: &mut Vec<Phase>,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let r = match timeout_at(deadline, target::check(io, role, want, addr)).await {
+        Ok(r) => r,
+        Err(_) => Err(failure::stalled(
+            "target",
+            addr,
+            budget,
+            "target_session_attrs check",
+        )),
+    };
+    push(phases, "target", t, r.as_ref().map(ToString::to_string));
+    r.map(drop)
 }

@@ -125,6 +125,18 @@ pub fn tls_not_supported(addr: &str) -> Failure {
     f("tls", "tls_not_supported", exit::DB_TLS, false, format!("{addr} does not accept TLS (server does not support SSL), but the URL requires it. Is this the right server? For a local database without TLS use sslmode=disable or prefer"))
 }
 
+/// The server is not the kind `target_session_attrs` asks for (libpq skips
+/// it and tries the next host; with none left, it fails at once).
+pub fn session_attrs(message: String) -> Failure {
+    f(
+        "target",
+        "session_attrs",
+        exit::DB_REJECTING,
+        false,
+        message,
+    )
+}
+
 /// Nothing to try, or a file the URL names became unusable (exit 3).
 pub fn config(class: &'static str, message: String) -> Failure {
     f("config", class, exit::CONFIG, false, message)

@@ -14,6 +14,7 @@ mod handshake;
 mod names;
 mod query;
 pub mod render;
+mod target;
 mod tls;
 mod tls_words;
 mod wire;
@@ -193,6 +194,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
         allow_localhost: settings.allow_localhost,
         user,
         database,
+        target: attempt::first_pass(plan.target),
     };
     let mut attempts = 0;
     let mut delay = Duration::from_millis(100);

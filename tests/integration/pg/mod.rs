@@ -172,9 +172,8 @@ pub fn start(port: u16, tls: bool) -> Cluster {
 /// Start a cluster whose TLS certificate is `<cert>.crt`/`<cert>.key` in the
 /// harness directory (`None`: `ssl = off`), with extra `-c` settings.
 pub fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
-    let tls = cert.is_some();
     let e = env();
-    let data = e.root.join(format!("data-{port}"));
+    let data = data_dir(port);
     run(
         {
             let mut c = Command::new("cp");
@@ -183,11 +182,41 @@ pub fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
         },
         "cp template",
     );
+    launch(port, cert, settings)
+}
+
+/// A hot standby of `primary` on a new port (`pg_basebackup -R`: streaming
+/// replication, `standby.signal`), with the same TLS certificate.
+pub fn start_standby(primary: &Cluster) -> Cluster {
+    let e = env();
+    let port = free_port();
+    let mut c = as_server(e.owner, &e.bin.join("pg_basebackup"));
+    c.arg("-h")
+        .arg(data_dir(primary.port))
+        .args([
+            "-p",
+            &primary.port.to_string(),
+            "-U",
+            "postgres",
+            "-R",
+            "-N",
+            "-D",
+        ])
+        .arg(data_dir(port));
+    run(c, "pg_basebackup");
+    launch(port, Some("server"), &["hot_standby=on"])
+}
+
+/// Start the server on the data directory of `port` (already populated).
+fn launch(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
+    let tls = cert.is_some();
+    let e = env();
+    let data = data_dir(port);
     let hba = data.join("test_hba.conf");
     let kind = if tls { "hostssl" } else { "host" };
     std::fs::write(
         &hba,
-        format!("local all all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+        format!("local all all trust\nlocal replication all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
     )
     .expect("hba");
     chown(&hba, e.owner);
