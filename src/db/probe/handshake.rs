@@ -91,15 +91,27 @@ pub async fn negotiate(
         .peer_certificates()
         .and_then(|c| c.first())
         .and_then(|c| super::der::not_after(c));
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let self_signed = leaf
+        .and_then(|c| super::x509::parse(c))
+        .is_some_and(|c| c.self_issued);
     let verify = match verify {
         Verify::None => "encrypted, certificate not verified".to_string(),
+        Verify::Ca | Verify::Full if self_signed => format!(
+            "self-signed certificate trusted as it is ({}){}",
+            tls::trust_label(&plan.trust),
+            if verify == Verify::Full {
+                ", host name verified"
+            } else {
+                ""
+            }
+        ),
         Verify::Ca => format!("chain verified ({})", tls::trust_label(&plan.trust)),
         Verify::Full => format!(
             "chain and host name verified ({})",
             tls::trust_label(&plan.trust)
         ),
     };
-    let leaf = conn.peer_certificates().and_then(|c| c.first());
     let endpoint_hash = leaf.and_then(|c| super::der::endpoint_hash(c));
     let info = TlsInfo {
         version,

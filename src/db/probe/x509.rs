@@ -24,6 +24,8 @@ pub struct Cert {
     pub key_usage: Option<Vec<u8>>,
     /// extendedKeyUsage OIDs (DER contents), if present.
     pub eku: Option<Vec<Vec<u8>>>,
+    /// Issuer and subject are the same name (a self-signed certificate).
+    pub self_issued: bool,
 }
 
 const CN: &[u8] = &[0x55, 0x04, 0x03];
@@ -46,12 +48,16 @@ pub fn parse(der: &[u8]) -> Option<Cert> {
     if tag == 0xa0 {
         tbs = rest;
     }
-    for _ in 0..3 {
-        tbs = tlv(tbs)?.2; // serial, signature, issuer
+    for _ in 0..2 {
+        tbs = tlv(tbs)?.2; // serial, signature
     }
-    let (_, validity, rest) = tlv(tbs)?;
+    let (_, issuer, rest) = tlv(tbs)?;
+    let (_, validity, rest) = tlv(rest)?;
     let (subject_tag, subject, rest) = tlv(rest)?;
-    let mut c = Cert::default();
+    let mut c = Cert {
+        self_issued: issuer == subject,
+        ..Cert::default()
+    };
     let (t1, v1, after) = tlv(validity)?;
     let (t2, v2, _) = tlv(after)?;
     c.not_before = parse_time(t1, std::str::from_utf8(v1).ok()?);

@@ -90,6 +90,12 @@ fn case(host: &str, port: u16, sslmode: &str, root: &str, class: Option<&str>) {
         );
         no_debug(&node_out);
     }
+    if ok {
+        assert!(
+            out.contains("self-signed certificate trusted as it is"),
+            "{out}"
+        );
+    }
     if let Some(class) = class {
         assert_eq!(code, 4, "{out}");
         assert!(
