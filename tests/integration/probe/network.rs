@@ -139,3 +139,31 @@ fn progress_on_a_terminal_is_one_rewritten_line() {
         out.stdout
     );
 }
+
+/// A listener that answers the SSLRequest with `S` and then goes silent: the
+/// unanswered request is the TLS handshake, not the SSLRequest.
+fn ssl_yes_then_silent() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in l.incoming().flatten() {
+            let mut req = [0u8; 8];
+            if s.read_exact(&mut req).is_ok() && s.write_all(b"S").is_ok() {
+                held.push(s);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn silent_after_ssl_yes_names_the_tls_handshake() {
+    let port = ssl_yes_then_silent();
+    let t = Instant::now();
+    let out = cli(&url(&format!("127.0.0.1:{port}"), "sslmode=require"), "2s", &[]);
+    expect(&out, 2, "tls", "never answered the TLS handshake");
+    assert!(out.all().contains("error   stalled"), "{}", out.all());
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+}
