@@ -128,6 +128,56 @@ async fn one_value(io: &mut dyn Io, addr: &str, sql: &str) -> Result<String, Fai
 mod tests {
     use super::*;
 
+    /// A server that reports neither ParameterStatus (before PostgreSQL 14,
+    /// CockroachDB): the check asks, and reads the one value it gets back.
+    async fn ask_old_server(want: Target, value: &str) -> (Result<String, Failure>, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        let value = value.to_string();
+        let fake = async move {
+            let mut head = [0u8; 5];
+            server.read_exact(&mut head).await.expect("query");
+            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            let mut sql = vec![0u8; len - 4];
+            server.read_exact(&mut sql).await.expect("sql");
+            let mut reply = Vec::new();
+            let mut row = vec![0, 1];
+            row.extend((value.len() as i32).to_be_bytes());
+            row.extend(value.as_bytes());
+            reply.push(b'D');
+            reply.extend(((row.len() + 4) as u32).to_be_bytes());
+            reply.extend(row);
+            reply.extend([b'Z', 0, 0, 0, 5, b'I']);
+            server.write_all(&reply).await.expect("reply");
+            String::from_utf8_lossy(&sql)
+                .trim_end_matches('\0')
+                .to_string()
+        };
+        let check = check(&mut client, Role::default(), want, "db:5432");
+        let (verdict, sql) = tokio::join!(check, fake);
+        (verdict, sql)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn old_servers_are_asked() {
+        let (r, sql) = ask_old_server(Target::ReadWrite, "on").await;
+        assert_eq!(sql, "SHOW transaction_read_only");
+        let f = r.expect_err("read-only server");
+        assert_eq!(f.class, "session_attrs");
+        assert!(
+            f.message.contains("SHOW transaction_read_only = on"),
+            "{}",
+            f.message
+        );
+        let (r, _) = ask_old_server(Target::ReadOnly, "on").await;
+        assert!(r.is_ok());
+        let (r, sql) = ask_old_server(Target::Primary, "f").await;
+        assert_eq!(sql, "SELECT pg_catalog.pg_is_in_recovery()");
+        assert!(r.expect("primary").contains("a primary"));
+        let (r, _) = ask_old_server(Target::Standby, "f").await;
+        assert!(r.is_err());
+    }
+
     #[test]
     fn role_from_parameter_status() {
         let p = |k: &str, v: &str| (k.to_string(), v.to_string());

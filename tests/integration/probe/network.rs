@@ -162,7 +162,11 @@ fn ssl_yes_then_silent() -> u16 {
 fn silent_after_ssl_yes_names_the_tls_handshake() {
     let port = ssl_yes_then_silent();
     let t = Instant::now();
-    let out = cli(&url(&format!("127.0.0.1:{port}"), "sslmode=require"), "2s", &[]);
+    let out = cli(
+        &url(&format!("127.0.0.1:{port}"), "sslmode=require"),
+        "2s",
+        &[],
+    );
     expect(&out, 2, "tls", "never answered the TLS handshake");
     assert!(out.all().contains("error   stalled"), "{}", out.all());
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
