@@ -12,6 +12,7 @@
 use base64::Engine as _;
 
 use super::args::{self, Piece};
+use super::escape::kubernetes_arg;
 use super::yaml::{emit, map, s, Y};
 use super::{dns_label, exported_vars, human_duration, secs_ceil, OutFile};
 use crate::db::Client;
@@ -279,17 +280,14 @@ fn container(plan: &Plan, svc: &ServicePlan, opts: &Options, notes: &mut Vec<(St
     Y::Map(c)
 }
 
-/// One command element: secret parts as `$(VAR)`, which Kubernetes expands
-/// from the container's `env`; in such an element every literal `$` is
-/// doubled, as Kubernetes reads `$$` as `$`.
+/// One command element: literal text escaped ([`kubernetes_arg`]), secret
+/// parts as `$(VAR)` references, which the kubelet expands from the
+/// container's `env`.
 fn command_arg(pieces: &[Piece]) -> String {
-    if let [Piece::Lit(l)] = pieces {
-        return l.clone();
-    }
     pieces
         .iter()
         .map(|p| match p {
-            Piece::Lit(l) => l.replace('$', "$$"),
+            Piece::Lit(l) => kubernetes_arg(l),
             Piece::Var(n) => format!("$({n})"),
         })
         .collect()
@@ -416,7 +414,7 @@ fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
             "exec",
             map([(
                 "command",
-                Y::List(argv.iter().map(|a| s(a.clone())).collect()),
+                Y::List(argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
             )]),
         ),
         ReadyProbe::Log(_) => return None,

@@ -1,14 +1,15 @@
 //! A service's program and working directory: the command (string split or
 //! array, or `/bin/sh -c` with `shell = true`) interpolated, then `argv[0]`
-//! resolved with the service's own PATH, relative to its `cwd`.
+//! resolved with the service's own PATH, relative to its `cwd`, and what it
+//! needs to run (its `#!` interpreter or dynamic loader) checked.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::command;
 use super::ctx::{Ctx, Lookup};
+use super::{command, interpreter};
 use crate::config::raw::{RawCommand, RawService};
 use crate::secret::{classify, Spans};
 
@@ -107,7 +108,12 @@ pub fn argv(
         return (argv, spans, PathBuf::new());
     }
     match command::resolve(&argv[0], path, cwd) {
-        Ok(p) => (argv, spans, p),
+        Ok(p) => {
+            if let Some(why) = interpreter::problem(&p, cwd, path) {
+                ctx.err(&cmd.span(), key, format!("cannot execute: {why}"));
+            }
+            (argv, spans, p)
+        }
         Err(e) => {
             // The message names the program as written: show it as any value.
             let shown = spans
