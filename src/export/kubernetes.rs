@@ -492,6 +492,36 @@ mod tests {
     }
 
     #[test]
+    fn an_exec_readiness_check_holding_a_secret_is_not_written() {
+        let mut plan = testplan::plan();
+        plan.services[1].ready = Some(ReadyCheck {
+            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        let files = render(&plan, &opts());
+        let auth = files
+            .iter()
+            .find(|f| f.name == "auth-service.yaml")
+            .unwrap();
+        assert!(
+            !auth.contents.contains("jwt-signing-key-123"),
+            "{}",
+            auth.contents
+        );
+        assert!(
+            !auth.contents.contains("readinessProbe"),
+            "{}",
+            auth.contents
+        );
+        assert!(
+            auth.contents.contains("holds a secret"),
+            "{}",
+            auth.contents
+        );
+    }
+
+    #[test]
     fn secrets_only_in_secret_files() {
         let files = render(&testplan::plan(), &opts());
         let b64 = base64::engine::general_purpose::STANDARD;

@@ -205,11 +205,16 @@ fn extra_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
         );
     }
     if let Some(ready) = &svc.ready {
+        // Each value shown as any value is (URL password masked), then the
+        // whole line scrubbed of every known secret.
+        let v = |x: &String| super::shown(plan, x);
         let what = match &ready.probe {
-            ReadyProbe::Tcp(a) => format!("tcp = {a:?}"),
-            ReadyProbe::Http(u) => format!("http = {u:?}"),
-            ReadyProbe::Exec(argv) => format!("exec = {argv:?}"),
-            ReadyProbe::Log(re) => format!("log = {re:?}"),
+            ReadyProbe::Tcp(a) => format!("tcp = {:?}", v(a)),
+            ReadyProbe::Http(u) => format!("http = {:?}", v(u)),
+            ReadyProbe::Exec(argv) => {
+                format!("exec = {:?}", argv.iter().map(v).collect::<Vec<_>>())
+            }
+            ReadyProbe::Log(re) => format!("log = {:?}", v(re)),
         };
         let _ = writeln!(
             s,
@@ -478,6 +483,32 @@ mod tests {
         }
         let redacted = all.replace(testplan::PASSWORD_ENCODED, "[PASSWORD]");
         insta::assert_snapshot!(redacted);
+    }
+
+    #[test]
+    fn comments_show_values_masked() {
+        let mut plan = testplan::plan();
+        plan.services[1].ready = Some(crate::plan::ReadyCheck {
+            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        plan.services[2].ready = Some(crate::plan::ReadyCheck {
+            probe: ReadyProbe::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        let files = render(&plan, &opts());
+        let all: String = files
+            .iter()
+            .filter(|f| !f.secret)
+            .map(|f| f.contents.as_str())
+            .collect();
+        assert!(
+            !all.contains("jwt-signing-key-123") && !all.contains("hunter22"),
+            "{all}"
+        );
+        assert!(all.contains("http://u:****@127.0.0.1:3000/health"), "{all}");
     }
 
     #[test]
