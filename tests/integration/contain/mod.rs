@@ -6,8 +6,9 @@
 //! `auto` falls back and says why. Also: services get fds 0, 1, 2 only.
 //!
 //! CI runs as root, so both users are exercised there (`nobody` through
-//! setpriv). Run as a normal user, `As::Nobody` is that user itself and the
-//! refusal tests (which need root to map every id) use `unshare -r`.
+//! setpriv). Run as a normal user, `As::Nobody` is that user itself, the
+//! root tests are missing prerequisites (support::prerequisite), and the PID
+//! namespace refusal uses `unshare -r`.
 
 mod kit;
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use kit::{As, *};
 
-use crate::support::run_bounded;
+use crate::support::{prerequisite, run_bounded};
 use crate::upkit::{eventually, project, Up};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -61,7 +62,12 @@ fn kill9_up_leaves_nothing(who: As) {
 
 #[test]
 fn kill9_of_up_as_root_leaves_no_descendant() {
-    kill9_up_leaves_nothing(As::Me);
+    if prerequisite(
+        is_root(),
+        "kill9_of_up_as_root_leaves_no_descendant needs root",
+    ) {
+        kill9_up_leaves_nothing(As::Me);
+    }
 }
 
 #[test]
@@ -97,7 +103,12 @@ fn kill9_run_leaves_nothing(who: As) {
 
 #[test]
 fn kill9_of_run_as_root_leaves_no_descendant() {
-    kill9_run_leaves_nothing(As::Me);
+    if prerequisite(
+        is_root(),
+        "kill9_of_run_as_root_leaves_no_descendant needs root",
+    ) {
+        kill9_run_leaves_nothing(As::Me);
+    }
 }
 
 #[test]
@@ -175,10 +186,16 @@ stop_timeout = "10s"
 /// Where the kernel refuses namespaces, `auto` falls back, runs, and says
 /// why in `up`'s log and in `check`; `pidns` refuses to start.
 fn refused(who: As, why: &str) {
-    if !is_root() {
-        // Mapping every id needs root; the unprivileged run of this suite
-        // covers the same fallback through `unshare -r` below.
+    if !is_root() && who == As::Me {
+        // Mapping every id needs root; `unshare -r` gives the same "root in
+        // a user namespace" case to a normal user.
         return refused_as_user();
+    }
+    if !prerequisite(
+        is_root(),
+        "refused namespaces as nobody needs root (to map ids)",
+    ) {
+        return;
     }
     let f =
         project("[services.s]\ncommand = [\"sh\", \"-c\", \"echo serving; exec sleep 1000\"]\n");
