@@ -51,6 +51,13 @@ fn kill9_up_leaves_nothing(who: As) {
     let procs = wait_tree(up.pid(), NEEDLES, LIMIT);
     let status = run_bounded(&mut cmd(&f, who, &["status"]), LIMIT);
     assert!(status.stdout.contains("containment: pidns"), "{status:?}");
+    // RSS and process counts come from /proc with the pids `up` sees.
+    let json = run_bounded(&mut cmd(&f, who, &["status", "--json"]), LIMIT);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let a = &v.as_array().unwrap()[0];
+    assert_eq!(a["name"], "a", "{v}");
+    assert_eq!(a["processes"], 3, "sh and its two sleeps: {v}");
+    assert!(a["rss_bytes"].as_u64().unwrap_or(0) > 0, "{v}");
     let (took, left) = kill9_and_time(&up, &procs);
     assert!(
         left.is_empty() && took < Duration::from_secs(1),
