@@ -285,3 +285,30 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> usize {
     }
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(n: i32) -> io::Error {
+        io::Error::from_raw_os_error(n)
+    }
+
+    #[test]
+    fn refusals_name_the_knob() {
+        assert!(userns_refused(&err(libc::ENOSPC)).contains("max_user_namespaces"));
+        assert!(userns_refused(&err(libc::EPERM)).contains("not allowed"));
+        assert!(pidns_refused(&err(libc::ENOSPC), false).contains("max_pid_namespaces"));
+        assert!(pidns_refused(&err(libc::EPERM), false).contains("CAP_SYS_ADMIN"));
+        assert!(pidns_refused(&err(libc::EPERM), true).contains("inside the user namespace"));
+        assert!(pidns_refused(&err(libc::EIO), true).contains("cannot create a PID namespace"));
+    }
+
+    #[test]
+    fn the_init_argv_carries_the_wake_descriptor() {
+        let e = Exec::new(7);
+        let argv: Vec<&str> = e.argv.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(argv, ["uaol-supervisor", INIT_ARG, "7"]);
+        assert_eq!(e.path.to_str().unwrap(), "/proc/self/exe");
+    }
+}
