@@ -10,8 +10,10 @@
 //! *thread* that forked exits: the runtime is a current-thread tokio runtime
 //! on the caller's thread, and inside a PID namespace of ours the forking is
 //! done by the spawner thread (`contain_thread.rs`); both live as long as
-//! the supervisor does. Services and probes get descriptors 0, 1 and 2 only: whatever else
-//! the caller left open without close-on-exec (`up 7>/tmp/x`) is marked
+//! the supervisor does.
+//!
+//! Services and probes get descriptors 0, 1 and 2 only: whatever else the
+//! caller left open without close-on-exec (`up 7>/tmp/x`) is marked
 //! close-on-exec in the child. `run -- CMD` keeps them, like any wrapper.
 //!
 //! Children are registered with the process-wide [`Reaper`]; nobody else waits.
