@@ -347,3 +347,51 @@ fn services_get_only_stdin_stdout_stderr() {
     up.signal(libc::SIGTERM);
     assert_eq!(up.wait(LIMIT).code(), Some(0), "{}", up.output());
 }
+
+/// As PID 1 of a namespace (a container), `up` creates nothing more: the
+/// kernel already kills the namespace with it. Root only (`unshare --pid`).
+#[test]
+fn as_pid1_up_is_already_contained() {
+    if !prerequisite(is_root(), "as_pid1_up_is_already_contained needs root") {
+        return;
+    }
+    let f = project(TREE);
+    let mut un = std::process::Command::new("unshare");
+    un.args(["--pid", "--fork", "--mount-proc"])
+        .arg(crate::support::bin())
+        .arg("up")
+        .current_dir(f.path())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", f.path())
+        .env("NO_COLOR", "1");
+    let mut wrapper = Up::spawn(un);
+    let line = "containment: pidns: up is PID 1 of its namespace";
+    assert!(wrapper.wait_for(line, LIMIT), "{}", wrapper.output());
+    let procs = wait_tree(wrapper.pid(), NEEDLES, LIMIT);
+    assert!(
+        !procs.iter().any(|(_, c)| c.contains("__pidns-init")),
+        "{procs:?}"
+    );
+    // `up` is the wrapper's only child.
+    let up = procs
+        .iter()
+        .find(|(_, c)| c.ends_with(" up"))
+        .map(|&(p, _)| p)
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    // SAFETY: kill(2) on the supervisor this test started.
+    unsafe {
+        libc::kill(up, libc::SIGKILL);
+    }
+    let left = |p: &[(i32, String)]| -> Vec<(i32, String)> {
+        p.iter().filter(|(pid, _)| running(*pid)).cloned().collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(1), || left(&procs).is_empty()),
+        "after kill -9 of up as PID 1, {:?} were alive after {:?}",
+        left(&procs),
+        t0.elapsed()
+    );
+    let _ = wrapper.wait(LIMIT);
+}
