@@ -12,9 +12,9 @@
 //! of the supervisor does not care which one is in force: one thread of `up`
 //! joins the new namespace *for its children only* (`setns`) and does all the
 //! forking (`contain_thread.rs`), so services are still forked by `up`, are
-//! still its children with the pids `fork` returned (as seen
-//! from `up`'s namespace — the ones `status`, `kill` and /proc use), and are
-//! still reaped by the one reaper. What differs is only where orphans go: to
+//! still its children with the pids `fork` returned (as seen from `up`'s
+//! namespace — the ones `status`, `kill` and /proc use), and are still
+//! reaped by the one reaper. What differs is only where orphans go: to
 //! the namespace init rather than to `up` the subreaper; the init reaps them
 //! and wakes the reaper (`adopted.rs` looks at both).
 //!
