@@ -395,3 +395,34 @@ fn as_pid1_up_is_already_contained() {
     );
     let _ = wrapper.wait(LIMIT);
 }
+
+/// Someone SIGKILLs the namespace init from outside: the kernel kills the
+/// services with it; `up` says so, a restart fails with a clear reason
+/// (forks into a dead namespace fail), and `up` ends as failed.
+#[test]
+fn a_killed_namespace_init_is_reported() {
+    let f = project("[services.s]\ncommand = [\"sleep\", \"1000\"]\nrestart = \"always\"\n");
+    let mut up = Up::spawn(cmd(&f, As::Me, &["up"]));
+    assert!(up.wait_for("containment: pidns", LIMIT), "{}", up.output());
+    let tree = wait_tree(up.pid(), &["__pidns-init", "sleep 1000"], LIMIT);
+    let init = tree
+        .iter()
+        .find(|(_, c)| c.contains("__pidns-init"))
+        .map(|&(p, _)| p)
+        .unwrap();
+    // SAFETY: kill(2) on the namespace init of the supervisor this test started.
+    unsafe {
+        libc::kill(init, libc::SIGKILL);
+    }
+    let st = up.wait(LIMIT);
+    let out = up.output();
+    assert!(
+        out.contains("ERROR: the PID namespace init exited"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the PID namespace is gone (its init was killed)"),
+        "{out}"
+    );
+    assert_eq!(st.code(), Some(8), "{out}");
+}
