@@ -110,7 +110,7 @@ async fn status(ctx: &Context) -> Result<Response, Response> {
     Ok(Response {
         ok: true,
         services: Some(services),
-        containment: crate::supervisor::contain::current().map(|m| m.describe()),
+        containment: crate::supervisor::contain::summary(),
         ..Response::default()
     })
 }

@@ -174,6 +174,17 @@ pub fn current() -> Option<&'static Mode> {
     ACTIVE.get().map(|a| &a.mode)
 }
 
+/// The `containment:` line of `status`: the mode entered, and whether its
+/// namespace has since been lost.
+pub fn summary() -> Option<String> {
+    let mode = current()?.describe();
+    Some(if lost() {
+        format!("{mode} — LOST: its init was killed, and every contained process with it")
+    } else {
+        mode
+    })
+}
+
 /// The namespace init's pid, when services run in a namespace of ours.
 pub fn init_pid() -> Option<i32> {
     ACTIVE.get().and_then(|a| a.init)
