@@ -149,6 +149,10 @@ fn is_root() -> bool {
 fn new_namespace() -> Result<(bool, i32, oneshot::Receiver<Exit>), String> {
     let userns = !is_root();
     if userns {
+        // A user namespace cannot be left again: enter it only once a forked
+        // child has shown that a PID namespace inside it works (AppArmor's
+        // restriction, for one, allows the user namespace but not that).
+        sys::trial(true)?;
         sys::new_userns()?;
     }
     let reaper = reaper::global()?;
