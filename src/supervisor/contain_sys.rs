@@ -212,8 +212,10 @@ pub fn trial(userns: bool) -> Result<(), String> {
     }
     if pid == 0 {
         drop(r);
-        let outcome = trial_child(userns);
-        let msg = outcome.err().unwrap_or_default();
+        let msg = match trial_child(userns) {
+            Ok(()) => TRIAL_OK.to_owned(),
+            Err(e) => e,
+        };
         // SAFETY: writing our own buffer to our own pipe, then leaving.
         unsafe {
             libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
@@ -226,11 +228,17 @@ pub fn trial(userns: bool) -> Result<(), String> {
     let mut status = 0;
     // SAFETY: waiting for the child we just forked.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    match n {
-        0 => Ok(()),
-        n => Err(String::from_utf8_lossy(&buf[..n]).into_owned()),
+    match &buf[..n] {
+        b if b == TRIAL_OK.as_bytes() => Ok(()),
+        [] => Err(format!(
+            "the namespace trial ended abnormally (wait status {status})"
+        )),
+        b => Err(String::from_utf8_lossy(b).into_owned()),
     }
 }
+
+/// What a successful trial child writes (an empty pipe means it died).
+const TRIAL_OK: &str = "ok";
 
 fn trial_child(userns: bool) -> Result<(), String> {
     if userns {
