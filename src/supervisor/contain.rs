@@ -37,7 +37,14 @@ use super::reaper;
 use super::state::Exit;
 use crate::plan::Contain;
 
+#[cfg(target_os = "linux")]
 pub use super::contain_init::entry as init_entry;
+
+/// No namespace init outside Linux: never our hidden mode.
+#[cfg(not(target_os = "linux"))]
+pub fn init_entry(_args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {
+    None
+}
 
 /// The containment in force.
 #[derive(Debug, Clone, PartialEq, Eq)]

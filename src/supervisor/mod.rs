@@ -17,7 +17,12 @@
 pub mod adopted;
 pub mod chunk;
 pub mod contain;
+#[cfg(target_os = "linux")]
 mod contain_init;
+#[cfg(not(target_os = "linux"))]
+#[path = "contain_none.rs"]
+mod contain_sys;
+#[cfg(target_os = "linux")]
 mod contain_sys;
 mod contain_thread;
 pub mod control;
