@@ -126,6 +126,7 @@ fn finish(reaper: &Reaper, mut cmd: Command, only_stdio: bool) -> Result<Child, 
         cmd.pre_exec(move || child_setup(setup));
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
+    let cwd = cmd.get_current_dir().map(Path::to_path_buf);
     // Forked where `contain` says (the spawner thread inside a namespace).
     let fork = move || {
         contain_thread::run(move || cmd.spawn())
@@ -133,7 +134,7 @@ fn finish(reaper: &Reaper, mut cmd: Command, only_stdio: bool) -> Result<Child, 
     };
     let (mut child, exit) = reaper
         .register(fork, |c| c.id() as i32)
-        .map_err(|e| describe(&program, &e))?;
+        .map_err(|e| describe(&program, cwd.as_deref(), &e))?;
     Ok(Child {
         pid: child.id() as i32,
         stdout: child.stdout.take().map(OwnedFd::from),
@@ -219,9 +220,10 @@ fn check_cwd(cwd: &Path) -> Result<(), String> {
     }
 }
 
-fn describe(program: &str, e: &io::Error) -> String {
+fn describe(program: &str, cwd: Option<&Path>, e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::NotFound => format!("program `{program}` not found"),
+        // A script whose `#!` interpreter is missing fails with ENOENT too.
+        io::ErrorKind::NotFound => crate::plan::explain_not_found(program, cwd),
         io::ErrorKind::PermissionDenied => {
             format!("permission denied executing `{program}` (is it executable?)")
         }
