@@ -95,7 +95,7 @@ async fn harness(
         signal(SignalKind::terminate()),
     ) else {
         eprintln!("error: cannot install signal handlers");
-        return finish(&h, sup, exit::INTERNAL).await;
+        return finish(&h, sup, Some(exit::INTERNAL)).await;
     };
     let mut health = h.health.clone();
     let waited = tokio::select! {
@@ -111,17 +111,19 @@ async fn harness(
     match waited {
         Wait::Ready => {}
         Wait::Failed(why) => {
-            eprintln!("error: a service failed before CMD could run: {why}");
-            return finish(&h, sup, exit::SERVICE_FAILED).await;
+            eprintln!("error: CMD not run: {why}");
+            // The supervisor's own code, as `up` exits: the gate's probe class
+            // (1–7, as `check` and `probe` report it) or SERVICE_FAILED.
+            return finish(&h, sup, None).await;
         }
         Wait::TimedOut => {
             report_not_ready(&h, timeout).await;
-            return finish(&h, sup, exit::NOT_READY).await;
+            return finish(&h, sup, Some(exit::NOT_READY)).await;
         }
-        Wait::Signal(n) => return finish(&h, sup, 128 + n as u8).await,
+        Wait::Signal(n) => return finish(&h, sup, Some(128 + n as u8)).await,
     }
     let code = run_cmd(&h, &env, &cmd, &mut int, &mut term).await;
-    finish(&h, sup, code).await
+    finish(&h, sup, Some(code)).await
 }
 
 /// Run CMD to its end; SERVICE_FAILED when a service failed meanwhile.
@@ -209,11 +211,16 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
     }
 }
 
-/// Stop everything, wait for the supervisor, and pick the exit code.
-async fn finish(h: &Handle, sup: tokio::task::JoinHandle<u8>, code: u8) -> u8 {
+/// Stop everything, wait for the supervisor, and pick the exit code: `code`,
+/// or with `None` the supervisor's own (the mapping `up` exits with).
+async fn finish(h: &Handle, sup: tokio::task::JoinHandle<u8>, code: Option<u8>) -> u8 {
     let _ = h.control.send(Request::Shutdown).await;
     match sup.await {
-        Ok(_) => code,
+        Ok(own) => code.unwrap_or(if own == exit::OK {
+            exit::SERVICE_FAILED
+        } else {
+            own
+        }),
         Err(_) => exit::INTERNAL,
     }
 }

@@ -159,11 +159,7 @@ impl Supervisor {
             publish(&engine, &health, false);
         }
         publish(&engine, &health, false);
-        let code = match (&engine.stopping, &engine.failed) {
-            (Some(StopCause::Gate(code)), _) => *code,
-            (_, Some(_)) => exit::SERVICE_FAILED,
-            _ => exit::OK,
-        };
+        let code = exit_code(&engine);
         let relays = std::mem::take(&mut engine.relays);
         let (final_health, last) = (health, engine);
         // The engine holds a sender of the sink: drop it so the sink can drain and end.
@@ -179,6 +175,18 @@ impl Supervisor {
         }
         final_health.send_modify(|h| h.done = true);
         code
+    }
+}
+
+/// The supervisor's exit code: the one mapping `up` and `run` share (`run`
+/// uses it when CMD never ran because of a failure). A failed database gate
+/// gives the probe's class (1–7, the same code `check` and `probe` give for
+/// that failure), a failed service SERVICE_FAILED, a clean stop OK.
+fn exit_code(engine: &Engine) -> u8 {
+    match (&engine.stopping, &engine.failed) {
+        (Some(StopCause::Gate(code)), _) => *code,
+        (_, Some(_)) => exit::SERVICE_FAILED,
+        _ => exit::OK,
     }
 }
 

@@ -15,6 +15,7 @@ mod env;
 mod escape;
 mod export;
 mod memory;
+mod prestart;
 mod probe;
 mod run;
 mod secrets;
