@@ -189,9 +189,12 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         .collect();
     let names: Vec<String> = waiting
         .iter()
-        .map(|s| format!("{} ({})", s.name, s.state))
+        .map(|s| match snap.waiting.get(&s.name) {
+            Some(what) => format!("{} ({}): waiting for {what}", s.name, s.state),
+            None => format!("{} ({})", s.name, s.state),
+        })
         .collect();
-    eprintln!("error: not ready after {timeout:?}: {}", names.join(", "));
+    eprintln!("error: not ready after {timeout:?}: {}", names.join("; "));
     for s in waiting {
         let (tx, rx) = oneshot::channel();
         let req = Request::Logs {
@@ -202,7 +205,8 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         if h.control.send(req).await.is_err() {
             return;
         }
-        if let Ok(Ok(lines)) = rx.await {
+        let lines = rx.await.ok().and_then(Result::ok).unwrap_or_default();
+        if !lines.is_empty() {
             eprintln!("--- last output of {} ---", s.name);
             for (_, l) in lines {
                 eprintln!("{l}");

@@ -8,7 +8,7 @@
 //! - [`format`]: how lines look (pure);
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
-//! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
+//! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
 //!   requests and health for `run` and the control socket.
 
@@ -36,6 +36,7 @@ pub mod spawn;
 pub mod state;
 pub mod tail;
 pub mod trace;
+pub mod waiting;
 
 pub use control::{Handle, Health, Request, Snapshot};
 pub use runtime::{run_blocking, Options, Supervisor};
