@@ -26,7 +26,9 @@ use crate::cmd::{common, up};
 use crate::config::units::parse_duration;
 use crate::exit;
 use crate::plan::Env;
-use crate::supervisor::{self, reaper, spawn, trace, Handle, Options, Request, Supervisor};
+use crate::supervisor::{
+    self, reaper, spawn, trace, visible, Handle, Options, Request, Supervisor,
+};
 
 /// Run `run`.
 pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
@@ -209,7 +211,7 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         if !lines.is_empty() {
             eprintln!("--- last output of {} ---", s.name);
             for (_, l) in lines {
-                eprintln!("{l}");
+                eprintln!("{}", visible::escape_str(&l));
             }
         }
     }

@@ -5,7 +5,7 @@
 //!   function (table-tested in `state_tests.rs`);
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
-//! - [`format`]: how lines look (pure);
+//! - [`format`] + [`visible`]: how lines look, control characters made visible (pure);
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
@@ -29,6 +29,7 @@ mod requests;
 pub mod restart;
 pub mod rotate;
 pub mod runtime;
+mod scan;
 mod schedule;
 pub mod signals;
 pub mod sink;
@@ -36,6 +37,7 @@ pub mod spawn;
 pub mod state;
 pub mod tail;
 pub mod trace;
+pub mod visible;
 pub mod waiting;
 
 pub use control::{Handle, Health, Request, Snapshot};

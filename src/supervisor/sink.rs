@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use super::chunk::Chunk;
 use super::logs::Stream;
 use super::rotate::Rotating;
+use super::visible;
 use crate::plan::{LogFile, LogFormat};
 
 pub use super::format::{rfc3339, Style, SELF_NAME};
@@ -213,8 +214,9 @@ impl Writer {
         }
     }
 
-    /// The hot path: the precomputed prefix and each line's bytes, as they
-    /// are, copied once into `buf` and written with one call.
+    /// The hot path: the precomputed prefix and each line's bytes copied
+    /// once into `buf` and written with one call. Control characters are
+    /// shown as escapes ([`visible`]); a chunk without any is copied as is.
     fn pretty(&mut self, svc: usize, stream: Stream, chunk: &Chunk) {
         let prefix = match self.prefixes.get(svc) {
             Some(p) => &p[usize::from(stream == Stream::Stderr)],
@@ -223,10 +225,16 @@ impl Writer {
         self.buf.clear();
         self.buf
             .reserve(chunk.bytes.len() + chunk.lines * prefix.len());
+        let plain = visible::is_plain(&chunk.bytes);
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', &chunk.bytes) {
             self.buf.extend_from_slice(prefix);
-            self.buf.extend_from_slice(&chunk.bytes[start..=nl]);
+            if plain {
+                self.buf.extend_from_slice(&chunk.bytes[start..=nl]);
+            } else {
+                visible::escape_into(&chunk.bytes[start..nl], &mut self.buf);
+                self.buf.push(b'\n');
+            }
             start = nl + 1;
         }
         let _ = self.out.write_all(&self.buf);

@@ -14,6 +14,7 @@ mod corpus;
 mod env;
 mod escape;
 mod export;
+mod hostile_output;
 mod memory;
 mod prestart;
 mod probe;

@@ -240,3 +240,35 @@ depends_on = {{ api = "ready" }}
     assert!(!out.stderr.contains("last output of web"), "{}", out.stderr);
     assert_all_gone(&out.all());
 }
+
+/// The last output lines `run` shows on a readiness timeout are service
+/// output too: controls are shown as escapes there as well.
+#[test]
+fn timeout_report_shows_controls_in_last_lines_as_escapes() {
+    let port = crate::pg::free_port();
+    let f = project(&format!(
+        r#"
+[services.slow]
+command = ["./slow.sh"]
+ready = {{ tcp = "127.0.0.1:{port}", interval = "100ms", timeout = "30s" }}
+"#
+    ));
+    f.script(
+        "slow.sh",
+        r"printf 'x\rsupervisor * forged\n\033[2Kgone\n'; exec sleep 1000",
+    );
+    let out = f.run(&["run", "--timeout", "1s", "--", "true"], LIMIT);
+    assert_eq!(out.code(), Some(9), "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--- last output of slow ---\nx\\rsupervisor * forged\n\\x1b[2Kgone\n"),
+        "{:?}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains('\r') && !out.all().contains('\x1b'),
+        "{:?}",
+        out.all()
+    );
+    assert_all_gone(&out.all());
+}
