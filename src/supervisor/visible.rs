@@ -17,33 +17,37 @@
 use std::borrow::Cow;
 
 pub use super::scan::is_plain;
+use super::scan::special;
 
 /// Append `line` (one line, without its newline) to `out` with every
 /// control character other than tab shown as an escape.
 pub fn escape_into(line: &[u8], out: &mut Vec<u8>) {
-    if is_plain(line) && !line.contains(&b'\n') {
-        out.extend_from_slice(line);
-        return;
-    }
-    for chunk in line.utf8_chunks() {
-        let valid = chunk.valid();
-        let mut from = 0;
-        for (at, c) in valid.char_indices() {
-            if needs_escape(c) {
-                out.extend_from_slice(&valid.as_bytes()[from..at]);
-                push_escape(c, out);
-                from = at + c.len_utf8();
-            }
+    let mut rest = line;
+    while let Some(i) = rest.iter().position(|&b| special(b) || b == b'\n') {
+        out.extend_from_slice(&rest[..i]);
+        let b = rest[i];
+        let n = match b {
+            0..=0x7f => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            _ => 0,
+        };
+        let char_at = rest
+            .get(i..i + n)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.chars().next());
+        match char_at {
+            Some(c) if needs_escape(c) => push_escape(c, out),
+            Some(_) => out.extend_from_slice(&rest[i..i + n]),
+            // Invalid UTF-8: kept, but for what an 8-bit terminal reads as C1.
+            None if (0x80..=0x9f).contains(&b) => push_hex(b, out),
+            None => out.push(b),
         }
-        out.extend_from_slice(&valid.as_bytes()[from..]);
-        for &b in chunk.invalid() {
-            if (0x80..=0x9f).contains(&b) {
-                push_hex(b, out);
-            } else {
-                out.push(b);
-            }
-        }
+        let step = if char_at.is_some() { n } else { 1 };
+        rest = rest.get(i + step..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
 }
 
 /// [`escape_into`] for text (e.g. lines from the `logs` tail).
@@ -151,6 +155,51 @@ mod tests {
         long[70] = b'x';
         long[199] = b'\r';
         assert!(!is_plain(&long));
+    }
+
+    /// The reference: decode with `utf8_chunks`, escape per char.
+    fn reference(line: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in line.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if needs_escape(c) {
+                    push_escape(c, &mut out);
+                } else {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+            }
+            for &b in chunk.invalid() {
+                if (0x80..=0x9f).contains(&b) {
+                    push_hex(b, &mut out);
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        out
+    }
+
+    /// Random lines of interesting bytes (controls, UTF-8 lead and
+    /// continuation bytes, C1 pairs): same as the reference, and nothing a
+    /// terminal acts on is left.
+    #[test]
+    fn random_lines_match_the_reference() {
+        let pool: &[u8] = b"aZ \t\r\n\x1b\x00\x7f\x80\x85\x9b\x9f\xa0\xbf\xc2\xc3\xe2\x82\xac\xf0\x9f\x98\x80\xff";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut line = Vec::new();
+            for _ in 0..(seed % 13) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                line.push(pool[(seed % pool.len() as u64) as usize]);
+            }
+            let mut out = Vec::new();
+            escape_into(&line, &mut out);
+            assert_eq!(out, reference(&line), "{line:?}");
+            let text = String::from_utf8_lossy(&out);
+            assert!(!text.chars().any(needs_escape), "{line:?} -> {text:?}");
+        }
     }
 
     #[test]
