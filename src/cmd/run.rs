@@ -7,8 +7,12 @@
 //! CMD stays in our process group with our stdio, so a terminal's Ctrl-C
 //! reaches it directly (we do not send it a second SIGINT, as `just` does
 //! not); SIGTERM to us is forwarded. If a service fails while CMD runs, CMD
-//! gets SIGTERM, everything stops, and the exit code is SERVICE_FAILED. On a
-//! readiness timeout the services not ready are named with their last lines.
+//! gets SIGTERM, everything stops, and the exit code is SERVICE_FAILED. If
+//! something fails before CMD, the code is the supervisor's own — the one
+//! `up` exits with: the probe's class (1–7, as `check`) for the database
+//! gate, else SERVICE_FAILED. On a readiness timeout the services not ready
+//! are named with what each waits for (the gate's host:port and last failure,
+//! a dependency, a readiness check) and their last lines (escaped).
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -113,7 +117,7 @@ async fn harness(
     match waited {
         Wait::Ready => {}
         Wait::Failed(why) => {
-            eprintln!("error: CMD not run: {why}");
+            eprintln!("error: CMD not run: {}", visible::escape_str(&why));
             // The supervisor's own code, as `up` exits: the gate's probe class
             // (1–7, as `check` and `probe` report it) or SERVICE_FAILED.
             return finish(&h, sup, None).await;
@@ -169,6 +173,7 @@ async fn run_cmd(
             _ = int.recv() => {}
             r = health.wait_for(|x| x.failed.is_some()), if !service_failed => {
                 let why = r.map(|x| x.failed.clone().unwrap_or_default()).unwrap_or_default();
+                let why = visible::escape_str(&why);
                 eprintln!("error: a service failed while CMD was running: {why}; stopping CMD");
                 service_failed = true;
                 let _ = kill(pid, Signal::SIGTERM);
