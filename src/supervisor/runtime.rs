@@ -22,7 +22,6 @@ use super::requests::{on_request, publish};
 use super::signals::{Shutdown, Signals};
 use super::sink::{Sink, Style};
 use super::spawn;
-use super::waiting::GateWait;
 use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{LogFormat, Plan};
@@ -124,22 +123,7 @@ impl Supervisor {
             .clone()
             .filter(|_| opts.probe && engine.units.iter().any(|u| u.plan.uses_database));
         engine.gate_open = db.is_none();
-        engine.gate_wait = db
-            .as_ref()
-            .filter(|d| d.settings.probe)
-            .map(|d| GateWait::new(d.url.connect_plan()));
-        if let (Some(d), Some(g)) = (&db, &engine.gate_wait) {
-            tracing::info!(
-                "database gate: probing {} (for up to {:?}) before starting the services that use the database",
-                g.target,
-                d.settings.wait
-            );
-        }
-        let progress = db::probe::Progress::lines();
-        let progress = match &engine.gate_wait {
-            Some(g) => progress.recording(std::sync::Arc::clone(&g.last)),
-            None => progress,
-        };
+        let progress = engine.watch_gate(db.as_ref());
         let gate = async move {
             match db {
                 Some(d) => db::gate_with(&d, progress).await,

@@ -2,12 +2,14 @@
 //! database gate (its host:port and the last probe failure), a dependency
 //! (and the condition it must reach), or its own readiness check. Shown by
 //! `run` when `--timeout` runs out and carried in status snapshots, so "not
-//! ready" never comes without a why. Another `impl Engine` block; no I/O.
+//! ready" never comes without a why. Another `impl Engine` block; no I/O
+//! but the one `tracing` line announcing the gate.
 
 use super::engine::Engine;
 use super::state::State;
-use crate::db::probe::LastCause;
+use crate::db::probe::{LastCause, Progress};
 use crate::db::view::ConnectPlan;
+use crate::db::DatabasePlan;
 use crate::plan::ReadyProbe;
 
 /// The database gate while it probes.
@@ -58,6 +60,30 @@ pub fn target(plan: &ConnectPlan) -> String {
 }
 
 impl Engine {
+    /// The gate is about to probe `db` (when probing is on): remember where,
+    /// say so, and return the progress reporter that records each failure.
+    pub fn watch_gate(&mut self, db: Option<&DatabasePlan>) -> Progress {
+        self.gate_wait = db
+            .filter(|d| d.settings.probe)
+            .map(|d| GateWait::new(d.url.connect_plan()));
+        let Some((d, g)) = db.zip(self.gate_wait.as_ref()) else {
+            return Progress::lines();
+        };
+        let users: Vec<&str> = self
+            .units
+            .iter()
+            .filter(|u| u.plan.uses_database)
+            .map(|u| u.plan.name.as_str())
+            .collect();
+        tracing::info!(
+            "database gate: probing {} (for up to {:?}) before starting {}",
+            g.target,
+            d.settings.wait,
+            users.join(", ")
+        );
+        Progress::lines().recording(std::sync::Arc::clone(&g.last))
+    }
+
     /// What service `i` is waiting for, when it is not ready yet and the
     /// reason is known.
     pub fn waiting_for(&self, i: usize) -> Option<String> {
