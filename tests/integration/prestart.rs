@@ -1,5 +1,6 @@
 //! The SPEC's promise on exit codes: the same failure before any service
-//! starts gives the same code in `check`, `up` and `run` — bad config,
+//! starts gives the same code in `check`, `up` and `run` (and `probe`, whose
+//! codes they share) — bad config,
 //! invalid URL, and every probe class (1–7), the gate's own timeout
 //! included. Each setup runs all three real commands (a real PostgreSQL for
 //! the authentication, database, TLS and query cases) with hard timeouts.
@@ -14,14 +15,15 @@ use crate::support::{Fixture, Output};
 
 const LIMIT: Duration = Duration::from_secs(40);
 
-/// The three commands, each against the same project.
-fn all_three(toml: &str) -> Vec<(&'static str, Output)> {
+/// Every command that can fail before a service starts, against the same project.
+fn all_commands(toml: &str) -> Vec<(&'static str, Output)> {
     let f = Fixture::new();
     f.write("supervisor.toml", toml);
-    let cmds: [(&str, &[&str]); 3] = [
+    let cmds: [(&str, &[&str]); 4] = [
         ("check", &["check"]),
         ("up", &["up"]),
         ("run", &["run", "--timeout", "30s", "--", "true"]),
+        ("probe", &["probe"]),
     ];
     cmds.into_iter()
         .map(|(name, args)| {
@@ -35,7 +37,7 @@ fn all_three(toml: &str) -> Vec<(&'static str, Output)> {
 /// Every command exits `code`, names `needle`, starts no service and prints
 /// no form of the test password.
 fn expect_same(case: &str, toml: &str, code: i32, needle: &str) {
-    for (name, out) in all_three(toml) {
+    for (name, out) in all_commands(toml) {
         let all = out.all();
         assert_eq!(out.code(), Some(code), "{case}: `{name}` exit code:\n{all}");
         assert!(
