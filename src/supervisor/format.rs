@@ -183,6 +183,25 @@ mod tests {
         }
     }
 
+    /// An event can quote outside text (a database server's error message):
+    /// its controls are escaped too, so it stays one line.
+    #[test]
+    fn event_messages_cannot_carry_controls() {
+        let s = Style::new(LogFormat::Pretty, true, &["api".into()]);
+        let e = s.event("ERROR", None, "gate failed: x\x1b[2J\nsupervisor * ok", &[]);
+        assert!(
+            e.ends_with("gate failed: x\\x1b[2J\\nsupervisor * ok"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.matches('\x1b').count(),
+            2,
+            "only our own bold on/off: {e:?}"
+        );
+        let j = Style::new(LogFormat::Json, false, &[]).event("INFO", None, "a\u{9b}b", &[]);
+        assert!(j.contains("a\\u009bb"), "{j}");
+    }
+
     #[test]
     fn json_lines_parse() {
         let s = Style::new(LogFormat::Json, false, &["api".into()]);
