@@ -16,14 +16,14 @@
 
 use std::borrow::Cow;
 
+use super::scan::first_unsafe;
 pub use super::scan::is_plain;
-use super::scan::special;
 
 /// Append `line` (one line, without its newline) to `out` with every
 /// control character other than tab shown as an escape.
 pub fn escape_into(line: &[u8], out: &mut Vec<u8>) {
     let mut rest = line;
-    while let Some(i) = rest.iter().position(|&b| special(b) || b == b'\n') {
+    while let Some(i) = first_unsafe(rest) {
         out.extend_from_slice(&rest[..i]);
         let b = rest[i];
         let n = match b {
