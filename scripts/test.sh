@@ -43,6 +43,10 @@ echo "== cargo clippy" >&2
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test" >&2
 cargo test --all-targets --quiet 2>&1
+# The fuzz targets are their own workspace (cargo-fuzz); compile them without
+# the sanitizer build so an API rename in the library cannot break them unseen.
+echo "== fuzz targets compile (cargo check in fuzz/)" >&2
+(cd fuzz && cargo check --bins --quiet)
 # The quickstart, end to end: the example backend under `run`, twice (fresh
 # and reusing its database), nothing left behind. Uses the debug build above.
 echo "== examples/uaol end to end" >&2

@@ -178,13 +178,13 @@ fn a_broken_config_fails_env_with_the_same_report() {
 /// the spawned child finds in its environment (through `up`), nothing more.
 #[test]
 fn the_child_gets_exactly_what_env_prints() {
-    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        eprintln!("skipped: no python3 to dump the child's environment");
+        .find(|p| std::path::Path::new(p).exists());
+    if !crate::support::prerequisite(python.is_some(), "python3 to dump the child's environment") {
         return;
-    };
+    }
+    let python = python.unwrap();
     let f = project();
     let dump = format!(
         "[services.dump]\ncommand = [\"{python}\", \"-c\", \"import os, json; open('child.json', 'w').write(json.dumps(dict(os.environ)))\"]\noneshot = true\nenv_file = \"api.env\"\nenv = {{ API_KEY = \"k3y-${{SUFFIX_PART}}\" }}\n"

@@ -148,3 +148,21 @@ pub fn kill_group_with(pgid: i32, sig: i32) {
         libc::kill(-pgid, sig);
     }
 }
+
+/// A test's environmental prerequisite. Missing → the test **fails**, with
+/// the reason: a test that prints "skipped" and passes proves nothing, and CI
+/// (root, with `unshare`, `runuser` and python3) has all of them. A developer
+/// on a machine without them can opt out knowingly with
+/// `UAOL_TEST_ALLOW_SKIP=1`; then the test prints why and returns.
+/// Returns whether the test should go on.
+#[must_use]
+pub fn prerequisite(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var_os("UAOL_TEST_ALLOW_SKIP").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED (UAOL_TEST_ALLOW_SKIP=1): {what}");
+        return false;
+    }
+    panic!("missing prerequisite: {what} (set UAOL_TEST_ALLOW_SKIP=1 to skip knowingly; CI must run it)");
+}

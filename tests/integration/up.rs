@@ -225,8 +225,10 @@ fn orphans_are_reaped_as_pid1() {
     let probe = std::process::Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc", "true"])
         .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED orphans_are_reaped_as_pid1: `unshare --pid --fork --mount-proc` is not permitted here");
+    if !crate::support::prerequisite(
+        probe.is_ok_and(|o| o.status.success()),
+        "orphans_are_reaped_as_pid1 needs `unshare --pid --fork --mount-proc` (root)",
+    ) {
         return;
     }
     let f = project(ORPHANS);

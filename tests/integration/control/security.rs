@@ -1,6 +1,6 @@
 //! A second uid cannot talk to `up`: the socket is 0600 (connect fails), and
 //! even through a socket opened to everyone the server checks the peer's uid
-//! (SO_PEERCRED) and refuses. Needs root (to act as `nobody`); skipped otherwise.
+//! (SO_PEERCRED) and refuses. Needs root (to act as `nobody`): fails without it (see support::prerequisite).
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -38,8 +38,10 @@ fn as_nobody(
 
 #[test]
 fn another_uid_cannot_connect() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: another_uid_cannot_connect needs root to act as `nobody`");
+    if !crate::support::prerequisite(
+        nix::unistd::geteuid().is_root(),
+        "another_uid_cannot_connect needs root to act as `nobody`",
+    ) {
         return;
     }
     let runuser_ok = runuser().is_some_and(|r| {
@@ -48,8 +50,10 @@ fn another_uid_cannot_connect() {
             .status()
             .is_ok_and(|s| s.success())
     });
-    if !runuser_ok {
-        eprintln!("skipped: another_uid_cannot_connect: `runuser -u nobody` is not available");
+    if !crate::support::prerequisite(
+        runuser_ok,
+        "another_uid_cannot_connect needs `runuser -u nobody`",
+    ) {
         return;
     }
     let fx = Fixture::new();

@@ -114,8 +114,11 @@ fn a_read_only_config_dir_runs_without_a_socket() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NO_COLOR", "1");
     let o = crate::support::run_bounded(&mut c, CMD);
-    if o.stderr.contains("unshare failed") || o.stderr.contains("mount:") {
-        eprintln!("skipped: cannot make a read-only mount here: {}", o.stderr);
+    let mount_ok = !(o.stderr.contains("unshare failed") || o.stderr.contains("mount:"));
+    if !crate::support::prerequisite(
+        mount_ok,
+        &format!("a read-only bind mount (`unshare -m`, root): {}", o.stderr),
+    ) {
         return;
     }
     expect_code(&o, 0);
