@@ -80,6 +80,12 @@ fn config_and_url_errors_are_3_everywhere() {
         "supervisor.toml",
     );
     expect_same(
+        "url from an unset variable",
+        &project("${NO_SUCH_DATABASE_URL}", ""),
+        3,
+        "NO_SUCH_DATABASE_URL",
+    );
+    expect_same(
         "unencoded password",
         &project("postgresql://u:pa@ss@127.0.0.1:1/db", ""),
         3,
@@ -96,6 +102,14 @@ fn gate_timeout_is_the_probe_class_everywhere() {
     )
     .replace("wait = \"0s\"", "wait = \"1s\"");
     expect_same("nothing listening", &toml, 2, "nothing is listening");
+    let silent = pg::black_hole(); // accepts, never answers
+    let toml = project(
+        &format!("postgresql://u:secretpw@127.0.0.1:{silent}/db?sslmode=disable"),
+        "",
+    )
+    .replace("wait = \"0s\"", "wait = \"1s\"")
+    .replace("probe_timeout = \"5s\"", "probe_timeout = \"300ms\"");
+    expect_same("silent server", &toml, 2, "in phase");
 }
 
 #[test]
