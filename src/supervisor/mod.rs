@@ -5,7 +5,8 @@
 //!   function (table-tested in `state_tests.rs`);
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
-//! - [`format`] + [`visible`]: how lines look, control characters made visible (pure);
+//! - [`format`] + [`visible`] (+ `scan`): how lines look, control characters made
+//!   visible (pure);
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;

@@ -2,17 +2,18 @@
 //! `\r`, an ANSI escape (`\x1b[2K`, cursor moves, OSC titles) or a C1 control
 //! could overwrite what came before and forge a `supervisor * …` line. In
 //! pretty mode every control character except tab is shown as a visible
-//! escape, as `journalctl` and `systemd-escape` do (`\r`, `\x1b`, `\x7f`; C1
-//! code points U+0080–U+009F as `\u009b`); JSON escapes them too (valid
-//! JSON, same decoded text). The `log_file` copy keeps the bytes as written:
-//! files are for tools, as journald keeps the raw message.
+//! escape, C style as `less`/`cat -v` show rather than send them (`\r`,
+//! `\x1b`, `\x7f`; C1 code points U+0080–U+009F as `\u009b`); JSON escapes
+//! them too (valid JSON, same decoded text). The `log_file` copy keeps the
+//! bytes as written: files are for tools, as journald keeps the raw message.
 //!
 //! Hot path (the relay writes hundreds of MB/s): [`is_plain`] is one SIMD
-//! pass (`scan.rs`), and a chunk of plain ASCII lines is copied as before. Only a chunk with a control character or a
-//! non-ASCII byte takes the careful path, line by line, and only the lines
-//! that need it are rebuilt (non-ASCII text is decoded to find C1 controls;
-//! invalid UTF-8 is passed through except bytes 0x80–0x9F, which an 8-bit
-//! terminal would read as C1 controls).
+//! pass (`scan.rs`), and a chunk of plain ASCII lines is copied as before.
+//! Only a chunk with a control character or a non-ASCII byte takes the
+//! careful path, line by line, and only the lines that need it are rebuilt
+//! (non-ASCII text is decoded to find C1 controls; invalid UTF-8 is passed
+//! through except bytes 0x80–0x9F, which an 8-bit terminal would read as C1
+//! controls).
 
 use std::borrow::Cow;
 
