@@ -102,7 +102,10 @@ fn finish(reaper: &Reaper, mut cmd: Command) -> Result<Child, String> {
         cmd.pre_exec(move || child_setup(parent, nofile));
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let (mut child, exit) = reaper.spawn(&mut cmd).map_err(|e| describe(&program, &e))?;
+    let cwd = cmd.get_current_dir().map(Path::to_path_buf);
+    let (mut child, exit) = reaper
+        .spawn(&mut cmd)
+        .map_err(|e| describe(&program, cwd.as_deref(), &e))?;
     Ok(Child {
         pid: child.id() as i32,
         stdout: child.stdout.take().map(OwnedFd::from),
@@ -162,9 +165,10 @@ fn check_cwd(cwd: &Path) -> Result<(), String> {
     }
 }
 
-fn describe(program: &str, e: &io::Error) -> String {
+fn describe(program: &str, cwd: Option<&Path>, e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::NotFound => format!("program `{program}` not found"),
+        // A script whose `#!` interpreter is missing fails with ENOENT too.
+        io::ErrorKind::NotFound => crate::plan::explain_not_found(program, cwd),
         io::ErrorKind::PermissionDenied => {
             format!("permission denied executing `{program}` (is it executable?)")
         }
