@@ -115,7 +115,8 @@ async fn harness(
         _ = term.recv() => Wait::Signal(libc::SIGTERM),
     };
     match waited {
-        Wait::Ready => {}
+        // Our lines about the start come before CMD's output on the shared stdout.
+        Wait::Ready => supervisor::sink::barrier(Duration::from_secs(1)).await,
         Wait::Failed(why) => {
             eprintln!("error: CMD not run: {}", visible::escape_str(&why));
             // The supervisor's own code, as `up` exits: the gate's probe class

@@ -45,6 +45,28 @@ pub enum Record {
     Event(String),
     /// Nothing: wakes the writer to drain parked events.
     Flush,
+    /// Write and flush everything before this, then acknowledge.
+    Barrier(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Wait (at most `limit`) until everything sent to the running sink so far
+/// is written and flushed: `run` calls it before CMD shares our stdout, so
+/// the supervisor's lines about the start come before CMD's output. Returns
+/// at once when no sink runs.
+pub async fn barrier(limit: std::time::Duration) {
+    let tx = STYLE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, tx)| tx.clone());
+    let Some(tx) = tx else { return };
+    let (ack, done) = tokio::sync::oneshot::channel();
+    let _ = tokio::time::timeout(limit, async {
+        if tx.send(Record::Barrier(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    })
+    .await;
 }
 
 /// The style events use; set while a sink runs.
@@ -191,6 +213,11 @@ impl Writer {
                 let _ = writeln!(self.out, "{text}");
             }
             Record::Flush => {}
+            Record::Barrier(ack) => {
+                self.drain_overflow();
+                let _ = self.out.flush();
+                let _ = ack.send(());
+            }
             Record::Lines {
                 svc,
                 stream,
