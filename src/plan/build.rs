@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
-use super::{deps, names, scrub, service, LogFormat, Plan, Problems, Settings, Source, Warning};
+use super::{
+    deps, names, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source, Warning,
+};
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
@@ -188,6 +190,16 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
             Duration::from_secs(10),
         ),
         control_socket: s.control_socket.as_ref().map(|p| ctx.abs(p.get_ref())),
+        contain: ctx.choice(
+            &s.contain,
+            "supervisor.contain",
+            &[
+                ("auto", Contain::Auto),
+                ("pidns", Contain::Pidns),
+                ("none", Contain::None),
+            ],
+            Contain::Auto,
+        ),
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
 //! - [`format`] + [`visible`] (+ `scan`): how lines look, control characters made
 //!   visible (pure);
+//! - [`contain`] (+ `contain_sys`, `contain_init`): the PID namespace that
+//!   nothing outlives, chosen once before the supervisor starts;
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
@@ -15,6 +17,15 @@
 
 pub mod adopted;
 pub mod chunk;
+pub mod contain;
+#[cfg(target_os = "linux")]
+mod contain_init;
+#[cfg(not(target_os = "linux"))]
+#[path = "contain_none.rs"]
+mod contain_sys;
+#[cfg(target_os = "linux")]
+mod contain_sys;
+mod contain_thread;
 pub mod control;
 pub mod engine;
 pub mod format;

@@ -293,6 +293,7 @@ fn check_report_snapshot() {
         r#"[supervisor]
 env_files = [".env"]
 inherit = ["HOME"]
+contain = "none"
 
 [env]
 NODE_ENV = "production"
