@@ -31,7 +31,8 @@ pub struct Cli {
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// `name | line`, aligned, coloured on a terminal.
+    /// `name | line`, aligned, coloured on a terminal; control characters in
+    /// a service's output shown as escapes (`\r`, `\x1b`).
     Pretty,
     /// One JSON object per line: ts, service, stream, line.
     Json,
@@ -51,7 +52,10 @@ pub enum Command {
     /// Only the database probe: DNS → TCP → TLS → auth → query, each phase timed.
     Probe(ProbeArgs),
     /// CI harness: start the services, wait until ready, run CMD with the same
-    /// environment, stop everything, exit with CMD's code.
+    /// environment, stop everything, exit with CMD's code. Before CMD: the
+    /// probe's code (1–7, as `check`) when the database gate fails, 8 when a
+    /// service failed, 9 when not ready within --timeout (naming what each
+    /// service waits for).
     Run(RunArgs),
     /// Show the state of every service of a running `up`.
     Status(StatusArgs),

@@ -210,10 +210,16 @@ pub struct GateFailure {
 /// before any `uses_database` service starts. Returns immediately when probing
 /// is disabled. Progress and the result go to stderr; never the password.
 pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
+    gate_with(db, probe::Progress::lines()).await
+}
+
+/// [`gate`] with the caller's [`probe::Progress`] (e.g. one that records the
+/// last transient failure for a "still waiting for …" message).
+pub async fn gate_with(db: &DatabasePlan, progress: probe::Progress) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }
-    let report = probe::run(&db.url, &db.settings, probe::Progress::lines()).await;
+    let report = probe::run(&db.url, &db.settings, progress).await;
     eprint!("{}", probe::render::human(&report, &db.url));
     match report.failure() {
         None => Ok(()),

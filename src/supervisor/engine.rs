@@ -21,6 +21,7 @@ use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
 use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, Svc};
+use super::waiting::GateWait;
 use crate::plan::ServicePlan;
 use crate::secret::Redactor;
 
@@ -116,6 +117,8 @@ pub struct Engine {
     pub(super) reaper: Arc<Reaper>,
     /// The database gate is open (or not needed).
     pub gate_open: bool,
+    /// While the gate probes: where, and the last failure.
+    pub gate_wait: Option<GateWait>,
     /// Everything is stopping, and why.
     pub stopping: Option<StopCause>,
     /// Some service failed at some point.
@@ -163,6 +166,7 @@ impl Engine {
             sink,
             reaper,
             gate_open: false,
+            gate_wait: None,
             stopping: None,
             failed: None,
             relays: Vec::new(),

@@ -5,12 +5,13 @@
 //!   function (table-tested in `state_tests.rs`);
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
-//! - [`format`]: how lines look (pure);
+//! - [`format`] + [`visible`] (+ `scan`): how lines look, control characters made
+//!   visible (pure);
 //! - [`contain`] (+ `contain_sys`, `contain_init`): the PID namespace that
 //!   nothing outlives, chosen once before the supervisor starts;
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms;
-//! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
+//! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
 //!   requests and health for `run` and the control socket.
 
@@ -40,6 +41,7 @@ mod requests;
 pub mod restart;
 pub mod rotate;
 pub mod runtime;
+mod scan;
 mod schedule;
 pub mod signals;
 pub mod sink;
@@ -47,6 +49,8 @@ pub mod spawn;
 pub mod state;
 pub mod tail;
 pub mod trace;
+pub mod visible;
+pub mod waiting;
 
 pub use control::{Handle, Health, Request, Snapshot};
 pub use runtime::{run_blocking, Options, Supervisor};

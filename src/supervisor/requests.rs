@@ -114,5 +114,8 @@ fn snapshot(engine: &Engine) -> Snapshot {
             },
         })
         .collect();
-    Snapshot { services }
+    let waiting = (0..engine.units.len())
+        .filter_map(|i| Some((engine.units[i].plan.name.clone(), engine.waiting_for(i)?)))
+        .collect();
+    Snapshot { services, waiting }
 }

@@ -102,10 +102,15 @@ impl Report {
     }
 }
 
+/// The last transient failure while waiting (`refused (tcp)`), shared with
+/// whoever must say what is being waited for (`run`'s timeout message).
+pub type LastCause = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 /// Where progress lines go while waiting.
 pub struct Progress {
     enabled: bool,
     tty: bool,
+    last: Option<LastCause>,
 }
 
 impl Progress {
@@ -114,6 +119,7 @@ impl Progress {
         Progress {
             enabled: true,
             tty: std::io::stderr().is_terminal(),
+            last: None,
         }
     }
     /// Progress on stderr as plain lines even on a terminal: for the gate in
@@ -123,6 +129,7 @@ impl Progress {
         Progress {
             enabled: true,
             tty: false,
+            last: None,
         }
     }
     /// No progress output.
@@ -130,9 +137,20 @@ impl Progress {
         Progress {
             enabled: false,
             tty: false,
+            last: None,
+        }
+    }
+    /// Also record each transient failure's cause in `last`.
+    pub fn recording(self, last: LastCause) -> Self {
+        Progress {
+            last: Some(last),
+            ..self
         }
     }
     fn note(&self, attempt: u32, elapsed: Duration, cause: &str) {
+        if let Some(last) = &self.last {
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(cause.to_owned());
+        }
         if !self.enabled {
             return;
         }
