@@ -14,6 +14,7 @@ use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
+use crate::supervisor::contain;
 
 /// Run `check`.
 pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
@@ -25,6 +26,13 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
         Err(code) => return code,
     };
     print!("{}", report(&plan));
+    match contain::probe(plan.settings.contain) {
+        Ok(mode) => println!("\ncontainment: {}", mode.describe()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::code(exit::CONFIG);
+        }
+    }
     match probe(&plan, args) {
         None => exit::code(exit::OK),
         Some(Ok(())) => {
@@ -52,8 +60,18 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
             return exit::code(problems.exit_code());
         }
     };
+    let contained = contain::probe(plan.settings.contain);
     let probe = probe(&plan, args);
     let mut v = report_json(&plan);
+    v["containment"] = match &contained {
+        Ok(m) => json!({"mode": m.name(), "detail": m.describe()}),
+        Err(e) => json!({"mode": "refused", "detail": e}),
+    };
+    if contained.is_err() {
+        v["ok"] = json!(false);
+        println!("{v}");
+        return exit::code(exit::CONFIG);
+    }
     v["probe"] = match &probe {
         None => Value::Null,
         Some(Ok(())) => json!({"ok": true}),
@@ -107,12 +125,13 @@ pub fn report(plan: &Plan) -> String {
     if plan.services.is_empty() {
         out.push_str("  (no services)\n");
     }
+    let r = plan.redactor();
     for (i, s) in plan.services.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {:width$}  {}\n",
             i + 1,
             s.name,
-            describe(s)
+            describe(s, &r)
         ));
     }
     if !plan.services.is_empty() {
@@ -142,8 +161,8 @@ pub fn report(plan: &Plan) -> String {
     out
 }
 
-fn describe(s: &ServicePlan) -> String {
-    let mut parts = vec![format!("$ {}", redactor(s).redact(&shell_words(&s.argv)))];
+fn describe(s: &ServicePlan, r: &Redactor) -> String {
+    let mut parts = vec![format!("$ {}", shell_words(&shown_argv(s)))];
     if !s.depends_on.is_empty() {
         let deps: Vec<String> = s
             .depends_on
@@ -161,7 +180,7 @@ fn describe(s: &ServicePlan) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
-    parts.join("; ")
+    r.redact(&parts.join("; ")).into_owned()
 }
 
 fn ready(p: &ReadyProbe) -> String {
@@ -173,14 +192,16 @@ fn ready(p: &ReadyProbe) -> String {
     }
 }
 
-/// Masks the values of the service's secret variables (they may appear in
-/// an interpolated command line).
-fn redactor(s: &ServicePlan) -> Redactor {
-    let mut r = Redactor::default();
-    for v in s.env.vars.values().filter(|v| v.secret) {
-        r.add(&v.value);
-    }
-    r
+/// argv as it may be printed: each argument's secret parts masked.
+fn shown_argv(s: &ServicePlan) -> Vec<String> {
+    s.argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match s.argv_secret.get(i) {
+            Some(spans) => spans.display(a),
+            None => a.clone(),
+        })
+        .collect()
 }
 
 fn shell_words(argv: &[String]) -> String {
@@ -215,7 +236,7 @@ fn env_summary(env: &Env) -> String {
     let secrets: Vec<&str> = env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     let mut s = format!("{} vars: {}", env.len(), by.join(", "));
@@ -227,7 +248,8 @@ fn env_summary(env: &Env) -> String {
 
 /// The machine-readable report (no secret values).
 pub fn report_json(plan: &Plan) -> Value {
-    let services: Vec<Value> = plan.services.iter().map(service_json).collect();
+    let r = plan.redactor();
+    let services: Vec<Value> = plan.services.iter().map(|s| service_json(s, &r)).collect();
     let database = plan.database.as_ref().map(|db| {
         json!({
             "url": db.url.redacted(),
@@ -249,7 +271,7 @@ pub fn report_json(plan: &Plan) -> Value {
     })
 }
 
-fn service_json(s: &ServicePlan) -> Value {
+fn service_json(s: &ServicePlan, r: &Redactor) -> Value {
     let deps: Vec<Value> = s
         .depends_on
         .iter()
@@ -259,12 +281,12 @@ fn service_json(s: &ServicePlan) -> Value {
         .env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     json!({
         "name": s.name,
-        "argv": s.argv.iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
+        "argv": shown_argv(s).iter().map(|a| r.redact(a).into_owned()).collect::<Vec<_>>(),
         "program": s.program.display().to_string(),
         "cwd": s.cwd.display().to_string(),
         "depends_on": deps,

@@ -79,7 +79,7 @@ pub fn source_label(src: &Source) -> String {
         }
         Source::GlobalEnv { .. } => "[env]".into(),
         Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
-        Source::Database => "database.url".into(),
+        Source::Database { .. } => "database.url".into(),
     }
 }
 
@@ -91,6 +91,6 @@ pub fn layer(src: &Source) -> u8 {
         Source::GlobalEnv { .. } => 3,
         Source::ServiceEnvFile { .. } => 4,
         Source::ServiceEnv { .. } => 5,
-        Source::Database => 6,
+        Source::Database { .. } => 6,
     }
 }

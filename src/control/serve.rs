@@ -130,6 +130,7 @@ async fn status(ctx: &Context) -> Result<Response, Response> {
     Ok(Response {
         ok: true,
         services: Some(views(ctx).await?),
+        containment: crate::supervisor::contain::summary(),
         ..Response::default()
     })
 }
@@ -168,7 +169,7 @@ async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response,
     Ok(Response {
         ok: true,
         lines: Some(lines),
-        names: Some(ctx.names.to_vec()),
+        names: Some(Box::new(ctx.names.to_vec())),
         ..Response::default()
     })
 }

@@ -11,6 +11,8 @@
 
 use base64::Engine as _;
 
+use super::args::{self, Piece};
+use super::escape::kubernetes_arg;
 use super::yaml::{emit, map, s, Y};
 use super::{dns_label, exported_vars, human_duration, secs_ceil, OutFile};
 use crate::db::Client;
@@ -94,7 +96,7 @@ fn env_name(svc: &ServicePlan) -> String {
 
 fn config_map(svc: &ServicePlan, opts: &Options) -> Y {
     let data = exported_vars(&svc.env)
-        .filter(|(_, v)| !v.secret)
+        .filter(|(_, v)| !v.is_secret())
         .map(|(k, v)| (k.to_string(), s(v.value.clone())))
         .collect();
     map([
@@ -107,9 +109,12 @@ fn config_map(svc: &ServicePlan, opts: &Options) -> Y {
 
 fn secret(svc: &ServicePlan, opts: &Options) -> Y {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let data = exported_vars(&svc.env)
-        .filter(|(_, v)| v.secret)
-        .map(|(k, v)| (k.to_string(), s(b64.encode(v.value.as_bytes()))))
+    let vars = exported_vars(&svc.env)
+        .filter(|(_, v)| v.is_secret())
+        .map(|(k, v)| (k.to_string(), v.value.clone()));
+    let data = vars
+        .chain(args::plan(svc).extra)
+        .map(|(k, v)| (k, s(b64.encode(v.as_bytes()))))
         .collect();
     map([
         ("apiVersion", s("v1")),
@@ -216,7 +221,7 @@ fn pod_spec(plan: &Plan, svc: &ServicePlan, opts: &Options, notes: &mut Vec<(Str
     }
     spec.push((
         "containers".into(),
-        Y::List(vec![container(svc, opts, notes)]),
+        Y::List(vec![container(plan, svc, opts, notes)]),
     ));
     if svc.stop_signal != nix::sys::signal::Signal::SIGTERM {
         notes.push(note(
@@ -233,19 +238,35 @@ fn pod_spec(plan: &Plan, svc: &ServicePlan, opts: &Options, notes: &mut Vec<(Str
     ])
 }
 
-fn container(svc: &ServicePlan, opts: &Options, notes: &mut Vec<(String, Y)>) -> Y {
+fn container(plan: &Plan, svc: &ServicePlan, opts: &Options, notes: &mut Vec<(String, Y)>) -> Y {
+    let args = args::plan(svc);
     let mut c = vec![
         ("name".to_string(), s(dns_label(&svc.name))),
         ("image".to_string(), s(opts.image.clone())),
         (
             "command".to_string(),
-            Y::List(svc.argv.iter().map(|a| s(a.clone())).collect()),
+            Y::List(args.argv.iter().map(|p| s(command_arg(p))).collect()),
         ),
         ("envFrom".to_string(), env_from(svc)),
     ];
+    let refs = args.referenced();
+    if !refs.is_empty() {
+        c.push((
+            "env".into(),
+            Y::List(refs.iter().map(|n| env_ref(svc, n)).collect()),
+        ));
+    }
     if let Some(ready) = &svc.ready {
-        match readiness_probe(ready) {
+        let secret_exec = match &ready.probe {
+            ReadyProbe::Exec(argv) => argv.iter().any(|a| super::shown(plan, a) != *a),
+            _ => false,
+        };
+        match readiness_probe(ready).filter(|_| !secret_exec) {
             Some(p) => c.push(("readinessProbe".into(), p)),
+            None if secret_exec => notes.push(note(
+                "ready",
+                "the exec readiness check holds a secret: not written here (add it to the image, reading the secret from the environment)",
+            )),
             None => notes.push(note(
                 "ready",
                 "log readiness has no Kubernetes equivalent; no readinessProbe",
@@ -257,6 +278,32 @@ fn container(svc: &ServicePlan, opts: &Options, notes: &mut Vec<(String, Y)>) ->
         c.push(("resources".into(), map([("limits", limits)])));
     }
     Y::Map(c)
+}
+
+/// One command element: literal text escaped ([`kubernetes_arg`]), secret
+/// parts as `$(VAR)` references, which the kubelet expands from the
+/// container's `env`.
+fn command_arg(pieces: &[Piece]) -> String {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(l) => kubernetes_arg(l),
+            Piece::Var(n) => format!("$({n})"),
+        })
+        .collect()
+}
+
+/// An `env` entry for a variable a command references: from the Secret
+/// when secret (or generated), else from the ConfigMap.
+fn env_ref(svc: &ServicePlan, name: &str) -> Y {
+    let plain = exported_vars(&svc.env).any(|(k, v)| k == name && !v.is_secret());
+    let (from, key) = if plain {
+        ("configMapKeyRef", name)
+    } else {
+        ("secretKeyRef", name)
+    };
+    let source = map([("name", s(env_name(svc))), ("key", s(key))]);
+    map([("name", s(name)), ("valueFrom", map([(from, source)]))])
 }
 
 fn init_containers(
@@ -367,7 +414,7 @@ fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
             "exec",
             map([(
                 "command",
-                Y::List(argv.iter().map(|a| s(a.clone())).collect()),
+                Y::List(argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
             )]),
         ),
         ReadyProbe::Log(_) => return None,
@@ -445,6 +492,36 @@ mod tests {
     }
 
     #[test]
+    fn an_exec_readiness_check_holding_a_secret_is_not_written() {
+        let mut plan = testplan::plan();
+        plan.services[1].ready = Some(ReadyCheck {
+            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        let files = render(&plan, &opts());
+        let auth = files
+            .iter()
+            .find(|f| f.name == "auth-service.yaml")
+            .unwrap();
+        assert!(
+            !auth.contents.contains("jwt-signing-key-123"),
+            "{}",
+            auth.contents
+        );
+        assert!(
+            !auth.contents.contains("readinessProbe"),
+            "{}",
+            auth.contents
+        );
+        assert!(
+            auth.contents.contains("holds a secret"),
+            "{}",
+            auth.contents
+        );
+    }
+
+    #[test]
     fn secrets_only_in_secret_files() {
         let files = render(&testplan::plan(), &opts());
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -456,7 +533,11 @@ mod tests {
                 f.name
             );
             assert!(!f.contents.contains("jwt-signing-key-123"), "{}", f.name);
+            // An argument with a literal URL password goes to the Secret too.
+            assert!(!f.contents.contains("l1teral-pw"), "{}", f.name);
             if !f.secret {
+                let url_b64 = b64.encode(testplan::LITERAL_URL);
+                assert!(!f.contents.contains(&url_b64), "{}", f.name);
                 assert!(
                     !f.contents.contains(&b64.encode("jwt-signing-key-123")),
                     "{}",

@@ -10,14 +10,18 @@
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
+//! - [`names`]: service names as unit, object and file names (one mapping);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
 pub mod command;
 mod ctx;
 mod deps;
+mod exec;
 pub mod graph;
+mod interpreter;
 mod load;
+pub mod names;
 mod options;
 mod problems;
 mod program;
@@ -25,6 +29,7 @@ mod scrub;
 mod service;
 mod types;
 
+pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;

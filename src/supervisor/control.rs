@@ -132,6 +132,9 @@ pub struct ServiceStatus {
 pub struct Snapshot {
     /// In start order.
     pub services: Vec<ServiceStatus>,
+    /// Per service not ready yet, what it is waiting for, when known (the
+    /// database gate, a dependency, its readiness check).
+    pub waiting: std::collections::BTreeMap<String, String>,
 }
 
 /// The aggregate state `run -- CMD` waits on.
