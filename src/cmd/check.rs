@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use super::common::{config_path, layer, load_plan_quiet, os_env, source_label};
+use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, source_label};
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
 use crate::exit;
@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
     if args.json {
         return run_json(cli, args);
     }
-    let plan = match load_plan_quiet(cli) {
+    let plan = match load_plan_quiet(cli).and_then(runnable) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -40,7 +40,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
 
 fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
     let path = config_path(cli);
-    let plan = match plan::load(&path, &os_env()) {
+    let loaded = plan::load(&path, &os_env()).and_then(|p| {
+        let me = plan::privilege::Identity::current();
+        plan::privilege::problems(&p, &me).into_result(p)
+    });
+    let plan = match loaded {
         Ok(p) => p,
         Err(problems) => {
             let list: Vec<Value> = problems

@@ -16,18 +16,24 @@ mod build;
 pub mod command;
 mod ctx;
 mod deps;
+mod exec_types;
 pub mod graph;
 mod load;
 mod options;
+pub mod privilege;
 mod problems;
 mod program;
+mod run_as;
 mod scrub;
 mod service;
 mod types;
 
+pub use exec_types::*;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
 
+#[cfg(test)]
+mod exec_tests;
 #[cfg(test)]
 mod tests;

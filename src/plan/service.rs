@@ -14,7 +14,8 @@ use super::build::Global;
 use super::ctx::Ctx;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
-use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
+use super::run_as::{run_as, user_env};
+use super::{Condition, Env, ExecContext, RestartPolicy, ServicePlan, Source, Warning};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -40,7 +41,9 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .and_then(|p| service_env_file(ctx, p, g));
     let lookup = service_lookup(ctx.os, file.as_ref(), g);
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
-    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
+    let exec = exec_context(ctx, r, n);
+    let user = exec.run_as.as_ref().map(user_env).unwrap_or_default();
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database, &user);
     let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, program) = argv(
@@ -84,6 +87,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         max_memory: max_memory(ctx, &r.max_memory, &key("max_memory")),
         critical: r.critical.unwrap_or(false),
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
+        exec,
     };
     Built {
         plan,
@@ -112,6 +116,7 @@ fn service_lookup<'a>(
 }
 
 /// The six layers for one service, with the OS-vs-file and PG* warnings.
+#[allow(clippy::too_many_arguments)]
 fn service_env(
     ctx: &mut Ctx,
     n: &str,
@@ -120,9 +125,10 @@ fn service_env(
     file: Option<&EnvFile>,
     lookup: &dyn Fn(&str) -> Option<String>,
     uses_database: bool,
+    user: &[(&str, String, Source)],
 ) -> Env {
     let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
-    let mut layers = g.base_layers(ctx.os);
+    let mut layers = g.base_layers(ctx.os, user);
     if let Some(f) = file {
         layers.add_file(f, true);
     }
@@ -242,5 +248,13 @@ fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned
             }
             out
         }
+    }
+}
+
+/// `user`, `group` (and, in `limits`, the process attributes).
+fn exec_context(ctx: &mut Ctx, r: &RawService, n: &str) -> ExecContext {
+    ExecContext {
+        run_as: run_as(ctx, r, n),
+        ..ExecContext::default()
     }
 }

@@ -13,6 +13,7 @@
 //!   requests and health for `run` and the control socket.
 
 pub mod adopted;
+pub mod child_setup;
 pub mod chunk;
 pub mod control;
 pub mod engine;

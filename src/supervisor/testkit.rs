@@ -52,6 +52,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         max_memory: None,
         critical: false,
         log_file: None,
+        exec: Default::default(),
     }
 }
 

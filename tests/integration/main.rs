@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod control;
 mod corpus;
+mod credentials;
 mod env;
 mod escape;
 mod export;
