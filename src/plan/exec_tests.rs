@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{load_text, Plan, Problems, RunAs, Source};
+use super::{load_text, Plan, Problems, Resource, RunAs, Source, INFINITY};
 
 fn load(service_keys: &str) -> Result<Plan, Problems> {
     let toml = format!("[services.s]\ncommand = \"/bin/sh\"\n{service_keys}\n");
@@ -119,4 +119,86 @@ fn unknown_and_invalid_users_and_groups_are_all_reported() {
         let p = problems(keys);
         assert!(p.contains(needle), "{keys}: {p}");
     }
+}
+
+fn limits(value: &str) -> Result<Vec<(Resource, u64, u64)>, String> {
+    load(&format!("limits = {value}"))
+        .map(|p| {
+            p.services[0]
+                .exec
+                .limits
+                .iter()
+                .map(|l| (l.resource, l.soft, l.hard))
+                .collect()
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn limits_take_systemd_names_and_values() {
+    use Resource::*;
+    let got = limits(
+        r#"{ nofile = 65536, nproc = 4096, core = 0, memlock = "64MiB", stack = "8MiB:infinity", cpu = "1m", rttime = "10ms", as = "infinity", fsize = "1024:2048" }"#,
+    );
+    assert_eq!(
+        got,
+        Ok(vec![
+            (Cpu, 60, 60),
+            (Fsize, 1024, 2048),
+            (Stack, 8 << 20, INFINITY),
+            (Core, 0, 0),
+            (Nofile, 65536, 65536),
+            (As, INFINITY, INFINITY),
+            (Nproc, 4096, 4096),
+            (Memlock, 64 << 20, 64 << 20),
+            (Rttime, 10_000, 10_000),
+        ])
+    );
+    let l = &load("limits = { nofile = \"1024:65536\" }")
+        .expect("plan")
+        .services[0]
+        .exec
+        .limits[0];
+    assert_eq!(l.systemd_value(), "1024:65536");
+    assert!(l.at.ends_with(":3:21"), "{}", l.at);
+}
+
+#[test]
+fn bad_limits_umask_and_nice_are_reported_with_the_fix() {
+    for (keys, needle) in [
+        (
+            "limits = { nofiles = 1 }",
+            "services.s.limits.nofiles: unknown limit (did you mean `nofile`?)",
+        ),
+        ("limits = { nofile = -1 }", "-1 is negative"),
+        (
+            "limits = { nofile = \"2048:1024\" }",
+            "the soft limit 2048 is above the hard limit 1024",
+        ),
+        (
+            "limits = { nofile = \"infinity\" }",
+            "nofile cannot be infinity",
+        ),
+        ("limits = { nproc = \"4k\" }", "`4k` is not a count"),
+        ("limits = { memlock = \"64XB\" }", "unknown size unit"),
+        (
+            "umask = \"0999\"",
+            "services.s.umask: `0999` is not a umask",
+        ),
+        ("umask = \"01777\"", "is not a umask"),
+        ("nice = 20", "services.s.nice: 20 is out of range"),
+        ("nice = -21", "-21 is out of range"),
+    ] {
+        let p = problems(keys);
+        assert!(p.contains(needle), "{keys}: {p}");
+    }
+}
+
+#[test]
+fn umask_and_nice_are_typed() {
+    let plan = load("umask = \"0027\"\nnice = -5").expect("plan");
+    let x = &plan.services[0].exec;
+    assert_eq!(x.umask, Some(0o027));
+    assert_eq!(x.nice.as_ref().map(|n| n.value), Some(-5));
+    assert!(load("umask = \"77\"").is_ok());
 }

@@ -82,6 +82,26 @@ pub type RlimitId = libc::c_int;
 /// `RLIM_INFINITY`.
 pub const INFINITY: u64 = u64::MAX;
 
+/// A limit value as systemd and `check` print it (`infinity` or the number).
+pub fn show_limit(v: u64) -> String {
+    if v == INFINITY {
+        "infinity".into()
+    } else {
+        v.to_string()
+    }
+}
+
+impl Limit {
+    /// systemd's value: `N`, or `SOFT:HARD` when they differ.
+    pub fn systemd_value(&self) -> String {
+        if self.soft == self.hard {
+            show_limit(self.hard)
+        } else {
+            format!("{}:{}", show_limit(self.soft), show_limit(self.hard))
+        }
+    }
+}
+
 /// What a limit's number counts, for parsing and for printing it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {

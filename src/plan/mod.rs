@@ -18,6 +18,7 @@ mod ctx;
 mod deps;
 mod exec_types;
 pub mod graph;
+mod limits;
 mod load;
 mod options;
 pub mod privilege;

@@ -8,7 +8,7 @@
 //! [`Identity::current`] reads the process (ids, effective capabilities,
 //! hard limits).
 
-use super::{ExecContext, Plan, Problems, Resource, INFINITY};
+use super::{show_limit as show, ExecContext, Plan, Problems, Resource};
 
 /// Linux capability numbers (capability.h).
 const CAP_SETGID: u32 = 6;
@@ -158,14 +158,6 @@ fn check_limit(l: &super::Limit, me: &Identity, key: &dyn Fn(&str) -> String, ou
             ),
         ),
         _ => {}
-    }
-}
-
-fn show(v: u64) -> String {
-    if v == INFINITY {
-        "infinity".into()
-    } else {
-        v.to_string()
     }
 }
 

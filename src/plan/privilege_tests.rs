@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::plan::load_text;
+use crate::plan::{load_text, INFINITY};
 
 fn plan(keys: &str) -> Plan {
     let toml = format!("[services.s]\ncommand = \"/bin/sh\"\n{keys}\n");
@@ -58,4 +58,42 @@ fn cap_eff_is_read_from_proc_status() {
     let status = "Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n";
     assert_eq!(cap_eff(status), Some(0x1ff_ffff_ffff));
     assert_eq!(cap_eff("Name: x\n"), None);
+}
+
+#[test]
+fn raising_a_hard_limit_needs_cap_sys_resource() {
+    let me = user(1000, 1000, 0);
+    let p = found("limits = { nofile = 8192 }", &me);
+    assert!(p.contains("supervisor.toml:3:21: services.s.limits.nofile: the hard limit 8192 is above up's own hard limit 4096 and raising it needs CAP_SYS_RESOURCE: up runs as uid 1000 (not root), without it"), "{p}");
+    // Soft above the current hard is fine when the new hard is not.
+    assert_eq!(
+        found(
+            "limits = { nofile = \"1024:4096\", core = \"infinity\" }",
+            &me
+        ),
+        ""
+    );
+    assert_eq!(
+        found("limits = { nofile = 8192 }", &user(0, 0, ROOT_CAPS)),
+        ""
+    );
+}
+
+#[test]
+fn nofile_above_nr_open_is_refused_even_for_root() {
+    let p = found("limits = { nofile = 2000000 }", &user(0, 0, ROOT_CAPS));
+    assert!(
+        p.contains(
+            "services.s.limits.nofile: 2000000 is above the kernel's ceiling fs.nr_open = 1048576"
+        ),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_negative_nice_needs_cap_sys_nice() {
+    let p = found("nice = -5", &user(1000, 1000, 0));
+    assert!(p.contains("services.s.nice: a negative nice (-5) raises the priority: up runs as uid 1000 (not root), without CAP_SYS_NICE"), "{p}");
+    assert_eq!(found("nice = 5", &user(1000, 1000, 0)), "");
+    assert_eq!(found("nice = -5", &user(1000, 1000, 1 << CAP_SYS_NICE)), "");
 }

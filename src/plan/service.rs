@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::build::Global;
 use super::ctx::Ctx;
+use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
@@ -251,10 +252,13 @@ fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned
     }
 }
 
-/// `user`, `group` (and, in `limits`, the process attributes).
+/// `user`, `group`, `limits`, `umask`, `nice`.
 fn exec_context(ctx: &mut Ctx, r: &RawService, n: &str) -> ExecContext {
+    let key = |k: &str| format!("services.{n}.{k}");
     ExecContext {
         run_as: run_as(ctx, r, n),
-        ..ExecContext::default()
+        limits: limits::limits(ctx, &r.limits, &key("limits")),
+        umask: limits::umask(ctx, r, &key("umask")),
+        nice: limits::nice(ctx, r, &key("nice")),
     }
 }

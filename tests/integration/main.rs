@@ -15,6 +15,7 @@ mod credentials;
 mod env;
 mod escape;
 mod export;
+mod limits;
 mod memory;
 mod probe;
 mod run;
