@@ -7,6 +7,7 @@
 //! Variables the Plan took from the OS environment via `inherit` are host-local
 //! (PATH, HOME, …) and are not exported: the target supplies its own.
 
+mod exec;
 pub mod kubernetes;
 pub mod systemd;
 mod yaml;

@@ -60,6 +60,17 @@ impl Identity {
         self.caps & (1 << cap) != 0
     }
 
+    /// How to get `cap`: root normally has it; a root without it (a
+    /// container that dropped it) must be given it.
+    fn fix(&self, cap: &str) -> String {
+        if self.euid == 0 {
+            let short = cap.trim_start_matches("CAP_");
+            format!("give up {cap} (in a container: `--cap-add {short}`)")
+        } else {
+            "run up as root".into()
+        }
+    }
+
     fn who(&self) -> String {
         if self.euid == 0 {
             "up runs as root but without".into()
@@ -94,9 +105,10 @@ fn check_service(x: &ExecContext, me: &Identity, key: &dyn Fn(&str) -> String, o
             out.push(
                 &r.at,
                 format!(
-                    "{}: cannot run the service as user `{what}`: {} CAP_SETUID; run up as root (or as `{what}`), or remove `user`",
+                    "{}: cannot run the service as user `{what}`: {} CAP_SETUID; {} (or as `{what}`), or remove `user`",
                     key("user"),
-                    me.who()
+                    me.who(),
+                    me.fix("CAP_SETUID")
                 ),
             );
         } else if (switch_uid || switch_gid) && !me.has(CAP_SETGID) {
@@ -107,10 +119,11 @@ fn check_service(x: &ExecContext, me: &Identity, key: &dyn Fn(&str) -> String, o
             out.push(
                 &r.at,
                 format!(
-                    "{}: cannot switch to group `{what}` (gid {}): {} CAP_SETGID; run up as root (or with that primary group), or remove `{k}`",
+                    "{}: cannot switch to group `{what}` (gid {}): {} CAP_SETGID; {} (or with that primary group), or remove `{k}`",
                     key(k),
                     r.gid,
-                    me.who()
+                    me.who(),
+                    me.fix("CAP_SETGID")
                 ),
             );
         }
@@ -123,10 +136,11 @@ fn check_service(x: &ExecContext, me: &Identity, key: &dyn Fn(&str) -> String, o
             out.push(
                 &n.at,
                 format!(
-                    "{}: a negative nice ({}) raises the priority: {} CAP_SYS_NICE; use 0..19, or run up as root",
+                    "{}: a negative nice ({}) raises the priority: {} CAP_SYS_NICE; use 0..19, or {}",
                     key("nice"),
                     n.value,
-                    me.who()
+                    me.who(),
+                    me.fix("CAP_SYS_NICE")
                 ),
             );
         }
@@ -151,10 +165,11 @@ fn check_limit(l: &super::Limit, me: &Identity, key: &dyn Fn(&str) -> String, ou
         Some(h) if l.hard > h && !me.has(CAP_SYS_RESOURCE) => out.push(
             &l.at,
             format!(
-                "{k}: the hard limit {} is above up's own hard limit {} and raising it needs CAP_SYS_RESOURCE: {} it; lower the limit, or run up as root",
+                "{k}: the hard limit {} is above up's own hard limit {} and raising it needs CAP_SYS_RESOURCE: {} it; lower the limit, or {}",
                 show(l.hard),
                 show(h),
-                me.who()
+                me.who(),
+                me.fix("CAP_SYS_RESOURCE")
             ),
         ),
         _ => {}

@@ -177,18 +177,7 @@ fn a_non_root_check_or_up_with_user_is_refused_naming_the_reason() {
         &["up"],
         &["run", "--", "true"],
     ] {
-        let mut c = f.cmd(args);
-        let bin = c.get_program().to_owned();
-        let mut as_nobody = Command::new("setpriv");
-        as_nobody
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-            .arg(bin)
-            .args(c.get_args())
-            .current_dir(f.path())
-            .env_clear()
-            .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
-        c = as_nobody;
-        let out = run_bounded(&mut c, LIMIT);
+        let out = as_nobody(&f, args);
         assert_eq!(out.code(), Some(3), "{args:?}: {}", out.all());
         let uid = id_of_nobody("-u");
         assert!(
@@ -198,6 +187,39 @@ fn a_non_root_check_or_up_with_user_is_refused_naming_the_reason() {
         );
         assert!(!out.all().contains("started (pid"), "{}", out.all());
     }
+}
+
+#[test]
+fn export_and_env_work_as_any_user() {
+    if !prerequisite(
+        is_root() && which("setpriv"),
+        "running the binary as nobody needs root and setpriv",
+    ) {
+        return;
+    }
+    let f = open_project("[services.a]\ncommand = [\"sleep\", \"1000\"]\nuser = \"root\"\n");
+    std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let out = as_nobody(&f, &["export", "systemd", "--out", "units"]);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    let unit = std::fs::read_to_string(f.path().join("units/uaol-a.service")).expect("unit");
+    assert!(unit.contains("\nUser=root\n"), "{unit}");
+    let out = as_nobody(&f, &["env", "a"]);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    assert!(out.stdout.contains("USER=\"root\""), "{}", out.stdout);
+}
+
+/// Run the binary with `args` in `f` as nobody (setpriv), bounded.
+fn as_nobody(f: &Fixture, args: &[&str]) -> crate::support::Output {
+    let c = f.cmd(args);
+    let mut cmd = Command::new("setpriv");
+    let gid = format!("--regid={}", id_of_nobody("-g"));
+    cmd.args(["--reuid=nobody", &gid, "--clear-groups", "--"])
+        .arg(c.get_program())
+        .args(c.get_args())
+        .current_dir(f.path())
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    run_bounded(&mut cmd, LIMIT)
 }
 
 fn which(tool: &str) -> bool {
