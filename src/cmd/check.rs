@@ -165,6 +165,7 @@ fn describe(s: &ServicePlan) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
+    parts.extend(s.exec.summary());
     parts.join("; ")
 }
 
@@ -275,6 +276,7 @@ fn service_json(s: &ServicePlan) -> Value {
         "oneshot": s.oneshot,
         "uses_database": s.uses_database,
         "restart": s.restart.as_str(),
+        "exec": s.exec.summary(),
         "env": {"count": s.env.len(), "sources": counts(&s.env).into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(), "masked": secrets},
     })
 }

@@ -34,6 +34,13 @@ fn a_user_by_name_or_id_brings_its_primary_and_supplementary_groups() {
         assert_eq!(r.groups.first(), Some(&r.gid), "{keys}");
         assert!(r.at.ends_with(":3:8"), "{keys}: {}", r.at);
     }
+    let warned = load("user = \"nobody\"").expect("plan").warnings;
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.message.contains("`nobody` is the overflow user")),
+        "{warned:?}"
+    );
     let root = run_as("user = \"root\"");
     assert_eq!((root.uid, root.gid), (Some(0), 0));
     assert_eq!(root.home.as_deref(), Some("/root"));

@@ -24,6 +24,37 @@ impl ExecContext {
     pub fn is_empty(&self) -> bool {
         self == &ExecContext::default()
     }
+
+    /// Short phrases for `check` (`as app (uid 1001, gid 1001, groups 1001,27)`,
+    /// `limits nofile=1024:65536`, `umask 0027`, `nice 5`).
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.run_as {
+            let groups: Vec<String> = r.groups.iter().map(u32::to_string).collect();
+            let who = r.user.as_deref().or(r.group.as_deref()).unwrap_or_default();
+            let uid = r.uid.map_or("kept".to_string(), |u| u.to_string());
+            out.push(format!(
+                "as {who} (uid {uid}, gid {}, groups {})",
+                r.gid,
+                groups.join(",")
+            ));
+        }
+        if !self.limits.is_empty() {
+            let l: Vec<String> = self
+                .limits
+                .iter()
+                .map(|l| format!("{}={}", l.resource.name(), l.systemd_value()))
+                .collect();
+            out.push(format!("limits {}", l.join(" ")));
+        }
+        if let Some(m) = self.umask {
+            out.push(format!("umask {m:04o}"));
+        }
+        if let Some(n) = &self.nice {
+            out.push(format!("nice {}", n.value));
+        }
+        out
+    }
 }
 
 /// Who the service runs as: the ids the child switches to, in the order

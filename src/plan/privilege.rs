@@ -65,7 +65,7 @@ impl Identity {
     fn fix(&self, cap: &str) -> String {
         if self.euid == 0 {
             let short = cap.trim_start_matches("CAP_");
-            format!("give up {cap} (in a container: `--cap-add {short}`)")
+            format!("grant up {cap} (in a container: `--cap-add {short}`)")
         } else {
             "run up as root".into()
         }

@@ -194,6 +194,9 @@ fn with_user(
     };
     match (entry, u) {
         (Some(e), _) => {
+            if e.name == "nobody" {
+                ctx.warn(&raw.span(), key, "`nobody` is the overflow user (it owns every file of an unmapped id, e.g. over NFS or in user namespaces), so a service running as it can reach more than intended; systemd calls it unsafe — create a dedicated system user (docs/exec.md)");
+            }
             let gid = gid.unwrap_or(e.gid.as_raw());
             out.groups = supplementary(&e.name, gid);
             out.uid = Some(e.uid.as_raw());
