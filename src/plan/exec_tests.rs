@@ -209,3 +209,48 @@ fn umask_and_nice_are_typed() {
     assert_eq!(x.nice.as_ref().map(|n| n.value), Some(-5));
     assert!(load("umask = \"77\"").is_ok());
 }
+
+#[test]
+fn a_user_that_cannot_reach_its_program_or_cwd_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let private = dir.path().join("app");
+    std::fs::create_dir(&private).expect("mkdir");
+    let prog = private.join("server");
+    std::fs::write(&prog, "#!/bin/sh\n").expect("write");
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let toml = format!(
+        "[services.s]\ncommand = [\"{}\"]\ncwd = \"{}\"\nuser = \"nobody\"\n",
+        prog.display(),
+        private.display()
+    );
+    let plan =
+        load_text(&dir.path().join("supervisor.toml"), &toml, &BTreeMap::new()).expect("plan");
+    let shown: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+    let blocked = format!("{} is not searchable (mode 0700", dir.path().display());
+    for want in [
+        format!(
+            "services.s.user: `nobody` cannot use the working directory {}: {blocked}",
+            private.display()
+        ),
+        format!(
+            "services.s.user: `nobody` cannot execute {}: {blocked}",
+            prog.display()
+        ),
+    ] {
+        assert!(
+            shown.iter().any(|w| w.contains(&want)),
+            "{want}\nin {shown:#?}"
+        );
+    }
+    // Readable all the way: no warning.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let plan =
+        load_text(&dir.path().join("supervisor.toml"), &toml, &BTreeMap::new()).expect("plan");
+    assert!(
+        !plan.warnings.iter().any(|w| w.message.contains("cannot")),
+        "{:?}",
+        plan.warnings
+    );
+}

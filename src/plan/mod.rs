@@ -25,6 +25,7 @@ pub mod privilege;
 mod problems;
 mod program;
 mod run_as;
+mod run_as_access;
 mod scrub;
 mod service;
 mod types;

@@ -56,6 +56,13 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         path_var.as_deref(),
         &cwd,
     );
+    if let Some(who) = &exec.run_as {
+        for message in super::run_as_access::problems(who, &program, &cwd) {
+            let location = who.at.clone();
+            let message = format!("{}: {message}", key("user"));
+            ctx.warnings.push(Warning { location, message });
+        }
+    }
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
     let restart = restart(ctx, r, oneshot, &key("restart"));
     let plan = ServicePlan {

@@ -26,7 +26,7 @@ fn id_of_nobody(opt: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A project nobody can read (temp dirs are 0700): only the file modes we set matter.
+/// A project nobody can read (a temp dir may be 0700): only the file modes we set matter.
 fn open_project(toml: &str) -> Fixture {
     let f = project(toml);
     std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
