@@ -7,6 +7,9 @@
 //!   `db::validate`), then each service and the graph;
 //! - `service`: one service's six env layers, with `program` (argv, PATH
 //!   resolution, cwd) and `options` (backoff, ready, signals, sizes, log file);
+//! - `run_as` (+ `run_as_access`), `limits`: the exec context — `user` /
+//!   `group` resolved to ids, `limits`, `umask`, `nice` ([`ExecContext`]);
+//!   [`privilege`]: whether this process may apply it (asked by check/up/run);
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);

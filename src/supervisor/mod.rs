@@ -7,7 +7,8 @@
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
 //! - [`format`]: how lines look (pure);
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
-//!   [`signals`], [`trace`]: the mechanisms;
+//!   [`signals`], [`trace`]: the mechanisms; [`child_setup`]: a service's
+//!   user, limits, umask and nice, applied between fork and exec;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`):
 //!   requests and health for `run` and the control socket.
