@@ -48,7 +48,8 @@ fn user_nobody_gets_nobodys_ids_home_and_no_access_to_a_root_file() {
     let toml = format!(
         "[services.as-nobody]\ncommand = [\"sh\", \"-c\", \"{r}\"]\nuser = \"nobody\"\nlog_file = {{ path = \"logs/nobody.log\" }}\n\
          [services.as-root]\ncommand = [\"sh\", \"-c\", \"{r}\"]\n\
-         [services.own-home]\ncommand = [\"sh\", \"-c\", \"{r}\"]\nuser = \"nobody\"\nenv = {{ HOME = \"/srv/app\" }}\n",
+         [services.own-home]\ncommand = [\"sh\", \"-c\", \"{r}\"]\nuser = \"nobody\"\nenv = {{ HOME = \"/srv/app\" }}\n\
+         [services.only-group]\ncommand = [\"sh\", \"-c\", \"{r}\"]\ngroup = \"daemon\"\n",
         r = REPORT.replace('"', "\\\"")
     );
     let f = open_project(&toml);
@@ -56,7 +57,7 @@ fn user_nobody_gets_nobodys_ids_home_and_no_access_to_a_root_file() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let mut up = Up::start(&f, &["up"]);
     assert!(
-        eventually(LIMIT, || up.output().matches("| done").count() == 3),
+        eventually(LIMIT, || up.output().matches("| done").count() == 4),
         "{}",
         up.output()
     );
@@ -108,6 +109,15 @@ fn user_nobody_gets_nobodys_ids_home_and_no_access_to_a_root_file() {
         line("own-home", "env ").starts_with("env HOME=/srv/app USER=nobody"),
         "{out}"
     );
+    // Only `group`: the uid is kept, the group is daemon's alone.
+    let daemon = Command::new("id")
+        .args(["-g", "daemon"])
+        .output()
+        .expect("id");
+    let g = String::from_utf8_lossy(&daemon.stdout).trim().to_string();
+    assert_eq!(line("only-group", "Uid:"), "Uid: 0 0 0 0");
+    assert_eq!(line("only-group", "Gid:"), format!("Gid: {g} {g} {g} {g}"));
+    assert_eq!(line("only-group", "Groups:"), format!("Groups: {g}"));
     // Log files stay the supervisor's.
     let log = std::fs::metadata(f.path().join("logs/nobody.log")).expect("log file");
     assert_eq!(log.uid(), 0);
@@ -220,6 +230,20 @@ fn as_nobody(f: &Fixture, args: &[&str]) -> crate::support::Output {
         .env_clear()
         .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
     run_bounded(&mut cmd, LIMIT)
+}
+
+#[test]
+fn an_exec_readiness_check_runs_as_the_service_user() {
+    if !prerequisite(is_root(), "`user` switching needs root") {
+        return;
+    }
+    let uid = id_of_nobody("-u");
+    let f = open_project(&format!(
+        "[services.a]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\nready = {{ exec = [\"sh\", \"-c\", \"test $(id -u) = {uid}\"], interval = \"50ms\", timeout = \"5s\" }}\n"
+    ));
+    let out = f.run(&["run", "--", "true"], LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    assert!(out.all().contains("a: ready"), "{}", out.all());
 }
 
 fn which(tool: &str) -> bool {
