@@ -120,8 +120,8 @@ pub struct RawService {
     pub group: Option<Spanned<RawNumOrString>>,
     /// `limits = { nofile = 65536, memlock = "64MiB", … }` (see `plan::limits`).
     pub limits: Option<Spanned<RawLimits>>,
-    /// `umask = "0027"`: an octal string.
-    pub umask: Option<Str>,
+    /// `umask = "0027"`: an octal string (an integer is refused with a hint).
+    pub umask: Option<Spanned<RawNumOrString>>,
     /// `nice = 5`.
     pub nice: Option<Spanned<i64>>,
 }

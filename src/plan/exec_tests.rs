@@ -193,6 +193,10 @@ fn bad_limits_umask_and_nice_are_reported_with_the_fix() {
             "services.s.umask: `0999` is not a umask",
         ),
         ("umask = \"01777\"", "is not a umask"),
+        (
+            "umask = 0o027",
+            "services.s.umask: write the umask as an octal string, e.g. \"0027\"",
+        ),
         ("nice = 20", "services.s.nice: 20 is out of range"),
         ("nice = -21", "-21 is out of range"),
     ] {

@@ -46,7 +46,14 @@ pub fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec
 /// `umask = "0027"`.
 pub fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
     let v = r.umask.as_ref()?;
-    let s = v.get_ref().trim();
+    let s = match v.get_ref() {
+        RawNumOrString::Str(s) => s.trim(),
+        RawNumOrString::Int(_) => {
+            let msg = "write the umask as an octal string, e.g. \"0027\" (TOML reads an integer as decimal, 0o27 as 23)";
+            ctx.err(&v.span(), key, msg);
+            return None;
+        }
+    };
     let parsed = (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)))
         .then(|| u32::from_str_radix(s, 8).ok())
         .flatten()
