@@ -133,7 +133,8 @@ pub struct ProbeArgs {
     /// With --url/--url-env: whose reading of the URL and TLS rules to follow.
     #[arg(long, value_enum, value_name = "CLIENT")]
     pub client: Option<ProbeClient>,
-    /// Keep retrying transient failures up to this long (e.g. "30s").
+    /// Keep retrying transient failures up to this long (e.g. "30s"): an
+    /// overall deadline, the last attempt is cut there.
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
     /// Machine-readable report.

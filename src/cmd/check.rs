@@ -14,6 +14,7 @@ use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
+use crate::supervisor::contain;
 
 /// Run `check`.
 pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
@@ -25,6 +26,13 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
         Err(code) => return code,
     };
     print!("{}", report(&plan));
+    match contain::probe(plan.settings.contain) {
+        Ok(mode) => println!("\ncontainment: {}", mode.describe()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::code(exit::CONFIG);
+        }
+    }
     match probe(&plan, args) {
         None => exit::code(exit::OK),
         Some(Ok(())) => {
@@ -56,8 +64,18 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
             return exit::code(problems.exit_code());
         }
     };
+    let contained = contain::probe(plan.settings.contain);
     let probe = probe(&plan, args);
     let mut v = report_json(&plan);
+    v["containment"] = match &contained {
+        Ok(m) => json!({"mode": m.name(), "detail": m.describe()}),
+        Err(e) => json!({"mode": "refused", "detail": e}),
+    };
+    if contained.is_err() {
+        v["ok"] = json!(false);
+        println!("{v}");
+        return exit::code(exit::CONFIG);
+    }
     v["probe"] = match &probe {
         None => Value::Null,
         Some(Ok(())) => json!({"ok": true}),

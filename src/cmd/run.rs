@@ -41,6 +41,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // First, while this process has one thread (see `contain`).
+    if let Err(code) = supervisor::contain::enter_or_exit(plan.settings.contain) {
+        return exit::code(code);
+    }
     trace::init();
     let env = plan.global_env.clone();
     let opts = Options {

@@ -28,7 +28,11 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
             }
         }
     } else {
-        render(&services)
+        let mut t = render(&services);
+        if let Some(c) = &r.containment {
+            t.push_str(&format!("containment: {c}\n"));
+        }
+        t
     };
     print_out(&text);
     if args.check {

@@ -12,7 +12,7 @@ use crate::cmd::common;
 use crate::control;
 use crate::exit;
 use crate::plan::LogFormat;
-use crate::supervisor::{trace, Options, Supervisor};
+use crate::supervisor::{contain, trace, Options, Supervisor};
 
 /// Run `up`.
 pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
@@ -20,6 +20,10 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // First, while this process has one thread (see `contain`).
+    if let Err(code) = contain::enter_or_exit(plan.settings.contain) {
+        return exit::code(code);
+    }
     trace::init();
     crate::supervisor::adopted::own_all_children();
     let opts = Options {

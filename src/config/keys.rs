@@ -18,6 +18,7 @@ pub const SUPERVISOR: &[&str] = &[
     "stop_timeout",
     "log_format",
     "control_socket",
+    "contain",
 ];
 /// `[database]`.
 pub const DATABASE: &[&str] = &[

@@ -47,6 +47,8 @@ pub struct RawSupervisor {
     pub log_format: Option<Str>,
     /// `control_socket`.
     pub control_socket: Option<Str>,
+    /// `contain`.
+    pub contain: Option<Str>,
 }
 
 /// `[database]`.

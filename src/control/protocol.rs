@@ -71,6 +71,9 @@ pub struct Response {
     /// `status`: every service, in start order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<ServiceView>>,
+    /// `status`: which containment is in force, and why for a fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
     /// `logs`: the lines, oldest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LogLine>>,

@@ -110,6 +110,7 @@ async fn status(ctx: &Context) -> Result<Response, Response> {
     Ok(Response {
         ok: true,
         services: Some(services),
+        containment: crate::supervisor::contain::summary(),
         ..Response::default()
     })
 }

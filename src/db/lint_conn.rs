@@ -193,3 +193,18 @@ pub fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
         err("localhost_not_allowed", format!("the database URL points at {what}, but [database] allow_localhost = false: this is the classic fallback that produced ECONNREFUSED. Set the real remote host"))
     })
 }
+
+/// node-postgres copies `target_session_attrs` into its config and never
+/// acts on it (pg has one host and no role check): say so rather than let the
+/// URL promise a read-write or standby session it will not get.
+pub fn target_session_attrs(ci: &Conninfo, client: Client) -> Option<String> {
+    let value = ci.param("target_session_attrs")?;
+    let shown = keywords::check_value("target_session_attrs", value)
+        .is_none()
+        .then_some(value)?;
+    (client == Client::NodePg && shown != "any").then(|| {
+        format!(
+            "node-postgres ignores target_session_attrs={shown}: it connects to its one host whatever that server's role, and the probe does the same (libpq and psql would refuse a server of the wrong kind)"
+        )
+    })
+}

@@ -11,6 +11,7 @@
 
 use base64::Engine as _;
 
+use super::escape::kubernetes_arg;
 use super::exec;
 use super::yaml::{emit, map, s, Y};
 use super::{dns_label, exported_vars, human_duration, secs_ceil, OutFile};
@@ -241,7 +242,7 @@ fn container(svc: &ServicePlan, opts: &Options, notes: &mut Vec<(String, Y)>) ->
         ("image".to_string(), s(opts.image.clone())),
         (
             "command".to_string(),
-            Y::List(svc.argv.iter().map(|a| s(a.clone())).collect()),
+            Y::List(svc.argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
         ),
         ("envFrom".to_string(), env_from(svc)),
     ];
@@ -373,7 +374,7 @@ fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
             "exec",
             map([(
                 "command",
-                Y::List(argv.iter().map(|a| s(a.clone())).collect()),
+                Y::List(argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
             )]),
         ),
         ReadyProbe::Log(_) => return None,

@@ -229,8 +229,11 @@ fn extra_lines(s: &mut String, svc: &ServicePlan) {
     }
 }
 
-/// A systemd command line: `%` → `%%`, `$` → `$$`, and arguments that need it
-/// double-quoted with C-style escapes (systemd.service(5), "Command lines").
+/// A systemd command line that runs exactly `argv` (systemd.service(5),
+/// "Command lines"): `%` → `%%` (specifiers), `$` → `$$` (systemd expands
+/// `$VAR` and `${VAR}` from the unit's environment), and an argument with
+/// whitespace, quotes, a backslash or a control character — or empty, or a
+/// lone `;` (the command separator) — double-quoted with C-style escapes.
 fn command_line(argv: &[String]) -> String {
     argv.iter()
         .map(|a| quote_arg(a))
@@ -244,7 +247,7 @@ fn quote_arg(arg: &str) -> String {
         || arg == ";"
         || arg
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\'));
     if !needs_quotes {
         return specifiers;
     }
@@ -256,6 +259,10 @@ fn quote_arg(arg: &str) -> String {
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
             _ => out.push(c),
         }
     }
@@ -315,6 +322,86 @@ mod tests {
         ] {
             assert_eq!(quote_arg(arg), want, "{arg}");
         }
+    }
+
+    /// systemd's reading of an `ExecStart=` value, for what `command_line`
+    /// writes: `%%` → `%` over the line, then words (double quotes, C
+    /// escapes), then `$$` → `$` in each word (load-fragment.c,
+    /// extract_first_word, replace_env_argv).
+    fn systemd_words(line: &str) -> Vec<String> {
+        let line = line.replace("%%", "\u{0}");
+        assert!(!line.contains('%'), "an unescaped specifier in {line}");
+        let mut words = Vec::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut w = String::new();
+            match c {
+                ' ' => continue,
+                '"' => loop {
+                    match chars.next().expect("closing quote") {
+                        '"' => break,
+                        '\\' => match chars.next().expect("escape") {
+                            'n' => w.push('\n'),
+                            't' => w.push('\t'),
+                            'r' => w.push('\r'),
+                            'x' => {
+                                let hex: String = chars.by_ref().take(2).collect();
+                                w.push(char::from(u8::from_str_radix(&hex, 16).expect("hex")));
+                            }
+                            c => w.push(c),
+                        },
+                        c => w.push(c),
+                    }
+                },
+                c => {
+                    assert!(c != '\\' && c != '\'', "unquoted {c:?} in {line}");
+                    w.push(c);
+                    while let Some(c) = chars.next_if(|c| *c != ' ') {
+                        w.push(c);
+                    }
+                }
+            }
+            let w = w.replace("$$", "\u{1}");
+            assert!(!w.contains('$'), "an unescaped variable in {line}");
+            words.push(w.replace('\u{1}', "$").replace('\u{0}', "%"));
+        }
+        words
+    }
+
+    /// The unit runs exactly the argv `up` would: nothing expanded, split or
+    /// unescaped on the way.
+    #[test]
+    fn exec_start_round_trips_every_argument() {
+        let argv: Vec<String> = [
+            "/srv/app",
+            "$HOME",
+            "${HOME}",
+            "$$",
+            "%h",
+            "100%",
+            "%%",
+            "two words",
+            "",
+            ";",
+            "a\\b",
+            "say \"hi\"",
+            "it's",
+            "line\nbreak",
+            "cr\r",
+            "bell\u{7}",
+            "tab\tx",
+            "$(x)",
+            "é€",
+            "\\;",
+            "-x",
+            "@y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let line = command_line(&argv);
+        assert!(!line.contains(['\n', '\r', '\u{7}']), "{line}");
+        assert_eq!(systemd_words(&line), argv, "{line}");
     }
 
     #[test]

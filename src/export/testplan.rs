@@ -139,6 +139,7 @@ pub fn plan() -> Plan {
             log_format: LogFormat::Pretty,
             stop_timeout: Duration::from_secs(10),
             control_socket: None,
+            contain: crate::plan::Contain::None,
         },
         database: Some(DatabasePlan {
             url,

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
-use super::{deps, scrub, service, LogFormat, Plan, Problems, Settings, Source, Warning};
-use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
+use super::{
+    deps, names, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source, Warning,
+};
+use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
 use crate::secret::{looks_secret, Redactor};
@@ -139,6 +141,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         .iter()
         .map(|(n, s)| service::build(ctx, n, s, &global))
         .collect();
+    name_collisions(ctx, raws.iter().map(|(n, _)| *n));
     let services = deps::order(ctx, built);
     let mut problems = std::mem::take(&mut ctx.problems);
     let mut warnings = dedup(std::mem::take(&mut ctx.warnings));
@@ -195,6 +198,16 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
             Duration::from_secs(10),
         ),
         control_socket: s.control_socket.as_ref().map(|p| ctx.abs(p.get_ref())),
+        contain: ctx.choice(
+            &s.contain,
+            "supervisor.contain",
+            &[
+                ("auto", Contain::Auto),
+                ("pidns", Contain::Pidns),
+                ("none", Contain::None),
+            ],
+            Contain::Auto,
+        ),
     }
 }
 
@@ -330,6 +343,23 @@ fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
         }
     }
     out
+}
+
+/// Two services whose exported names would be the same (`a_b` and `a-b`
+/// are both `a-b`): one would overwrite the other's unit, manifest and env file.
+fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clone) {
+    let found = names::collisions(names.clone().map(|n| n.get_ref().as_str()));
+    for (first, second, label) in found {
+        let span = |name: &str| names.clone().find(|n| n.get_ref() == name).map(Str::span);
+        let (Some(at_first), Some(at_second)) = (span(first), span(second)) else {
+            continue;
+        };
+        let msg = format!(
+            "`{second}` and `{first}` (at {}) both become `{label}` in exported names (systemd unit uaol-{label}.service, Kubernetes objects and file {label}.yaml), so one would overwrite the other; rename one of them",
+            ctx.loc.at(&at_first)
+        );
+        ctx.err(&at_second, &format!("services.{second}"), msg);
+    }
 }
 
 fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {

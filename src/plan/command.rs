@@ -100,7 +100,7 @@ pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf,
     }
 }
 
-fn check_executable(p: &Path) -> Result<(), &'static str> {
+pub(crate) fn check_executable(p: &Path) -> Result<(), &'static str> {
     let meta = std::fs::metadata(p).map_err(|_| "does not exist")?;
     if !meta.is_file() {
         return Err("is not a file");

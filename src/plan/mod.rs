@@ -13,16 +13,20 @@
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
+//! - [`names`]: service names as unit, object and file names (one mapping);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
 pub mod command;
 mod ctx;
 mod deps;
+mod exec;
 mod exec_types;
 pub mod graph;
+mod interpreter;
 mod limits;
 mod load;
+pub mod names;
 mod options;
 pub mod privilege;
 mod problems;
@@ -34,6 +38,7 @@ mod service;
 mod types;
 
 pub use exec_types::*;
+pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;

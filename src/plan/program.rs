@@ -1,14 +1,15 @@
 //! A service's program and working directory: the command (string split or
 //! array, or `/bin/sh -c` with `shell = true`) interpolated, then `argv[0]`
-//! resolved with the service's own PATH, relative to its `cwd`.
+//! resolved with the service's own PATH, relative to its `cwd`, and what it
+//! needs to run (its `#!` interpreter or dynamic loader) checked.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::command;
 use super::ctx::Ctx;
+use super::{command, interpreter};
 use crate::config::raw::{RawCommand, RawService};
 
 /// `cwd`, absolute; must be an existing directory. Default: the config directory.
@@ -92,7 +93,12 @@ pub fn argv(
         return (argv, PathBuf::new());
     }
     match command::resolve(&argv[0], path, cwd) {
-        Ok(p) => (argv, p),
+        Ok(p) => {
+            if let Some(why) = interpreter::problem(&p, cwd, path) {
+                ctx.err(&cmd.span(), key, format!("cannot execute: {why}"));
+            }
+            (argv, p)
+        }
         Err(e) => {
             ctx.err(&cmd.span(), key, format!("command not found: {e}"));
             (argv, PathBuf::new())

@@ -16,7 +16,10 @@ use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
-use super::{Condition, Env, ExecContext, RestartPolicy, ServicePlan, Source, Warning};
+use super::{
+    command, exec, interpreter, Condition, Env, ExecContext, ReadyCheck, ReadyProbe, RestartPolicy,
+    ServicePlan, Source, Warning,
+};
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::{lint::lint, read_env_file, EnvFile};
 
@@ -97,6 +100,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
         exec,
     };
+    exec_checks(ctx, &plan, r, raw.span());
     Built {
         plan,
         span: name.span(),
@@ -165,6 +169,41 @@ fn service_env(
             }));
     }
     env
+}
+
+/// What execve would refuse in the service's argv + environment, and in its
+/// `exec` readiness probe's — which is also resolved like the command (the
+/// service's PATH and cwd, its interpreter), as a probe that cannot start
+/// leaves the service never ready.
+fn exec_checks(ctx: &mut Ctx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
+    let limit = exec::arg_limit();
+    let n = &plan.name;
+    if !plan.argv.is_empty() {
+        if let Some(why) = exec::problem(&plan.program, &plan.argv, &plan.env, limit) {
+            let at = r.command.as_ref().map_or(table.clone(), Spanned::span);
+            ctx.err(&at, &format!("services.{n}.command"), why);
+        }
+    }
+    let Some(ReadyCheck {
+        probe: ReadyProbe::Exec(argv),
+        ..
+    }) = &plan.ready
+    else {
+        return;
+    };
+    let at = r.ready.as_ref().map_or(table, Spanned::span);
+    let key = format!("services.{n}.ready.exec");
+    let path = plan.env.get("PATH");
+    let program = match command::resolve(&argv[0], path, &plan.cwd) {
+        Ok(p) => p,
+        Err(e) => return ctx.err(&at, &key, format!("command not found: {e}")),
+    };
+    let why = interpreter::problem(&program, &plan.cwd, path)
+        .map(|why| format!("cannot execute: {why}"))
+        .or_else(|| exec::problem(&program, argv, &plan.env, limit));
+    if let Some(why) = why {
+        ctx.err(&at, &key, why);
+    }
 }
 
 fn check_name(ctx: &mut Ctx, name: &Str) {

@@ -68,6 +68,30 @@ pub struct Settings {
     pub stop_timeout: Duration,
     /// `control_socket`: where `up` listens; `None` = the default location.
     pub control_socket: Option<PathBuf>,
+    /// `contain`: how `up` and `run` make sure nothing outlives them.
+    pub contain: Contain,
+}
+
+/// `[supervisor] contain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contain {
+    /// A PID namespace where the kernel allows one, else PDEATHSIG + subreaper.
+    Auto,
+    /// A PID namespace, or refuse to start.
+    Pidns,
+    /// PDEATHSIG + subreaper only.
+    None,
+}
+
+impl Contain {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Contain::Auto => "auto",
+            Contain::Pidns => "pidns",
+            Contain::None => "none",
+        }
+    }
 }
 
 /// Log output format.

@@ -6,6 +6,8 @@
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
 //! - [`format`]: how lines look (pure);
+//! - [`contain`] (+ `contain_sys`, `contain_init`): the PID namespace that
+//!   nothing outlives, chosen once before the supervisor starts;
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms; [`child_setup`]: a service's
 //!   user, limits, umask and nice, applied between fork and exec;
@@ -16,6 +18,15 @@
 pub mod adopted;
 pub mod child_setup;
 pub mod chunk;
+pub mod contain;
+#[cfg(target_os = "linux")]
+mod contain_init;
+#[cfg(not(target_os = "linux"))]
+#[path = "contain_none.rs"]
+mod contain_sys;
+#[cfg(target_os = "linux")]
+mod contain_sys;
+mod contain_thread;
 pub mod control;
 pub mod engine;
 pub mod format;

@@ -91,6 +91,7 @@ impl Supervisor {
                 return exit::INTERNAL;
             }
         };
+        tokio::spawn(super::contain::watch());
         let init = opts.init || std::process::id() == 1;
         spawn::raise_fd_limit();
         if let Err(e) = reaper::become_subreaper() {

@@ -74,6 +74,7 @@ pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
             log_format: LogFormat::Pretty,
             stop_timeout: Duration::from_secs(10),
             control_socket: None,
+            contain: crate::plan::Contain::None,
         },
         database: None,
         services,

@@ -9,6 +9,7 @@ mod support;
 mod badinput;
 mod check;
 mod cli;
+mod contain;
 mod control;
 mod corpus;
 mod credentials;

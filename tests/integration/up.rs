@@ -203,7 +203,9 @@ command = ["sh", "-c", "for i in 1 2 3; do (sleep 0.2 &); done; echo spawned; ex
 
 #[test]
 fn orphans_are_reaped_as_subreaper() {
-    let f = project(ORPHANS);
+    // Without a PID namespace of ours (there the namespace init reaps them:
+    // contain::orphans_inside_the_namespace_are_reaped).
+    let f = project(&format!("[supervisor]\ncontain = \"none\"\n{ORPHANS}"));
     let mut up = Up::start(&f, &["up", "--init"]);
     assert!(
         up.wait_for("orphaner   | spawned", LIMIT),
