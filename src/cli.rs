@@ -46,6 +46,8 @@ pub enum Command {
     /// signalled, or until every service has ended on its own.
     Up(UpArgs),
     /// Validate the configuration and probe the database; print a report.
+    /// Also refuses what this process could not apply when starting the
+    /// services (switch to a service's `user`, raise a limit, a negative `nice`).
     Check(CheckArgs),
     /// Print the exact environment a service will get.
     Env(EnvArgs),

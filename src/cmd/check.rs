@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use super::common::{config_path, layer, load_plan_quiet, os_env, source_label};
+use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, source_label};
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
 use crate::exit;
@@ -21,7 +21,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
     if args.json {
         return run_json(cli, args);
     }
-    let plan = match load_plan_quiet(cli) {
+    let plan = match load_plan_quiet(cli).and_then(runnable) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -48,7 +48,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
 
 fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
     let path = config_path(cli);
-    let plan = match plan::load(&path, &os_env()) {
+    let loaded = plan::load(&path, &os_env()).and_then(|p| {
+        let me = plan::privilege::Identity::current();
+        plan::privilege::problems(&p, &me).into_result(p)
+    });
+    let plan = match loaded {
         Ok(p) => p,
         Err(problems) => {
             let list: Vec<Value> = problems
@@ -180,6 +184,7 @@ fn describe(s: &ServicePlan, r: &Redactor) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
+    parts.extend(s.exec.summary());
     r.redact(&parts.join("; ")).into_owned()
 }
 
@@ -293,6 +298,7 @@ fn service_json(s: &ServicePlan, r: &Redactor) -> Value {
         "oneshot": s.oneshot,
         "uses_database": s.uses_database,
         "restart": s.restart.as_str(),
+        "exec": s.exec.summary(),
         "env": {"count": s.env.len(), "sources": counts(&s.env).into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(), "masked": secrets},
     })
 }

@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
             return exit::code(exit::USAGE);
         }
     };
-    let plan = match common::load_plan(cli) {
+    let plan = match common::load_runnable_plan(cli) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -16,7 +16,7 @@ use crate::supervisor::{contain, trace, Options, Supervisor};
 
 /// Run `up`.
 pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
-    let plan = match common::load_plan(cli) {
+    let plan = match common::load_runnable_plan(cli) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -52,6 +52,11 @@ pub const SERVICE: &[&str] = &[
     "max_memory",
     "critical",
     "log_file",
+    "user",
+    "group",
+    "limits",
+    "umask",
+    "nice",
 ];
 /// `backoff = { … }`.
 pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];

@@ -9,6 +9,7 @@
 
 pub mod args;
 mod escape;
+mod exec;
 pub mod kubernetes;
 pub mod systemd;
 mod yaml;
@@ -35,7 +36,7 @@ pub struct OutFile {
 pub fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
     env.vars
         .iter()
-        .filter(|(_, v)| v.source != Source::Os)
+        .filter(|(_, v)| !matches!(v.source, Source::Os | Source::User { .. }))
         .map(|(k, v)| (k.as_str(), v))
 }
 

@@ -153,6 +153,7 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
         svc.stop_signal.as_str(),
         human_duration(svc.stop_timeout)
     );
+    s.push_str(&super::exec::systemd_lines(svc));
     extra_lines(s, plan, svc);
 }
 

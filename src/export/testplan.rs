@@ -87,6 +87,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
         max_memory: None,
         critical: false,
         log_file: None,
+        exec: Default::default(),
     }
 }
 

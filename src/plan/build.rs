@@ -53,9 +53,17 @@ impl Global {
         self.password.find(value)
     }
 
-    /// Layers 1–3: inherit, env files, `[env]`.
-    pub fn base_layers(&self, os: &BTreeMap<String, String>) -> Layers {
+    /// Layers 1–3: inherit, then `user` (the target user's `HOME`, `USER`,
+    /// `LOGNAME` over the inherited ones), env files, `[env]`.
+    pub fn base_layers(
+        &self,
+        os: &BTreeMap<String, String>,
+        user: &[(&str, String, Source)],
+    ) -> Layers {
         let mut l = Layers::inherit(os, &self.inherit);
+        for (name, value, source) in user {
+            l.set(name, value.clone(), source.clone(), &Spans::default());
+        }
         for f in &self.files {
             l.add_file(f, false);
         }
@@ -162,7 +170,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
             global.db_url = traced;
         }
     }
-    let mut layers = global.base_layers(os);
+    let mut layers = global.base_layers(os, &[]);
     global.add_database(&mut layers);
     let (global_env, warnings) = layers.finish(os, &|v| global.known(v));
     ctx.warnings.extend(warnings);

@@ -12,11 +12,13 @@ use toml::Spanned;
 
 use super::build::{file_looked, os_looked, Global};
 use super::ctx::{Ctx, Lookup};
+use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
+use super::run_as::{run_as, user_env};
 use super::{
-    command, exec, interpreter, Condition, Env, ReadyCheck, ReadyProbe, RestartPolicy, ServicePlan,
-    Source, Warning,
+    command, exec, interpreter, Condition, Env, ExecContext, ReadyCheck, ReadyProbe, RestartPolicy,
+    ServicePlan, Source, Warning,
 };
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
@@ -45,7 +47,9 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .and_then(|p| service_env_file(ctx, p, g));
     let lookup = service_lookup(ctx.os, file.as_ref(), g);
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
-    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
+    let exec = exec_context(ctx, r, n);
+    let user = exec.run_as.as_ref().map(user_env).unwrap_or_default();
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database, &user);
     let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, argv_secret, program) = argv(
@@ -58,6 +62,13 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         &cwd,
     );
     secret_argument_warning(ctx, r, &key("command"), &argv_secret);
+    if let Some(who) = &exec.run_as {
+        for message in super::run_as_access::problems(who, &program, &cwd) {
+            let location = who.at.clone();
+            let message = format!("{}: {message}", key("user"));
+            ctx.warnings.push(Warning { location, message });
+        }
+    }
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
     let restart = restart(ctx, r, oneshot, &key("restart"));
     let plan = ServicePlan {
@@ -91,6 +102,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         max_memory: max_memory(ctx, &r.max_memory, &key("max_memory")),
         critical: r.critical.unwrap_or(false),
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
+        exec,
     };
     exec_checks(ctx, &plan, r, raw.span());
     Built {
@@ -121,6 +133,7 @@ fn service_lookup<'a>(
 }
 
 /// The six layers for one service, with the OS-vs-file and PG* warnings.
+#[allow(clippy::too_many_arguments)]
 fn service_env(
     ctx: &mut Ctx,
     n: &str,
@@ -129,9 +142,10 @@ fn service_env(
     file: Option<&EnvFile>,
     lookup: Lookup,
     uses_database: bool,
+    user: &[(&str, String, Source)],
 ) -> Env {
     let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
-    let mut layers = g.base_layers(ctx.os);
+    let mut layers = g.base_layers(ctx.os, user);
     if let Some(f) = file {
         layers.add_file(f, true);
     }
@@ -305,5 +319,16 @@ fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned
             }
             out
         }
+    }
+}
+
+/// `user`, `group`, `limits`, `umask`, `nice`.
+fn exec_context(ctx: &mut Ctx, r: &RawService, n: &str) -> ExecContext {
+    let key = |k: &str| format!("services.{n}.{k}");
+    ExecContext {
+        run_as: run_as(ctx, r, n),
+        limits: limits::limits(ctx, &r.limits, &key("limits")),
+        umask: limits::umask(ctx, r, &key("umask")),
+        nice: limits::nice(ctx, r, &key("nice")),
     }
 }

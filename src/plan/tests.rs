@@ -42,6 +42,7 @@ fn source_layer(s: &Source) -> &'static str {
         Source::ServiceEnvFile { .. } => "env_file",
         Source::ServiceEnv { .. } => "env",
         Source::Database { .. } => "database",
+        Source::User { .. } => "user",
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::ExecContext;
 use crate::db::DatabasePlan;
 use crate::secret::Spans;
 
@@ -174,6 +175,8 @@ pub struct ServicePlan {
     pub critical: bool,
     /// `log_file`.
     pub log_file: Option<LogFile>,
+    /// `user`, `group`, `limits`, `umask`, `nice`: applied in the child before exec.
+    pub exec: ExecContext,
 }
 
 /// One `depends_on` entry.
@@ -425,6 +428,14 @@ pub enum Source {
         /// The `${NAME}`s in `url` and where each value was found.
         via: Vec<(String, Box<Source>)>,
     },
+    /// The service's `user` (`HOME`, `USER`, `LOGNAME`): above the inherited
+    /// OS values, below everything the files and supervisor.toml set.
+    User {
+        /// The login name (or the uid, without a passwd entry).
+        name: String,
+        /// Whether the values come from a passwd entry.
+        passwd: bool,
+    },
 }
 
 impl fmt::Display for Source {
@@ -449,6 +460,11 @@ impl fmt::Display for Source {
                 }
                 Ok(())
             }
+            Source::User { name, passwd: true } => write!(f, "user {name} (passwd)"),
+            Source::User {
+                name,
+                passwd: false,
+            } => write!(f, "user {name} (no passwd entry)"),
         }
     }
 }

@@ -10,13 +10,15 @@
 //! - [`contain`] (+ `contain_sys`, `contain_init`): the PID namespace that
 //!   nothing outlives, chosen once before the supervisor starts;
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
-//!   [`signals`], [`trace`]: the mechanisms;
+//!   [`signals`], [`trace`]: the mechanisms; [`child_setup`]: a service's
+//!   user, limits, umask and nice, applied between fork and exec;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`,
 //!   `tickets`): requests, commands answered once settled, and health for
 //!   `run` and the control socket; [`events`]: what the engine publishes.
 
 pub mod adopted;
+pub mod child_setup;
 pub mod chunk;
 pub mod contain;
 #[cfg(target_os = "linux")]

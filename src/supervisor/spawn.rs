@@ -80,7 +80,8 @@ fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Res
         .stdout(out())
         .stderr(out())
         .process_group(0);
-    finish(reaper, cmd, true)
+    let report = super::child_setup::install(&mut cmd, &s.exec);
+    finish(reaper, cmd, true).map_err(|e| report.explain(e))
 }
 
 /// `run -- CMD`: exactly `env`, in our own process group and with our stdio
@@ -185,7 +186,7 @@ fn child_setup(s: Setup) -> io::Result<()> {
         ] {
             libc::signal(sig, libc::SIG_DFL);
         }
-        if nofile != 0 {
+        if nofile != 0 && !super::child_setup::nofile_set() {
             let mut lim: libc::rlimit = std::mem::zeroed();
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
                 lim.rlim_cur = nofile as libc::rlim_t;

@@ -53,6 +53,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         max_memory: None,
         critical: false,
         log_file: None,
+        exec: Default::default(),
     }
 }
 

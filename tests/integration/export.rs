@@ -41,12 +41,17 @@ depends_on = { migrate = "completed" }
 env = { PORT = "3000", TOKEN = "${API_TOKEN}" }
 ready = { http = "http://127.0.0.1:3000/health" }
 stop_timeout = "20s"
+user = "daemon"
+limits = { nofile = "1024:65536", core = 0, memlock = "64MiB" }
+umask = "0027"
+nice = 5
 
 [services.worker]
 command = "sh -c 'exec sleep 1000'"
 uses_database = false
 restart = "always"
 depends_on = { api = "ready" }
+group = "root"
 "#,
     );
     f
@@ -126,6 +131,25 @@ fn systemd_export_verifies_and_keeps_secrets_in_0600_files() {
         })
         .collect();
     assert!(v.status.success() && unexpected.is_empty(), "{text}");
+    let unit = |n: &str| &files.iter().find(|(f, _, _)| f == n).unwrap().1;
+    let api = unit("uaol-api.service");
+    for line in [
+        "\nUser=daemon\n",
+        "\nLimitCORE=0\n",
+        "\nLimitNOFILE=1024:65536\n",
+        "\nLimitMEMLOCK=67108864\n",
+        "\nUMask=0027\n",
+        "\nNice=5\n",
+    ] {
+        assert!(api.contains(line), "{line:?} missing:\n{api}");
+    }
+    let worker = unit("uaol-worker.service");
+    assert!(
+        worker.contains("\nGroup=root\n") && !worker.contains("User="),
+        "{worker}"
+    );
+    // systemd sets HOME/USER/LOGNAME from User= itself: not in the env file.
+    assert!(!unit("uaol-api.env").contains("LOGNAME"));
 }
 
 #[test]
@@ -167,6 +191,18 @@ fn kubernetes_export_validates_and_keeps_secrets_in_secret_manifests() {
         String::from_utf8_lossy(&v.stderr)
     );
     assert!(v.status.success() && !text.contains("ERROR"), "{text}");
+    let manifest = |n: &str| &files.iter().find(|(f, _, _)| f == n).unwrap().1;
+    let api = manifest("api.yaml");
+    let daemon = Command::new("id").args(["-u", "daemon"]).output().unwrap();
+    let uid = String::from_utf8_lossy(&daemon.stdout).trim().to_string();
+    assert!(api.contains(&format!("runAsUser: {uid}\n")), "{api}");
+    assert!(api.contains("# user `daemon`: securityContext.runAsUser/runAsGroup take numeric ids only; these were resolved when exporting"), "{api}");
+    assert!(api.contains("# Not expressible per container, not exported: limits.core = 0, limits.nofile = 1024:65536, limits.memlock = 67108864, umask = 0027, nice = 5."), "{api}");
+    let worker = manifest("worker.yaml");
+    assert!(
+        worker.contains("runAsGroup: 0\n") && !worker.contains("runAsUser:"),
+        "{worker}"
+    );
 }
 
 #[test]
