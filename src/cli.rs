@@ -31,7 +31,8 @@ pub struct Cli {
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// `name | line`, aligned, coloured on a terminal.
+    /// `name | line`, aligned, coloured on a terminal; control characters in
+    /// a service's output shown as escapes (`\r`, `\x1b`).
     Pretty,
     /// One JSON object per line: ts, service, stream, line.
     Json,
@@ -45,13 +46,18 @@ pub enum Command {
     /// signalled, or until every service has ended on its own.
     Up(UpArgs),
     /// Validate the configuration and probe the database; print a report.
+    /// Also refuses what this process could not apply when starting the
+    /// services (switch to a service's `user`, raise a limit, a negative `nice`).
     Check(CheckArgs),
     /// Print the exact environment a service will get.
     Env(EnvArgs),
     /// Only the database probe: DNS → TCP → TLS → auth → query, each phase timed.
     Probe(ProbeArgs),
     /// CI harness: start the services, wait until ready, run CMD with the same
-    /// environment, stop everything, exit with CMD's code.
+    /// environment, stop everything, exit with CMD's code. Before CMD: the
+    /// probe's code (1–7, as `check`) when the database gate fails, 8 when a
+    /// service failed, 9 when not ready within --timeout (naming what each
+    /// service waits for).
     Run(RunArgs),
     /// Show the state of every service of a running `up`.
     Status(StatusArgs),
@@ -107,10 +113,12 @@ pub struct CheckArgs {
 pub struct EnvArgs {
     /// The service whose environment to print.
     pub service: String,
-    /// Show where each value came from and what it shadowed.
+    /// Show where each value came from and what it shadowed (with the
+    /// shadowed value, masked like any other).
     #[arg(long)]
     pub explain: bool,
-    /// Print secret values instead of `****`.
+    /// Print secret values instead of masking them. Without it only the
+    /// secret bytes print as `****`: a URL keeps all but its password.
     #[arg(long)]
     pub show_secrets: bool,
     /// Output format.
@@ -141,7 +149,8 @@ pub struct ProbeArgs {
     /// With --url/--url-env: whose reading of the URL and TLS rules to follow.
     #[arg(long, value_enum, value_name = "CLIENT")]
     pub client: Option<ProbeClient>,
-    /// Keep retrying transient failures up to this long (e.g. "30s").
+    /// Keep retrying transient failures up to this long (e.g. "30s"): an
+    /// overall deadline, the last attempt is cut there.
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
     /// Machine-readable report.

@@ -39,6 +39,11 @@ use std::process::ExitCode;
 
 /// Parse the command line and run the command. Never panics on bad input.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // Our own PID namespace init (`contain`), before anything else.
+    if let Some(code) = supervisor::contain::init_entry(&args) {
+        return code;
+    }
     let cli = match cli::parse(args) {
         Ok(cli) => cli,
         Err(code) => return code,

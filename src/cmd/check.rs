@@ -8,23 +8,31 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use super::common::{config_path, layer, load_plan_quiet, os_env, source_label};
+use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, source_label};
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
 use crate::exit;
 use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
+use crate::supervisor::contain;
 
 /// Run `check`.
 pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
     if args.json {
         return run_json(cli, args);
     }
-    let plan = match load_plan_quiet(cli) {
+    let plan = match load_plan_quiet(cli).and_then(runnable) {
         Ok(p) => p,
         Err(code) => return code,
     };
     print!("{}", report(&plan));
+    match contain::probe(plan.settings.contain) {
+        Ok(mode) => println!("\ncontainment: {}", mode.describe()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::code(exit::CONFIG);
+        }
+    }
     match probe(&plan, args) {
         None => exit::code(exit::OK),
         Some(Ok(())) => {
@@ -40,7 +48,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
 
 fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
     let path = config_path(cli);
-    let plan = match plan::load(&path, &os_env()) {
+    let loaded = plan::load(&path, &os_env()).and_then(|p| {
+        let me = plan::privilege::Identity::current();
+        plan::privilege::problems(&p, &me).into_result(p)
+    });
+    let plan = match loaded {
         Ok(p) => p,
         Err(problems) => {
             let list: Vec<Value> = problems
@@ -52,8 +64,18 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
             return exit::code(problems.exit_code());
         }
     };
+    let contained = contain::probe(plan.settings.contain);
     let probe = probe(&plan, args);
     let mut v = report_json(&plan);
+    v["containment"] = match &contained {
+        Ok(m) => json!({"mode": m.name(), "detail": m.describe()}),
+        Err(e) => json!({"mode": "refused", "detail": e}),
+    };
+    if contained.is_err() {
+        v["ok"] = json!(false);
+        println!("{v}");
+        return exit::code(exit::CONFIG);
+    }
     v["probe"] = match &probe {
         None => Value::Null,
         Some(Ok(())) => json!({"ok": true}),
@@ -107,12 +129,13 @@ pub fn report(plan: &Plan) -> String {
     if plan.services.is_empty() {
         out.push_str("  (no services)\n");
     }
+    let r = plan.redactor();
     for (i, s) in plan.services.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {:width$}  {}\n",
             i + 1,
             s.name,
-            describe(s)
+            describe(s, &r)
         ));
     }
     if !plan.services.is_empty() {
@@ -142,8 +165,8 @@ pub fn report(plan: &Plan) -> String {
     out
 }
 
-fn describe(s: &ServicePlan) -> String {
-    let mut parts = vec![format!("$ {}", redactor(s).redact(&shell_words(&s.argv)))];
+fn describe(s: &ServicePlan, r: &Redactor) -> String {
+    let mut parts = vec![format!("$ {}", shell_words(&shown_argv(s)))];
     if !s.depends_on.is_empty() {
         let deps: Vec<String> = s
             .depends_on
@@ -161,7 +184,8 @@ fn describe(s: &ServicePlan) -> String {
     if s.uses_database {
         parts.push("uses database".into());
     }
-    parts.join("; ")
+    parts.extend(s.exec.summary());
+    r.redact(&parts.join("; ")).into_owned()
 }
 
 fn ready(p: &ReadyProbe) -> String {
@@ -173,14 +197,16 @@ fn ready(p: &ReadyProbe) -> String {
     }
 }
 
-/// Masks the values of the service's secret variables (they may appear in
-/// an interpolated command line).
-fn redactor(s: &ServicePlan) -> Redactor {
-    let mut r = Redactor::default();
-    for v in s.env.vars.values().filter(|v| v.secret) {
-        r.add(&v.value);
-    }
-    r
+/// argv as it may be printed: each argument's secret parts masked.
+fn shown_argv(s: &ServicePlan) -> Vec<String> {
+    s.argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match s.argv_secret.get(i) {
+            Some(spans) => spans.display(a),
+            None => a.clone(),
+        })
+        .collect()
 }
 
 fn shell_words(argv: &[String]) -> String {
@@ -215,7 +241,7 @@ fn env_summary(env: &Env) -> String {
     let secrets: Vec<&str> = env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     let mut s = format!("{} vars: {}", env.len(), by.join(", "));
@@ -227,7 +253,8 @@ fn env_summary(env: &Env) -> String {
 
 /// The machine-readable report (no secret values).
 pub fn report_json(plan: &Plan) -> Value {
-    let services: Vec<Value> = plan.services.iter().map(service_json).collect();
+    let r = plan.redactor();
+    let services: Vec<Value> = plan.services.iter().map(|s| service_json(s, &r)).collect();
     let database = plan.database.as_ref().map(|db| {
         json!({
             "url": db.url.redacted(),
@@ -249,7 +276,7 @@ pub fn report_json(plan: &Plan) -> Value {
     })
 }
 
-fn service_json(s: &ServicePlan) -> Value {
+fn service_json(s: &ServicePlan, r: &Redactor) -> Value {
     let deps: Vec<Value> = s
         .depends_on
         .iter()
@@ -259,18 +286,19 @@ fn service_json(s: &ServicePlan) -> Value {
         .env
         .vars
         .iter()
-        .filter(|(_, v)| v.secret)
+        .filter(|(_, v)| v.is_secret())
         .map(|(k, _)| k.as_str())
         .collect();
     json!({
         "name": s.name,
-        "argv": s.argv.iter().map(|a| redactor(s).redact(a).into_owned()).collect::<Vec<_>>(),
+        "argv": shown_argv(s).iter().map(|a| r.redact(a).into_owned()).collect::<Vec<_>>(),
         "program": s.program.display().to_string(),
         "cwd": s.cwd.display().to_string(),
         "depends_on": deps,
         "oneshot": s.oneshot,
         "uses_database": s.uses_database,
         "restart": s.restart.as_str(),
+        "exec": s.exec.summary(),
         "env": {"count": s.env.len(), "sources": counts(&s.env).into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(), "masked": secrets},
     })
 }

@@ -41,6 +41,25 @@ pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
     Ok(plan)
 }
 
+/// [`load_plan`], then refuse (like a Plan problem, [`exit::CONFIG`]) what
+/// this process may not do of the services' exec contexts — switch user,
+/// raise a limit, lower `nice` (`plan::privilege`): for the commands that
+/// start services (`check` says it first, `up`, `run`).
+pub fn load_runnable_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+    let plan = load_plan(cli)?;
+    runnable(plan)
+}
+
+/// `plan`, or its privilege problems printed and [`exit::CONFIG`].
+pub fn runnable(plan: Plan) -> Result<Plan, ExitCode> {
+    let problems = plan::privilege::problems(&plan, &plan::privilege::Identity::current());
+    if problems.is_empty() {
+        return Ok(plan);
+    }
+    eprint!("error: {problems}");
+    Err(exit::code(problems.exit_code()))
+}
+
 /// [`load_plan`] without printing warnings (for commands that report them
 /// themselves, like `check`).
 pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
@@ -90,18 +109,19 @@ pub fn source_label(src: &Source) -> String {
         }
         Source::GlobalEnv { .. } => "[env]".into(),
         Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
-        Source::Database => "database.url".into(),
+        Source::Database { .. } => "database.url".into(),
+        Source::User { name, .. } => format!("user {name}"),
     }
 }
 
 /// Precedence rank of a source (the SPEC's layer number).
 pub fn layer(src: &Source) -> u8 {
     match src {
-        Source::Os => 1,
+        Source::Os | Source::User { .. } => 1,
         Source::EnvFile { .. } => 2,
         Source::GlobalEnv { .. } => 3,
         Source::ServiceEnvFile { .. } => 4,
         Source::ServiceEnv { .. } => 5,
-        Source::Database => 6,
+        Source::Database { .. } => 6,
     }
 }

@@ -54,7 +54,7 @@ pub fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> String {
         ));
     }
     for (name, var) in &s.env.vars {
-        let line = format!("{name}=\"{}\"", escape(var.display_value(show_secrets)));
+        let line = format!("{name}=\"{}\"", escape(&var.display_value(show_secrets)));
         let line = if is_dotenv_name(name) {
             line
         } else {
@@ -63,20 +63,37 @@ pub fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> String {
         };
         out.push_str(&line);
         if explain {
-            out.push_str(&format!("  # {}", explain_var(var)));
+            out.push_str(&format!("  # {}", explain_var(var, show_secrets)));
         }
         out.push('\n');
     }
     out
 }
 
-fn explain_var(var: &EnvVar) -> String {
+/// `from SOURCE; shadows SOURCE = VALUE, …` — the overridden values shown
+/// (masked like any value) because they are what makes a surprise visible.
+fn explain_var(var: &EnvVar, show_secrets: bool) -> String {
     let mut s = format!("from {}", var.source);
     if !var.shadowed.is_empty() {
-        let sh: Vec<String> = var.shadowed.iter().map(ToString::to_string).collect();
+        let sh: Vec<String> = var
+            .shadowed
+            .iter()
+            .map(|sh| {
+                let v = one_line(&sh.display_value(show_secrets));
+                format!("{} = {v}", sh.source)
+            })
+            .collect();
         s.push_str(&format!("; shadows {}", sh.join(", ")));
     }
     s
+}
+
+/// A value inside a trailing comment: line breaks escaped, so the output
+/// stays one line per variable.
+fn one_line(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 /// Escape for a double-quoted dotenv value as dotenvy reads it.
@@ -107,8 +124,12 @@ fn to_json(s: &ServicePlan, explain: bool, show_secrets: bool) -> Value {
     for (name, var) in &s.env.vars {
         let value = var.display_value(show_secrets);
         let v = if explain {
-            let shadowed: Vec<String> = var.shadowed.iter().map(ToString::to_string).collect();
-            json!({"value": value, "secret": var.secret, "source": var.source.to_string(), "shadowed": shadowed})
+            let shadowed: Vec<Value> = var
+                .shadowed
+                .iter()
+                .map(|sh| json!({"source": sh.source.to_string(), "value": sh.display_value(show_secrets)}))
+                .collect();
+            json!({"value": value, "secret": var.is_secret(), "source": var.source.to_string(), "shadowed": shadowed})
         } else {
             json!(value)
         };

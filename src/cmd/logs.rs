@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
         stream(cli, args.socket.as_deref(), &req, |item| p.item(item))
     } else {
         call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT).map(|r| {
-            p.names(r.names.unwrap_or_default());
+            p.names(r.names.map(|b| *b).unwrap_or_default());
             for l in r.lines.unwrap_or_default() {
                 if !p.line(None, &l.service, &l.stream, &l.line) {
                     break;

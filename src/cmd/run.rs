@@ -7,8 +7,12 @@
 //! CMD stays in our process group with our stdio, so a terminal's Ctrl-C
 //! reaches it directly (we do not send it a second SIGINT, as `just` does
 //! not); SIGTERM to us is forwarded. If a service fails while CMD runs, CMD
-//! gets SIGTERM, everything stops, and the exit code is SERVICE_FAILED. On a
-//! readiness timeout the services not ready are named with their last lines.
+//! gets SIGTERM, everything stops, and the exit code is SERVICE_FAILED. If
+//! something fails before CMD, the code is the supervisor's own — the one
+//! `up` exits with: the probe's class (1–7, as `check`) for the database
+//! gate, else SERVICE_FAILED. On a readiness timeout the services not ready
+//! are named with what each waits for (the gate's host:port and last failure,
+//! a dependency, a readiness check) and their last lines (escaped).
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -27,7 +31,9 @@ use crate::config::units::parse_duration;
 use crate::exit;
 use crate::plan::Env;
 use crate::supervisor::state::StateKind;
-use crate::supervisor::{self, reaper, spawn, trace, Handle, Options, Request, Supervisor};
+use crate::supervisor::{
+    self, reaper, spawn, trace, visible, Handle, Options, Request, Supervisor,
+};
 
 /// Run `run`.
 pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
@@ -38,10 +44,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
             return exit::code(exit::USAGE);
         }
     };
-    let plan = match common::load_plan(cli) {
+    let plan = match common::load_runnable_plan(cli) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // First, while this process has one thread (see `contain`).
+    if let Err(code) = supervisor::contain::enter_or_exit(plan.settings.contain) {
+        return exit::code(code);
+    }
     trace::init();
     let env = plan.global_env.clone();
     let opts = Options {
@@ -96,7 +106,7 @@ async fn harness(
         signal(SignalKind::terminate()),
     ) else {
         eprintln!("error: cannot install signal handlers");
-        return finish(&h, sup, exit::INTERNAL).await;
+        return finish(&h, sup, Some(exit::INTERNAL)).await;
     };
     let mut health = h.health.clone();
     let waited = tokio::select! {
@@ -110,19 +120,22 @@ async fn harness(
         _ = term.recv() => Wait::Signal(libc::SIGTERM),
     };
     match waited {
-        Wait::Ready => {}
+        // Our lines about the start come before CMD's output on the shared stdout.
+        Wait::Ready => supervisor::sink::barrier(Duration::from_secs(1)).await,
         Wait::Failed(why) => {
-            eprintln!("error: a service failed before CMD could run: {why}");
-            return finish(&h, sup, exit::SERVICE_FAILED).await;
+            eprintln!("error: CMD not run: {}", visible::escape_str(&why));
+            // The supervisor's own code, as `up` exits: the gate's probe class
+            // (1–7, as `check` and `probe` report it) or SERVICE_FAILED.
+            return finish(&h, sup, None).await;
         }
         Wait::TimedOut => {
             report_not_ready(&h, timeout).await;
-            return finish(&h, sup, exit::NOT_READY).await;
+            return finish(&h, sup, Some(exit::NOT_READY)).await;
         }
-        Wait::Signal(n) => return finish(&h, sup, 128 + n as u8).await,
+        Wait::Signal(n) => return finish(&h, sup, Some(128 + n as u8)).await,
     }
     let code = run_cmd(&h, &env, &cmd, &mut int, &mut term).await;
-    let code = finish(&h, sup, code).await;
+    let code = finish(&h, sup, Some(code)).await;
     after_cmd(&h, code)
 }
 
@@ -135,7 +148,7 @@ fn after_cmd(h: &Handle, code: u8) -> u8 {
     let failed = h.health.borrow().failed.clone();
     match failed {
         Some(why) if code != exit::SERVICE_FAILED => {
-            eprintln!("error: a service failed: {why}");
+            eprintln!("error: a service failed: {}", visible::escape_str(&why));
             exit::SERVICE_FAILED
         }
         _ => code,
@@ -183,6 +196,7 @@ async fn run_cmd(
             _ = int.recv() => {}
             r = health.wait_for(|x| x.failed.is_some()), if !service_failed => {
                 let why = r.map(|x| x.failed.clone().unwrap_or_default()).unwrap_or_default();
+                let why = visible::escape_str(&why);
                 eprintln!("error: a service failed while CMD was running: {why}; stopping CMD");
                 service_failed = true;
                 let _ = kill(pid, Signal::SIGTERM);
@@ -205,9 +219,12 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         .collect();
     let names: Vec<String> = waiting
         .iter()
-        .map(|s| format!("{} ({})", s.name, s.state))
+        .map(|s| match snap.waiting.get(&s.name) {
+            Some(what) => format!("{} ({}): waiting for {what}", s.name, s.state),
+            None => format!("{} ({})", s.name, s.state),
+        })
         .collect();
-    eprintln!("error: not ready after {timeout:?}: {}", names.join(", "));
+    eprintln!("error: not ready after {timeout:?}: {}", names.join("; "));
     for s in waiting {
         let (tx, rx) = oneshot::channel();
         let req = Request::Logs {
@@ -218,20 +235,26 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
         if h.control.send(req).await.is_err() {
             return;
         }
-        if let Ok(Ok(lines)) = rx.await {
+        let lines = rx.await.ok().and_then(Result::ok).unwrap_or_default();
+        if !lines.is_empty() {
             eprintln!("--- last output of {} ---", s.name);
             for l in lines {
-                eprintln!("{}", l.line);
+                eprintln!("{}", visible::escape_str(&l.line));
             }
         }
     }
 }
 
-/// Stop everything, wait for the supervisor, and pick the exit code.
-async fn finish(h: &Handle, sup: tokio::task::JoinHandle<u8>, code: u8) -> u8 {
+/// Stop everything, wait for the supervisor, and pick the exit code: `code`,
+/// or with `None` the supervisor's own (the mapping `up` exits with).
+async fn finish(h: &Handle, sup: tokio::task::JoinHandle<u8>, code: Option<u8>) -> u8 {
     let _ = h.control.send(Request::Shutdown).await;
     match sup.await {
-        Ok(_) => code,
+        Ok(own) => code.unwrap_or(if own == exit::OK {
+            exit::SERVICE_FAILED
+        } else {
+            own
+        }),
         Err(_) => exit::INTERNAL,
     }
 }

@@ -33,14 +33,18 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
             }
         }
     } else {
-        let plan = r.plan.map(|p| {
-            format!(
-                "plan generation {}, loaded {} ago\n",
-                p.generation,
-                age(p.age_secs)
-            )
-        });
-        render(&services) + plan.as_deref().unwrap_or_default()
+        let mut t = render(&services);
+        if let Some(c) = &r.containment {
+            t.push_str(&format!("containment: {c}\n"));
+        }
+        if let Some(p) = &r.plan {
+            let age = age(p.age_secs);
+            t.push_str(&format!(
+                "plan generation {}, loaded {age} ago\n",
+                p.generation
+            ));
+        }
+        t
     };
     print_out(&text);
     if args.check {

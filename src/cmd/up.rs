@@ -14,16 +14,20 @@ use crate::control::reload::Reloader;
 use crate::exit;
 use crate::plan::LogFormat;
 use crate::supervisor::signals::Signals;
-use crate::supervisor::{trace, Options, Supervisor};
+use crate::supervisor::{contain, trace, Options, Supervisor};
 
 /// Run `up`.
 pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
     // Captured once: a reload reads the files again, never the OS environment.
     let os_env = common::os_env();
-    let plan = match common::load_plan_with(cli, &os_env) {
+    let plan = match common::load_plan_with(cli, &os_env).and_then(common::runnable) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // First, while this process has one thread (see `contain`).
+    if let Err(code) = contain::enter_or_exit(plan.settings.contain) {
+        return exit::code(code);
+    }
     trace::init();
     crate::supervisor::adopted::own_all_children();
     let opts = Options {

@@ -18,6 +18,7 @@ pub const SUPERVISOR: &[&str] = &[
     "stop_timeout",
     "log_format",
     "control_socket",
+    "contain",
 ];
 /// `[database]`.
 pub const DATABASE: &[&str] = &[
@@ -51,6 +52,11 @@ pub const SERVICE: &[&str] = &[
     "max_memory",
     "critical",
     "log_file",
+    "user",
+    "group",
+    "limits",
+    "umask",
+    "nice",
 ];
 /// `backoff = { … }`.
 pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];

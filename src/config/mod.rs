@@ -42,14 +42,25 @@ pub fn read_text(path: &Path) -> Result<String, Problem> {
 /// stops `env_files = ["/dev/zero"]` from eating all memory).
 pub const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
 
-/// Read at most `max` bytes of `path`; a longer file (or an endless device) is
-/// an error rather than an out-of-memory. Pipes (`-c <(…)`) still work.
+/// Read at most `max` bytes of the regular file `path`; a longer file is an
+/// error rather than an out-of-memory. Anything else — a FIFO, a directory, a
+/// socket, a device such as `/dev/zero` or `/dev/stdin` — is refused with a
+/// reason (`ErrorKind::InvalidInput`) and never read: a FIFO without a writer
+/// would block `check` and `up` forever, and `reload` reads the file again.
+/// `stat` first, so a device is never even opened; the open itself is
+/// `O_NONBLOCK` (a FIFO swapped in after the `stat` cannot block it either)
+/// and `fstat` decides on what was actually opened.
 pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    regular(&std::fs::metadata(path)?)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    regular(&file.metadata()?)?;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::other(format!(
             "larger than {} MiB; is this the right file?",
@@ -57,6 +68,31 @@ pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+/// `Ok` for a regular file; else an error naming what it is.
+fn regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file but {what}; name a regular file (a pipe or device may block, never end, or be gone on reload)"),
+    ))
 }
 
 /// A short reason for an I/O error, without the OS error number noise.
@@ -253,5 +289,28 @@ mod tests {
     fn full_example_parses() {
         let raw = parse_str(include_str!("../../tests/corpus/config/example.toml"));
         assert!(raw.is_ok(), "{raw:?}");
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_bound_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, "12345").expect("write");
+        assert_eq!(read_bounded(&file, 5).expect("fits"), b"12345");
+        let long = read_bounded(&file, 4).expect_err("too long");
+        assert!(long.to_string().contains("larger than"), "{long}");
+        for (path, what) in [
+            (dir.path(), "a directory"),
+            (Path::new("/dev/null"), "a character device"),
+        ] {
+            let e = read_bounded(path, 5).expect_err("special");
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains(what), "{e}");
+        }
     }
 }

@@ -47,6 +47,8 @@ pub struct RawSupervisor {
     pub log_format: Option<Str>,
     /// `control_socket`.
     pub control_socket: Option<Str>,
+    /// `contain`.
+    pub contain: Option<Str>,
 }
 
 /// `[database]`.
@@ -114,7 +116,21 @@ pub struct RawService {
     pub critical: Option<bool>,
     /// `log_file`.
     pub log_file: Option<Spanned<RawLogFile>>,
+    /// `user`: a name or a numeric uid (see `plan::run_as`).
+    pub user: Option<Spanned<RawNumOrString>>,
+    /// `group`: a name or a numeric gid.
+    pub group: Option<Spanned<RawNumOrString>>,
+    /// `limits = { nofile = 65536, memlock = "64MiB", … }` (see `plan::limits`).
+    pub limits: Option<Spanned<RawLimits>>,
+    /// `umask = "0027"`: an octal string (an integer is refused with a hint).
+    pub umask: Option<Spanned<RawNumOrString>>,
+    /// `nice = 5`.
+    pub nice: Option<Spanned<i64>>,
 }
+
+/// `limits = { NAME = value }`: names are checked in `plan::limits` (with
+/// "did you mean"), so a typo is reported with the other problems.
+pub type RawLimits = BTreeMap<Str, Spanned<RawNumOrString>>;
 
 /// `backoff = { … }`.
 #[derive(Debug, Default, Deserialize)]

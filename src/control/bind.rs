@@ -1,14 +1,15 @@
 //! Claiming the socket path for `up`: refuse when another live `up` answers
-//! on it, remove a stale one (connect refused), bind with a 0177 umask and
-//! chmod 0600 so no other user can even connect, and remove the file again on
-//! exit — but only if it is still ours (same inode).
+//! on it, remove a stale one (connect refused), bind in a private 0700
+//! directory beside it, chmod 0600 there and only then link it into place,
+//! so no other user can ever connect, and remove the file again on exit — but
+//! only if it is still ours (same inode). No umask change: the umask is
+//! process-wide, and a thread forking meanwhile (a service, a test) would
+//! inherit 0177.
 
 use std::io::ErrorKind;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-
-use nix::sys::stat::{umask, Mode};
 
 /// Why the socket could not be claimed.
 #[derive(Debug, thiserror::Error)]
@@ -71,22 +72,41 @@ pub fn bind(path: &Path) -> Result<Bound, BindError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    // The umask makes the socket 0600 from its creation (bind creates and
-    // listen follows at once); the chmod states it explicitly.
-    let old = umask(Mode::from_bits_truncate(0o177));
-    let listener = UnixListener::bind(path);
-    umask(old);
-    let listener = listener.map_err(|e| match e.kind() {
-        ErrorKind::AddrInUse => BindError::InUse(path.into()),
+    let listener = bind_private(path).map_err(|e| match e.kind() {
+        ErrorKind::AlreadyExists | ErrorKind::AddrInUse => BindError::InUse(path.into()),
         _ => io(e),
     })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
     let m = std::fs::symlink_metadata(path).map_err(io)?;
     Ok(Bound {
         listener: Some(listener),
         path: path.to_path_buf(),
         ino: (m.dev(), m.ino()),
     })
+}
+
+/// Bind `path` as a socket that is 0600 before anyone can reach it: bound in
+/// a fresh 0700 directory beside `path`, chmod-ed there, then hard-linked to
+/// `path` (which fails when `path` exists: another `up` won the race).
+fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.unwrap_or_else(|| "control".into()),
+        std::process::id()
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+    let inner = tmp.join("s");
+    let result = UnixListener::bind(&inner).and_then(|l| {
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::hard_link(&inner, path)?;
+        Ok(l)
+    });
+    let _ = std::fs::remove_file(&inner);
+    let _ = std::fs::remove_dir(&tmp);
+    result
 }
 
 #[cfg(test)]

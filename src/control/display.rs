@@ -1,36 +1,19 @@
 //! What the client shows from the socket is made inert first: whoever
 //! listens there may send terminal escapes, `\r` or backspaces to forge or
 //! hide lines. Every string of a response passes [`visible`] once, right
-//! after parsing (client side), so no output path can forget it.
+//! after parsing (client side), so no output path can forget it; the escape
+//! rule is `up`'s own (`supervisor/visible.rs`).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use super::protocol::{ActionResult, Item, LastExit, LogLine, ReloadResult, Response, ServiceView};
+use crate::supervisor::visible::escape_str;
 
-/// `text` with every control character except tab (C0, DEL, C1) written as
-/// a visible `\xNN` / `\u{NN}` escape (pure).
+/// `text` with every control character except tab written as a visible
+/// escape — the same rule, and code, as `up`'s pretty output
+/// ([`crate::supervisor::visible`]).
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            c if !unsafe_char(c) => out.push(c),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn unsafe_char(c: char) -> bool {
-    c != '\t' && c.is_control()
+    escape_str(text)
 }
 
 fn fix(s: &mut String) {
@@ -57,7 +40,7 @@ pub fn sanitize(r: &mut Response) {
     if let Some(a) = r.action.as_deref_mut() {
         action(a);
     }
-    for n in r.names.iter_mut().flatten() {
+    for n in r.names.iter_mut().flat_map(|b| b.iter_mut()) {
         fix(n);
     }
     if let Some(x) = r.reload.as_deref_mut() {
@@ -150,11 +133,8 @@ mod tests {
     #[test]
     fn controls_become_visible_and_tab_stays() {
         assert_eq!(visible("plain\ttext é"), "plain\ttext é");
-        assert_eq!(
-            visible("\x1b[2J\rsupervisor *"),
-            "\\x1b[2J\\x0dsupervisor *"
-        );
-        assert_eq!(visible("a\u{9b}31m\x7f"), "a\\u{9b}31m\\x7f");
+        assert_eq!(visible("\x1b[2J\rsupervisor *"), "\\x1b[2J\\rsupervisor *");
+        assert!(!visible("a\u{9b}31m\x7f").chars().any(char::is_control));
         assert!(matches!(visible("ok"), Cow::Borrowed(_)));
     }
 
@@ -166,7 +146,16 @@ mod tests {
         )
         .unwrap();
         sanitize(&mut r);
-        let text = serde_json::to_string(&r).unwrap();
-        assert!(!text.contains("\\u001b") && !text.contains("\\r"), "{text}");
+        let all = [
+            r.error.unwrap_or_default(),
+            r.action
+                .as_ref()
+                .map(|a| a.service.clone())
+                .unwrap_or_default(),
+            r.action.map(|a| a.message).unwrap_or_default(),
+        ];
+        for s in all {
+            assert!(!s.chars().any(|c| c != '\t' && c.is_control()), "{s:?}");
+        }
     }
 }

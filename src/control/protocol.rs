@@ -175,12 +175,16 @@ pub struct Response {
     /// `status`: every service, in start order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<ServiceView>>,
+    /// `status`: which containment is in force, and why for a fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
     /// `logs`: the lines, oldest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LogLine>>,
-    /// `logs`: every supervised service, in start order.
+    /// `logs`: every supervised service, in start order (boxed: rare, and
+    /// keeps every `Result<_, Response>` small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub names: Option<Vec<String>>,
+    pub names: Option<Box<Vec<String>>>,
     /// `start` / `stop` / `restart`: where the service ended up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Box<ActionResult>>,

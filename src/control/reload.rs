@@ -62,8 +62,14 @@ impl Reloader {
         Arc::clone(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Exactly as `up` loaded it: the file, the captured OS environment,
+    /// `--log-format`, and what this process may do (`plan::privilege`).
     fn load(&self) -> Result<Plan, plan::Problems> {
         let mut p = plan::load(&self.config, &self.os_env)?;
+        let denied = plan::privilege::problems(&p, &plan::privilege::Identity::current());
+        if !denied.is_empty() {
+            return Err(denied);
+        }
         if let Some(f) = self.log_format {
             p.settings.log_format = f;
         }
@@ -174,13 +180,7 @@ async fn swap(
 /// The old Plan's secrets stay masked too (a stopping service may print them).
 fn both(old: &Plan, new: &Plan) -> Redactor {
     let mut r = new.redactor();
-    let envs = old.services.iter().map(|s| &s.env).chain([&old.global_env]);
-    for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
-        r.add(&v.value);
-    }
-    if let Some(pw) = old.database.as_ref().and_then(|d| d.url.password()) {
-        r.add(pw.expose());
-    }
+    r.extend(&old.redactor());
     r
 }
 

@@ -176,6 +176,7 @@ async fn status(ctx: &Context) -> Result<Response, Response> {
         ok: true,
         services: Some(services),
         plan: Some(Box::new(plan)),
+        containment: crate::supervisor::contain::summary(),
         ..Response::default()
     })
 }
@@ -215,7 +216,7 @@ async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response,
     Ok(Response {
         ok: true,
         lines: Some(lines),
-        names: Some(all.to_vec()),
+        names: Some(Box::new(all.to_vec())),
         ..Response::default()
     })
 }

@@ -43,6 +43,23 @@ fn suggest(key: &str) -> String {
     }
 }
 
+/// A password-like value inside `options`: the server splits `options` at
+/// whitespace and echoes a piece it rejects in its error, so a secret there
+/// leaks in pieces no redactor can know in advance.
+pub fn options_secret(ci: &Conninfo) -> Option<String> {
+    let options = ci.param("options")?;
+    let holds_password = super::redact::holds_password(ci, options);
+    let secret_setting = options.split_whitespace().any(|word| {
+        let setting = word.trim_start_matches('-').trim_start_matches('c');
+        setting
+            .split_once('=')
+            .is_some_and(|(k, v)| !v.is_empty() && crate::secret::looks_secret(k))
+    });
+    (holds_password || secret_setting).then(|| {
+        "`options` holds what looks like a password: the server splits options at spaces and echoes a piece it rejects in its error messages. Keep secrets in the password field, never in options".to_string()
+    })
+}
+
 /// Unknown query keys: an error for libpq (it refuses the URL), a warning for node-pg.
 pub fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
@@ -191,5 +208,20 @@ pub fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
     hit.then(|| {
         let what = if plan.endpoints.iter().any(|e| e.host == SOCKET_DIR) { "a local Unix socket (empty host)" } else { "a loopback host" };
         err("localhost_not_allowed", format!("the database URL points at {what}, but [database] allow_localhost = false: this is the classic fallback that produced ECONNREFUSED. Set the real remote host"))
+    })
+}
+
+/// node-postgres copies `target_session_attrs` into its config and never
+/// acts on it (pg has one host and no role check): say so rather than let the
+/// URL promise a read-write or standby session it will not get.
+pub fn target_session_attrs(ci: &Conninfo, client: Client) -> Option<String> {
+    let value = ci.param("target_session_attrs")?;
+    let shown = keywords::check_value("target_session_attrs", value)
+        .is_none()
+        .then_some(value)?;
+    (client == Client::NodePg && shown != "any").then(|| {
+        format!(
+            "node-postgres ignores target_session_attrs={shown}: it connects to its one host whatever that server's role, and the probe does the same (libpq and psql would refuse a server of the wrong kind)"
+        )
     })
 }

@@ -97,9 +97,10 @@ pub fn cert_files(params: &[(&str, Option<&str>)], base: &Path, client: Client) 
             out.push(err(missing_kind(key), format!("{key} file {shown} does not exist (relative paths are resolved against the directory of supervisor.toml)")));
             continue;
         }
+        use std::io::ErrorKind;
         let bytes = match crate::config::read_bounded(&path, MAX_CERT_FILE) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Other => {
+            Err(e) if matches!(e.kind(), ErrorKind::Other | ErrorKind::InvalidInput) => {
                 out.push(err(
                     "sslrootcert_unreadable",
                     format!("{key} file {shown} is {e}"),

@@ -126,11 +126,13 @@ impl DbUrl {
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
-    /// A redactor for the password (every reading of it) and its encoded forms.
+    /// A redactor for the password (every reading of it), its encoded forms
+    /// and its pieces between whitespace: the server splits `options` at
+    /// spaces and echoes the piece it rejects in its error.
     pub fn redactor(&self) -> Redactor {
         let mut r = Redactor::default();
         for s in self.password.iter().chain(&self.extra_secrets) {
-            r.add(s.expose());
+            r.add_with_fragments(s.expose());
         }
         r
     }
@@ -208,10 +210,16 @@ pub struct GateFailure {
 /// before any `uses_database` service starts. Returns immediately when probing
 /// is disabled. Progress and the result go to stderr; never the password.
 pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
+    gate_with(db, probe::Progress::lines()).await
+}
+
+/// [`gate`] with the caller's [`probe::Progress`] (e.g. one that records the
+/// last transient failure for a "still waiting for …" message).
+pub async fn gate_with(db: &DatabasePlan, progress: probe::Progress) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }
-    let report = probe::run(&db.url, &db.settings, probe::Progress::lines()).await;
+    let report = probe::run(&db.url, &db.settings, progress).await;
     eprint!("{}", probe::render::human(&report, &db.url));
     match report.failure() {
         None => Ok(()),

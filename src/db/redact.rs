@@ -87,6 +87,23 @@ impl Stray {
     }
 }
 
+/// Whether `v` holds the password, or a piece of it between whitespace of
+/// 4 bytes or more (a server splitting `options` at spaces echoes one).
+pub fn holds_password(ci: &Conninfo, v: &str) -> bool {
+    let Some(pw) = ci
+        .password
+        .as_ref()
+        .map(|p| p.expose())
+        .filter(|p| !p.is_empty())
+    else {
+        return false;
+    };
+    v.contains(pw)
+        || pw
+            .split_whitespace()
+            .any(|piece| piece.len() >= 4 && v.contains(piece))
+}
+
 /// `postgresql://user:****@host:port/db?sslmode=verify-full&x=****`.
 #[cfg(test)]
 pub fn render(ci: &Conninfo) -> String {
@@ -142,7 +159,8 @@ pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
             MASK
         };
         // `/` is fine in a query value; keep paths readable.
-        let value = if keywords::is_printable(k, v) && plain(v) && !stray.holds(v) {
+        let printable = keywords::is_printable(k, v) && plain(v);
+        let value = if printable && !stray.holds(v) && !holds_password(ci, v) {
             encode(v).replace("%2F", "/")
         } else {
             MASK.to_string()
@@ -212,6 +230,18 @@ mod tests {
         let ci = read(raw).and_then(Result::ok).expect("parses");
         let shown = render_with(&ci, &Stray::new(&[Some("Zx7Qv")], None));
         assert!(!shown.contains("Zx7"), "{shown}");
+    }
+
+    #[test]
+    fn options_holding_the_password_are_masked() {
+        assert_eq!(
+            r("postgresql://u:hunter22%20x@h/db?options=hunter22"),
+            "postgresql://u:****@h/db?options=****"
+        );
+        assert_eq!(
+            r("postgresql://u:hunter22@h/db?options=-c%20geqo"),
+            "postgresql://u:****@h/db?options=-c%20geqo"
+        );
     }
 
     #[test]

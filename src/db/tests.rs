@@ -254,7 +254,7 @@ fn pg_env_disagreement() {
             k.into(),
             EnvVar {
                 value: v.into(),
-                secret: false,
+                secret: Default::default(),
                 source: Source::Os,
                 shadowed: vec![],
             },
@@ -369,4 +369,32 @@ fn client_key_permissions() {
     assert!(!kinds(raw, &s).contains(&"sslkey_permissions"));
     let plan = validate(raw, &s).url.expect("url").connect_plan().clone();
     assert_eq!(plan.client_cert, Some((dir.path().join("client.crt"), key)));
+}
+
+#[test]
+fn target_session_attrs_per_client() {
+    let raw =
+        "postgresql://u:pw@db.example.com/db?sslmode=verify-full&target_session_attrs=read-write";
+    let v = validate(raw, &libpq());
+    assert!(v.errors.is_empty(), "{:?}", v.errors);
+    assert!(!v
+        .warnings
+        .iter()
+        .any(|w| w.contains("target_session_attrs")));
+    let plan = v.url.expect("url").connect_plan().clone();
+    assert_eq!(plan.target, view::Target::ReadWrite);
+    let v = validate(raw, &node());
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.contains("node-postgres ignores target_session_attrs=read-write")),
+        "{:?}",
+        v.warnings
+    );
+    assert_eq!(v.url.expect("url").connect_plan().target, view::Target::Any);
+    let any = raw.replace("read-write", "any");
+    assert!(!validate(&any, &node())
+        .warnings
+        .iter()
+        .any(|w| w.contains("target_session_attrs")));
 }

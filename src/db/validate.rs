@@ -77,6 +77,7 @@ fn lint_plan(
     settings: &DbSettings,
 ) {
     let client = settings.client;
+    v.warnings.extend(lint_conn::options_secret(ci));
     if !settings.allow_localhost {
         v.errors.extend(lint_conn::localhost(plan));
     }
@@ -112,6 +113,8 @@ fn lint_plan(
     if client == Client::NodePg && ci.hosts.iter().any(|h| h.contains(':')) {
         v.warnings.push("an IPv6 address as host: pg-connection-string before 2.14.1 keeps the brackets and node-postgres fails with ENOTFOUND; make sure the services use a recent pg, or use a host name".into());
     }
+    v.warnings
+        .extend(lint_conn::target_session_attrs(ci, client));
     if ci.param("sslcert").is_some() != ci.param("sslkey").is_some() {
         v.warnings.push(
             "only one of sslcert and sslkey is set: no client certificate will be presented".into(),

@@ -54,6 +54,49 @@ pub enum Binding {
     Require,
 }
 
+/// libpq's `target_session_attrs`: which kind of server a host must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Any server (the default; node-postgres always).
+    Any,
+    /// Not read-only (`default_transaction_read_only` off and not a hot standby).
+    ReadWrite,
+    /// Read-only (either of those on).
+    ReadOnly,
+    /// Not in hot standby.
+    Primary,
+    /// In hot standby.
+    Standby,
+    /// A standby if any host is one, else any (a second pass over the hosts).
+    PreferStandby,
+}
+
+impl Target {
+    /// libpq's keyword value for this target.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Target::Any => "any",
+            Target::ReadWrite => "read-write",
+            Target::ReadOnly => "read-only",
+            Target::Primary => "primary",
+            Target::Standby => "standby",
+            Target::PreferStandby => "prefer-standby",
+        }
+    }
+
+    /// Parse libpq's keyword (anything else was reported by the lints: `Any`).
+    pub fn parse(value: Option<&str>) -> Target {
+        match value {
+            Some("read-write") => Target::ReadWrite,
+            Some("read-only") => Target::ReadOnly,
+            Some("primary") => Target::Primary,
+            Some("standby") => Target::Standby,
+            Some("prefer-standby") => Target::PreferStandby,
+            _ => Target::Any,
+        }
+    }
+}
+
 /// Which roots verify the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
@@ -79,6 +122,8 @@ pub struct Endpoint {
 /// Everything the probe needs, as the configured client would do it.
 #[derive(Debug, Clone)]
 pub struct ConnectPlan {
+    /// Whose rules these are (host name matching differs in detail).
+    pub client: Client,
     /// Hosts in order.
     pub endpoints: Vec<Endpoint>,
     /// User; `None` = the OS user, as both drivers default.
@@ -100,6 +145,8 @@ pub struct ConnectPlan {
     /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
     /// `postgresql`, no SSLRequest.
     pub direct_tls: bool,
+    /// `target_session_attrs` (libpq; node-postgres ignores it).
+    pub target: Target,
     /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
     pub tls_note: String,
 }
@@ -210,6 +257,7 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
         _ => format!("{mode} (libpq)"),
     };
     ConnectPlan {
+        client: Client::Libpq,
         endpoints,
         user: ci.user.clone(),
         database: ci.dbname.clone(),
@@ -228,6 +276,7 @@ pub fn libpq_plan(ci: &Conninfo, base: &Path, home: Option<&Path>) -> ConnectPla
             _ => Binding::Prefer,
         },
         direct_tls: ci.param("sslnegotiation") == Some("direct"),
+        target: Target::parse(ci.param("target_session_attrs")),
         tls_note: note,
     }
 }

@@ -24,6 +24,7 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
     };
     let (tls, note) = node_tls(n);
     ConnectPlan {
+        client: super::Client::NodePg,
         endpoints: vec![Endpoint {
             host,
             hostaddr: None,
@@ -40,6 +41,8 @@ pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
         // pg binds only with `enableChannelBinding: true` in code, never from the URL.
         binding: Binding::Disable,
         direct_tls: n.param("sslnegotiation") == Some("direct"),
+        // pg copies target_session_attrs into its config and never reads it.
+        target: super::view::Target::Any,
         tls_note: note,
     }
 }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::lines::logical_lines;
+use crate::secret::{classify, Spans};
 
 /// One `KEY=value` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct Entry {
     pub unquoted_hash: bool,
     /// A `$` expansion happened.
     pub expanded: bool,
+    /// What expansion brought in from secret variables (taint).
+    pub secret: Spans,
 }
 
 /// A syntax error: the line it is on, and why (never the value itself).
@@ -44,22 +47,32 @@ pub fn parse(
         line,
         message: "unterminated quoted value (a quote opened here is never closed)".into(),
     })?;
-    let mut local: HashMap<String, String> = HashMap::new();
+    let mut local: HashMap<String, (String, Spans)> = HashMap::new();
     let mut out = Vec::new();
     for (line, text, comment_cut) in lines {
-        let lookup = |name: &str| outer(name).or_else(|| local.get(name).cloned());
+        let lookup = |name: &str| {
+            let from_outer = |v: String| {
+                let s = classify(name, &v, &Spans::default());
+                (v, s)
+            };
+            outer(name)
+                .map(from_outer)
+                .or_else(|| local.get(name).cloned())
+        };
         match parse_line(&text, &lookup) {
             Ok(None) => {}
             Ok(Some((key, mut value))) => {
                 // `KEY=value # note`: npm dotenv before 15.0 keeps ` # note`.
                 value.unquoted_hash |= comment_cut && !text.contains(['"', '\'']);
-                local.insert(key.clone(), value.value.clone());
+                let secret = classify(&key, &value.value, &value.secret);
+                local.insert(key.clone(), (value.value.clone(), secret.clone()));
                 out.push(Entry {
                     key,
                     value: value.value,
                     line,
                     unquoted_hash: value.unquoted_hash,
                     expanded: value.expanded,
+                    secret,
                 });
             }
             Err(message) => return Err(SyntaxError { line, message }),
@@ -68,13 +81,15 @@ pub fn parse(
     Ok(out)
 }
 
+#[derive(Default)]
 struct Value {
     value: String,
     unquoted_hash: bool,
     expanded: bool,
+    secret: Spans,
 }
 
-type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<(String, Spans)>;
 
 fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, String> {
     let mut rest = line.trim_end().trim_start();
@@ -96,9 +111,8 @@ fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, Str
         return Ok(Some((
             key,
             Value {
-                value: String::new(),
                 unquoted_hash,
-                expanded: false,
+                ..Value::default()
             },
         )));
     }
@@ -134,11 +148,7 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
     let mut out = String::new();
     let mut mode = Subst::None;
     let mut name = String::new();
-    let mut v = Value {
-        value: String::new(),
-        unquoted_hash: false,
-        expanded: false,
-    };
+    let mut v = Value::default();
     for (index, c) in input.chars().enumerate() {
         let col = index + 1;
         if expecting_end {
@@ -173,7 +183,7 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
             } else if mode == Subst::Block && c == '{' && name.is_empty() {
                 mode = Subst::Braced;
             } else if mode == Subst::Block {
-                substitute(&mut name, lookup, &mut out);
+                substitute(&mut name, lookup, &mut out, &mut v.secret);
                 if c == '$' {
                     mode = Subst::Block;
                 } else {
@@ -182,7 +192,7 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
                 }
             } else if c == '}' {
                 mode = Subst::None;
-                substitute(&mut name, lookup, &mut out);
+                substitute(&mut name, lookup, &mut out, &mut v.secret);
             } else {
                 name.push(c);
             }
@@ -215,12 +225,15 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
     if strong || weak {
         return Err("unterminated quote".into());
     }
-    substitute(&mut name, lookup, &mut out);
+    substitute(&mut name, lookup, &mut out, &mut v.secret);
     v.value = out;
     Ok(v)
 }
 
-fn substitute(name: &mut String, lookup: Lookup, out: &mut String) {
+fn substitute(name: &mut String, lookup: Lookup, out: &mut String, secret: &mut Spans) {
     let n = std::mem::take(name);
-    out.push_str(&lookup(&n).unwrap_or_default());
+    if let Some((value, spans)) = lookup(&n) {
+        secret.extend_shifted(&spans, out.len(), Some(&n));
+        out.push_str(&value);
+    }
 }

@@ -5,24 +5,113 @@
 //! `$$` = a literal `$`. A `$` followed by anything else is kept as written,
 //! so `$PORT` in a `shell = true` command is left for the shell.
 
+use std::fmt;
+use std::ops::Range;
+
+use crate::plan::Source;
+use crate::secret::Spans;
+
+/// A variable as a lookup found it: its value, which parts of it are
+/// secret, and where it came from. `Debug` masks the secret parts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Looked {
+    /// The value.
+    pub value: String,
+    /// Its secret parts.
+    pub secret: Spans,
+    /// Where the value was found (the OS environment, an env file line).
+    pub origin: Source,
+}
+
+/// One `${NAME}` that contributed to a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    /// The name.
+    pub name: String,
+    /// Where its value was found.
+    pub origin: Source,
+    /// Where its value landed in the result.
+    pub range: Range<usize>,
+}
+
+/// An interpolated value with what interpolation brought in: the secret
+/// parts (taint) and every reference. `Debug` masks the secret parts.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Traced {
+    /// The value.
+    pub value: String,
+    /// Secret parts that came from secret variables.
+    pub secret: Spans,
+    /// The `${NAME}` references, in order.
+    pub refs: Vec<Ref>,
+}
+
+impl fmt::Debug for Looked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Looked")
+            .field("value", &self.secret.display(&self.value))
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Traced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Traced")
+            .field("value", &self.secret.display(&self.value))
+            .field("refs", &self.refs)
+            .finish()
+    }
+}
+
+impl Traced {
+    fn push_str(&mut self, s: &str) {
+        self.value.push_str(s);
+    }
+    fn append(&mut self, other: Traced) {
+        let by = self.value.len();
+        self.secret.extend_shifted(&other.secret, by, None);
+        self.refs.extend(other.refs.into_iter().map(|r| Ref {
+            range: r.range.start + by..r.range.end + by,
+            ..r
+        }));
+        self.value.push_str(&other.value);
+    }
+}
+
+/// A lookup that knows secrecy and origin.
+pub type TracedLookup<'a> = &'a dyn Fn(&str) -> Option<Looked>;
+
 /// Interpolate `s`, looking names up with `lookup`.
 pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
+    let traced = |n: &str| {
+        lookup(n).map(|value| Looked {
+            value,
+            secret: Spans::default(),
+            origin: Source::Os,
+        })
+    };
+    interpolate_traced(s, &traced).map(|t| t.value)
+}
+
+/// Interpolate `s`, keeping track of what each `${NAME}` brought in.
+pub fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, String> {
+    let mut out = Traced::default();
     let mut rest = s;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
+            out.push_str("$");
             rest = tail;
         } else if let Some(body_start) = after.strip_prefix('{') {
             let end = closing_brace(body_start).ok_or_else(|| {
                 "unterminated `${` (missing `}`; write `$$` for a literal `$`)".to_string()
             })?;
-            out.push_str(&expand(&body_start[..end], lookup)?);
+            out.append(expand(&body_start[..end], lookup)?);
             rest = &body_start[end + 1..];
         } else {
-            out.push('$');
+            out.push_str("$");
             rest = after;
         }
     }
@@ -44,7 +133,22 @@ fn closing_brace(s: &str) -> Option<usize> {
     None
 }
 
-fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// The value of `name` as a traced piece: its secret parts now come from `name`.
+fn found(name: &str, l: Looked) -> Traced {
+    let mut secret = Spans::default();
+    secret.extend_shifted(&l.secret, 0, Some(name));
+    Traced {
+        refs: vec![Ref {
+            name: name.to_string(),
+            origin: l.origin,
+            range: 0..l.value.len(),
+        }],
+        value: l.value,
+        secret,
+    }
+}
+
+fn expand(body: &str, lookup: TracedLookup) -> Result<Traced, String> {
     let name_end = body
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(body.len());
@@ -59,22 +163,21 @@ fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
     let op = op.strip_prefix(':').unwrap_or(op);
     let missing = match &value {
         None => true,
-        Some(v) => empty_counts && v.is_empty(),
+        Some(v) => empty_counts && v.value.is_empty(),
     };
     if let Some(default) = op.strip_prefix('-') {
-        return if missing {
-            interpolate(default, lookup)
-        } else {
-            Ok(value.unwrap_or_default())
+        return match value {
+            Some(v) if !missing => Ok(found(name, v)),
+            _ => interpolate_traced(default, lookup),
         };
     }
     if let Some(message) = op.strip_prefix('?') {
         return match value {
-            Some(v) if !missing => Ok(v),
+            Some(v) if !missing => Ok(found(name, v)),
             _ if message.is_empty() => Err(format!("`{name}` is not set")),
             _ => Err(format!(
                 "`{name}` is not set: {}",
-                interpolate(message, lookup)?
+                interpolate_traced(message, lookup)?.value
             )),
         };
     }
@@ -83,7 +186,7 @@ fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
             "unsupported expression `${{{body}}}` (use ${{VAR}}, ${{VAR:-default}} or ${{VAR:?message}})"
         ));
     }
-    value.ok_or_else(|| {
+    value.map(|v| found(name, v)).ok_or_else(|| {
         format!(
             "undefined variable `{name}` (set it in the OS environment or an env file, or write `${{{name}:-default}}`)"
         )
@@ -145,5 +248,42 @@ mod tests {
             let err = interpolate(input, &lookup).expect_err(input);
             assert!(err.contains(needle), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn taint_follows_interpolation() {
+        let lookup = |n: &str| {
+            let (value, secret) = match n {
+                "REDIS_PASSWORD" => ("pw-123", Spans::whole(6)),
+                "HOST" => ("cache", Spans::default()),
+                _ => return None,
+            };
+            Some(Looked {
+                value: value.into(),
+                secret,
+                origin: Source::Os,
+            })
+        };
+        let t = interpolate_traced(
+            "redis://:${REDIS_PASSWORD}@${HOST}:6379/${NONE:-${HOST}}",
+            &lookup,
+        )
+        .expect("ok");
+        assert_eq!(t.value, "redis://:pw-123@cache:6379/cache");
+        assert_eq!(t.secret.display(&t.value), "redis://:****@cache:6379/cache");
+        let names: Vec<(&str, &str)> = t
+            .refs
+            .iter()
+            .map(|r| (r.name.as_str(), &t.value[r.range.clone()]))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("REDIS_PASSWORD", "pw-123"),
+                ("HOST", "cache"),
+                ("HOST", "cache")
+            ]
+        );
+        assert_eq!(t.secret.parts()[0].from.as_deref(), Some("REDIS_PASSWORD"));
     }
 }

@@ -1,13 +1,17 @@
 //! Layering with provenance: each `set` records where the value came from and
-//! pushes what it replaced onto `shadowed` (highest first). The six layers of
-//! the SPEC are applied by the caller, lowest first; this module only knows
-//! how to stack them, how `inherit` globs match, and the OS-vs-file warning.
+//! its secret parts ([`classify`]: name, taint, URL password), and pushes what
+//! it replaced onto `shadowed` (highest first, value kept, so `env --explain`
+//! can show what was overridden). The six layers of the SPEC are applied by
+//! the caller, lowest first; this module only knows how to stack them, how
+//! `inherit` globs match, and the OS-vs-file warning.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use super::dotenv::Entry;
-use crate::plan::{Env, EnvVar, Source, Warning};
+use crate::plan::{Env, EnvVar, Shadowed, Source, Warning};
+use crate::secret::{classify, Spans};
 
 /// The default `inherit` list.
 pub const DEFAULT_INHERIT: &[&str] = &["PATH", "HOME", "USER", "LANG", "LC_*", "TZ", "TMPDIR"];
@@ -33,21 +37,29 @@ impl Layers {
         let mut l = Layers::default();
         for (k, v) in os {
             if inherited(k, patterns) {
-                l.set(k, v.clone(), Source::Os);
+                l.set(k, v.clone(), Source::Os, &Spans::default());
             }
         }
         l
     }
 
-    /// Set `name`, shadowing any earlier value.
-    pub fn set(&mut self, name: &str, value: String, source: Source) {
+    /// Set `name`, shadowing any earlier value; `taint` = the secret parts
+    /// interpolation brought in.
+    pub fn set(&mut self, name: &str, value: String, source: Source, taint: &Spans) {
         let shadowed = match self.vars.remove(name) {
-            Some(old) => std::iter::once(old.source).chain(old.shadowed).collect(),
+            Some(old) => {
+                let top = Shadowed {
+                    source: old.source,
+                    value: old.value,
+                    secret: old.secret,
+                };
+                std::iter::once(top).chain(old.shadowed).collect()
+            }
             None => Vec::new(),
         };
         let var = EnvVar {
+            secret: classify(name, &value, taint),
             value,
-            secret: false,
             source,
             shadowed,
         };
@@ -63,7 +75,7 @@ impl Layers {
             } else {
                 Source::EnvFile { path, line: e.line }
             };
-            self.set(&e.key, e.value.clone(), source);
+            self.set(&e.key, e.value.clone(), source, &e.secret);
         }
     }
 
@@ -72,31 +84,47 @@ impl Layers {
         self.vars.get(name).map(|v| v.value.as_str())
     }
 
-    /// Finish: mark secrets with `is_secret(name, value)`; for each variable
-    /// whose value comes from an env file while the OS environment also sets
-    /// it, record `os` as shadowed and return a warning.
+    /// Finish: add the parts `known` finds (the database password where it
+    /// was pasted, not interpolated) to every value's secret parts; for each
+    /// variable whose value comes from an env file while the OS environment
+    /// also sets it, record the OS value as shadowed and return a warning.
     pub fn finish(
         mut self,
         os: &BTreeMap<String, String>,
-        is_secret: &dyn Fn(&str, &str) -> bool,
+        known: &dyn Fn(&str) -> Vec<Range<usize>>,
     ) -> (Env, Vec<Warning>) {
         let mut warnings = Vec::new();
         for (name, var) in self.vars.iter_mut() {
-            var.secret = is_secret(name, &var.value);
+            add_known(&mut var.secret, &var.value, known);
+            for sh in &mut var.shadowed {
+                add_known(&mut sh.secret, &sh.value, known);
+            }
             let from_file = matches!(
                 var.source,
                 Source::EnvFile { .. } | Source::ServiceEnvFile { .. }
             );
-            if !from_file || !os.contains_key(name) {
+            let Some(os_value) = os.get(name).filter(|_| from_file) else {
                 continue;
-            }
-            let inherited = var.shadowed.contains(&Source::Os);
+            };
+            let inherited = var.shadowed.iter().any(|s| s.source == Source::Os);
             if !inherited {
-                var.shadowed.push(Source::Os);
+                let mut secret = classify(name, os_value, &Spans::default());
+                add_known(&mut secret, os_value, known);
+                var.shadowed.push(Shadowed {
+                    source: Source::Os,
+                    value: os_value.clone(),
+                    secret,
+                });
             }
             warnings.push(os_file_warning(name, &var.source, inherited));
         }
         (Env { vars: self.vars }, warnings)
+    }
+}
+
+fn add_known(secret: &mut Spans, value: &str, known: &dyn Fn(&str) -> Vec<Range<usize>>) {
+    for r in known(value) {
+        secret.push(r, None);
     }
 }
 

@@ -4,8 +4,10 @@
 //! OS environment is captured once by the command and passed in.
 //!
 //! - [`dotenv`] / [`lines`]: dotenvy's syntax, with line numbers;
-//! - [`interp`]: `${VAR}` / `${VAR:-d}` / `${VAR:?msg}` / `$$` for supervisor.toml;
-//! - [`layers`]: stacking with provenance, `inherit` globs, the OS-vs-file warning;
+//! - [`interp`]: `${VAR}` / `${VAR:-d}` / `${VAR:?msg}` / `$$` for supervisor.toml,
+//!   keeping what each `${NAME}` brought in and from where (taint, provenance);
+//! - [`layers`]: stacking with provenance (shadowed values kept), each value's
+//!   secret parts ([`crate::secret::classify`]), `inherit` globs, the OS-vs-file warning;
 //! - [`lint`]: values npm `dotenv` would read differently.
 
 pub mod dotenv;

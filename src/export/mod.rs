@@ -7,6 +7,9 @@
 //! Variables the Plan took from the OS environment via `inherit` are host-local
 //! (PATH, HOME, …) and are not exported: the target supplies its own.
 
+pub mod args;
+mod escape;
+mod exec;
 pub mod kubernetes;
 pub mod systemd;
 mod yaml;
@@ -33,13 +36,35 @@ pub struct OutFile {
 pub fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
     env.vars
         .iter()
-        .filter(|(_, v)| v.source != Source::Os)
+        .filter(|(_, v)| !matches!(v.source, Source::Os | Source::User { .. }))
         .map(|(k, v)| (k.as_str(), v))
+}
+
+/// `text` as a 0644 file may show it (comments, annotations): URL passwords
+/// masked, then every secret the Plan knows.
+pub fn shown(plan: &crate::plan::Plan, text: &str) -> String {
+    let mut spans = crate::secret::Spans::default();
+    for r in crate::secret::url_secrets(text) {
+        spans.push(r, None);
+    }
+    plan.redactor().redact(&spans.display(text)).into_owned()
 }
 
 /// Write `files` into `dir` (created if missing). Secret files are created
 /// 0600 from the start (never world-readable, not even briefly); others 0644.
+/// Two files of the same name are refused before anything is written (the
+/// Plan already refuses services whose exported names collide).
 pub fn write_files(dir: &Path, files: &[OutFile]) -> std::io::Result<Vec<PathBuf>> {
+    let mut names = std::collections::BTreeSet::new();
+    if let Some(dup) = files.iter().find(|f| !names.insert(f.name.as_str())) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "two generated files are both named {}; nothing written",
+                dup.name
+            ),
+        ));
+    }
     fs::create_dir_all(dir)?;
     let mut written = Vec::with_capacity(files.len());
     for f in files {
@@ -62,27 +87,8 @@ pub fn write_files(dir: &Path, files: &[OutFile]) -> std::io::Result<Vec<PathBuf
     Ok(written)
 }
 
-/// A name safe for systemd units and Kubernetes objects (RFC 1123 label):
-/// lowercase ASCII letters, digits and `-`, at most 63 characters.
-pub fn dns_label(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' => c,
-            'A'..='Z' => c.to_ascii_lowercase(),
-            _ => '-',
-        })
-        .collect();
-    out = out.trim_matches('-').to_string();
-    out.truncate(63);
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        out.push('x');
-    }
-    out
-}
+/// The one name mapping, shared with the Plan's collision check.
+pub use crate::plan::names::dns_label;
 
 /// Seconds of a duration, rounded up, at least `min`.
 pub(crate) fn secs_ceil(d: std::time::Duration, min: u64) -> u64 {
@@ -112,19 +118,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dns_labels() {
-        for (input, want) in [
-            ("auth-service", "auth-service"),
-            ("Auth_Service", "auth-service"),
-            ("a.b", "a-b"),
-            ("__x__", "x"),
-            ("---", "x"),
-        ] {
-            assert_eq!(dns_label(input), want, "{input}");
-        }
-    }
-
-    #[test]
     fn durations() {
         use std::time::Duration;
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
@@ -133,6 +126,20 @@ mod tests {
         assert_eq!(human_duration(Duration::ZERO), "0");
         assert_eq!(secs_ceil(Duration::from_millis(1500), 1), 2);
         assert_eq!(secs_ceil(Duration::ZERO, 1), 1);
+    }
+
+    #[test]
+    fn duplicate_names_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let f = |contents: &str| OutFile {
+            name: "a.yaml".into(),
+            contents: contents.into(),
+            secret: false,
+        };
+        let e = write_files(&out, &[f("1"), f("2")]).unwrap_err();
+        assert!(e.to_string().contains("a.yaml"), "{e}");
+        assert!(!out.exists());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::args::{self, Piece};
 use super::{dns_label, exported_vars, human_duration, OutFile};
 use crate::db::Client;
 use crate::plan::{Condition, Plan, ReadyProbe, RestartPolicy, ServicePlan};
@@ -138,9 +139,7 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
             human_duration(db.settings.wait)
         );
     }
-    let mut argv = vec![svc.program.display().to_string()];
-    argv.extend(svc.argv.iter().skip(1).cloned());
-    let _ = writeln!(s, "ExecStart={}", command_line(&argv));
+    let _ = writeln!(s, "ExecStart={}", exec_start(svc));
     let _ = writeln!(s, "WorkingDirectory={}", escape_value(&svc.cwd));
     let _ = writeln!(
         s,
@@ -154,7 +153,8 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
         svc.stop_signal.as_str(),
         human_duration(svc.stop_timeout)
     );
-    extra_lines(s, svc);
+    s.push_str(&super::exec::systemd_lines(svc));
+    extra_lines(s, plan, svc);
 }
 
 fn restart_lines(s: &mut String, svc: &ServicePlan) {
@@ -198,7 +198,7 @@ fn restart_steps(
     Some(steps.clamp(1.0, 100.0) as u32)
 }
 
-fn extra_lines(s: &mut String, svc: &ServicePlan) {
+fn extra_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
     if let Some(max) = svc.max_memory {
         let _ = writeln!(
             s,
@@ -206,16 +206,21 @@ fn extra_lines(s: &mut String, svc: &ServicePlan) {
         );
     }
     if let Some(ready) = &svc.ready {
+        // Each value shown as any value is (URL password masked), then the
+        // whole line scrubbed of every known secret.
+        let v = |x: &String| super::shown(plan, x);
         let what = match &ready.probe {
-            ReadyProbe::Tcp(a) => format!("tcp = {a:?}"),
-            ReadyProbe::Http(u) => format!("http = {u:?}"),
-            ReadyProbe::Exec(argv) => format!("exec = {argv:?}"),
-            ReadyProbe::Log(re) => format!("log = {re:?}"),
+            ReadyProbe::Tcp(a) => format!("tcp = {:?}", v(a)),
+            ReadyProbe::Http(u) => format!("http = {:?}", v(u)),
+            ReadyProbe::Exec(argv) => {
+                format!("exec = {:?}", argv.iter().map(v).collect::<Vec<_>>())
+            }
+            ReadyProbe::Log(re) => format!("log = {:?}", v(re)),
         };
         let _ = writeln!(
             s,
             "# ready = {{ {} }} has no systemd equivalent: systemd knows readiness only through sd_notify (Type=notify).",
-            what.replace('\n', " ")
+            super::shown(plan, &what.replace('\n', " "))
         );
     }
     if svc.critical {
@@ -228,8 +233,11 @@ fn extra_lines(s: &mut String, svc: &ServicePlan) {
     }
 }
 
-/// A systemd command line: `%` → `%%`, `$` → `$$`, and arguments that need it
-/// double-quoted with C-style escapes (systemd.service(5), "Command lines").
+/// A systemd command line that runs exactly `argv` (systemd.service(5),
+/// "Command lines"): `%` → `%%` (specifiers), `$` → `$$` (systemd expands
+/// `$VAR` and `${VAR}` from the unit's environment), and an argument with
+/// whitespace, quotes, a backslash or a control character — or empty, or a
+/// lone `;` (the command separator) — double-quoted with C-style escapes.
 fn command_line(argv: &[String]) -> String {
     argv.iter()
         .map(|a| quote_arg(a))
@@ -237,28 +245,65 @@ fn command_line(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// `ExecStart=`: the resolved program, then the arguments, secret parts as
+/// `${VAR}` references to the EnvironmentFile ([`args`]); systemd expands
+/// `${VAR}` inside a word into exactly one argument.
+fn exec_start(svc: &ServicePlan) -> String {
+    let mut words = vec![quote_arg(&svc.program.display().to_string())];
+    words.extend(args::plan(svc).argv.iter().skip(1).map(|p| word(p)));
+    words.join(" ")
+}
+
+fn word(pieces: &[Piece]) -> String {
+    let quoted = pieces.iter().any(|p| match p {
+        Piece::Lit(l) => needs_quotes(l),
+        Piece::Var(_) => false,
+    });
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Lit(l) => out.push_str(&escape_lit(l, quoted)),
+            Piece::Var(name) => out.push_str(&format!("${{{name}}}")),
+        }
+    }
+    if quoted || out.is_empty() {
+        format!("\"{out}\"")
+    } else {
+        out
+    }
+}
+
 fn quote_arg(arg: &str) -> String {
-    let specifiers = arg.replace('%', "%%").replace('$', "$$");
-    let needs_quotes = arg.is_empty()
+    word(&[Piece::Lit(arg.to_string())])
+}
+
+fn needs_quotes(arg: &str) -> bool {
+    arg.is_empty()
         || arg == ";"
         || arg
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
-    if !needs_quotes {
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\'))
+}
+
+fn escape_lit(arg: &str, quoted: bool) -> String {
+    let specifiers = arg.replace('%', "%%").replace('$', "$$");
+    if !quoted {
         return specifiers;
     }
-    let mut out = String::with_capacity(specifiers.len() + 2);
-    out.push('"');
+    let mut out = String::with_capacity(specifiers.len());
     for c in specifiers.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
             _ => out.push(c),
         }
     }
-    out.push('"');
     out
 }
 
@@ -274,9 +319,17 @@ fn env_file(svc: &ServicePlan) -> String {
         "# Environment of `{}` (mode 0600: may hold secrets). Generated by uaol-supervisor.\n",
         svc.name
     );
-    for (name, var) in exported_vars(&svc.env) {
-        let mut v = String::with_capacity(var.value.len() + 2);
-        for c in var.value.chars() {
+    let extra = args::plan(svc).extra;
+    if !extra.is_empty() {
+        s.push_str(
+            "# UAOL_ARG_<n>: command arguments built from secrets; ExecStart= references them.\n",
+        );
+    }
+    let vars = exported_vars(&svc.env).map(|(k, v)| (k, v.value.as_str()));
+    let generated = extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (name, value) in vars.chain(generated) {
+        let mut v = String::with_capacity(value.len() + 2);
+        for c in value.chars() {
             if matches!(c, '\\' | '"' | '$' | '`') {
                 v.push('\\');
             }
@@ -316,6 +369,98 @@ mod tests {
         }
     }
 
+    /// systemd's reading of an `ExecStart=` value, for what `command_line`
+    /// writes: `%%` → `%` over the line, then words (double quotes, C
+    /// escapes), then `$$` → `$` in each word (load-fragment.c,
+    /// extract_first_word, replace_env_argv).
+    fn systemd_words(line: &str) -> Vec<String> {
+        let line = line.replace("%%", "\u{0}");
+        assert!(!line.contains('%'), "an unescaped specifier in {line}");
+        let mut words = Vec::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut w = String::new();
+            match c {
+                ' ' => continue,
+                '"' => loop {
+                    match chars.next().expect("closing quote") {
+                        '"' => break,
+                        '\\' => match chars.next().expect("escape") {
+                            'n' => w.push('\n'),
+                            't' => w.push('\t'),
+                            'r' => w.push('\r'),
+                            'x' => {
+                                let hex: String = chars.by_ref().take(2).collect();
+                                w.push(char::from(u8::from_str_radix(&hex, 16).expect("hex")));
+                            }
+                            c => w.push(c),
+                        },
+                        c => w.push(c),
+                    }
+                },
+                c => {
+                    assert!(c != '\\' && c != '\'', "unquoted {c:?} in {line}");
+                    w.push(c);
+                    while let Some(c) = chars.next_if(|c| *c != ' ') {
+                        w.push(c);
+                    }
+                }
+            }
+            let w = w.replace("$$", "\u{1}");
+            assert!(!w.contains('$'), "an unescaped variable in {line}");
+            words.push(w.replace('\u{1}', "$").replace('\u{0}', "%"));
+        }
+        words
+    }
+
+    /// The unit runs exactly the argv `up` would: nothing expanded, split or
+    /// unescaped on the way.
+    #[test]
+    fn exec_start_round_trips_every_argument() {
+        let argv: Vec<String> = [
+            "/srv/app",
+            "$HOME",
+            "${HOME}",
+            "$$",
+            "%h",
+            "100%",
+            "%%",
+            "two words",
+            "",
+            ";",
+            "a\\b",
+            "say \"hi\"",
+            "it's",
+            "line\nbreak",
+            "cr\r",
+            "bell\u{7}",
+            "tab\tx",
+            "$(x)",
+            "é€",
+            "\\;",
+            "-x",
+            "@y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let line = command_line(&argv);
+        assert!(!line.contains(['\n', '\r', '\u{7}']), "{line}");
+        assert_eq!(systemd_words(&line), argv, "{line}");
+    }
+
+    #[test]
+    fn references_stay_unescaped_inside_a_quoted_word() {
+        let lit = |s: &str| Piece::Lit(s.into());
+        let var = |s: &str| Piece::Var(s.into());
+        assert_eq!(
+            word(&[lit("--url="), var("DATABASE_URL")]),
+            "--url=${DATABASE_URL}"
+        );
+        assert_eq!(word(&[var("T")]), "${T}");
+        assert_eq!(word(&[lit("a b $5 "), var("T")]), "\"a b $$5 ${T}\"");
+    }
+
     #[test]
     fn steps() {
         use std::time::Duration;
@@ -342,12 +487,39 @@ mod tests {
     }
 
     #[test]
+    fn comments_show_values_masked() {
+        let mut plan = testplan::plan();
+        plan.services[1].ready = Some(crate::plan::ReadyCheck {
+            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        plan.services[2].ready = Some(crate::plan::ReadyCheck {
+            probe: ReadyProbe::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
+            interval: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        let files = render(&plan, &opts());
+        let all: String = files
+            .iter()
+            .filter(|f| !f.secret)
+            .map(|f| f.contents.as_str())
+            .collect();
+        assert!(
+            !all.contains("jwt-signing-key-123") && !all.contains("hunter22"),
+            "{all}"
+        );
+        assert!(all.contains("http://u:****@127.0.0.1:3000/health"), "{all}");
+    }
+
+    #[test]
     fn password_only_in_secret_files() {
         let files = render(&testplan::plan(), &opts());
         let r = crate::secret::Redactor::for_secret(testplan::PASSWORD);
         for f in &files {
-            let leaked =
-                r.contains_secret(&f.contents) || f.contents.contains("jwt-signing-key-123");
+            let leaked = r.contains_secret(&f.contents)
+                || f.contents.contains("jwt-signing-key-123")
+                || f.contents.contains("l1teral-pw");
             assert_eq!(
                 leaked,
                 f.secret && f.name != "uaol-api-gateway.env" && f.name != "uaol-worker.env",

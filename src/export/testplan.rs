@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 
 use crate::db::{self, DatabasePlan, DbSettings};
 use crate::plan::*;
+use crate::secret::Spans;
 
 /// The canary password used by the export secret sweep.
 pub const PASSWORD: &str = "s3cr3t p@ss/w#rd";
@@ -16,10 +17,25 @@ pub const PASSWORD_ENCODED: &str = "s3cr3t%20p%40ss%2Fw%23rd";
 const URL: &str =
     "postgresql://app:s3cr3t%20p%40ss%2Fw%23rd@db.example.com:5432/app?sslmode=verify-full";
 
+/// A literal URL with a password in a command.
+pub const LITERAL_URL: &str = "redis://:l1teral-pw@cache:6379/0";
+
+/// The span of `secret` inside `value`, brought in by `from`.
+fn spans_from(value: &str, secret: &str, from: Option<&str>) -> Spans {
+    let at = value.find(secret).expect("secret inside");
+    let mut s = Spans::default();
+    s.push(at..at + secret.len(), from.map(str::to_string));
+    s
+}
+
 fn var(value: &str, secret: bool, source: Source) -> EnvVar {
     EnvVar {
         value: value.into(),
-        secret,
+        secret: if secret {
+            crate::secret::Spans::whole(value.len())
+        } else {
+            crate::secret::classify("", value, &Default::default())
+        },
         source,
         shadowed: vec![],
     }
@@ -42,8 +58,10 @@ fn env(pairs: &[(&str, &str)], db: bool) -> Env {
         e.vars.insert((*k).into(), var(v, secret, source));
     }
     if db {
-        e.vars
-            .insert("DATABASE_URL".into(), var(URL, true, Source::Database));
+        e.vars.insert(
+            "DATABASE_URL".into(),
+            var(URL, false, Source::Database { via: vec![] }),
+        );
     }
     e
 }
@@ -52,6 +70,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
     ServicePlan {
         name: name.into(),
         argv: argv.iter().map(|s| s.to_string()).collect(),
+        argv_secret: Vec::new(),
         program: PathBuf::from("/usr/bin").join(argv[0]),
         cwd: PathBuf::from("/srv/app").join(name),
         env: Env::default(),
@@ -68,18 +87,47 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
         max_memory: None,
         critical: false,
         log_file: None,
+        exec: Default::default(),
     }
 }
 
 /// migrate (oneshot, db) → auth-service (db, http ready) → api-gateway (tcp ready),
 /// plus worker (restart always, SIGINT, log readiness, a quoted argument).
 pub fn plan() -> Plan {
-    let mut migrate = service("migrate", &["node", "migrate.js"]);
+    // Arguments built from secrets: `--url=${DATABASE_URL}` (its password
+    // part came from DATABASE_URL) and a literal URL with a password.
+    let mut migrate = service(
+        "migrate",
+        &["node", "migrate.js", &format!("--url={URL}"), LITERAL_URL],
+    );
+    migrate.argv_secret = vec![
+        Spans::default(),
+        Spans::default(),
+        spans_from(
+            &format!("--url={URL}"),
+            PASSWORD_ENCODED,
+            Some("DATABASE_URL"),
+        ),
+        spans_from(LITERAL_URL, "l1teral-pw", None),
+    ];
     migrate.oneshot = true;
     migrate.uses_database = true;
     migrate.env = env(&[], true);
 
-    let mut auth = service("auth-service", &["node", "dist/index.js"]);
+    let mut auth = service(
+        "auth-service",
+        &["node", "dist/index.js", "--jwt", "jwt-signing-key-123"],
+    );
+    auth.argv_secret = vec![
+        Spans::default(),
+        Spans::default(),
+        Spans::default(),
+        spans_from(
+            "jwt-signing-key-123",
+            "jwt-signing-key-123",
+            Some("JWT_SECRET"),
+        ),
+    ];
     auth.uses_database = true;
     auth.env = env(
         &[("PORT", "3001"), ("JWT_SECRET", "jwt-signing-key-123")],
@@ -138,6 +186,7 @@ pub fn plan() -> Plan {
             log_format: LogFormat::Pretty,
             stop_timeout: Duration::from_secs(10),
             control_socket: None,
+            contain: crate::plan::Contain::None,
         },
         database: Some(DatabasePlan {
             url,

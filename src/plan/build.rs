@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
-use super::{deps, scrub, service, LogFormat, Plan, Problems, Settings, Source, Warning};
-use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor};
+use super::{
+    deps, names, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source, Warning,
+};
+use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
+use crate::env::interp::{Looked, Traced};
 use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
-use crate::secret::{looks_secret, Redactor};
+use crate::secret::{classify, Redactor, Spans};
 
 /// What every service shares.
 pub struct Global {
@@ -20,9 +23,9 @@ pub struct Global {
     /// `env_files`, read.
     pub files: Vec<EnvFile>,
     /// The env files merged (later wins): the second place `${VAR}` looks.
-    pub file_vars: BTreeMap<String, String>,
+    pub file_vars: BTreeMap<String, Looked>,
     /// `[env]`, interpolated: name, value, line.
-    pub env: Vec<(String, String, usize)>,
+    pub env: Vec<(String, Traced, usize)>,
     /// `[database]` was written.
     pub db_configured: bool,
     /// `[database]`, validated (None when absent or invalid).
@@ -31,6 +34,8 @@ pub struct Global {
     pub stop_timeout: Duration,
     /// Finds the database password (and its encoded forms) in values.
     pub password: Redactor,
+    /// What `database.url`'s `${NAME}`s brought in: names, origins, taint.
+    pub db_url: Traced,
 }
 
 impl Global {
@@ -38,30 +43,37 @@ impl Global {
     pub fn lookup<'a>(
         &'a self,
         os: &'a BTreeMap<String, String>,
-    ) -> impl Fn(&str) -> Option<String> + 'a {
-        move |n: &str| os.get(n).or_else(|| self.file_vars.get(n)).cloned()
+    ) -> impl Fn(&str) -> Option<Looked> + 'a {
+        move |n: &str| os_looked(os, n).or_else(|| self.file_vars.get(n).cloned())
     }
 
-    /// Whether a variable must be masked: its name looks secret, it is an
-    /// `export_as` name, or its value contains the database password (in any
-    /// of its encoded forms; passwords under 4 bytes are not searched for).
-    pub fn is_secret(&self, name: &str, value: &str) -> bool {
-        looks_secret(name)
-            || self
-                .db
-                .as_ref()
-                .is_some_and(|db| db.export_as.iter().any(|n| n == name))
-            || self.password.contains_secret(value)
+    /// Where the database password sits in `value` when it was pasted rather
+    /// than interpolated (any encoded form; the free-text rules apply).
+    pub fn known(&self, value: &str) -> Vec<std::ops::Range<usize>> {
+        self.password.find(value)
     }
 
-    /// Layers 1–3: inherit, env files, `[env]`.
-    pub fn base_layers(&self, os: &BTreeMap<String, String>) -> Layers {
+    /// Layers 1–3: inherit, then `user` (the target user's `HOME`, `USER`,
+    /// `LOGNAME` over the inherited ones), env files, `[env]`.
+    pub fn base_layers(
+        &self,
+        os: &BTreeMap<String, String>,
+        user: &[(&str, String, Source)],
+    ) -> Layers {
         let mut l = Layers::inherit(os, &self.inherit);
+        for (name, value, source) in user {
+            l.set(name, value.clone(), source.clone(), &Spans::default());
+        }
         for f in &self.files {
             l.add_file(f, false);
         }
-        for (name, value, line) in &self.env {
-            l.set(name, value.clone(), Source::GlobalEnv { line: *line });
+        for (name, t, line) in &self.env {
+            l.set(
+                name,
+                t.value.clone(),
+                Source::GlobalEnv { line: *line },
+                &t.secret,
+            );
         }
         l
     }
@@ -69,10 +81,43 @@ impl Global {
     /// Layer 6: the database URL under every `export_as` name.
     pub fn add_database(&self, l: &mut Layers) {
         if let Some(db) = &self.db {
+            let via: Vec<(String, Box<Source>)> = self
+                .db_url
+                .refs
+                .iter()
+                .map(|r| (r.name.clone(), Box::new(r.origin.clone())))
+                .collect();
             for name in &db.export_as {
-                l.set(name, db.url.expose().to_string(), Source::Database);
+                let source = Source::Database { via: via.clone() };
+                l.set(
+                    name,
+                    db.url.expose().to_string(),
+                    source,
+                    &self.db_url.secret,
+                );
             }
         }
+    }
+}
+
+/// An OS variable as a `${NAME}` lookup sees it.
+pub fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
+    os.get(name).map(|v| Looked {
+        secret: classify(name, v, &Spans::default()),
+        value: v.clone(),
+        origin: Source::Os,
+    })
+}
+
+/// An env file entry as a `${NAME}` lookup sees it.
+pub fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
+    Looked {
+        secret: classify(&e.key, &e.value, &e.secret),
+        value: e.value.clone(),
+        origin: Source::EnvFile {
+            path: f.path.clone(),
+            line: e.line,
+        },
     }
 }
 
@@ -86,7 +131,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
     let files = env_files(ctx, &raw.supervisor);
     let mut file_vars = BTreeMap::new();
     for f in &files {
-        file_vars.extend(f.entries.iter().map(|e| (e.key.clone(), e.value.clone())));
+        file_vars.extend(f.entries.iter().map(|e| (e.key.clone(), file_looked(f, e))));
     }
     let mut global = Global {
         inherit,
@@ -97,6 +142,7 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         db: None,
         stop_timeout: settings.stop_timeout,
         password: Redactor::default(),
+        db_url: Traced::default(),
     };
     let os = ctx.os;
     let env = ctx.env_table(&raw.env, "env", &global.lookup(os));
@@ -118,12 +164,15 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
             &global.lookup(os),
             files_may_appear,
         );
-        global.password = db.as_ref().map(|db| db.url.redactor()).unwrap_or_default();
-        global.db = db;
+        if let Some((db, traced)) = db {
+            global.password = db.url.redactor();
+            global.db = Some(db);
+            global.db_url = traced;
+        }
     }
-    let mut layers = global.base_layers(os);
+    let mut layers = global.base_layers(os, &[]);
     global.add_database(&mut layers);
-    let (global_env, warnings) = layers.finish(os, &|n, v| global.is_secret(n, v));
+    let (global_env, warnings) = layers.finish(os, &|v| global.known(v));
     ctx.warnings.extend(warnings);
     let mut raws: Vec<_> = raw.services.iter().collect();
     raws.sort_by_key(|(name, _)| name.span().start);
@@ -131,7 +180,10 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         .iter()
         .map(|(n, s)| service::build(ctx, n, s, &global))
         .collect();
+    name_collisions(ctx, raws.iter().map(|(n, _)| *n));
     let services = deps::order(ctx, built);
+    ctx.warnings
+        .extend(scrub::short_secrets(&global_env, &services));
     let mut problems = std::mem::take(&mut ctx.problems);
     let mut warnings = dedup(std::mem::take(&mut ctx.warnings));
     let secrets = scrub::redactor(os, &global, &global_env, &services);
@@ -187,6 +239,16 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
             Duration::from_secs(10),
         ),
         control_socket: s.control_socket.as_ref().map(|p| ctx.abs(p.get_ref())),
+        contain: ctx.choice(
+            &s.contain,
+            "supervisor.contain",
+            &[
+                ("auto", Contain::Auto),
+                ("pidns", Contain::Pidns),
+                ("none", Contain::None),
+            ],
+            Contain::Auto,
+        ),
     }
 }
 
@@ -240,9 +302,9 @@ fn database(
     ctx: &mut Ctx,
     d: &RawDatabase,
     span: &std::ops::Range<usize>,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: super::ctx::Lookup,
     files_may_appear: bool,
-) -> Option<DatabasePlan> {
+) -> Option<(DatabasePlan, Traced)> {
     let settings = DbSettings {
         client: ctx.choice(
             &d.client,
@@ -280,8 +342,8 @@ fn database(
         );
         return None;
     };
-    let raw = ctx.interp(url, "database.url", lookup)?;
-    let mut v = db::validate(&raw, &settings);
+    let traced = ctx.interp_traced(url, "database.url", lookup)?;
+    let mut v = db::validate(&traced.value, &settings);
     if files_may_appear {
         defer_missing_files(&mut v);
     }
@@ -296,11 +358,12 @@ fn database(
         ctx.warn(&url.span(), "database.url", w);
     }
     let url = v.url.filter(|_| v.errors.is_empty())?;
-    Some(DatabasePlan {
+    let plan = DatabasePlan {
         url,
         export_as,
         settings,
-    })
+    };
+    Some((plan, traced))
 }
 
 fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
@@ -322,6 +385,23 @@ fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
         }
     }
     out
+}
+
+/// Two services whose exported names would be the same (`a_b` and `a-b`
+/// are both `a-b`): one would overwrite the other's unit, manifest and env file.
+fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clone) {
+    let found = names::collisions(names.clone().map(|n| n.get_ref().as_str()));
+    for (first, second, label) in found {
+        let span = |name: &str| names.clone().find(|n| n.get_ref() == name).map(Str::span);
+        let (Some(at_first), Some(at_second)) = (span(first), span(second)) else {
+            continue;
+        };
+        let msg = format!(
+            "`{second}` and `{first}` (at {}) both become `{label}` in exported names (systemd unit uaol-{label}.service, Kubernetes objects and file {label}.yaml), so one would overwrite the other; rename one of them",
+            ctx.loc.at(&at_first)
+        );
+        ctx.err(&at_second, &format!("services.{second}"), msg);
+    }
 }
 
 fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {

@@ -1,19 +1,64 @@
 //! Commands: splitting a command string into argv like a POSIX shell splits
 //! words (quotes and backslashes, no expansion — it is never run by a shell
-//! unless `shell = true`), and resolving `argv[0]` on the service's own PATH.
+//! unless `shell = true`), keeping where each byte came from so secrecy
+//! follows into the words, and resolving `argv[0]` on the service's own PATH.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{access, AccessFlags};
 
+use crate::secret::Spans;
+
 /// Split `line` into words. Errors on unterminated quotes and on shell
 /// operators, which would otherwise be passed to the program literally.
 pub fn split(line: &str) -> Result<Vec<String>, String> {
+    Ok(split_traced(line)?.into_iter().map(|w| w.text).collect())
+}
+
+/// A word of a split command line, with where each of its bytes came from.
+#[derive(Debug, Default)]
+pub struct Word {
+    /// The word.
+    pub text: String,
+    /// For each byte of `text`, its byte offset in the line.
+    pub origin: Vec<usize>,
+}
+
+impl Word {
+    fn push(&mut self, at: usize, c: char) {
+        self.text.push(c);
+        self.origin.extend(std::iter::repeat_n(at, c.len_utf8()));
+    }
+    /// `spans` of the line, carried over to this word.
+    pub fn spans(&self, line_spans: &Spans) -> Spans {
+        let mut out = Spans::default();
+        for part in line_spans.parts() {
+            let inside = |i: &usize| part.range.contains(&self.origin[*i]);
+            let mut i = 0;
+            while i < self.origin.len() {
+                if !inside(&i) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < self.origin.len() && inside(&i) {
+                    i += 1;
+                }
+                out.push(start..i, part.from.clone());
+            }
+        }
+        out
+    }
+}
+
+/// [`split`], keeping where each byte of each word came from (so what
+/// interpolation brought into the line can be followed into the words).
+pub fn split_traced(line: &str) -> Result<Vec<Word>, String> {
     let mut words = Vec::new();
-    let mut cur: Option<String> = None;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut cur: Option<Word> = None;
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         match c {
             c if c.is_whitespace() => {
                 if let Some(w) = cur.take() {
@@ -21,37 +66,37 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
                 }
             }
             '\'' => {
-                let w = cur.get_or_insert_with(String::new);
+                let w = cur.get_or_insert_with(Word::default);
                 loop {
                     match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => w.push(c),
+                        Some((_, '\'')) => break,
+                        Some((i, c)) => w.push(i, c),
                         None => return Err("unterminated single quote in the command".into()),
                     }
                 }
             }
             '"' => {
-                let w = cur.get_or_insert_with(String::new);
+                let w = cur.get_or_insert_with(Word::default);
                 loop {
                     match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('\\' | '"' | '$' | '`')) => w.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                w.push('\\');
-                                w.push(c);
+                        Some((_, '"')) => break,
+                        Some((b, '\\')) => match chars.next() {
+                            Some((i, c @ ('\\' | '"' | '$' | '`'))) => w.push(i, c),
+                            Some((_, '\n')) => {}
+                            Some((i, c)) => {
+                                w.push(b, '\\');
+                                w.push(i, c);
                             }
                             None => return Err("unterminated double quote in the command".into()),
                         },
-                        Some(c) => w.push(c),
+                        Some((i, c)) => w.push(i, c),
                         None => return Err("unterminated double quote in the command".into()),
                     }
                 }
             }
             '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(c) => cur.get_or_insert_with(String::new).push(c),
+                Some((_, '\n')) => {}
+                Some((i, c)) => cur.get_or_insert_with(Word::default).push(i, c),
                 None => return Err("the command ends with a lone backslash".into()),
             },
             '|' | '&' | ';' | '<' | '>' | '`' => {
@@ -59,7 +104,7 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
                     "the command contains the shell operator `{c}` but is not run by a shell (set `shell = true`, or quote it)"
                 ))
             }
-            c => cur.get_or_insert_with(String::new).push(c),
+            c => cur.get_or_insert_with(Word::default).push(at, c),
         }
     }
     words.extend(cur);
@@ -100,7 +145,7 @@ pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf,
     }
 }
 
-fn check_executable(p: &Path) -> Result<(), &'static str> {
+pub(crate) fn check_executable(p: &Path) -> Result<(), &'static str> {
     let meta = std::fs::metadata(p).map_err(|_| "does not exist")?;
     if !meta.is_file() {
         return Err("is not a file");
@@ -173,5 +218,23 @@ mod tests {
             let err = resolve(prog, path, cwd).expect_err(prog);
             assert!(err.contains(needle), "{prog}: {err}");
         }
+    }
+
+    #[test]
+    fn secret_spans_follow_into_the_words() {
+        // `app --token 'tok en' x` with the token's bytes secret in the line.
+        let line = "app --token 'tok en' x";
+        let mut spans = Spans::default();
+        spans.push(13..19, Some("API_TOKEN".into()));
+        let words = split_traced(line).expect("splits");
+        let shown: Vec<String> = words
+            .iter()
+            .map(|w| w.spans(&spans).display(&w.text))
+            .collect();
+        assert_eq!(shown, ["app", "--token", "****", "x"]);
+        assert_eq!(
+            words[2].spans(&spans).parts()[0].from.as_deref(),
+            Some("API_TOKEN")
+        );
     }
 }

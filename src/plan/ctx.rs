@@ -11,10 +11,10 @@ use std::time::Duration;
 use super::{Locator, Problems, Warning};
 use crate::config::raw::{EnvTable, Str};
 use crate::config::{suggest, units};
-use crate::env::interp::interpolate;
+use crate::env::interp::{interpolate_traced, Traced};
 
-/// A `${VAR}` lookup.
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// A `${VAR}` lookup that knows each value's secret parts and origin.
+pub type Lookup<'a> = crate::env::interp::TracedLookup<'a>;
 
 /// Shared state of one `build`.
 pub struct Ctx<'a> {
@@ -93,7 +93,12 @@ impl Ctx<'_> {
 
     /// Interpolate a string value; `None` (after recording) on error.
     pub fn interp(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<String> {
-        match interpolate(v.get_ref(), lookup) {
+        self.interp_traced(v, key, lookup).map(|t| t.value)
+    }
+
+    /// [`Ctx::interp`], keeping what each `${NAME}` brought in (taint).
+    pub fn interp_traced(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<Traced> {
+        match interpolate_traced(v.get_ref(), lookup) {
             Ok(s) => Some(s),
             Err(e) => {
                 self.err(&v.span(), key, e);
@@ -108,7 +113,7 @@ impl Ctx<'_> {
         table: &EnvTable,
         key: &str,
         lookup: Lookup,
-    ) -> Vec<(String, String, usize)> {
+    ) -> Vec<(String, Traced, usize)> {
         let mut out = Vec::new();
         for (name, value) in table {
             let k = format!("{key}.{}", name.get_ref());
@@ -116,8 +121,8 @@ impl Ctx<'_> {
                 self.err(&name.span(), &k, why);
                 continue;
             }
-            match interpolate(&value.get_ref().0, lookup) {
-                Ok(v) if v.contains('\0') => {
+            match interpolate_traced(&value.get_ref().0, lookup) {
+                Ok(v) if v.value.contains('\0') => {
                     self.err(&value.span(), &k, "the value contains a NUL byte")
                 }
                 Ok(v) => out.push((name.get_ref().clone(), v, self.line(&name.span()))),

@@ -189,6 +189,7 @@ fn described(s: &ServicePlan) -> Vec<(&'static str, String)> {
         ("max_memory", format!("{:?}", s.max_memory)),
         ("critical", s.critical.to_string()),
         ("log_file", format!("{:?}", s.log_file)),
+        ("exec", s.exec.summary().join(", ")),
     ]
 }
 
@@ -262,7 +263,8 @@ fn database(old: &Plan, new: &Plan) -> Option<Change> {
     })
 }
 
-/// Settings read once when `up` starts.
+/// Settings read once when `up` starts: where it listens, how it writes
+/// (the output sink), the PID namespace it entered.
 fn fixed(old: &Plan, new: &Plan) -> Vec<Change> {
     let socket = |p: &Plan| {
         p.settings

@@ -7,10 +7,14 @@
 //!   `db::validate`), then each service and the graph;
 //! - `service`: one service's six env layers, with `program` (argv, PATH
 //!   resolution, cwd) and `options` (backoff, ready, signals, sizes, log file);
+//! - `run_as` (+ `run_as_access`), `limits`: the exec context — `user` /
+//!   `group` resolved to ids, `limits`, `umask`, `nice` ([`ExecContext`]);
+//!   [`privilege`]: whether this process may apply it (asked by check/up/run);
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
 //! - [`diff`] (+ `diff_render`): what a reload would change, pure;
+//! - [`names`]: service names as unit, object and file names (one mapping);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
@@ -19,20 +23,32 @@ mod ctx;
 mod deps;
 pub mod diff;
 pub mod diff_render;
+mod exec;
+mod exec_types;
 pub mod graph;
+mod interpreter;
+mod limits;
 mod load;
+pub mod names;
 mod options;
+pub mod privilege;
 mod problems;
 mod program;
+mod run_as;
+mod run_as_access;
 mod scrub;
 mod service;
 mod types;
 
+pub use exec_types::*;
+pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
 pub use problems::{Locator, Problem, Problems};
 pub use types::*;
 
 #[cfg(test)]
 mod diff_tests;
+#[cfg(test)]
+mod exec_tests;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Lookup};
 use super::{command, Backoff, LogFile, ReadyCheck, ReadyProbe};
 use crate::config::raw::{RawBackoff, RawCommand, RawLogFile, RawNumOrString, RawReady};
 use crate::config::units;
@@ -43,7 +43,7 @@ pub fn ready(
     ctx: &mut Ctx,
     raw: &Option<Spanned<RawReady>>,
     key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: Lookup,
     oneshot: Option<&Spanned<bool>>,
 ) -> Option<ReadyCheck> {
     let r = raw.as_ref()?;
@@ -85,12 +85,7 @@ pub fn ready(
     })
 }
 
-fn probe(
-    ctx: &mut Ctx,
-    rr: &RawReady,
-    key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Option<ReadyProbe> {
+fn probe(ctx: &mut Ctx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<ReadyProbe> {
     if let Some(h) = &rr.http {
         let k = format!("{key}.http");
         let url = ctx.interp(h, &k, lookup)?;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::build::Global;
 use super::{Env, Problems, ServicePlan, Warning};
 use crate::db::libpq;
-use crate::secret::{looks_secret, Redactor};
+use crate::secret::{looks_secret, too_short, Redactor};
 
 /// The password of a `scheme://user:password@host` value, as written.
 fn url_password(value: &str) -> Option<&str> {
@@ -44,20 +44,51 @@ pub fn redactor(
     services: &[ServicePlan],
 ) -> Redactor {
     let mut r = Redactor::default();
-    for (k, v) in os.iter().chain(&g.file_vars) {
+    for (k, v) in os {
         add(&mut r, k, v, false);
     }
-    for (k, v, _) in &g.env {
-        add(&mut r, k, v, false);
+    for (k, l) in &g.file_vars {
+        add(&mut r, k, &l.value, false);
+    }
+    for (k, t, _) in &g.env {
+        add(&mut r, k, &t.value, false);
     }
     let envs = std::iter::once(global_env).chain(services.iter().map(|s| &s.env));
     for (k, v) in envs.flat_map(|e| &e.vars) {
-        add(&mut r, k, &v.value, v.secret);
+        for text in v.secret.texts(&v.value) {
+            r.add_part(text);
+        }
+        add(&mut r, k, &v.value, false);
     }
     if let Some(pw) = g.db.as_ref().and_then(|d| d.url.password()) {
         r.add(pw.expose());
     }
     r
+}
+
+/// A warning for every secret value (or secret part of a value) that free
+/// text cannot be scrubbed of reliably ([`too_short`]): it is masked wherever
+/// a value is shown, but a service that prints it is printed as is.
+pub fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Warning> {
+    let envs = std::iter::once(global_env).chain(services.iter().map(|s| &s.env));
+    let mut out = Vec::new();
+    for (name, v) in envs.flat_map(|e| &e.vars) {
+        let why = v
+            .secret
+            .texts(&v.value)
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .find_map(too_short);
+        if let Some(why) = why {
+            out.push(Warning {
+                location: v.source.to_string(),
+                message: format!(
+                    "`{name}` is secret but too short to redact reliably from service output ({why}): `env`, `check` and exports mask it, a service that prints it is shown as is; use a longer secret, or rename the variable if it is not one"
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// Mask every secret in `problems` and `warnings`.
@@ -97,9 +128,31 @@ mod tests {
             .expect_err("three unknown programs");
         let report = problems.to_string();
         assert!(report.contains("`a****`"), "{report}");
+        assert!(
+            report.contains("`c redis://:****@cache:6379`")
+                || report.contains("`credis://:****@cache:6379`"),
+            "{report}"
+        );
         for secret in ["Kq3-os-pass", "Kq3-file-token", "Kq3-redis"] {
             assert!(!report.contains(secret), "{secret} in {report}");
         }
+    }
+
+    /// Too short for free text, but the message names the program through
+    /// its taint, so it is masked anyway.
+    #[test]
+    fn a_short_secret_in_the_program_is_masked_by_taint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let os: BTreeMap<String, String> = [("PATH", "/usr/bin:/bin"), ("PGPASSWORD", "q7z")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let text = "[services.a]\ncommand = \"x${PGPASSWORD}\"\n";
+        let problems =
+            load_text(&dir.path().join("supervisor.toml"), text, &os).expect_err("unknown program");
+        let report = problems.to_string();
+        assert!(report.contains("`x****`"), "{report}");
+        assert!(!report.contains("q7z"), "{report}");
     }
 
     #[test]

@@ -10,13 +10,20 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::build::Global;
-use super::ctx::Ctx;
+use super::build::{file_looked, os_looked, Global};
+use super::ctx::{Ctx, Lookup};
+use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
-use super::{Condition, Env, RestartPolicy, ServicePlan, Source, Warning};
+use super::run_as::{run_as, user_env};
+use super::{
+    command, exec, interpreter, Condition, Env, ExecContext, ReadyCheck, ReadyProbe, RestartPolicy,
+    ServicePlan, Source, Warning,
+};
 use crate::config::raw::{RawDepends, RawService, Str};
+use crate::env::interp::Looked;
 use crate::env::{lint::lint, read_env_file, EnvFile};
+use crate::secret::Spans;
 
 /// A service plan plus what the graph pass needs.
 pub struct Built {
@@ -40,10 +47,12 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .and_then(|p| service_env_file(ctx, p, g));
     let lookup = service_lookup(ctx.os, file.as_ref(), g);
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
-    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database);
+    let exec = exec_context(ctx, r, n);
+    let user = exec.run_as.as_ref().map(user_env).unwrap_or_default();
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database, &user);
     let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
-    let (argv, program) = argv(
+    let (argv, argv_secret, program) = argv(
         ctx,
         r,
         raw.span(),
@@ -52,11 +61,20 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         path_var.as_deref(),
         &cwd,
     );
+    secret_argument_warning(ctx, r, &key("command"), &argv_secret);
+    if let Some(who) = &exec.run_as {
+        for message in super::run_as_access::problems(who, &program, &cwd) {
+            let location = who.at.clone();
+            let message = format!("{}: {message}", key("user"));
+            ctx.warnings.push(Warning { location, message });
+        }
+    }
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
     let restart = restart(ctx, r, oneshot, &key("restart"));
     let plan = ServicePlan {
         name: n.to_string(),
         argv,
+        argv_secret,
         program,
         cwd: cwd.clone(),
         env,
@@ -84,7 +102,9 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         max_memory: max_memory(ctx, &r.max_memory, &key("max_memory")),
         critical: r.critical.unwrap_or(false),
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
+        exec,
     };
+    exec_checks(ctx, &plan, r, raw.span());
     Built {
         plan,
         span: name.span(),
@@ -98,48 +118,48 @@ fn service_lookup<'a>(
     os: &'a BTreeMap<String, String>,
     file: Option<&'a EnvFile>,
     g: &'a Global,
-) -> impl Fn(&str) -> Option<String> + 'a {
+) -> impl Fn(&str) -> Option<Looked> + 'a {
     move |v: &str| {
         let from_file = || {
-            file.and_then(|f| f.entries.iter().rev().find(|e| e.key == v))
-                .map(|e| &e.value)
+            file.and_then(|f| {
+                let e = f.entries.iter().rev().find(|e| e.key == v)?;
+                Some(file_looked(f, e))
+            })
         };
-        os.get(v)
+        os_looked(os, v)
             .or_else(from_file)
-            .or_else(|| g.file_vars.get(v))
-            .cloned()
+            .or_else(|| g.file_vars.get(v).cloned())
     }
 }
 
 /// The six layers for one service, with the OS-vs-file and PG* warnings.
+#[allow(clippy::too_many_arguments)]
 fn service_env(
     ctx: &mut Ctx,
     n: &str,
     r: &RawService,
     g: &Global,
     file: Option<&EnvFile>,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: Lookup,
     uses_database: bool,
+    user: &[(&str, String, Source)],
 ) -> Env {
     let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
-    let mut layers = g.base_layers(ctx.os);
+    let mut layers = g.base_layers(ctx.os, user);
     if let Some(f) = file {
         layers.add_file(f, true);
     }
-    for (k, v, line) in own {
-        layers.set(
-            &k,
-            v,
-            Source::ServiceEnv {
-                service: n.to_string(),
-                line,
-            },
-        );
+    for (k, t, line) in own {
+        let source = Source::ServiceEnv {
+            service: n.to_string(),
+            line,
+        };
+        layers.set(&k, t.value, source, &t.secret);
     }
     if uses_database {
         g.add_database(&mut layers);
     }
-    let (env, warnings) = layers.finish(ctx.os, &|k, v| g.is_secret(k, v));
+    let (env, warnings) = layers.finish(ctx.os, &|v| g.known(v));
     ctx.warnings.extend(warnings);
     if let (true, Some(db)) = (uses_database, &g.db) {
         let location = format!("services.{n}");
@@ -151,6 +171,60 @@ fn service_env(
             }));
     }
     env
+}
+
+/// The SPEC: never put a secret in a child's argv — any user on the host
+/// can read a process's arguments. Warn, naming where it came from.
+fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret: &[Spans]) {
+    let Some(cmd) = &r.command else { return };
+    let Some((i, spans)) = argv_secret.iter().enumerate().find(|(_, s)| s.is_secret()) else {
+        return;
+    };
+    let from = spans
+        .parts()
+        .iter()
+        .find_map(|p| p.from.as_deref())
+        .map_or(String::new(), |n| format!(" (from `{n}`)"));
+    ctx.warn(
+        &cmd.span(),
+        key,
+        format!("`command[{i}]` holds a secret{from}: any user on the host can read a process's arguments (ps, /proc/PID/cmdline); pass it in the environment instead. Exports write it as a reference, never the value"),
+    );
+}
+
+/// What execve would refuse in the service's argv + environment, and in its
+/// `exec` readiness probe's — which is also resolved like the command (the
+/// service's PATH and cwd, its interpreter), as a probe that cannot start
+/// leaves the service never ready.
+fn exec_checks(ctx: &mut Ctx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
+    let limit = exec::arg_limit();
+    let n = &plan.name;
+    if !plan.argv.is_empty() {
+        if let Some(why) = exec::problem(&plan.program, &plan.argv, &plan.env, limit) {
+            let at = r.command.as_ref().map_or(table.clone(), Spanned::span);
+            ctx.err(&at, &format!("services.{n}.command"), why);
+        }
+    }
+    let Some(ReadyCheck {
+        probe: ReadyProbe::Exec(argv),
+        ..
+    }) = &plan.ready
+    else {
+        return;
+    };
+    let at = r.ready.as_ref().map_or(table, Spanned::span);
+    let key = format!("services.{n}.ready.exec");
+    let path = plan.env.get("PATH");
+    let program = match command::resolve(&argv[0], path, &plan.cwd) {
+        Ok(p) => p,
+        Err(e) => return ctx.err(&at, &key, format!("command not found: {e}")),
+    };
+    let why = interpreter::problem(&program, &plan.cwd, path)
+        .map(|why| format!("cannot execute: {why}"))
+        .or_else(|| exec::problem(&program, argv, &plan.env, limit));
+    if let Some(why) = why {
+        ctx.err(&at, &key, why);
+    }
 }
 
 fn check_name(ctx: &mut Ctx, name: &Str) {
@@ -177,7 +251,10 @@ fn check_name(ctx: &mut Ctx, name: &Str) {
 }
 
 fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
-    let outer = |n: &str| ctx.os.get(n).or_else(|| g.file_vars.get(n)).cloned();
+    let outer = |n: &str| {
+        let file = || g.file_vars.get(n).map(|l| &l.value);
+        ctx.os.get(n).or_else(file).cloned()
+    };
     match read_env_file(&ctx.shown(rel.get_ref()), &outer) {
         Ok(f) => {
             ctx.warnings.extend(lint(&f));
@@ -242,5 +319,16 @@ fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned
             }
             out
         }
+    }
+}
+
+/// `user`, `group`, `limits`, `umask`, `nice`.
+fn exec_context(ctx: &mut Ctx, r: &RawService, n: &str) -> ExecContext {
+    let key = |k: &str| format!("services.{n}.{k}");
+    ExecContext {
+        run_as: run_as(ctx, r, n),
+        limits: limits::limits(ctx, &r.limits, &key("limits")),
+        umask: limits::umask(ctx, r, &key("umask")),
+        nice: limits::nice(ctx, r, &key("nice")),
     }
 }

@@ -41,7 +41,8 @@ fn source_layer(s: &Source) -> &'static str {
         Source::GlobalEnv { .. } => "[env]",
         Source::ServiceEnvFile { .. } => "env_file",
         Source::ServiceEnv { .. } => "env",
-        Source::Database => "database",
+        Source::Database { .. } => "database",
+        Source::User { .. } => "user",
     }
 }
 
@@ -97,7 +98,7 @@ fn every_combination_of_layers_gives_the_highest_and_shadows_the_rest() {
             continue;
         };
         let mut chain: Vec<&str> = std::iter::once(&var.source)
-            .chain(&var.shadowed)
+            .chain(var.shadowed.iter().map(|s| &s.source))
             .map(source_layer)
             .collect();
         chain.reverse();
@@ -200,7 +201,12 @@ fn an_os_value_shadowed_by_a_file_is_recorded_and_warned_about() {
         .expect("set")
         .clone();
     assert_eq!(var.value, "postgres://file/db");
-    assert_eq!(var.shadowed, vec![Source::Os]);
+    let shadowed: Vec<(&Source, &str)> = var
+        .shadowed
+        .iter()
+        .map(|s| (&s.source, s.value.as_str()))
+        .collect();
+    assert_eq!(shadowed, vec![(&Source::Os, "postgres://ci/db")]);
     let w: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
     assert!(
         w.iter()
@@ -211,27 +217,46 @@ fn an_os_value_shadowed_by_a_file_is_recorded_and_warned_about() {
 }
 
 #[test]
-fn secrets_are_flagged_by_name_and_export_as() {
-    let toml = "[env]\nAPI_TOKEN = \"t0k3n-value\"\nPORT = 1\n[database]\nurl = \"postgres://u@localhost/db\"\nexport_as = [\"PG_URL\"]\nprobe = false\n[services.s]\ncommand = \"/bin/sh\"\n";
+fn secrecy_is_decided_per_value_and_follows_interpolation() {
+    let toml = "[env]\nAPI_TOKEN = \"t0k3n-value\"\nPORT = 1\nMONKEY = \"banana\"\nDB_PASSPHRASE = \"open sesame\"\n\
+        REDIS_URL = \"redis://:${REDIS_PASSWORD}@cache:6379/0\"\nPLAIN = \"${OS_TOKEN}\"\n\
+        NOPASS_URL = \"postgres://u@h/db\"\n\
+        [database]\nurl = \"postgres://u:pw-${REDIS_PASSWORD}@localhost/db\"\nexport_as = [\"PG_URL\"]\nprobe = false\n\
+        [services.s]\ncommand = \"/bin/sh\"\n";
     let plan = Project::new(&[("supervisor.toml", toml)])
-        .load(&[PATH])
+        .load(&[
+            PATH,
+            ("REDIS_PASSWORD", "r3d1s-pw"),
+            ("OS_TOKEN", "os-t0k3n"),
+        ])
         .expect("loads");
     let env = &plan.service("s").expect("s").env;
-    let secret: Vec<(&str, bool)> = env
+    let shown: Vec<(&str, String)> = env
         .vars
         .iter()
-        .map(|(k, v)| (k.as_str(), v.secret))
+        .filter(|(k, _)| *k != "PATH")
+        .map(|(k, v)| (k.as_str(), v.display_value(false)))
         .collect();
-    assert_eq!(
-        secret,
-        [
-            ("API_TOKEN", true),
-            ("PATH", false),
-            ("PG_URL", true),
-            ("PORT", false)
-        ]
-    );
-    assert!(!format!("{plan:?}").contains("t0k3n-value"));
+    let want = [
+        ("API_TOKEN", "****"),
+        ("DB_PASSPHRASE", "****"),
+        ("MONKEY", "banana"),
+        ("NOPASS_URL", "postgres://u@h/db"),
+        ("PG_URL", "postgres://u:****@localhost/db"),
+        ("PLAIN", "****"),
+        ("PORT", "1"),
+        ("REDIS_URL", "redis://:****@cache:6379/0"),
+    ];
+    let want: Vec<(&str, String)> = want.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    assert_eq!(shown, want);
+    let dbg = format!("{plan:?}");
+    for secret in ["t0k3n-value", "r3d1s-pw", "os-t0k3n", "open sesame"] {
+        assert!(!dbg.contains(secret), "{secret} in Debug");
+        assert!(
+            plan.redactor().contains_secret(secret),
+            "{secret} not redacted"
+        );
+    }
 }
 
 #[test]
@@ -309,7 +334,7 @@ fn values_holding_the_database_password_are_secret_in_any_encoding() {
         .global_env
         .vars
         .iter()
-        .map(|(k, v)| (k.as_str(), v.secret))
+        .map(|(k, v)| (k.as_str(), v.is_secret()))
         .collect();
     assert_eq!(
         secret,

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::ExecContext;
 use crate::db::DatabasePlan;
-use crate::secret::MASK;
+use crate::secret::Spans;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -38,7 +39,8 @@ impl Plan {
     }
 
     /// Everything output must be scrubbed of: the database password (every
-    /// reading, encoded forms) and every value the Plan marks secret. One set
+    /// reading, encoded forms) and every secret part of every value and
+    /// command argument the Plan holds — the same parts `env` masks. One set
     /// for service output, `logs`, `status` and the control socket alike.
     pub fn redactor(&self) -> crate::secret::Redactor {
         let mut r = self
@@ -51,8 +53,17 @@ impl Plan {
             .iter()
             .map(|s| &s.env)
             .chain([&self.global_env]);
-        for v in envs.flat_map(|e| e.vars.values()).filter(|v| v.secret) {
-            r.add(&v.value);
+        for v in envs.flat_map(|e| e.vars.values()) {
+            for text in v.secret.texts(&v.value) {
+                r.add_part(text);
+            }
+        }
+        for s in &self.services {
+            for (arg, spans) in s.argv.iter().zip(&s.argv_secret) {
+                for text in spans.texts(arg) {
+                    r.add_part(text);
+                }
+            }
         }
         r
     }
@@ -67,6 +78,30 @@ pub struct Settings {
     pub stop_timeout: Duration,
     /// `control_socket`: where `up` listens; `None` = the default location.
     pub control_socket: Option<PathBuf>,
+    /// `contain`: how `up` and `run` make sure nothing outlives them.
+    pub contain: Contain,
+}
+
+/// `[supervisor] contain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contain {
+    /// A PID namespace where the kernel allows one, else PDEATHSIG + subreaper.
+    Auto,
+    /// A PID namespace, or refuse to start.
+    Pidns,
+    /// PDEATHSIG + subreaper only.
+    None,
+}
+
+impl Contain {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Contain::Auto => "auto",
+            Contain::Pidns => "pidns",
+            Contain::None => "none",
+        }
+    }
 }
 
 /// Log output format.
@@ -104,6 +139,10 @@ pub struct ServicePlan {
     pub name: String,
     /// argv; `argv[0]` as written. With `shell = true` this is `["/bin/sh", "-c", "..."]`.
     pub argv: Vec<String>,
+    /// The secret parts of each argument (one entry per `argv` element, or
+    /// empty = none secret): what `${NAME}` brought in from a secret. Exports
+    /// reference those variables instead of writing the values.
+    pub argv_secret: Vec<Spans>,
     /// `argv[0]` resolved against the service's own PATH (absolute).
     pub program: PathBuf,
     /// Working directory (absolute).
@@ -136,6 +175,8 @@ pub struct ServicePlan {
     pub critical: bool,
     /// `log_file`.
     pub log_file: Option<LogFile>,
+    /// `user`, `group`, `limits`, `umask`, `nice`: applied in the child before exec.
+    pub exec: ExecContext,
 }
 
 /// One `depends_on` entry.
@@ -290,23 +331,31 @@ impl fmt::Debug for Env {
 pub struct EnvVar {
     /// The value the child gets. Print it only through [`EnvVar::display_value`].
     pub value: String,
-    /// Masked in every output unless `--show-secrets`: the name looks secret,
-    /// or the value contains the database password.
-    pub secret: bool,
+    /// Its secret parts ([`crate::secret::classify`]): masked in every output
+    /// unless `--show-secrets`, kept out of every 0644 exported file.
+    pub secret: Spans,
     /// Where the value came from.
     pub source: Source,
-    /// Lower-precedence sources it overrode, highest first.
-    pub shadowed: Vec<Source>,
+    /// Lower-precedence values it overrode, highest first.
+    pub shadowed: Vec<Shadowed>,
 }
 
 impl EnvVar {
-    /// The value, or [`MASK`] when secret and `show_secrets` is false.
-    pub fn display_value(&self, show_secrets: bool) -> &str {
-        if self.secret && !show_secrets {
-            MASK
-        } else {
-            &self.value
-        }
+    /// Whether any part of the value is secret.
+    pub fn is_secret(&self) -> bool {
+        self.secret.is_secret()
+    }
+    /// The value with its secret parts masked, unless `show_secrets`.
+    pub fn display_value(&self, show_secrets: bool) -> String {
+        shown(&self.value, &self.secret, show_secrets)
+    }
+}
+
+fn shown(value: &str, secret: &Spans, show_secrets: bool) -> String {
+    if show_secrets {
+        value.to_string()
+    } else {
+        secret.display(value)
     }
 }
 
@@ -316,6 +365,30 @@ impl fmt::Debug for EnvVar {
             .field("value", &self.display_value(false))
             .field("source", &self.source)
             .finish()
+    }
+}
+
+/// A value that a higher layer overrode.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    /// Where it came from.
+    pub source: Source,
+    /// The value.
+    pub value: String,
+    /// Its secret parts.
+    pub secret: Spans,
+}
+
+impl Shadowed {
+    /// The value with its secret parts masked, unless `show_secrets`.
+    pub fn display_value(&self, show_secrets: bool) -> String {
+        shown(&self.value, &self.secret, show_secrets)
+    }
+}
+
+impl fmt::Debug for Shadowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {:?}", self.source, self.display_value(false))
     }
 }
 
@@ -351,7 +424,18 @@ pub enum Source {
         line: usize,
     },
     /// The validated `[database] url`, exported under an `export_as` name.
-    Database,
+    Database {
+        /// The `${NAME}`s in `url` and where each value was found.
+        via: Vec<(String, Box<Source>)>,
+    },
+    /// The service's `user` (`HOME`, `USER`, `LOGNAME`): above the inherited
+    /// OS values, below everything the files and supervisor.toml set.
+    User {
+        /// The login name (or the uid, without a passwd entry).
+        name: String,
+        /// Whether the values come from a passwd entry.
+        passwd: bool,
+    },
 }
 
 impl fmt::Display for Source {
@@ -365,7 +449,22 @@ impl fmt::Display for Source {
             Source::ServiceEnv { service, line } => {
                 write!(f, "supervisor.toml:{line} [services.{service}.env]")
             }
-            Source::Database => write!(f, "database.url"),
+            Source::Database { via } => {
+                write!(f, "database.url")?;
+                for (name, origin) in via {
+                    let at = match origin.as_ref() {
+                        Source::Os => "OS environment".to_string(),
+                        other => other.to_string(),
+                    };
+                    write!(f, " ← ${{{name}}} ({at})")?;
+                }
+                Ok(())
+            }
+            Source::User { name, passwd: true } => write!(f, "user {name} (passwd)"),
+            Source::User {
+                name,
+                passwd: false,
+            } => write!(f, "user {name} (no passwd entry)"),
         }
     }
 }
@@ -381,13 +480,13 @@ mod tests {
             "DB_PASSWORD".into(),
             EnvVar {
                 value: "s3cr3t-value".into(),
-                secret: true,
+                secret: Spans::whole(12),
                 source: Source::Os,
                 shadowed: vec![],
             },
         );
         let dbg = format!("{env:?}");
         assert!(!dbg.contains("s3cr3t-value"), "{dbg}");
-        assert!(dbg.contains(MASK));
+        assert!(dbg.contains(crate::secret::MASK));
     }
 }

@@ -6,7 +6,10 @@
 //! such an orphan: SIGTERM, then SIGKILL after a grace period, in rounds,
 //! because killing a daemon re-parents *its* children to us in turn. Without
 //! subreaper rights (not Linux) there is nothing to find. As PID 1 the
-//! namespace-wide sweep in `runtime.rs` does this and more.
+//! namespace-wide sweep in `runtime.rs` does this and more. Inside a PID
+//! namespace of ours (`contain.rs`) orphans re-parent to its init instead, so
+//! the init's children are looked at too (it wakes the reaper as it reaps
+//! them); whatever is still in the namespace when `up` exits dies with it.
 //!
 //! Only where the process is the supervisor and nothing else (`up`, `run`:
 //! [`own_all_children`]); a test process running a supervisor among other
@@ -27,9 +30,18 @@ pub fn own_all_children() {
     OWN_ALL.store(true, Ordering::Relaxed);
 }
 
-/// Our direct children (every thread's), from `/proc/self/task/*/children`.
+/// Our direct children and the namespace init's (every thread's), from
+/// `/proc/PID/task/*/children`.
 fn children() -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+    let mut all = of("self");
+    if let Some(init) = super::contain::init_pid() {
+        all.extend(of(&init.to_string()));
+    }
+    all
+}
+
+fn of(pid: &str) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Vec::new();
     };
     tasks

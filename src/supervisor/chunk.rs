@@ -7,7 +7,8 @@
 //! buffer per read (up to 64 KiB), split with SIMD `memchr`; the writer adds
 //! the prefix while copying it out. Bytes are passed through as they are
 //! (invalid UTF-8 too); only JSON output, readiness regexes and the `logs`
-//! tail convert (lossily) to text.
+//! tail convert (lossily) to text, and the pretty writer shows control
+//! characters as escapes (`visible.rs`).
 //!
 //! Bounded: a line longer than [`MAX_LINE`] is emitted in pieces, every piece
 //! but the last marked with a trailing [`CUT`] (never inside a UTF-8

@@ -164,6 +164,9 @@ pub struct Snapshot {
     pub generation: u64,
     /// When that Plan was loaded.
     pub loaded: SystemTime,
+    /// Per service not ready yet, what it is waiting for, when known (the
+    /// database gate, a dependency, its readiness check).
+    pub waiting: std::collections::BTreeMap<String, String>,
 }
 
 /// The aggregate state `run -- CMD` waits on.

@@ -21,7 +21,8 @@ use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
-use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, Svc};
+use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, StateKind, Svc};
+use super::waiting::GateWait;
 use crate::plan::ServicePlan;
 use crate::secret::Redactor;
 
@@ -48,6 +49,12 @@ pub enum Inbound {
     },
 }
 
+/// A service without a readiness check is `ready` as soon as it is spawned;
+/// it counts as *up* — for `run`'s "all ready" and for a command's answer —
+/// once it has stayed up this long, so one that crashes at once (a wrong
+/// command, a missing variable) is a failure, not a race.
+pub const SETTLE_UP: Duration = Duration::from_millis(200);
+
 /// Timer kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
@@ -59,9 +66,10 @@ pub enum Timer {
     GroupCheck,
     /// Sample the RSS of groups with `max_memory` (see `memory.rs`).
     MemoryCheck,
-    /// A control command waits for a service to stay up (see `tickets.rs`);
-    /// firing only wakes the loop, which moves commands on.
-    Command,
+    /// A service without a readiness check has stayed up [`SETTLE_UP`]
+    /// (or a command waits for that): firing only wakes the loop, which
+    /// moves commands on and republishes health.
+    Settle,
 }
 
 /// Why everything is stopping.
@@ -144,6 +152,8 @@ pub struct Engine {
     pub(super) reaper: Arc<Reaper>,
     /// The database gate is open (or not needed).
     pub gate_open: bool,
+    /// While the gate probes: where, and the last failure.
+    pub gate_wait: Option<GateWait>,
     /// Everything is stopping, and why.
     pub stopping: Option<StopCause>,
     /// Some service failed at some point.
@@ -188,6 +198,7 @@ impl Engine {
             sink,
             reaper,
             gate_open: false,
+            gate_wait: None,
             stopping: None,
             failed: None,
             relays: Vec::new(),
@@ -230,6 +241,13 @@ impl Engine {
         let (svc, actions) = step(&u.policy, std::mem::take(&mut u.svc), e, cx);
         u.svc = svc;
         report::transition(u, &before);
+        if let (State::Ready { ready_at, .. }, false) = (&u.svc.state, u.policy.has_ready) {
+            if before.kind() != StateKind::Ready {
+                let at = *ready_at + SETTLE_UP;
+                self.arm(at, i, Timer::Settle);
+            }
+        }
+        let u = &mut self.units[i];
         if before.kind() != u.svc.state.kind() {
             let now = Instant::now();
             let after = now.saturating_duration_since(std::mem::replace(&mut u.entered, now));
@@ -329,7 +347,7 @@ impl Engine {
                 }
                 Timer::StopDeadline(pid) => self.feed(i, Event::StopDeadline { pid }),
                 Timer::MemoryCheck => self.check_memory(),
-                Timer::Command => {}
+                Timer::Settle => {}
                 Timer::GroupCheck => {
                     self.check_groups();
                     if !self.awaiting.is_empty() {

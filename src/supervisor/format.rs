@@ -1,11 +1,13 @@
 //! How lines look: `name | line` (stderr `name ! line`), names aligned, a
 //! colour per service on a terminal; or one JSON object per line (`ts`,
-//! `service`, `stream`, `line`). Pure formatting, no I/O.
+//! `service`, `stream`, `line`). Pure formatting, no I/O. Control
+//! characters in what is shown are made visible (see `visible.rs`).
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::logs::Stream;
+use super::visible;
 use crate::plan::LogFormat;
 
 /// How lines look.
@@ -48,7 +50,7 @@ impl Style {
             let v = serde_json::json!({
                 "ts": rfc3339(ts), "service": name, "stream": stream.as_str(), "line": line,
             });
-            return v.to_string();
+            return visible::json_safe(v.to_string());
         }
         let mark = if stream == Stream::Stderr { "!" } else { "|" };
         let w = self.width;
@@ -93,9 +95,10 @@ impl Style {
             for (k, v) in fields {
                 m.insert(k.clone(), v.clone().into());
             }
-            return serde_json::Value::Object(m).to_string();
+            return visible::json_safe(serde_json::Value::Object(m).to_string());
         }
         let w = self.width;
+        let message = visible::escape_str(message);
         let mut s = String::new();
         let mut lvl = match level {
             "INFO" => String::new(),
@@ -178,6 +181,25 @@ mod tests {
                 assert_eq!(p, style.line(i, "api", st, l, t).into_bytes());
             }
         }
+    }
+
+    /// An event can quote outside text (a database server's error message):
+    /// its controls are escaped too, so it stays one line.
+    #[test]
+    fn event_messages_cannot_carry_controls() {
+        let s = Style::new(LogFormat::Pretty, true, &["api".into()]);
+        let e = s.event("ERROR", None, "gate failed: x\x1b[2J\nsupervisor * ok", &[]);
+        assert!(
+            e.ends_with("gate failed: x\\x1b[2J\\nsupervisor * ok"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.matches('\x1b').count(),
+            2,
+            "only our own bold on/off: {e:?}"
+        );
+        let j = Style::new(LogFormat::Json, false, &[]).event("INFO", None, "a\u{9b}b", &[]);
+        assert!(j.contains("a\\u009bb"), "{j}");
     }
 
     #[test]

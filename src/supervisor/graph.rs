@@ -110,6 +110,16 @@ impl Graph {
         gate
     }
 
+    /// The dependencies of `i` it is still waiting for (not yet satisfied,
+    /// not blocked either): what a pending service is waiting on.
+    pub fn unmet(&self, i: usize, states: &[&State], started: &[bool]) -> Vec<(usize, Condition)> {
+        self.deps[i]
+            .iter()
+            .copied()
+            .filter(|&(d, cond)| condition(cond, states[d], started[d]) == Gate::Wait)
+            .collect()
+    }
+
     /// May service `i` be stopped now during shutdown? Only once every
     /// dependent has no process left (reverse dependency order).
     /// Dependents count transitively: `api → migrate (done) → db` keeps `db`

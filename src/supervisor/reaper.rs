@@ -18,10 +18,14 @@
 //! The reaper is process-global (one per process, however many runtimes) and
 //! works with or without being PID 1; the runtime additionally becomes a child
 //! subreaper (`PR_SET_CHILD_SUBREAPER`) so orphaned grandchildren re-parent to
-//! us, get reaped, and their deaths wake the group-empty checks.
+//! us, get reaped, and their deaths wake the group-empty checks. Under
+//! `contain = "pidns"` orphans go to the namespace's init instead, which
+//! reaps them and writes to our wake socket ([`Reaper::waker`]): every wake
+//! bumps the tick, whether or not this process reaped anything.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -37,6 +41,8 @@ use super::state::Exit;
 pub struct Reaper {
     waiting: Mutex<HashMap<i32, oneshot::Sender<Exit>>>,
     tick: watch::Sender<u64>,
+    /// Our end of the wake socket, to hand to the namespace init.
+    waker: UnixStream,
 }
 
 static REAPER: OnceLock<Result<Arc<Reaper>, String>> = OnceLock::new();
@@ -51,11 +57,13 @@ pub fn global() -> Result<Arc<Reaper>, String> {
 fn start() -> io::Result<Arc<Reaper>> {
     let (mut rx, tx) = UnixStream::pair()?;
     tx.set_nonblocking(true)?;
+    let waker = tx.try_clone()?;
     signal_hook::low_level::pipe::register(libc::SIGCHLD, tx)?;
     let (tick, _) = watch::channel(0);
     let reaper = Arc::new(Reaper {
         waiting: Mutex::new(HashMap::new()),
         tick,
+        waker,
     });
     let r = Arc::clone(&reaper);
     std::thread::Builder::new()
@@ -82,11 +90,27 @@ impl Reaper {
 
     /// Spawn `cmd` and register its pid, atomically with respect to reaping.
     pub fn spawn(&self, cmd: &mut Command) -> io::Result<(Child, oneshot::Receiver<Exit>)> {
+        self.register(|| cmd.spawn(), |c| c.id() as i32)
+    }
+
+    /// Like [`Reaper::spawn`] for any way of forking (on the spawner thread,
+    /// a raw `clone`): run `fork` under the reaping lock and register the pid
+    /// `pid_of` reads from its result.
+    pub fn register<T, E>(
+        &self,
+        fork: impl FnOnce() -> Result<T, E>,
+        pid_of: impl Fn(&T) -> i32,
+    ) -> Result<(T, oneshot::Receiver<Exit>), E> {
         let mut waiting = self.lock();
-        let child = cmd.spawn()?;
+        let child = fork()?;
         let (tx, rx) = oneshot::channel();
-        waiting.insert(child.id() as i32, tx);
+        waiting.insert(pid_of(&child), tx);
         Ok((child, rx))
+    }
+
+    /// A descriptor that wakes the reaper when written to (non-blocking).
+    pub fn waker(&self) -> io::Result<OwnedFd> {
+        Ok(OwnedFd::from(self.waker.try_clone()?))
     }
 
     /// Whether `pid` is a child we spawned and still wait for (not an adopted orphan).
@@ -99,9 +123,9 @@ impl Reaper {
         self.tick.subscribe()
     }
 
-    /// Reap everything that has exited; route known pids, discard orphans.
+    /// Reap everything that has exited; route known pids, discard orphans;
+    /// then bump the tick (a wake may also come from the namespace init).
     fn reap_all(&self) {
-        let mut reaped = false;
         {
             let mut waiting = self.lock();
             loop {
@@ -113,7 +137,6 @@ impl Reaper {
                     Err(Errno::EINTR) => continue,
                     Err(_) => break,
                 };
-                reaped = true;
                 match waiting.remove(&pid.as_raw()) {
                     Some(tx) => {
                         let _ = tx.send(exit);
@@ -122,9 +145,7 @@ impl Reaper {
                 }
             }
         }
-        if reaped {
-            self.tick.send_modify(|t| *t = t.wrapping_add(1));
-        }
+        self.tick.send_modify(|t| *t = t.wrapping_add(1));
     }
 }
 

@@ -2,18 +2,24 @@
 //! shutdown) and publishing the aggregate [`Health`] that `run -- CMD` waits
 //! on. Synchronous: called from the runtime loop with the engine in hand.
 
+use std::time::Instant;
+
 use tokio::sync::watch;
 
 use super::control::{Health, HistLine, Request, ServiceStatus, Snapshot};
-use super::engine::{Engine, StopCause};
+use super::engine::{Engine, StopCause, SETTLE_UP};
 use super::state::State;
 
 /// Publish [`Health`] when it changed. A oneshot counts as ready only once it
 /// has completed (a migration must have run).
 pub fn publish(engine: &Engine, health: &watch::Sender<Health>, done: bool) {
-    // A oneshot counts once it has completed (a migration must have run).
+    // A oneshot counts once it has completed (a migration must have run);
+    // a service without a readiness check once it has stayed up SETTLE_UP.
+    let now = Instant::now();
     let all_ready = engine.units.iter().all(|u| match u.svc.state {
-        State::Ready { .. } => !u.plan.oneshot,
+        State::Ready { ready_at, .. } => {
+            !u.plan.oneshot && (u.policy.has_ready || now >= ready_at + SETTLE_UP)
+        }
         State::Completed | State::Exited { .. } => true,
         _ => false,
     });
@@ -111,8 +117,13 @@ fn snapshot(engine: &Engine) -> Snapshot {
             },
         })
         .collect();
+    let waiting = (0..engine.units.len())
+        .filter(|&i| !engine.units[i].retired)
+        .filter_map(|i| Some((engine.units[i].plan.name.clone(), engine.waiting_for(i)?)))
+        .collect();
     Snapshot {
         services,
+        waiting,
         generation: engine.generation,
         loaded: engine.loaded,
     }

@@ -108,6 +108,7 @@ impl Supervisor {
                 return exit::INTERNAL;
             }
         };
+        tokio::spawn(super::contain::watch());
         let init = opts.init || std::process::id() == 1;
         spawn::raise_fd_limit();
         if let Err(e) = reaper::become_subreaper() {
@@ -143,9 +144,10 @@ impl Supervisor {
             .clone()
             .filter(|_| opts.probe && engine.units.iter().any(|u| u.plan.uses_database));
         engine.gate_open = db.is_none();
+        let progress = engine.watch_gate(db.as_ref());
         let gate = async move {
             match db {
-                Some(d) => db::gate(&d).await,
+                Some(d) => db::gate_with(&d, progress).await,
                 None => std::future::pending().await,
             }
         };
@@ -189,11 +191,7 @@ impl Supervisor {
         }
         engine.close_commands("`up` is exiting: nothing is left to supervise");
         publish(&engine, &health, false);
-        let code = match (&engine.stopping, &engine.failed) {
-            (Some(StopCause::Gate(code)), _) => *code,
-            (_, Some(_)) => exit::SERVICE_FAILED,
-            _ => exit::OK,
-        };
+        let code = exit_code(&engine);
         let relays = std::mem::take(&mut engine.relays);
         let (final_health, last) = (health, engine);
         // The engine holds a sender of the sink: drop it so the sink can drain and end.
@@ -212,6 +210,18 @@ impl Supervisor {
     }
 }
 
+/// The supervisor's exit code: the one mapping `up` and `run` share (`run`
+/// uses it when CMD never ran because of a failure). A failed database gate
+/// gives the probe's class (1–7, the same code `check` and `probe` give for
+/// that failure), a failed service SERVICE_FAILED, a clean stop OK.
+fn exit_code(engine: &Engine) -> u8 {
+    match (&engine.stopping, &engine.failed) {
+        (Some(StopCause::Gate(code)), _) => *code,
+        (_, Some(_)) => exit::SERVICE_FAILED,
+        _ => exit::OK,
+    }
+}
+
 async fn recv_signal(s: &mut Option<Signals>) -> Shutdown {
     match s {
         Some(s) => s.recv().await,
@@ -225,6 +235,7 @@ fn on_gate(engine: &mut Engine, r: Result<(), GateFailure>) {
             tracing::info!("database gate open");
             engine.notice("database gate open".into());
             engine.gate_open = true;
+            engine.gate_wait = None;
         }
         Err(f) => {
             tracing::error!("database gate failed: {}", f.message);

@@ -55,8 +55,11 @@ impl Engine {
             }
             Gate::Wait => {
                 if !std::mem::replace(&mut self.units[i].held, true) {
+                    let what = self
+                        .waiting_for(i)
+                        .unwrap_or_else(|| "its dependencies".into());
                     let name = self.units[i].plan.name.as_str();
-                    tracing::info!(service = name, "restart waits for its dependencies");
+                    tracing::info!(service = name, "restart waits for {what}");
                 }
                 false
             }

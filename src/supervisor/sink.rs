@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use super::chunk::Chunk;
 use super::logs::Stream;
 use super::rotate::Rotating;
+use super::visible;
 use crate::plan::{LogFile, LogFormat};
 
 pub use super::format::{rfc3339, Style, SELF_NAME};
@@ -53,6 +54,31 @@ pub enum Record {
         /// Its `log_file`.
         file: Option<LogFile>,
     },
+    /// Write and flush everything before this, then acknowledge.
+    Barrier(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Wait (at most `limit`) until everything sent to the running sink so far
+/// is written and flushed: `run` calls it before CMD shares our stdout, so
+/// the supervisor's lines about the start come before CMD's output. Returns
+/// at once when no sink runs.
+pub async fn barrier(limit: std::time::Duration) {
+    let tx = STYLE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, tx)| tx.clone());
+    let Some(tx) = tx else { return };
+    let (ack, done) = tokio::sync::oneshot::channel();
+    // Never hold a sender across an await: the writer ends when every sender
+    // is gone, and `Sink::finish` joins it from the runtime thread — a sender
+    // parked here (the supervisor ending by itself meanwhile) would keep that
+    // join waiting forever. (A full queue skips the barrier: best effort.)
+    let sent = tx.try_send(Record::Barrier(ack)).is_ok();
+    drop(tx);
+    if sent {
+        let _ = tokio::time::timeout(limit, done).await;
+    }
 }
 
 /// The style events use; set while a sink runs.
@@ -200,6 +226,11 @@ impl Writer {
             }
             Record::Flush => {}
             Record::Service { svc, name, file } => self.add(svc, name, file),
+            Record::Barrier(ack) => {
+                self.drain_overflow();
+                let _ = self.out.flush();
+                let _ = ack.send(());
+            }
             Record::Lines {
                 svc,
                 stream,
@@ -234,8 +265,9 @@ impl Writer {
         self.files.push(file.map(Rotating::new));
     }
 
-    /// The hot path: the precomputed prefix and each line's bytes, as they
-    /// are, copied once into `buf` and written with one call.
+    /// The hot path: the precomputed prefix and each line's bytes copied
+    /// once into `buf` and written with one call. Control characters are
+    /// shown as escapes ([`visible`]); a chunk without any is copied as is.
     fn pretty(&mut self, svc: usize, stream: Stream, chunk: &Chunk) {
         let prefix = match self.prefixes.get(svc) {
             Some(p) => &p[usize::from(stream == Stream::Stderr)],
@@ -244,10 +276,16 @@ impl Writer {
         self.buf.clear();
         self.buf
             .reserve(chunk.bytes.len() + chunk.lines * prefix.len());
+        let plain = visible::is_plain(&chunk.bytes);
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', &chunk.bytes) {
             self.buf.extend_from_slice(prefix);
-            self.buf.extend_from_slice(&chunk.bytes[start..=nl]);
+            if plain {
+                self.buf.extend_from_slice(&chunk.bytes[start..=nl]);
+            } else {
+                visible::escape_into(&chunk.bytes[start..nl], &mut self.buf);
+                self.buf.push(b'\n');
+            }
             start = nl + 1;
         }
         let _ = self.out.write_all(&self.buf);

@@ -5,10 +5,16 @@
 //! piped (or /dev/null for probes), its own process group (so a stop signal
 //! reaches `npm → node` trees), an empty signal mask and default dispositions
 //! (tokio's signal handling must not leak into services), and on Linux
-//! `PR_SET_PDEATHSIG(SIGKILL)`, so a SIGKILLed supervisor leaves no orphans.
-//! PDEATHSIG fires when the *thread* that forked exits: the runtime is a
-//! current-thread tokio runtime on the caller's thread, so that thread lives
-//! as long as the supervisor does.
+//! `PR_SET_PDEATHSIG(SIGKILL)`, so a SIGKILLed supervisor takes its services
+//! with it (and `contain.rs` their descendants). PDEATHSIG fires when the
+//! *thread* that forked exits: the runtime is a current-thread tokio runtime
+//! on the caller's thread, and inside a PID namespace of ours the forking is
+//! done by the spawner thread (`contain_thread.rs`); both live as long as
+//! the supervisor does.
+//!
+//! Services and probes get descriptors 0, 1 and 2 only: whatever else the
+//! caller left open without close-on-exec (`up 7>/tmp/x`) is marked
+//! close-on-exec in the child. `run -- CMD` keeps them, like any wrapper.
 //!
 //! Children are registered with the process-wide [`Reaper`]; nobody else waits.
 
@@ -24,6 +30,9 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
+use super::contain;
+use super::contain_sys;
+use super::contain_thread;
 use super::reaper::Reaper;
 use super::state::Exit;
 use crate::plan::ServicePlan;
@@ -71,7 +80,8 @@ fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Res
         .stdout(out())
         .stderr(out())
         .process_group(0);
-    finish(reaper, cmd)
+    let report = super::child_setup::install(&mut cmd, &s.exec);
+    finish(reaper, cmd, true).map_err(|e| report.explain(e))
 }
 
 /// `run -- CMD`: exactly `env`, in our own process group and with our stdio
@@ -89,20 +99,43 @@ pub fn foreground(
         .env_clear()
         .envs(env.pairs())
         .stdin(Stdio::inherit());
-    finish(reaper, cmd)
+    finish(reaper, cmd, false)
 }
 
-fn finish(reaper: &Reaper, mut cmd: Command) -> Result<Child, String> {
-    let parent = std::process::id() as libc::pid_t;
-    let nofile = CHILD_NOFILE.load(Ordering::Relaxed);
+/// What the child does between fork and exec, decided in the parent.
+#[derive(Clone, Copy)]
+struct Setup {
+    /// The parent pid the child must see (see `contain::expected_parent`).
+    parent: libc::pid_t,
+    /// The soft fd limit to restore (0 = unchanged).
+    nofile: u64,
+    /// Mark descriptors from 3 up close-on-exec; the highest one to mark when
+    /// `close_range` cannot.
+    close_from_3: Option<i32>,
+}
+
+fn finish(reaper: &Reaper, mut cmd: Command, only_stdio: bool) -> Result<Child, String> {
+    let setup = Setup {
+        parent: contain::expected_parent(std::process::id() as libc::pid_t),
+        nofile: CHILD_NOFILE.load(Ordering::Relaxed),
+        close_from_3: only_stdio.then(highest_fd),
+    };
     // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (sigprocmask, signal, prctl, getppid); it
-    // allocates nothing and touches no lock.
+    // async-signal-safe functions (sigprocmask, signal, setrlimit, prctl,
+    // getppid, close_range/fcntl); it allocates nothing and touches no lock.
     unsafe {
-        cmd.pre_exec(move || child_setup(parent, nofile));
+        cmd.pre_exec(move || child_setup(setup));
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let (mut child, exit) = reaper.spawn(&mut cmd).map_err(|e| describe(&program, &e))?;
+    let cwd = cmd.get_current_dir().map(Path::to_path_buf);
+    // Forked where `contain` says (the spawner thread inside a namespace).
+    let fork = move || {
+        contain_thread::run(move || cmd.spawn())
+            .unwrap_or_else(|| Err(io::Error::other("the spawner thread is gone")))
+    };
+    let (mut child, exit) = reaper
+        .register(fork, |c| c.id() as i32)
+        .map_err(|e| describe(&program, cwd.as_deref(), &e))?;
     Ok(Child {
         pid: child.id() as i32,
         stdout: child.stdout.take().map(OwnedFd::from),
@@ -111,8 +144,33 @@ fn finish(reaper: &Reaper, mut cmd: Command) -> Result<Child, String> {
     })
 }
 
+/// The highest descriptor to mark close-on-exec by hand where
+/// `close_range(CLOSE_RANGE_CLOEXEC)` is missing (Linux < 5.11); 0 otherwise.
+fn highest_fd() -> i32 {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *WORKS.get_or_init(contain_sys::close_range_cloexec_works) {
+        return 0;
+    }
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .max()
+                .unwrap_or(1024)
+        })
+        .unwrap_or(1024)
+}
+
 /// In the child, between fork and exec.
-fn child_setup(parent: libc::pid_t, nofile: u64) -> io::Result<()> {
+fn child_setup(s: Setup) -> io::Result<()> {
+    let Setup {
+        parent,
+        nofile,
+        close_from_3,
+    } = s;
+    if let Some(max) = close_from_3 {
+        contain_sys::mark_cloexec_from_3(max);
+    }
     // SAFETY: all calls are async-signal-safe and take no Rust-managed memory
     // except the locals `set` and `lim`, which live on this stack frame.
     unsafe {
@@ -128,7 +186,7 @@ fn child_setup(parent: libc::pid_t, nofile: u64) -> io::Result<()> {
         ] {
             libc::signal(sig, libc::SIG_DFL);
         }
-        if nofile != 0 {
+        if nofile != 0 && !super::child_setup::nofile_set() {
             let mut lim: libc::rlimit = std::mem::zeroed();
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
                 lim.rlim_cur = nofile as libc::rlim_t;
@@ -140,7 +198,8 @@ fn child_setup(parent: libc::pid_t, nofile: u64) -> io::Result<()> {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // The parent may have died before prctl took effect.
+            // The parent may have died before prctl took effect (inside our
+            // PID namespace the parent is outside it: getppid() is 0).
             if libc::getppid() != parent {
                 return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
@@ -162,12 +221,16 @@ fn check_cwd(cwd: &Path) -> Result<(), String> {
     }
 }
 
-fn describe(program: &str, e: &io::Error) -> String {
+fn describe(program: &str, cwd: Option<&Path>, e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::NotFound => format!("program `{program}` not found"),
+        // A script whose `#!` interpreter is missing fails with ENOENT too.
+        io::ErrorKind::NotFound => crate::plan::explain_not_found(program, cwd),
         io::ErrorKind::PermissionDenied => {
             format!("permission denied executing `{program}` (is it executable?)")
         }
+        _ if contain::lost() => format!(
+            "cannot start `{program}`: the PID namespace is gone (its init was killed): {e}"
+        ),
         _ => format!("cannot execute `{program}`: {e}"),
     }
 }

@@ -23,7 +23,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         "PATH".into(),
         EnvVar {
             value: "/usr/local/bin:/usr/bin:/bin".into(),
-            secret: false,
+            secret: Default::default(),
             source: Source::Os,
             shadowed: vec![],
         },
@@ -31,6 +31,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
     ServicePlan {
         name: name.into(),
         argv: vec!["sh".into(), "-c".into(), script.into()],
+        argv_secret: Vec::new(),
         program: PathBuf::from("/bin/sh"),
         cwd: std::env::temp_dir(),
         env,
@@ -52,6 +53,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         max_memory: None,
         critical: false,
         log_file: None,
+        exec: Default::default(),
     }
 }
 
@@ -73,6 +75,7 @@ pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
             log_format: LogFormat::Pretty,
             stop_timeout: Duration::from_secs(10),
             control_socket: None,
+            contain: crate::plan::Contain::None,
         },
         database: None,
         services,

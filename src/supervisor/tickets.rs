@@ -17,10 +17,10 @@
 //! refused with the reason.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::control::{Refusal, Settled, Ticket, Verb};
-use super::engine::{Engine, Timer};
+use super::engine::{Engine, Timer, SETTLE_UP};
 use super::report;
 use super::state::{Event, State, StateKind};
 
@@ -47,11 +47,6 @@ enum Check {
     Done,
     Failed(usize),
 }
-
-/// A service without a readiness check is `ready` as soon as it is spawned;
-/// a command on it settles once it has stayed up this long, so a crash right
-/// after the (re)start is answered as the failure it is.
-pub const SETTLE_UP: Duration = Duration::from_millis(200);
 
 /// A command in flight or queued.
 pub struct Command {
@@ -186,7 +181,7 @@ impl Engine {
             match self.check(&step) {
                 Check::Wait => return (None, moved),
                 Check::WaitUntil(at) => {
-                    self.arm(at, cmd.target, Timer::Command);
+                    self.arm(at, cmd.target, Timer::Settle);
                     return (None, moved);
                 }
                 Check::Done => {

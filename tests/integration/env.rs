@@ -114,7 +114,10 @@ fn explain_shows_sources_and_what_was_shadowed() {
     );
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(v["NODE_ENV"]["source"], "supervisor.toml:6 [env]");
-    assert_eq!(v["NODE_ENV"]["shadowed"], serde_json::json!([".env:2"]));
+    assert_eq!(
+        v["NODE_ENV"]["shadowed"],
+        serde_json::json!([{"source": ".env:2", "value": "development"}])
+    );
     assert_eq!(v["API_KEY"]["value"], "****");
     assert_eq!(v["API_KEY"]["secret"], true);
 }
@@ -244,4 +247,120 @@ fn dotenv_beside_the_config_is_read_by_default() {
     let out = f.run(&["env", "a"], Duration::from_secs(20));
     assert_eq!(out.code(), Some(3), "{out:?}");
     assert!(out.stderr.contains("env_files = []"), "{}", out.stderr);
+}
+
+/// Issue 12, items 1–3: what is secret is decided per value — the URL keeps
+/// everything but its password, a value built from a secret is masked where
+/// the secret went, names by word segments — and `env --explain` says when
+/// `url = "${DATABASE_URL}"` took the OS value over the file's, showing the
+/// shadowed value (masked).
+const SECRETS_TOML: &str = r#"[supervisor]
+env_files = [".env"]
+
+[env]
+REDIS_URL = "redis://:${REDIS_PASSWORD}@cache:6379/0"
+PLAIN = "${API_TOKEN}"
+GREETING = "hello ${WHO}"
+MONKEY = "banana"
+DB_PASSPHRASE = "correct horse"
+X_AUTH = "Basic dXNlcg"
+MYSQL_PWD = "pwd-value-1"
+
+[database]
+url = "${DATABASE_URL}"
+probe = false
+
+[services.api]
+command = ["/bin/echo", "${DATABASE_URL}", "--token=${API_TOKEN}"]
+"#;
+
+const SECRETS_DOTENV: &str = "API_TOKEN=tok-Kq7-abcdef\nDATABASE_URL=postgresql://uaol:file-Kq7-pw@localhost:26257/uaol\nREDIS_PASSWORD=r3dis-Kq7-pw\nWHO=world\n";
+const OS_URL: &str = "postgresql://uaol:s3cr%40t-Kq7@db.internal:26257/uaol?sslmode=verify-full";
+
+fn secrets_project() -> Fixture {
+    let f = Fixture::new();
+    f.write("supervisor.toml", SECRETS_TOML);
+    f.write(".env", SECRETS_DOTENV);
+    f
+}
+
+#[test]
+fn secrecy_is_per_value_and_a_url_keeps_all_but_its_password() {
+    let f = secrets_project();
+    let os = [("DATABASE_URL", OS_URL)];
+    let out = run_env(&f, &["env", "api", "--explain"], &os);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!out.all().contains("Kq7"), "{}", out.all());
+    let text: String = out
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("PATH=") && !l.starts_with("HOME=") && !l.starts_with("LANG="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("env_explain_secrets", text);
+    let json = run_env(&f, &["env", "api", "--explain", "--format", "json"], &os);
+    assert!(!json.all().contains("Kq7"), "{}", json.all());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(
+        v["DATABASE_URL"]["value"],
+        "postgresql://uaol:****@db.internal:26257/uaol?sslmode=verify-full"
+    );
+    assert_eq!(
+        v["DATABASE_URL"]["shadowed"][0]["value"],
+        "postgresql://uaol:****@localhost:26257/uaol"
+    );
+    assert_eq!(v["REDIS_URL"]["value"], "redis://:****@cache:6379/0");
+    assert_eq!(v["REDIS_URL"]["secret"], true);
+    assert_eq!(v["MONKEY"]["secret"], false);
+    let plain = run_env(&f, &["env", "api", "--format", "json"], &os);
+    let v: serde_json::Value = serde_json::from_str(&plain.stdout).expect("json");
+    assert_eq!(v["PLAIN"], "****");
+    // The control: --show-secrets prints them.
+    let shown = run_env(&f, &["env", "api", "--show-secrets"], &os);
+    assert!(shown.stdout.contains("r3dis-Kq7-pw"), "{}", shown.stdout);
+}
+
+#[test]
+fn check_shows_urls_and_arguments_with_only_the_secrets_masked() {
+    let f = secrets_project();
+    let out = run_env(&f, &["check", "--no-probe"], &[("DATABASE_URL", OS_URL)]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!out.all().contains("Kq7"), "{}", out.all());
+    // The containment line depends on the host (PID namespaces or not).
+    let report: String = out
+        .stdout
+        .replace(&f.path().display().to_string(), "[TMP]")
+        .lines()
+        .filter(|l| !l.starts_with("containment:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("check_secrets", report.trim_end());
+    for want in [
+        "$ /bin/echo 'postgresql://uaol:****@db.internal:26257/uaol?sslmode=verify-full' '--token=****'",
+        "database: postgresql://uaol:****@db.internal:26257/uaol?sslmode=verify-full",
+        "masked: API_TOKEN, DATABASE_URL, DB_PASSPHRASE, MYSQL_PWD, PLAIN, REDIS_PASSWORD, REDIS_URL, X_AUTH",
+        "services.api.command: `command[1]` holds a secret (from `DATABASE_URL`): any user on the host can read a process's arguments",
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn check_warns_about_a_secret_too_short_to_redact() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        "[env]\nFEATURE_KEY = \"true\"\nPIN_TOKEN = \"4711\"\nGOOD_TOKEN = \"long-enough-1\"\n[services.a]\ncommand = \"/bin/true\"\n",
+    );
+    let out = run_env(&f, &["check"], &[]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    for name in ["FEATURE_KEY", "PIN_TOKEN"] {
+        let want = format!("`{name}` is secret but too short to redact reliably");
+        assert!(out.stdout.contains(&want), "{want}\n{}", out.stdout);
+    }
+    assert!(
+        !out.stdout.contains("`GOOD_TOKEN` is secret"),
+        "{}",
+        out.stdout
+    );
 }

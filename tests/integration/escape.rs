@@ -22,14 +22,28 @@ fn marked(mark: &str) -> Vec<i32> {
         .collect()
 }
 
+/// In a PID namespace of ours (the default where allowed) the daemons are
+/// adopted by the namespace init; with `contain = "none"` by `up` itself.
 #[test]
 fn setsid_daemons_do_not_outlive_up() {
+    daemons_do_not_outlive_up("auto");
+}
+
+#[test]
+fn setsid_daemons_do_not_outlive_up_without_containment() {
+    daemons_do_not_outlive_up("none");
+}
+
+fn daemons_do_not_outlive_up(contain: &str) {
     let f = Fixture::new();
     let mark = format!("{}-{}", std::process::id(), f.path().display());
     f.write(
         "supervisor.toml",
         &format!(
             r#"
+[supervisor]
+contain = "{contain}"
+
 [services.d]
 command = ["sh", "-c", "setsid -f sleep 1000; setsid -f sh -c 'trap \"\" TERM; sleep 1000'; echo forked; exec sleep 1000"]
 env = {{ ESCAPE_MARK = "{mark}" }}

@@ -41,12 +41,17 @@ depends_on = { migrate = "completed" }
 env = { PORT = "3000", TOKEN = "${API_TOKEN}" }
 ready = { http = "http://127.0.0.1:3000/health" }
 stop_timeout = "20s"
+user = "daemon"
+limits = { nofile = "1024:65536", core = 0, memlock = "64MiB" }
+umask = "0027"
+nice = 5
 
 [services.worker]
 command = "sh -c 'exec sleep 1000'"
 uses_database = false
 restart = "always"
 depends_on = { api = "ready" }
+group = "root"
 "#,
     );
     f
@@ -126,6 +131,25 @@ fn systemd_export_verifies_and_keeps_secrets_in_0600_files() {
         })
         .collect();
     assert!(v.status.success() && unexpected.is_empty(), "{text}");
+    let unit = |n: &str| &files.iter().find(|(f, _, _)| f == n).unwrap().1;
+    let api = unit("uaol-api.service");
+    for line in [
+        "\nUser=daemon\n",
+        "\nLimitCORE=0\n",
+        "\nLimitNOFILE=1024:65536\n",
+        "\nLimitMEMLOCK=67108864\n",
+        "\nUMask=0027\n",
+        "\nNice=5\n",
+    ] {
+        assert!(api.contains(line), "{line:?} missing:\n{api}");
+    }
+    let worker = unit("uaol-worker.service");
+    assert!(
+        worker.contains("\nGroup=root\n") && !worker.contains("User="),
+        "{worker}"
+    );
+    // systemd sets HOME/USER/LOGNAME from User= itself: not in the env file.
+    assert!(!unit("uaol-api.env").contains("LOGNAME"));
 }
 
 #[test]
@@ -167,6 +191,18 @@ fn kubernetes_export_validates_and_keeps_secrets_in_secret_manifests() {
         String::from_utf8_lossy(&v.stderr)
     );
     assert!(v.status.success() && !text.contains("ERROR"), "{text}");
+    let manifest = |n: &str| &files.iter().find(|(f, _, _)| f == n).unwrap().1;
+    let api = manifest("api.yaml");
+    let daemon = Command::new("id").args(["-u", "daemon"]).output().unwrap();
+    let uid = String::from_utf8_lossy(&daemon.stdout).trim().to_string();
+    assert!(api.contains(&format!("runAsUser: {uid}\n")), "{api}");
+    assert!(api.contains("# user `daemon`: securityContext.runAsUser/runAsGroup take numeric ids only; these were resolved when exporting"), "{api}");
+    assert!(api.contains("# Not expressible per container, not exported: limits.core = 0, limits.nofile = 1024:65536, limits.memlock = 67108864, umask = 0027, nice = 5."), "{api}");
+    let worker = manifest("worker.yaml");
+    assert!(
+        worker.contains("runAsGroup: 0\n") && !worker.contains("runAsUser:"),
+        "{worker}"
+    );
 }
 
 #[test]
@@ -203,4 +239,138 @@ fn export_into_an_unwritable_place_exits_74() {
     );
     assert_eq!(out.code(), Some(74), "{out:?}");
     assert!(out.stderr.contains("blocker"), "{}", out.stderr);
+}
+
+/// `a_b`, `a-b` and `A-B` all map to `a-b` (unit `uaol-a-b.service`, manifest
+/// `a-b.yaml`): export used to say "wrote 7 files" while 3 existed, the last
+/// service winning. Now `check` names both services of each collision, and
+/// `export` refuses, writing nothing.
+#[test]
+fn services_whose_exported_names_collide_are_refused() {
+    let f = Fixture::new();
+    let svc = "command = [\"sh\", \"-c\", \"true\"]\n";
+    f.write(
+        "supervisor.toml",
+        &format!("[services.a_b]\n{svc}\n[services.a-b]\n{svc}\n[services.A-B]\n{svc}\n[services.web]\n{svc}"),
+    );
+    let out = f.run(&["check", "--no-probe"], Duration::from_secs(20));
+    assert_eq!(out.code(), Some(3), "{out:?}");
+    for line in [
+        "supervisor.toml:4:11: services.a-b: `a-b` and `a_b` (at supervisor.toml:1:11) both become `a-b`",
+        "supervisor.toml:7:11: services.A-B: `A-B` and `a_b` (at supervisor.toml:1:11) both become `a-b`",
+    ] {
+        assert!(out.stderr.contains(line), "no `{line}` in:\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("web"), "{}", out.stderr);
+    for target in [&["systemd"][..], &["kubernetes", "--image", "x:1"]] {
+        let args = [&["export"][..], target, &["--out", "out"]].concat();
+        let out = f.run(&args, Duration::from_secs(20));
+        assert_eq!(out.code(), Some(3), "{target:?}: {out:?}");
+        assert!(out.stderr.contains("uaol-a-b.service"), "{}", out.stderr);
+        assert!(!f.path().join("out").exists(), "{target:?} wrote files");
+    }
+}
+
+/// The kubelet's `$(VAR)` expansion of `command`/`args` (Kubernetes'
+/// third_party/forked/golang/expansion): `$$` → `$`, `$(NAME)` → its value
+/// (here `<NAME>`), and the byte after another `$` re-encoded as a char.
+fn kubelet_expand(input: &str) -> String {
+    let b = input.as_bytes();
+    let (mut out, mut checkpoint, mut cursor) = (Vec::new(), 0, 0);
+    while cursor < b.len() {
+        if b[cursor] == b'$' && cursor + 1 < b.len() {
+            out.extend_from_slice(&b[checkpoint..cursor]);
+            let rest = &b[cursor + 1..];
+            match (rest[0], rest.iter().position(|&c| c == b')')) {
+                (b'$', _) => out.push(b'$'),
+                (b'(', Some(close)) => {
+                    out.extend(format!("<{}>", String::from_utf8_lossy(&rest[1..close])).bytes());
+                    cursor += close;
+                }
+                (b'(', None) => out.extend_from_slice(b"$("),
+                (other, _) => out.extend(format!("${}", char::from(other)).bytes()),
+            }
+            cursor += 1;
+            checkpoint = cursor + 1;
+        }
+        cursor += 1;
+    }
+    out.extend_from_slice(&b[checkpoint..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Kubernetes expands `$(VAR)` and `$$` in command/args, systemd `$VAR`,
+/// `${VAR}` and `%` specifiers in ExecStart=: the exported workloads must
+/// still run exactly the argv `up` runs. (A verbatim copy made the pod print
+/// its own HOME for `$(HOME)`, `$` for `$$`, and mangle `$é`.)
+#[test]
+fn exported_commands_run_exactly_the_argv_up_runs() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"[services.echo]
+command = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}", "two words", "$"]
+ready = { exec = ["/bin/echo", "$(HOME)", "a$$$$b", "$é", "100%", "$$HOME", "$${HOME}", "two words", "$"] }
+"#,
+    );
+    let argv = [
+        "/bin/echo",
+        "$(HOME)",
+        "a$$b",
+        "$é",
+        "100%",
+        "$HOME",
+        "${HOME}",
+        "two words",
+        "$",
+    ];
+    let out = f.run(
+        &["export", "kubernetes", "--image", "x:1", "--out", "k8s"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let manifest = f.path().join("k8s/echo.yaml");
+    // The container's command, then its exec readiness probe's (expanded alike).
+    let py = "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1])):\n    if d['kind'] == 'Deployment':\n        c = d['spec']['template']['spec']['containers'][0]\n        sys.stdout.write('\\1'.join('\\0'.join(a) for a in (c['command'], c['readinessProbe']['exec']['command'])))";
+    let got = Command::new("python3")
+        .args(["-c", py])
+        .arg(&manifest)
+        .output()
+        .expect("python3 with PyYAML");
+    let text = String::from_utf8(got.stdout).unwrap();
+    let lists: Vec<&str> = text.split('\u{1}').collect();
+    assert_eq!(lists.len(), 2, "{text}");
+    for list in lists {
+        let ran: Vec<String> = list.split('\0').map(kubelet_expand).collect();
+        assert_eq!(ran, argv, "manifest command {list}");
+    }
+
+    let out = f.run(
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--binary",
+            "/bin/true",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let unit = fs::read_to_string(f.path().join("units/uaol-echo.service")).unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert_eq!(
+        exec,
+        r#"ExecStart=/bin/echo $$(HOME) a$$$$b $$é 100%% $$HOME $${HOME} "two words" $$"#
+    );
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(f.path().join("units/uaol-echo.service"))
+        .env(
+            "SYSTEMD_UNIT_PATH",
+            format!("{}:", f.path().join("units").display()),
+        )
+        .output()
+        .expect("systemd-analyze");
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
 }

@@ -184,3 +184,91 @@ fn sigterm_is_forwarded_to_cmd() {
     assert!(run.output().contains("got-term"), "{}", run.output());
     assert_all_gone(&run.output());
 }
+
+#[test]
+fn timeout_while_the_gate_probes_names_the_gate_and_its_last_failure() {
+    let port = crate::pg::free_port(); // nothing listens there
+    let f = project(&format!(
+        r#"
+[database]
+url = "postgresql://u:secretpw@127.0.0.1:{port}/db?sslmode=disable"
+wait = "30s"
+
+[services.app]
+command = ["sh", "-c", "echo app up; exec sleep 1000"]
+"#
+    ));
+    let out = f.run(&["run", "--timeout", "2s", "--", "true"], LIMIT);
+    let all = out.all();
+    assert_eq!(out.code(), Some(9), "{all}");
+    assert!(
+        all.contains(&format!("database gate: probing 127.0.0.1:{port}")),
+        "{all}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "not ready after 2s: app (pending): waiting for the database gate at 127.0.0.1:{port} (last attempt: refused (tcp))"
+        )),
+        "{all}"
+    );
+    assert!(
+        !all.contains("app: started") && !all.contains("secretpw"),
+        "{all}"
+    );
+}
+
+#[test]
+fn timeout_names_the_dependency_a_pending_service_waits_for() {
+    let port = crate::pg::free_port();
+    let f = project(&format!(
+        r#"
+[services.api]
+command = ["sh", "-c", "echo api booting; exec sleep 1000"]
+ready = {{ tcp = "127.0.0.1:{port}", interval = "100ms", timeout = "30s" }}
+[services.web]
+command = ["sleep", "1000"]
+depends_on = {{ api = "ready" }}
+"#
+    ));
+    let out = f.run(&["run", "--timeout", "1s", "--", "true"], LIMIT);
+    assert_eq!(out.code(), Some(9), "{}", out.all());
+    let want = format!(
+        "not ready after 1s: api (running): waiting for its readiness check (tcp 127.0.0.1:{port}); \
+         web (pending): waiting for `api` to be ready (now running)"
+    );
+    assert!(out.stderr.contains(&want), "{}", out.stderr);
+    assert!(!out.stderr.contains("last output of web"), "{}", out.stderr);
+    assert_all_gone(&out.all());
+}
+
+/// The last output lines `run` shows on a readiness timeout are service
+/// output too: controls are shown as escapes there as well.
+#[test]
+fn timeout_report_shows_controls_in_last_lines_as_escapes() {
+    let port = crate::pg::free_port();
+    let f = project(&format!(
+        r#"
+[services.slow]
+command = ["./slow.sh"]
+ready = {{ tcp = "127.0.0.1:{port}", interval = "100ms", timeout = "30s" }}
+"#
+    ));
+    f.script(
+        "slow.sh",
+        r"printf 'x\rsupervisor * forged\n\033[2Kgone\n'; exec sleep 1000",
+    );
+    let out = f.run(&["run", "--timeout", "1s", "--", "true"], LIMIT);
+    assert_eq!(out.code(), Some(9), "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--- last output of slow ---\nx\\rsupervisor * forged\n\\x1b[2Kgone\n"),
+        "{:?}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains('\r') && !out.all().contains('\x1b'),
+        "{:?}",
+        out.all()
+    );
+    assert_all_gone(&out.all());
+}

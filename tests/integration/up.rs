@@ -203,7 +203,9 @@ command = ["sh", "-c", "for i in 1 2 3; do (sleep 0.2 &); done; echo spawned; ex
 
 #[test]
 fn orphans_are_reaped_as_subreaper() {
-    let f = project(ORPHANS);
+    // Without a PID namespace of ours (there the namespace init reaps them:
+    // contain::orphans_inside_the_namespace_are_reaped).
+    let f = project(&format!("[supervisor]\ncontain = \"none\"\n{ORPHANS}"));
     let mut up = Up::start(&f, &["up", "--init"]);
     assert!(
         up.wait_for("orphaner   | spawned", LIMIT),
@@ -396,4 +398,31 @@ command = ["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo waiting; sleep 1
         "{}",
         up.output()
     );
+}
+
+/// While the database gate probes, `up` says what it is waiting for.
+#[test]
+fn up_names_the_database_gate_it_waits_for() {
+    let port = crate::pg::free_port(); // nothing listens there
+    let f = project(&format!(
+        r#"
+[database]
+url = "postgresql://u:secretpw@127.0.0.1:{port}/db?sslmode=disable"
+wait = "30s"
+
+[services.app]
+command = ["sh", "-c", "echo app up; exec sleep 1000"]
+"#
+    ));
+    let mut up = Up::start(&f, &["up"]);
+    let line = format!("database gate: probing 127.0.0.1:{port} (for up to 30s)");
+    assert!(
+        up.wait_for(&line, Duration::from_secs(20)),
+        "{}",
+        up.output()
+    );
+    up.signal(libc::SIGTERM);
+    let st = up.wait(Duration::from_secs(20));
+    assert_eq!(st.code(), Some(0), "{}", up.output());
+    assert!(!up.output().contains("app: started"), "{}", up.output());
 }

@@ -2,7 +2,9 @@
 # End to end, non-interactive: the example under `uaol-supervisor run`, twice
 # (the second run must reuse the initialised database), then check that
 # nothing was left behind (no listener on the example's ports, no server on
-# its data directory). For scripts/test.sh or a Rust test to call.
+# its data directory); then once under `up`, SIGKILLed: with containment
+# (`contain = "auto"`, a PID namespace) nothing may be left behind either.
+# For scripts/test.sh or a Rust test to call.
 #
 #   examples/uaol/tests/e2e.sh            # uses target/release/uaol-supervisor (builds it if missing)
 #   UAOL_SUPERVISOR=/path/to/bin examples/uaol/tests/e2e.sh
@@ -67,3 +69,35 @@ for round in 1 2; do
   echo "e2e: round $round ok in ${ms}ms (run exit 0, 4 tests passed, nothing left behind)"
   rm -f "$log"
 done
+
+# Round 3: `up`, then kill -9 of it. No cleanup by anyone: the PID namespace
+# of the services dies with `up`, PostgreSQL and every node process included.
+log=$(mktemp)
+"$BIN" -c supervisor.toml up >"$log" 2>&1 9>&- &
+up=$!
+all=0
+for _ in $(seq 1 900); do
+  all=1
+  for p in "${PORTS[@]}"; do listening "$p" || all=0; done
+  [ $all = 1 ] && break
+  kill -0 "$up" 2>/dev/null || break
+  sleep 0.1
+done
+if [ $all != 1 ] || ! grep -q "containment: pidns" "$log"; then
+  kill -9 "$up" 2>/dev/null || true
+  tail -n 40 "$log" >&2
+  fail "round 3: the example did not come up contained under up"
+fi
+{ kill -9 "$up" && wait "$up"; } 2>/dev/null || true
+left=$(leftovers)
+for _ in $(seq 1 20); do
+  [ -z "$left" ] && break
+  sleep 0.1
+  left=$(leftovers)
+done
+[ -z "$left" ] || fail "round 3: kill -9 of up left things behind:"$'\n'"$left"
+echo "e2e: round 3 ok (kill -9 of up: contained, nothing left behind)"
+# The one thing a SIGKILLed `up` cannot remove: its control socket file.
+sock=$(sed -n 's/.*control socket \(\/[^ "]*\).*/\1/p' "$log" | head -n 1)
+[ -z "$sock" ] || rm -f "$sock"
+rm -f "$log"

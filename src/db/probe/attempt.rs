@@ -9,8 +9,8 @@ use tokio::time::timeout_at;
 
 use super::failure::{self, Failure};
 use super::wire::Io;
-use super::{auth, handshake, query, Phase, ServerInfo};
-use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
+use super::{auth, handshake, query, target, Phase, ServerInfo};
+use crate::db::view::{ConnectPlan, Endpoint, Target, Tls, Verify};
 use crate::exit;
 use crate::secret::Secret;
 
@@ -19,13 +19,45 @@ pub struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
+    /// The overall deadline (`wait`): no host's budget runs past it.
+    pub until: Option<tokio::time::Instant>,
     pub allow_localhost: bool,
     pub user: String,
     pub database: String,
+    /// The kind of server this pass accepts (`prefer-standby` runs as
+    /// `Standby`, then as `Any`).
+    pub target: Target,
 }
 
-/// Try each host in order; authentication failures stop (libpq does the same).
+/// The first pass's target for `plan`.
+pub fn first_pass(t: Target) -> Target {
+    if t == Target::PreferStandby {
+        Target::Standby
+    } else {
+        t
+    }
+}
+
+/// Try each host in order; with `prefer-standby` and no standby found, try
+/// them all again accepting any server (libpq's second pass).
 pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+    let r = pass(ctx, phases).await;
+    match r {
+        Err(f) if ctx.target != ctx.plan.target && f.exit_code != exit::DB_AUTH => {
+            let any = Ctx {
+                target: Target::Any,
+                user: ctx.user.clone(),
+                database: ctx.database.clone(),
+                ..*ctx
+            };
+            pass(&any, phases).await
+        }
+        other => other,
+    }
+}
+
+/// Each host in order; authentication failures stop (libpq does the same).
+async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
         let mut r = endpoint(ctx, ep, phases).await;
@@ -70,14 +102,18 @@ async fn endpoint(
     ep: &Endpoint,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
-    let deadline = tokio::time::Instant::now() + ctx.budget;
+    let now = tokio::time::Instant::now();
+    let deadline = ctx
+        .until
+        .map_or(now + ctx.budget, |u| u.min(now + ctx.budget));
+    let budget = deadline.saturating_duration_since(now);
     if ep.host.starts_with('/') {
         let path = format!("{}/.s.PGSQL.{}", ep.host, ep.port);
         let t = Instant::now();
         let r = match timeout_at(deadline, tokio::net::UnixStream::connect(&path)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&path, &e)),
-            Err(_) => Err(failure::timeout("tcp", &path, Some(ctx.budget))),
+            Err(_) => Err(failure::timeout("tcp", &path, Some(budget))),
         };
         push(
             phases,
@@ -90,10 +126,11 @@ async fn endpoint(
             addr: &path,
             tcp: false,
             deadline,
+            budget,
         };
         return session(ctx, link, Box::new(r?), phases).await;
     }
-    let addrs = resolve(ctx, ep, deadline, phases).await?;
+    let addrs = resolve(ep, (deadline, budget), ctx.allow_localhost, phases).await?;
     let mut last = None;
     for addr in addrs {
         let shown = addr.to_string();
@@ -101,7 +138,7 @@ async fn endpoint(
         let r = match timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&shown, &e)),
-            Err(_) => Err(failure::timeout("tcp", &shown, Some(ctx.budget))),
+            Err(_) => Err(failure::timeout("tcp", &shown, Some(budget))),
         };
         push(phases, "tcp", t, r.as_ref().map(|_| shown.clone()));
         match r {
@@ -112,6 +149,7 @@ async fn endpoint(
                     addr: &shown,
                     tcp: true,
                     deadline,
+                    budget,
                 };
                 return session(ctx, link, Box::new(s), phases).await;
             }
@@ -123,9 +161,9 @@ async fn endpoint(
 }
 
 async fn resolve(
-    ctx: &Ctx<'_>,
     ep: &Endpoint,
-    deadline: tokio::time::Instant,
+    (deadline, budget): (tokio::time::Instant, Duration),
+    allow_localhost: bool,
     phases: &mut Vec<Phase>,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let t = Instant::now();
@@ -146,11 +184,11 @@ async fn resolve(
     {
         Ok(Ok(it)) => Ok(it.collect::<Vec<_>>()),
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
-        Err(_) => Err(failure::timeout("dns", &ep.host, Some(ctx.budget))),
+        Err(_) => Err(failure::timeout("dns", &ep.host, Some(budget))),
     };
     // A name that resolves to loopback is the same mistake as `localhost`.
     let r = match r {
-        Ok(a) if !ctx.allow_localhost && all_loopback(&a) => Err(failure::config(
+        Ok(a) if !allow_localhost && all_loopback(&a) => Err(failure::config(
             "localhost_not_allowed",
             format!(
                 "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
@@ -187,6 +225,8 @@ struct Link<'a> {
     addr: &'a str,
     tcp: bool,
     deadline: tokio::time::Instant,
+    /// What `deadline` allowed, for messages.
+    budget: Duration,
 }
 
 async fn session(
@@ -200,14 +240,20 @@ async fn session(
         addr,
         tcp,
         deadline,
+        budget,
     } = link;
-    let timeout = |phase| failure::timeout(phase, addr, Some(ctx.budget));
+    let stalled = |phase, step: &str| failure::stalled(phase, addr, budget, step);
     let t = Instant::now();
-    let negotiated =
-        match timeout_at(deadline, handshake::negotiate(ctx.plan, ep, io, addr, tcp)).await {
-            Ok(r) => r,
-            Err(_) => Err(timeout("tls")),
-        };
+    let mut step = "";
+    let negotiated = match timeout_at(
+        deadline,
+        handshake::negotiate(ctx.plan, ep, io, (addr, tcp), &mut step),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(stalled("tls", step)),
+    };
     push(
         phases,
         "tls",
@@ -230,9 +276,10 @@ async fn session(
         endpoint_hash: tls_info.as_ref().and_then(|t| t.endpoint_hash.clone()),
     };
     let t = Instant::now();
-    let session = match timeout_at(deadline, auth::login(io.as_mut(), &login)).await {
+    let mut step = "";
+    let session = match timeout_at(deadline, auth::login(io.as_mut(), &login, &mut step)).await {
         Ok(r) => r,
-        Err(_) => Err(timeout("auth")),
+        Err(_) => Err(stalled("auth", step)),
     };
     push(
         phases,
@@ -243,10 +290,25 @@ async fn session(
             .map(|s| format!("{} as \"{}\"", s.method, ctx.user)),
     );
     let session = session?;
+    if ctx.target != Target::Any {
+        let role = target::Role::from_params(&session.params);
+        let r = target_phase(
+            ctx.target,
+            io.as_mut(),
+            role,
+            (addr, deadline, budget),
+            phases,
+        )
+        .await;
+        if let Err(f) = r {
+            auth::terminate(io.as_mut()).await;
+            return Err(f);
+        }
+    }
     let t = Instant::now();
     let r = match timeout_at(deadline, query::check(io.as_mut(), addr, &ctx.database)).await {
         Ok(r) => r,
-        Err(_) => Err(timeout("query")),
+        Err(_) => Err(stalled("query", "check query")),
     };
     push(
         phases,
@@ -268,4 +330,26 @@ async fn session(
         auth: session.method,
         addr: addr.to_string(),
     })
+}
+
+/// The `target` phase: is this server the kind `target_session_attrs` wants?
+async fn target_phase(
+    want: Target,
+    io: &mut dyn Io,
+    role: target::Role,
+    (addr, deadline, budget): (&str, tokio::time::Instant, Duration),
+    phases: &mut Vec<Phase>,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let r = match timeout_at(deadline, target::check(io, role, want, addr)).await {
+        Ok(r) => r,
+        Err(_) => Err(failure::stalled(
+            "target",
+            addr,
+            budget,
+            "target_session_attrs check",
+        )),
+    };
+    push(phases, "target", t, r.as_ref().map(ToString::to_string));
+    r.map(drop)
 }

@@ -99,7 +99,13 @@ fn sasl_start(l: &Login<'_>, mechs: &str) -> Result<(sasl::ScramSha256, &'static
 }
 
 /// Send the startup message and authenticate; returns at ReadyForQuery.
-pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
+/// `step` names what is awaited, for the caller's timeout message.
+pub async fn login(
+    io: &mut dyn Io,
+    l: &Login<'_>,
+    step: &mut &'static str,
+) -> Result<Session, Failure> {
+    *step = "startup message";
     let mut buf = BytesMut::new();
     let mut params = vec![
         ("user", l.user),
@@ -121,6 +127,7 @@ pub async fn login(io: &mut dyn Io, l: &Login<'_>) -> Result<Session, Failure> {
     loop {
         let msg = wire::recv(io).await.map_err(io_fail(l.addr))?;
         buf.clear();
+        *step = "authentication exchange";
         match msg.tag {
             b'R' => match wire::auth_code(&msg.body) {
                 Some(0) if l.binding == Binding::Require && s.method != sasl::SCRAM_SHA_256_PLUS => {

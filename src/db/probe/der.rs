@@ -6,7 +6,7 @@
 //! serialNumber, signature, issuer, validity SEQUENCE { notBefore, notAfter }, … } … }
 
 /// One TLV: (tag, contents, rest).
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(super) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, b) = b.split_first()?;
     let (&first, mut b) = b.split_first()?;
     let len = if first < 0x80 {
@@ -73,7 +73,7 @@ pub fn endpoint_hash(cert: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-fn parse_time(tag: u8, s: &str) -> Option<i64> {
+pub(super) fn parse_time(tag: u8, s: &str) -> Option<i64> {
     let (year, rest) = match tag {
         0x17 => {
             let yy: i64 = s.get(0..2)?.parse().ok()?;

@@ -23,6 +23,24 @@ pub struct Failure {
     pub message: String,
 }
 
+/// Every class a probe failure can have. Each is listed in README's failure
+/// table (a unit test checks), and [`f`] refuses any other in debug builds.
+#[rustfmt::skip]
+pub const CLASSES: &[&str] = &[
+    "refused", "timeout", "stalled", "unreachable", "closed", "dns_temporary", "dns_not_found",
+    "not_postgres", "io",
+    "tls_not_supported", "tls_required", "tls_untrusted", "tls_hostname_mismatch", "tls_expired",
+    "tls_not_yet_valid", "tls_revoked", "tls_bad_certificate", "tls_incompatible",
+    "tls_client_certificate", "tls_alert", "tls_protocol", "tls_bad_name", "tls_setup",
+    "tls_failed", "cleartext_refused",
+    "auth_failed", "auth_rejected", "no_password", "auth_throttled", "auth_server_signature",
+    "auth_unsupported", "channel_binding_required",
+    "db_missing", "crdb_routing", "crdb_cluster_not_found",
+    "starting_up", "too_many_connections", "session_attrs", "proxy_refused", "rejected",
+    "query_failed", "unexpected_server",
+    "no_host", "localhost_not_allowed", "sslrootcert_unusable", "sslcert_unusable",
+];
+
 fn f(
     phase: &'static str,
     class: &'static str,
@@ -30,6 +48,10 @@ fn f(
     transient: bool,
     message: String,
 ) -> Failure {
+    debug_assert!(
+        CLASSES.contains(&class),
+        "failure class {class} is not in CLASSES"
+    );
     Failure {
         phase,
         class,
@@ -64,12 +86,29 @@ pub fn tcp(addr: &str, e: &io::Error) -> Failure {
     }
 }
 
-/// No answer within the attempt budget.
+/// DNS or TCP got no answer within the attempt budget: nothing accepted the
+/// connection, which is what a firewall or an IP allow-list does.
 pub fn timeout(phase: &'static str, addr: &str, budget: Option<std::time::Duration>) -> Failure {
     let within = budget
         .map(|d| format!(" within {}", crate::db::probe::render::dur(d)))
         .unwrap_or_default();
-    f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("no answer from {addr}{within} (phase: {phase}): likely a firewall or an IP allow-list; for CockroachDB Cloud add this host's egress IP under Networking"))
+    if phase == "dns" {
+        return f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("the DNS lookup for \"{addr}\" did not finish{within} (phase: dns): the resolver is slow or unreachable"));
+    }
+    f(phase, "timeout", exit::DB_NO_RESPONSE, true, format!("no answer from {addr}{within} (phase: {phase}): the TCP connection was never accepted, likely a firewall or an IP allow-list; for CockroachDB Cloud add this host's egress IP under Networking"))
+}
+
+/// The server accepted the TCP connection, then went silent: a stuck or
+/// overloaded server, a proxy with nothing behind it, or not a PostgreSQL port.
+/// `step` names the request that went unanswered.
+pub fn stalled(
+    phase: &'static str,
+    addr: &str,
+    budget: std::time::Duration,
+    step: &str,
+) -> Failure {
+    let within = crate::db::probe::render::dur(budget);
+    f(phase, "stalled", exit::DB_NO_RESPONSE, true, format!("{addr} accepted the TCP connection but never answered the {step} within {within} (phase: {phase}): the server is stuck or overloaded, or something other than PostgreSQL (a proxy with nothing behind it?) listens there. The network path is open: the connection was accepted"))
 }
 
 /// The connection dropped or the peer spoke something else.
@@ -84,6 +123,18 @@ pub fn io_error(phase: &'static str, addr: &str, e: &io::Error) -> Failure {
 /// The server answered SSLRequest with `N`.
 pub fn tls_not_supported(addr: &str) -> Failure {
     f("tls", "tls_not_supported", exit::DB_TLS, false, format!("{addr} does not accept TLS (server does not support SSL), but the URL requires it. Is this the right server? For a local database without TLS use sslmode=disable or prefer"))
+}
+
+/// The server is not the kind `target_session_attrs` asks for (libpq skips
+/// it and tries the next host; with none left, it fails at once).
+pub fn session_attrs(message: String) -> Failure {
+    f(
+        "target",
+        "session_attrs",
+        exit::DB_REJECTING,
+        false,
+        message,
+    )
 }
 
 /// Nothing to try, or a file the URL names became unusable (exit 3).

@@ -28,12 +28,14 @@ pub fn detail(info: Option<&TlsInfo>, note: &str) -> String {
 /// The stream to continue on, the TLS session if any, a note when none.
 pub type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
 
+/// Negotiate TLS on `io` (`addr`, and whether it is TCP). `step` names what
+/// is awaited, for the caller's timeout message.
 pub async fn negotiate(
     plan: &ConnectPlan,
     ep: &Endpoint,
     mut io: Box<dyn Io>,
-    addr: &str,
-    tcp: bool,
+    (addr, tcp): (&str, bool),
+    step: &mut &'static str,
 ) -> Result<Negotiated, Failure> {
     let verify = match plan.tls {
         _ if !tcp => return Ok((io, None, "Unix socket: no TLS (as libpq)".into())),
@@ -42,6 +44,7 @@ pub async fn negotiate(
     };
     let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
     // SSLRequest (code 80877103), unless TLS starts directly.
+    *step = "SSLRequest (PostgreSQL's \"may I use TLS?\")";
     let reply = if plan.direct_tls {
         b'S'
     } else {
@@ -74,10 +77,11 @@ pub async fn negotiate(
             format!("\"{}\" is not a valid TLS server name", ep.host),
         )
     })?;
+    *step = "TLS handshake (ClientHello)";
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, io)
         .await
-        .map_err(|e| tls::classify(&e, &ep.host, addr, &plan.trust))?;
+        .map_err(|e| super::tls_words::classify(&e, &ep.host, addr, &plan.trust))?;
     let conn = stream.get_ref().1;
     let version = conn
         .protocol_version()
@@ -87,15 +91,27 @@ pub async fn negotiate(
         .peer_certificates()
         .and_then(|c| c.first())
         .and_then(|c| super::der::not_after(c));
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let self_signed = leaf
+        .and_then(|c| super::x509::parse(c))
+        .is_some_and(|c| c.self_issued);
     let verify = match verify {
         Verify::None => "encrypted, certificate not verified".to_string(),
+        Verify::Ca | Verify::Full if self_signed => format!(
+            "self-signed certificate trusted as it is ({}){}",
+            tls::trust_label(&plan.trust),
+            if verify == Verify::Full {
+                ", host name verified"
+            } else {
+                ""
+            }
+        ),
         Verify::Ca => format!("chain verified ({})", tls::trust_label(&plan.trust)),
         Verify::Full => format!(
             "chain and host name verified ({})",
             tls::trust_label(&plan.trust)
         ),
     };
-    let leaf = conn.peer_certificates().and_then(|c| c.first());
     let endpoint_hash = leaf.and_then(|c| super::der::endpoint_hash(c));
     let info = TlsInfo {
         version,

@@ -11,10 +11,14 @@ mod auth;
 mod der;
 pub mod failure;
 mod handshake;
+mod names;
 mod query;
 pub mod render;
+mod target;
 mod tls;
+mod tls_words;
 mod wire;
+mod x509;
 
 #[cfg(test)]
 mod tests;
@@ -98,10 +102,15 @@ impl Report {
     }
 }
 
+/// The last transient failure while waiting (`refused (tcp)`), shared with
+/// whoever must say what is being waited for (`run`'s timeout message).
+pub type LastCause = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 /// Where progress lines go while waiting.
 pub struct Progress {
     enabled: bool,
     tty: bool,
+    last: Option<LastCause>,
 }
 
 impl Progress {
@@ -110,6 +119,7 @@ impl Progress {
         Progress {
             enabled: true,
             tty: std::io::stderr().is_terminal(),
+            last: None,
         }
     }
     /// Progress on stderr as plain lines even on a terminal: for the gate in
@@ -119,6 +129,7 @@ impl Progress {
         Progress {
             enabled: true,
             tty: false,
+            last: None,
         }
     }
     /// No progress output.
@@ -126,9 +137,20 @@ impl Progress {
         Progress {
             enabled: false,
             tty: false,
+            last: None,
+        }
+    }
+    /// Also record each transient failure's cause in `last`.
+    pub fn recording(self, last: LastCause) -> Self {
+        Progress {
+            last: Some(last),
+            ..self
         }
     }
     fn note(&self, attempt: u32, elapsed: Duration, cause: &str) {
+        if let Some(last) = &self.last {
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(cause.to_owned());
+        }
         if !self.enabled {
             return;
         }
@@ -176,17 +198,22 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
     let plan = url.connect_plan();
     let user = plan.user.clone().unwrap_or_else(os_user);
     let database = plan.database.clone().unwrap_or_else(|| user.clone());
+    let start = Instant::now();
+    // `wait` is the overall deadline: the last attempt is cut there. Without
+    // one (wait = 0), the single attempt gets its full per-host budget.
+    let until = (!settings.wait.is_zero()).then(|| tokio::time::Instant::now() + settings.wait);
     let ctx = attempt::Ctx {
         plan,
         password: url.password(),
         budget: plan
             .connect_timeout
             .map_or(settings.probe_timeout, |t| t.min(settings.probe_timeout)),
+        until,
         allow_localhost: settings.allow_localhost,
         user,
         database,
+        target: attempt::first_pass(plan.target),
     };
-    let start = Instant::now();
     let mut attempts = 0;
     let mut delay = Duration::from_millis(100);
     let (phases, outcome) = loop {
@@ -206,6 +233,10 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
         }
         let left = settings.wait.saturating_sub(start.elapsed());
         tokio::time::sleep(jitter(delay).min(left)).await;
+        if start.elapsed() >= settings.wait {
+            // The deadline passed while sleeping: no attempt without time.
+            break (phases, outcome);
+        }
         delay = (delay * 2).min(Duration::from_secs(5));
     };
     progress.done();

@@ -156,3 +156,14 @@ fn loopback_resolution() {
     assert!(!all_loopback(&[a("127.0.0.1:5432"), a("10.0.0.5:5432")]));
     assert!(!all_loopback(&[]));
 }
+
+#[test]
+fn every_failure_class_is_in_the_readme() {
+    let readme = include_str!("../../../README.md");
+    for c in super::failure::CLASSES {
+        assert!(
+            readme.contains(&format!("`{c}`")),
+            "README's failure table lacks `{c}`"
+        );
+    }
+}

@@ -20,8 +20,9 @@ use rustls::{
 };
 
 use super::failure::{self, Failure};
+use super::{names, x509};
 use crate::db::view::{ConnectPlan, Trust, Verify};
-use crate::exit;
+use crate::db::Client;
 
 /// Accept any certificate, but still check the handshake signatures so the
 /// session is keyed to the certificate presented (libpq `require`).
@@ -60,11 +61,55 @@ impl ServerCertVerifier for EncryptOnly {
     }
 }
 
-/// The chain must verify; the host name is not checked (`verify-ca`).
+/// webpki's verdict, amended where OpenSSL (libpq, Node) decides otherwise:
+/// the host name is checked by the client's own rule (CN fallback; none for
+/// `verify-ca`), and a certificate byte-identical to one in `sslrootcert` is
+/// trusted as it stands (the self-signed dev certificate used as its own
+/// root, usually CA:TRUE, which webpki refuses as an end entity) — still
+/// subject to its validity dates, OpenSSL's `ssl_server` purpose and the name.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Checked {
+    inner: Arc<WebPkiServerVerifier>,
+    anchors: Vec<CertificateDer<'static>>,
+    verify: Verify,
+    client: Client,
+}
 
-impl ServerCertVerifier for ChainOnly {
+fn rejected(e: CertificateError) -> Error {
+    Error::InvalidCertificate(e)
+}
+
+impl Checked {
+    fn name(&self, cert: &x509::Cert, name: &ServerName<'_>) -> Result<ServerCertVerified, Error> {
+        let host = name.to_str();
+        if self.verify == Verify::Ca || names::matches(self.client, cert, &host) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rejected(CertificateError::NotValidForName))
+        }
+    }
+
+    fn anchor_as_leaf(
+        &self,
+        cert: &x509::Cert,
+        name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        let now = now.as_secs() as i64;
+        if cert.not_before.is_some_and(|t| now < t) {
+            return Err(rejected(CertificateError::NotValidYet));
+        }
+        if cert.not_after.is_none_or(|t| now > t) {
+            return Err(rejected(CertificateError::Expired));
+        }
+        if cert.unsuitable_for_server().is_some() {
+            return Err(rejected(CertificateError::InvalidPurpose));
+        }
+        self.name(cert, name)
+    }
+}
+
+impl ServerCertVerifier for Checked {
     fn verify_server_cert(
         &self,
         e: &CertificateDer<'_>,
@@ -73,10 +118,20 @@ impl ServerCertVerifier for ChainOnly {
         o: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        match self.0.verify_server_cert(e, i, n, o, now) {
-            Err(Error::InvalidCertificate(
+        let verdict = self.inner.verify_server_cert(e, i, n, o, now);
+        let parsed = || x509::parse(e).ok_or(rejected(CertificateError::BadEncoding));
+        match verdict {
+            // The chain verified (webpki checks the name last): the name by
+            // the client's rule, which is not webpki's.
+            Ok(_)
+            | Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) => self.name(&parsed()?, n),
+            Err(Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::Other(_),
+            )) if self.anchors.iter().any(|a| a.as_ref() == e.as_ref()) => {
+                self.anchor_as_leaf(&parsed()?, n, now)
+            }
             other => other,
         }
     }
@@ -86,7 +141,7 @@ impl ServerCertVerifier for ChainOnly {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls12_signature(m, c, d)
+        self.inner.verify_tls12_signature(m, c, d)
     }
     fn verify_tls13_signature(
         &self,
@@ -94,10 +149,10 @@ impl ServerCertVerifier for ChainOnly {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls13_signature(m, c, d)
+        self.inner.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.inner.supported_verify_schemes()
     }
 }
 
@@ -110,8 +165,13 @@ pub fn trust_label(trust: &Trust) -> String {
     }
 }
 
-fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
+/// The trust store, and the certificates of `sslrootcert` as they are (to
+/// recognise one presented as the server's own).
+type Roots = (RootCertStore, Vec<CertificateDer<'static>>);
+
+fn roots(trust: &Trust) -> Result<Roots, Failure> {
     let mut store = RootCertStore::empty();
+    let mut anchors = Vec::new();
     match trust {
         Trust::Mozilla | Trust::System => {
             store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned())
@@ -126,14 +186,15 @@ fn roots(trust: &Trust) -> Result<RootCertStore, Failure> {
             let bytes = crate::config::read_bounded(path, crate::db::lint_tls::MAX_CERT_FILE)
                 .map_err(|_| bad("cannot be read (or is not a certificate file)"))?;
             for cert in CertificateDer::pem_slice_iter(&bytes).flatten() {
-                let _ = store.add(cert);
+                let _ = store.add(cert.clone());
+                anchors.push(cert);
             }
             if store.is_empty() {
                 return Err(bad("holds no usable PEM certificate"));
             }
         }
     }
-    Ok(store)
+    Ok((store, anchors))
 }
 
 /// The client certificate chain and key (`sslcert`/`sslkey`), PEM.
@@ -167,22 +228,22 @@ pub fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, F
     let verifier: Arc<dyn ServerCertVerifier> = match verify {
         Verify::None => Arc::new(EncryptOnly(provider.signature_verification_algorithms)),
         Verify::Ca | Verify::Full => {
-            let v = WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots(trust)?),
-                provider.clone(),
-            )
-            .build()
-            .map_err(|_| {
-                failure::tls(
-                    "tls_setup",
-                    "could not build the certificate verifier".into(),
-                )
-            })?;
-            if verify == Verify::Ca {
-                Arc::new(ChainOnly(v))
-            } else {
-                v
-            }
+            let (store, anchors) = roots(trust)?;
+            let inner =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+                    .build()
+                    .map_err(|_| {
+                        failure::tls(
+                            "tls_setup",
+                            "could not build the certificate verifier".into(),
+                        )
+                    })?;
+            Arc::new(Checked {
+                inner,
+                anchors,
+                verify,
+                client: plan.client,
+            })
         }
     };
     let cfg = ClientConfig::builder_with_provider(provider as Arc<CryptoProvider>)
@@ -201,21 +262,4 @@ pub fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, F
         cfg.alpn_protocols = vec![b"postgresql".to_vec()];
     }
     Ok(Arc::new(cfg))
-}
-
-/// Map a failed handshake to the taxonomy.
-pub fn classify(e: &std::io::Error, host: &str, addr: &str, trust: &Trust) -> Failure {
-    let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) else {
-        return failure::io_error("tls", addr, e);
-    };
-    let store = trust_label(trust);
-    match err {
-        Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => failure::tls("tls_untrusted", format!("the server certificate for {host} is not signed by a trusted CA (trust store: {store}). Set sslrootcert=<CA file> in the URL (node-postgres never reads ~/.postgresql/root.crt)")),
-        Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }) => failure::tls("tls_hostname_mismatch", format!("the server certificate is not valid for \"{host}\" (host name mismatch). Use the exact host name the certificate was issued for; connecting by IP address cannot pass verify-full")),
-        Error::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. }) => failure::tls("tls_expired", format!("the server certificate for {host} has expired")),
-        Error::InvalidCertificate(other) => failure::tls("tls_bad_certificate", format!("the server certificate for {host} was rejected ({other:?})")),
-        Error::AlertReceived(alert) => failure::tls("tls_alert", format!("{addr} aborted the TLS handshake ({alert:?})")),
-        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => failure::io_error("tls", addr, &std::io::Error::new(std::io::ErrorKind::InvalidData, "")),
-        _ => Failure { exit_code: exit::DB_TLS, ..failure::tls("tls_failed", format!("TLS handshake with {addr} failed ({err})")) },
-    }
 }

@@ -170,6 +170,9 @@ fn status_table() {
     fx.write(
         "supervisor.toml",
         r#"
+[supervisor]
+contain = "none"
+
 [services.migrate]
 command = ["sh", "-c", "echo migrated"]
 oneshot = true

@@ -131,5 +131,5 @@ fn control_characters_from_the_socket_are_made_visible() {
         "{o:?}"
     );
     assert!(o.stdout.contains("web\\x1b[2J"), "{o:?}");
-    assert!(o.stdout.contains("x\\x0dsupervisor"), "{o:?}");
+    assert!(o.stdout.contains("x\\rsupervisor"), "{o:?}");
 }

@@ -13,7 +13,9 @@
 
 mod setup;
 
-use setup::{as_server, chown, make_certs, make_template, pg_bin, run, server_user};
+use setup::{
+    as_server, chown, make_certs, make_self_signed, make_template, pg_bin, run, server_user,
+};
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -34,6 +36,10 @@ pub struct Env {
     pub bin: PathBuf,
     pub ca: PathBuf,
     pub other_ca: PathBuf,
+    /// A self-signed CA:TRUE `CN=localhost` certificate without SAN (its own root).
+    pub self_signed: PathBuf,
+    /// A self-signed CA certificate with keyUsage keyCertSign only (SAN localhost).
+    pub ca_leaf: PathBuf,
     template: PathBuf,
     owner: Option<(u32, u32)>,
 }
@@ -144,11 +150,14 @@ pub fn env() -> &'static Env {
             bin: pg_bin(),
             ca: root.join("ca.crt"),
             other_ca: root.join("other-ca.crt"),
+            self_signed: root.join("self.crt"),
+            ca_leaf: root.join("ca-leaf.crt"),
             template: root.join("template"),
             root,
             owner,
         };
         make_certs(&e.root, owner);
+        make_self_signed(&e.root, owner);
         make_template(&e);
         e
     })
@@ -157,8 +166,14 @@ pub fn env() -> &'static Env {
 /// Copy the template and start a cluster on `port`: TLS + hostssl-only, or
 /// plaintext (`tls = false`, `ssl = off`).
 pub fn start(port: u16, tls: bool) -> Cluster {
+    start_with(port, tls.then_some("server"), &[])
+}
+
+/// Start a cluster whose TLS certificate is `<cert>.crt`/`<cert>.key` in the
+/// harness directory (`None`: `ssl = off`), with extra `-c` settings.
+pub fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
     let e = env();
-    let data = e.root.join(format!("data-{port}"));
+    let data = data_dir(port);
     run(
         {
             let mut c = Command::new("cp");
@@ -167,11 +182,41 @@ pub fn start(port: u16, tls: bool) -> Cluster {
         },
         "cp template",
     );
+    launch(port, cert, settings)
+}
+
+/// A hot standby of `primary` on a new port (`pg_basebackup -R`: streaming
+/// replication, `standby.signal`), with the same TLS certificate.
+pub fn start_standby(primary: &Cluster) -> Cluster {
+    let e = env();
+    let port = free_port();
+    let mut c = as_server(e.owner, &e.bin.join("pg_basebackup"));
+    c.arg("-h")
+        .arg(data_dir(primary.port))
+        .args([
+            "-p",
+            &primary.port.to_string(),
+            "-U",
+            "postgres",
+            "-R",
+            "-N",
+            "-D",
+        ])
+        .arg(data_dir(port));
+    run(c, "pg_basebackup");
+    launch(port, Some("server"), &["hot_standby=on"])
+}
+
+/// Start the server on the data directory of `port` (already populated).
+fn launch(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
+    let tls = cert.is_some();
+    let e = env();
+    let data = data_dir(port);
     let hba = data.join("test_hba.conf");
     let kind = if tls { "hostssl" } else { "host" };
     std::fs::write(
         &hba,
-        format!("local all all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
+        format!("local all all trust\nlocal replication all trust\nhostssl all certuser 127.0.0.1/32 cert\n{kind} all legacy 127.0.0.1/32 md5\n{kind} all clear 127.0.0.1/32 password\n{kind} all all 127.0.0.1/32 scram-sha-256\n"),
     )
     .expect("hba");
     chown(&hba, e.owner);
@@ -187,14 +232,17 @@ pub fn start(port: u16, tls: bool) -> Cluster {
     c.arg("-c")
         .arg(format!("unix_socket_directories={}", data.display()));
     c.arg("-c").arg(format!("hba_file={}", hba.display()));
-    if tls {
+    for s in settings {
+        c.args(["-c", s]);
+    }
+    if let Some(cert) = cert {
         c.args(["-c", "ssl=on"]).arg("-c").arg(format!(
             "ssl_cert_file={}",
-            e.root.join("server.crt").display()
+            e.root.join(format!("{cert}.crt")).display()
         ));
         c.arg("-c").arg(format!(
             "ssl_key_file={}",
-            e.root.join("server.key").display()
+            e.root.join(format!("{cert}.key")).display()
         ));
         c.arg("-c")
             .arg(format!("ssl_ca_file={}", e.root.join("ca.crt").display()));
@@ -261,6 +309,20 @@ pub fn data_dir(port: u16) -> PathBuf {
 pub fn tls_server() -> u16 {
     static S: OnceLock<Cluster> = OnceLock::new();
     S.get_or_init(|| start(free_port(), true)).port
+}
+
+/// The shared cluster whose certificate is the self-signed `self.crt`.
+pub fn self_signed_server() -> u16 {
+    static S: OnceLock<Cluster> = OnceLock::new();
+    S.get_or_init(|| start_with(free_port(), Some("self"), &[]))
+        .port
+}
+
+/// The shared cluster whose certificate is the keyCertSign-only `ca-leaf.crt`.
+pub fn ca_leaf_server() -> u16 {
+    static S: OnceLock<Cluster> = OnceLock::new();
+    S.get_or_init(|| start_with(free_port(), Some("ca-leaf"), &[]))
+        .port
 }
 
 /// The shared `ssl = off` cluster.

@@ -178,6 +178,66 @@ pub(super) fn make_certs(dir: &Path, owner: Option<(u32, u32)>) {
     .expect("chmod");
 }
 
+/// The usual development certificate: `openssl req -x509` with only a CN (no
+/// SAN), which OpenSSL's default config makes CA:TRUE — used as its own
+/// `sslrootcert`. Plus `ca-leaf.*`: a self-signed CA:TRUE certificate with
+/// keyUsage keyCertSign only, which OpenSSL refuses as a server certificate.
+pub(super) fn make_self_signed(dir: &Path, owner: Option<(u32, u32)>) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.crt",
+    ];
+    args.extend(ec);
+    openssl(dir, &args);
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "ca-leaf.key",
+        "-out",
+        "ca-leaf.crt",
+    ];
+    args.extend(ec);
+    args.extend([
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+    ]);
+    openssl(dir, &args);
+    for f in ["self.key", "self.crt", "ca-leaf.key", "ca-leaf.crt"] {
+        chown(&dir.join(f), owner);
+    }
+    for f in ["self.key", "ca-leaf.key"] {
+        std::fs::set_permissions(
+            dir.join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod");
+    }
+}
+
 pub(super) fn make_template(e: &Env) {
     let mut c = as_server(e.owner, &e.bin.join("initdb"));
     c.args(["-D"]).arg(&e.template).args([

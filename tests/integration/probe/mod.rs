@@ -11,6 +11,8 @@ use crate::pg;
 
 mod auth;
 mod network;
+mod selfsigned;
+mod target;
 mod tls;
 use crate::support::{Fixture, Output};
 

@@ -36,8 +36,44 @@ fn silent_listener_times_out() {
         "0s",
         &[],
     );
-    expect(&out, 2, "tls", "no answer from 127.0.0.1");
+    expect(
+        &out,
+        2,
+        "tls",
+        "accepted the TCP connection but never answered the SSLRequest",
+    );
+    assert!(!out.all().contains("firewall"), "{}", out.all());
     assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+}
+
+/// Issue 12 item 11: `--wait` is an overall deadline. The per-attempt budget
+/// (probe_timeout, 5 s by default) must not carry the last attempt past it,
+/// and a server that accepted the connection is not "a firewall".
+#[test]
+fn wait_is_an_overall_deadline_against_a_silent_server() {
+    let port = pg::black_hole();
+    for (query, phase, step) in [
+        ("sslmode=require", "tls", "never answered the SSLRequest"),
+        (
+            "sslmode=disable",
+            "auth",
+            "never answered the startup message",
+        ),
+    ] {
+        let t = Instant::now();
+        let out = cli(&url(&format!("127.0.0.1:{port}"), query), "3s", &[]);
+        let took = t.elapsed();
+        expect(&out, 2, phase, step);
+        assert!(
+            out.all().contains("accepted the TCP connection"),
+            "{}",
+            out.all()
+        );
+        assert!(!out.all().contains("firewall"), "{}", out.all());
+        // The process starts, waits 3 s, prints: between 2.5 s and 4 s.
+        assert!(took > Duration::from_millis(2500), "{took:?}");
+        assert!(took < Duration::from_secs(4), "{took:?} for --wait 3s");
+    }
 }
 
 #[test]
@@ -102,4 +138,36 @@ fn progress_on_a_terminal_is_one_rewritten_line() {
         "{:?}",
         out.stdout
     );
+}
+
+/// A listener that answers the SSLRequest with `S` and then goes silent: the
+/// unanswered request is the TLS handshake, not the SSLRequest.
+fn ssl_yes_then_silent() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in l.incoming().flatten() {
+            let mut req = [0u8; 8];
+            if s.read_exact(&mut req).is_ok() && s.write_all(b"S").is_ok() {
+                held.push(s);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn silent_after_ssl_yes_names_the_tls_handshake() {
+    let port = ssl_yes_then_silent();
+    let t = Instant::now();
+    let out = cli(
+        &url(&format!("127.0.0.1:{port}"), "sslmode=require"),
+        "2s",
+        &[],
+    );
+    expect(&out, 2, "tls", "never answered the TLS handshake");
+    assert!(out.all().contains("error   stalled"), "{}", out.all());
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }

@@ -54,10 +54,11 @@ fn up_output_and_gate_never_print_it() {
         // The lines were printed, with the secret masked, names intact.
         for needle in [
             "database gate open",
-            "DATABASE_URL=****",
+            // A URL keeps everything but its password (the SPEC).
+            "DATABASE_URL=postgresql://canary:****@localhost:",
             "DB_PASSWORD=****",
             "pw=****",
-            "no newline ****",
+            "no newline postgresql://canary:****@localhost:",
         ] {
             assert!(out.contains(needle), "{format}: missing {needle:?}:\n{out}");
         }
@@ -89,7 +90,12 @@ ready = { log = "never", interval = "50ms", timeout = "30s" }
     // Not ready in time: `run` names the laggard with its last lines, masked.
     let out = run(&f, &["run", "--timeout", "5s", "--", "true"]);
     assert_eq!(out.code(), Some(9), "{}", out.all());
-    assert!(out.all().contains("still waiting on ****"), "{}", out.all());
+    assert!(
+        out.all()
+            .contains("still waiting on postgresql://canary:****@localhost:"),
+        "{}",
+        out.all()
+    );
 }
 
 /// `status`, `logs`, `restart` and the raw socket, while `LEAKY` runs.

@@ -3,8 +3,9 @@
 //! `check` (with and without the probe), `env`, `probe` (success and each
 //! failure class, against the real PostgreSQL of `pg/`), every bad-URL error
 //! class, `up` (the gate and services that print their environment and their
-//! URL), `run`, `export` — and nothing printed may hold it, raw, encoded, or
-//! in pieces. `env --show-secrets` is the control: there it must appear.
+//! URL), `run`, `export`, values and arguments built from it (`value.rs`) —
+//! and nothing printed may hold it, raw, in any encoding node produces, or in
+//! pieces. `env --show-secrets` is the control: there it must appear.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -25,10 +26,11 @@ const ROLE: &str = "canary";
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Every form of the canary that must never be printed: raw, encoded both
-/// ways, and pieces a mis-split URL would show (its start is unreserved, so
-/// `Zq9` survives any encoding).
+/// ways, every encoding node itself produces (upper and lower case hex), and
+/// pieces a mis-split URL or a server splitting at spaces would show (its
+/// start is unreserved, so `Zq9` survives any encoding).
 fn forms() -> Vec<String> {
-    vec![
+    let mut all = vec![
         CANARY.into(),
         percent_encode(CANARY, false),
         percent_encode(CANARY, true),
@@ -37,7 +39,29 @@ fn forms() -> Vec<String> {
         "r y%".into(),
         "r%20y%25".into(),
         "r+y%25".into(),
-    ]
+    ];
+    all.extend(node_forms().iter().cloned());
+    all
+}
+
+/// What node prints for the canary through `encodeURIComponent`,
+/// `encodeURI`, `escape` and `URLSearchParams`, each also with lower-case
+/// hex: the oracle for the encodings services produce.
+fn node_forms() -> &'static [String] {
+    static FORMS: OnceLock<Vec<String>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        let script = "const s=process.argv[1];const lo=x=>x.replace(/%[0-9A-F]{2}/g,m=>m.toLowerCase());\
+            for (const f of [encodeURIComponent(s),encodeURI(s),escape(s),new URLSearchParams({a:s}).toString().slice(2)]) {console.log(f);console.log(lo(f));}";
+        let out = Command::new("node")
+            .args(["-e", script, CANARY])
+            .output()
+            .expect("node (scripts/test.sh installs it)");
+        assert!(out.status.success(), "node failed");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let forms: Vec<String> = text.lines().map(str::to_string).collect();
+        assert_eq!(forms.len(), 8, "{forms:?}");
+        forms
+    })
 }
 
 fn assert_clean(what: &str, text: &str) {
@@ -235,3 +259,4 @@ fn export_writes_it_only_to_secret_files() {
 }
 
 mod live;
+mod value;
