@@ -5,9 +5,11 @@
 //! from `/proc/PID/environ`, not from what we print.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::live::Follower;
 use super::{expect_code, service, Up, CMD};
 use crate::pg;
 use crate::support::Fixture;
@@ -137,6 +139,8 @@ fn up_log_has(fx: &Fixture, needle: &str) -> bool {
 fn an_invalid_edit_touches_nothing_and_exits_like_check() {
     let (fx, mut up) = three();
     let before = pids(&up.wait_ready(&fx));
+    let mut events = Follower::start(fx.cmd(&["events", "--json"]));
+    std::thread::sleep(Duration::from_millis(300));
     for (bad, said) in [
         (format!("{THREE}\nbad = [\n"), "unclosed array"),
         (
@@ -160,6 +164,12 @@ fn an_invalid_edit_touches_nothing_and_exits_like_check() {
     }
     let v = up.wait_ready(&fx);
     assert_eq!(pids(&v), before);
+    let refused = |l: &str| l.contains(r#""type":"supervisor""#) && l.contains("reload refused");
+    assert!(
+        events.until(Duration::from_secs(10), refused),
+        "{:?}",
+        events.seen
+    );
     assert!(
         up_log_has(&fx, "reload refused, nothing changed"),
         "{}",
@@ -171,6 +181,12 @@ fn an_invalid_edit_touches_nothing_and_exits_like_check() {
     fx.write("supervisor.toml", THREE);
     fx.write("a.env", "GREETING=hi\n");
     expect_code(&fx.run(&["reload"], CMD), 0);
+    let applied = |l: &str| l.contains("reload applied: plan generation 2");
+    assert!(
+        events.until(Duration::from_secs(10), applied),
+        "{:?}",
+        events.seen
+    );
 }
 
 #[test]
