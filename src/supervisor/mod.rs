@@ -30,6 +30,7 @@ mod contain_sys;
 mod contain_thread;
 pub mod control;
 pub mod engine;
+mod forkexec;
 pub mod format;
 pub mod graph;
 mod launch;
