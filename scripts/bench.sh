@@ -8,6 +8,9 @@
 #   scripts/bench.sh --quick    1 run, smaller N and sizes (~2 min), for iteration
 #   scripts/bench.sh --only floor,uaol,s6   a subset (keys: floor uaol s6 runit
 #                                           supervisord honcho pm2 horust)
+#   UAOL_OLD_BIN=/path/to/old/uaol-supervisor UAOL_OLD_LABEL=abc1234 \
+#     scripts/bench.sh --only floor,uaol,uaol-old   before/after, same run
+#   BENCH_PROBE=0 scripts/bench.sh ...      skip the database probe row
 # Peers are installed into the system (apt, pip) or into bench/.deps (npm,
 # cargo); nothing outside is touched otherwise. Needs root for apt.
 set -euo pipefail
@@ -79,7 +82,7 @@ fi
 
 # --- the database probe row (bench/probe.sh writes its own markdown) --------
 probe_md=""
-if [ -x bench/probe.sh ] || [ -f bench/probe.sh ]; then
+if [ "${BENCH_PROBE:-1}" != 0 ] && { [ -x bench/probe.sh ] || [ -f bench/probe.sh ]; }; then
   say "running bench/probe.sh"
   probe_md=bench/results/probe.md
   bash bench/probe.sh >"$probe_md" 2>bench/results/probe.stderr ||
