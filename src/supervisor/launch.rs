@@ -68,12 +68,14 @@ impl Engine {
             self.relays.push(tokio::spawn(logs::relay(fd, r)));
         }
         let tx = self.inbound.clone();
-        let (exit, exec) = (child.exit, child.exec);
+        // Boxed: the task lives as long as the run, its exec wait only until
+        // the exec (a few hundred bytes per service that would stay).
+        let (exit, exec) = (child.exit, child.exec.map(|e| Box::pin(e.result())));
         tokio::spawn(async move {
             // The exec's outcome first (the loop did not wait for it); a
             // failed one is reported once the child is reaped.
             let failed = match exec {
-                Some(exec) => exec.result().await.err(),
+                Some(exec) => exec.await.err(),
                 None => None,
             };
             if let Ok(status) = exit.await {

@@ -73,7 +73,7 @@ pub struct Exec {
 struct Why {
     program: String,
     cwd: Option<PathBuf>,
-    exec: Option<ExecContext>,
+    exec: Option<Box<ExecContext>>,
 }
 
 impl Exec {
@@ -214,7 +214,7 @@ fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, Stri
             .cwd
             .as_ref()
             .map(|c| PathBuf::from(OsStr::from_bytes(c.as_bytes()))),
-        exec: spec.hook.is_some().then(|| x.clone()),
+        exec: spec.hook.is_some().then(|| Box::new(x.clone())),
     };
     let fork = move || {
         contain_thread::run(move || forkexec::fork_exec(&spec))
