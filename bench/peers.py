@@ -154,6 +154,19 @@ class Uaol(Sup):
         return out.stdout.strip()
 
 
+class UaolOld(Uaol):
+    """Another uaol-supervisor build (`UAOL_OLD_BIN`) measured side by side:
+    before/after figures for a change under the same run conditions."""
+    key, label = "uaol-old", "uaol-supervisor (UAOL_OLD_BIN)"
+
+    def path(self):
+        p = os.environ.get("UAOL_OLD_BIN", "")
+        return p if p and os.access(p, os.X_OK) else None
+
+    def version(self):
+        return os.environ.get("UAOL_OLD_LABEL", "UAOL_OLD_BIN")
+
+
 class S6(Sup):
     key, label, log_mode = "s6", "s6", "direct fd, no prefix"
 
@@ -308,3 +321,5 @@ class Horust(Sup):
 
 
 ALL = [Floor(), Uaol(), S6(), Runit(), Supervisord(), Honcho(), Pm2(), Horust()]
+if os.environ.get("UAOL_OLD_BIN"):  # a column only when asked for
+    ALL.insert(2, UaolOld())

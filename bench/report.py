@@ -110,7 +110,8 @@ def _cell(doc, sup, group, key, fmt):
     return "–"
 
 
-LABELS = {"floor": "C floor", "uaol": "uaol-supervisor", "s6": "s6", "runit": "runit",
+LABELS = {"floor": "C floor", "uaol": "uaol-supervisor", "uaol-old": "uaol-supervisor (old)",
+          "s6": "s6", "runit": "runit",
           "supervisord": "supervisord", "honcho": "honcho", "pm2": "pm2", "horust": "Horust"}
 
 

@@ -2,7 +2,8 @@
 
 Services announce themselves by writing "NAME PID" to the instance's FIFO
 (one short write, atomic) and then `exec sleep`, so the announced PID is the
-service process itself. The harness reads the FIFO with select(): the time
+service process itself (as seen from the harness, also from inside a PID
+namespace). The harness reads the FIFO with select(): the time
 a line arrives is the time the service was running.
 """
 
@@ -15,10 +16,14 @@ import time
 
 import procs
 
+# The PID as the harness sees it: `$$` is the PID inside a supervisor's PID
+# namespace (uaol-supervisor's `contain`), but /proc/self, opened by the
+# shell itself (`read` is a builtin), names the process in /proc's namespace.
+ME = 'read -r pid _ < /proc/self/stat\n'
 SCRIPTS = {
-    "svc": '#!/bin/sh\necho "$1 $$" > "$2"\nexec sleep 2147483647\n',
-    "crash": '#!/bin/sh\necho "$1 $$" > "$2"\nexit 1\n',
-    "log": '#!/bin/sh\necho "$1 $$" > "$2"\n"$3" "$4"\nexec sleep 2147483647\n',
+    "svc": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\nexec sleep 2147483647\n',
+    "crash": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\nexit 1\n',
+    "log": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\n"$3" "$4"\nexec sleep 2147483647\n',
 }
 
 

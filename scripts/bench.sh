@@ -8,6 +8,9 @@
 #   scripts/bench.sh --quick    1 run, smaller N and sizes (~2 min), for iteration
 #   scripts/bench.sh --only floor,uaol,s6   a subset (keys: floor uaol s6 runit
 #                                           supervisord honcho pm2 horust)
+#   UAOL_OLD_BIN=/path/to/old/uaol-supervisor UAOL_OLD_LABEL=abc1234 \
+#     scripts/bench.sh --only floor,uaol,uaol-old   before/after, same run
+#   BENCH_PROBE=0 scripts/bench.sh ...      skip the database probe row
 # Peers are installed into the system (apt, pip) or into bench/.deps (npm,
 # cargo); nothing outside is touched otherwise. Needs root for apt.
 set -euo pipefail
@@ -19,15 +22,24 @@ ROOT=$PWD
 DEPS=$ROOT/bench/.deps
 mkdir -p "$DEPS/bin" bench/results
 say() { echo "bench.sh: $*" >&2; }
+# `--only a,b`: install and build only what those columns need.
+ONLY=""
+prev=""
+for a in "$@"; do
+  case $a in --only=*) ONLY=${a#--only=} ;; esac
+  [ "$prev" = --only ] && ONLY=$a
+  prev=$a
+done
+wants() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 # --- peers -----------------------------------------------------------------
 need_apt=()
-command -v s6-svscan >/dev/null 2>&1 || need_apt+=(s6)
-command -v runsvdir >/dev/null 2>&1 || need_apt+=(runit)
+wants s6 && { command -v s6-svscan >/dev/null 2>&1 || need_apt+=(s6); }
+wants runit && { command -v runsvdir >/dev/null 2>&1 || need_apt+=(runit); }
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
-command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+wants pm2 && { command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm); }
 # The database probe row (bench/probe.sh): a local PostgreSQL server, psql, openssl.
-if [ -f bench/probe.sh ]; then
+if [ "${BENCH_PROBE:-1}" != 0 ] && [ -f bench/probe.sh ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
   command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
@@ -46,17 +58,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 for tool in supervisor honcho; do
   bin=$tool; [ "$tool" = supervisor ] && bin=supervisord
+  wants "$bin" || continue
   command -v "$bin" >/dev/null 2>&1 ||
     { say "installing $tool (pip)"; python3 -m pip install -q "$tool" >/dev/null 2>&1 ||
       say "pip could not install $tool"; }
 done
-if [ ! -x "$DEPS/node_modules/.bin/pm2-runtime" ] && command -v npm >/dev/null 2>&1; then
+if wants pm2 && [ ! -x "$DEPS/node_modules/.bin/pm2-runtime" ] && command -v npm >/dev/null 2>&1; then
   say "installing pm2 into bench/.deps (npm)"
   npm install --silent --no-audit --no-fund --prefix "$DEPS" pm2 >/dev/null 2>&1 ||
     say "npm could not install pm2"
 fi
 # Horust: from crates.io, bounded; if it does not build in time the column says "not built".
-if [ ! -x "$DEPS/horust/bin/horust" ]; then
+if wants horust && [ ! -x "$DEPS/horust/bin/horust" ]; then
   say "building horust (cargo install, at most ${HORUST_BUILD_TIMEOUT:-600} s)"
   if timeout "${HORUST_BUILD_TIMEOUT:-600}" cargo install horust --locked --quiet \
       --root "$DEPS/horust" --target-dir "$DEPS/horust-target" >/dev/null 2>&1; then
@@ -79,7 +92,7 @@ fi
 
 # --- the database probe row (bench/probe.sh writes its own markdown) --------
 probe_md=""
-if [ -x bench/probe.sh ] || [ -f bench/probe.sh ]; then
+if [ "${BENCH_PROBE:-1}" != 0 ] && { [ -x bench/probe.sh ] || [ -f bench/probe.sh ]; }; then
   say "running bench/probe.sh"
   probe_md=bench/results/probe.md
   bash bench/probe.sh >"$probe_md" 2>bench/results/probe.stderr ||

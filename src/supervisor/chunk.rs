@@ -126,6 +126,42 @@ impl Lines {
         }
     }
 
+    /// The pending partial line, taken out: read the next bytes after it
+    /// and hand the whole back with [`Lines::push_owned`] (or put it back
+    /// with [`Lines::restore`]).
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Put back what [`Lines::take_pending`] took (no bytes were added),
+    /// without the room reserved for a read.
+    pub fn restore(&mut self, mut pending: Vec<u8>) {
+        pending.shrink_to_fit();
+        self.buf = pending;
+    }
+
+    /// Split `bytes` — the pending partial line ([`Lines::take_pending`])
+    /// followed by freshly read data. When every complete line is ordinary
+    /// (the common case) the buffer itself becomes the chunk, uncopied, and
+    /// only the partial last line is copied out; otherwise as [`Lines::push`].
+    pub fn push_owned(&mut self, mut bytes: Vec<u8>, out: &mut Chunk) {
+        let (mut end, mut lines) = (0, 0);
+        let mut clean = self.buf.is_empty() && out.bytes.is_empty();
+        for nl in memchr_iter(b'\n', &bytes) {
+            if !clean || nl - end > MAX_LINE || (nl > end && bytes[nl - 1] == b'\r') {
+                clean = false;
+                break;
+            }
+            (end, lines) = (nl + 1, lines + 1);
+        }
+        if !clean || bytes.len() - end > MAX_LINE {
+            return self.push(&bytes, out);
+        }
+        self.buf.extend_from_slice(&bytes[end..]);
+        bytes.truncate(end);
+        *out = Chunk { bytes, lines };
+    }
+
     /// Extend the pending partial line; returns what is left of `data`.
     fn continue_line<'a>(&mut self, data: &'a [u8], out: &mut Chunk) -> &'a [u8] {
         let room = MAX_LINE - self.buf.len();
@@ -194,6 +230,44 @@ mod tests {
         l.finish(&mut out);
         assert_eq!(out.iter().count(), out.lines);
         out.to_strings()
+    }
+
+    /// The same stream, split by reads into an owned buffer: same lines.
+    fn split_owned(chunks: &[&[u8]]) -> Vec<String> {
+        let mut l = Lines::default();
+        let mut got = Vec::new();
+        for c in chunks {
+            let mut bytes = l.take_pending();
+            bytes.extend_from_slice(c);
+            let mut out = Chunk::default();
+            l.push_owned(bytes, &mut out);
+            assert_eq!(out.iter().count(), out.lines);
+            got.extend(out.to_strings());
+        }
+        let mut out = Chunk::default();
+        l.finish(&mut out);
+        got.extend(out.to_strings());
+        got
+    }
+
+    #[test]
+    fn owned_reads_split_exactly_like_copied_ones() {
+        let long = vec![b'y'; MAX_LINE * 2 + 10];
+        let cases: Vec<Vec<&[u8]>> = vec![
+            vec![b"a\nb", b"c\nd\n", b"", b"e"],
+            vec![b"crlf\r\nx\r", b"\ny\n"],
+            vec![&long[..MAX_LINE - 1], &long[..5], b"\nz\n"],
+            vec![&long, b"\n"],
+            vec![b"\xc3", b"\xa9\n"],
+        ];
+        for c in cases {
+            assert_eq!(
+                split_owned(&c),
+                split(&c),
+                "{:?}",
+                c.iter().map(|b| b.len()).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

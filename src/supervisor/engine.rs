@@ -47,6 +47,17 @@ pub enum Inbound {
         /// Passed or timed out.
         ok: bool,
     },
+    /// A service's exec failed in the child (which was then reaped).
+    ExecFailed {
+        /// Service index.
+        svc: usize,
+        /// Its pid.
+        pid: i32,
+        /// Its exit (127).
+        status: Exit,
+        /// The spawn error, naming the failed step.
+        error: String,
+    },
 }
 
 /// A service without a readiness check is `ready` as soon as it is spawned;
@@ -393,6 +404,18 @@ impl Engine {
                 pid,
                 ok: false,
             } => self.feed(svc, Event::ReadyTimedOut { pid }),
+            Inbound::ExecFailed {
+                svc,
+                pid,
+                status,
+                error,
+            } => match self.units[svc].svc.state {
+                State::Running { pid: p, .. } | State::Ready { pid: p, .. } if p == pid => {
+                    self.feed(svc, Event::ExecFailed { pid, error })
+                }
+                // Being stopped meanwhile: an exit like any other.
+                _ => self.on_inbound(Inbound::Exited { svc, pid, status }),
+            },
         }
     }
 }

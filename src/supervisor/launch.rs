@@ -1,6 +1,12 @@
 //! Launching a run of a service: spawn it (through the one reaper), wire its
 //! stdout/stderr relays (with the `log` readiness regex), forward its exit to
 //! the loop, and start its readiness check. Another `impl Engine` block.
+//!
+//! The spawn returns right after the fork (`forkexec.rs`): the run counts as
+//! spawned at once, and the exec's outcome arrives later, from the same task
+//! that forwards the exit — a failed exec as [`Inbound::ExecFailed`] after the
+//! child is reaped, so the loop never waits for an exec and no report can
+//! overtake another for the same run.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -62,9 +68,26 @@ impl Engine {
             self.relays.push(tokio::spawn(logs::relay(fd, r)));
         }
         let tx = self.inbound.clone();
-        let exit = child.exit;
+        // Boxed: the task lives as long as the run, its exec wait only until
+        // the exec (a few hundred bytes per service that would stay).
+        let (exit, exec) = (child.exit, child.exec.map(|e| Box::pin(e.result())));
         tokio::spawn(async move {
+            // The exec's outcome first (the loop did not wait for it); a
+            // failed one is reported once the child is reaped.
+            let failed = match exec {
+                Some(exec) => exec.await.err(),
+                None => None,
+            };
             if let Ok(status) = exit.await {
+                if let Some(error) = failed {
+                    let _ = tx.send(Inbound::ExecFailed {
+                        svc: i,
+                        pid,
+                        status,
+                        error,
+                    });
+                    return;
+                }
                 // Let the relays reach EOF first (bounded: a process outside
                 // the group may keep the pipe open), so the last lines are
                 // printed before the exit is reported.

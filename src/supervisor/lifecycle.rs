@@ -302,6 +302,14 @@ pub enum Event {
     },
     /// The process could not be spawned.
     SpawnFailed(String),
+    /// The spawned process could not exec (reported after the spawn,
+    /// once it was reaped): like `SpawnFailed`, for that run.
+    ExecFailed {
+        /// The run.
+        pid: i32,
+        /// Why.
+        error: String,
+    },
     /// The readiness check passed for this pid.
     ReadyOk {
         /// The run it is about.

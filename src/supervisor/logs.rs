@@ -2,9 +2,10 @@
 //! [`super::chunk`], the `logs` ring buffer in [`super::tail`], formatting in
 //! [`super::format`] and writing in [`super::sink`].
 //!
-//! Each read (one shared 64 KiB buffer) becomes one [`Chunk`] of complete
-//! lines as bytes — no allocation or UTF-8 conversion per line — which goes
-//! to the tail, the readiness regex (until it matches) and the sink.
+//! Each read (up to 64 KiB, into a buffer allocated for it) becomes one
+//! [`Chunk`] of complete lines as bytes — the buffer itself for ordinary
+//! lines, no allocation, copy or UTF-8 conversion per line — which goes to
+//! the tail, the readiness regex (until it matches) and the sink.
 //!
 //! Bounded memory everywhere: a line longer than [`MAX_LINE`] is emitted in
 //! pieces, every piece but the last marked with a trailing [`CUT`]; a partial
@@ -88,7 +89,12 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
             return;
         }
         let mut out = Chunk::default();
-        let eof = match read_now(&rx, &mut lines, &mut out) {
+        let size = if widened {
+            WIDE_PIPE as usize
+        } else {
+            READ_SIZE
+        };
+        let eof = match read_now(&rx, &mut lines, &mut out, size) {
             Some(eof) => eof,
             None => continue, // spurious wake-up
         };
@@ -105,16 +111,16 @@ pub async fn relay(fd: OwnedFd, mut r: Relay) {
     }
 }
 
-/// The shared read buffer's size.
-const SCRATCH_SIZE: usize = 64 * 1024;
+/// The most one read takes (a whole widened pipe once flooding).
+const READ_SIZE: usize = 64 * 1024;
 /// A read this big (half a default pipe) means the child is flooding.
 const FLOOD: usize = 32 * 1024;
 /// The pipe size asked for a flooding child.
 const WIDE_PIPE: i32 = 256 * 1024;
 
 /// A flooding child (one read filled half a default pipe): a bigger pipe lets it
-/// write longer before it blocks, so child, relay and writer wake each other
-/// less often. Only for floods: each widened pipe counts against the user's
+/// write longer before it blocks, and the relay reads it whole, so child,
+/// relay and writer wake each other a quarter as often. Only for floods: each widened pipe counts against the user's
 /// pipe-buffer quota. Best effort (the kernel may refuse).
 fn widen(rx: &pipe::Receiver) {
     #[cfg(target_os = "linux")]
@@ -124,35 +130,33 @@ fn widen(rx: &pipe::Receiver) {
     }
 }
 
-thread_local! {
-    /// One read buffer per thread, shared by every relay: an idle service
-    /// costs no buffer (1000 services would otherwise pin 128 MiB of them).
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; SCRATCH_SIZE]);
-}
-
-/// Read what is available without waiting; `Some(true)` at EOF, `None` if
-/// nothing was ready after all.
-fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Chunk) -> Option<bool> {
-    SCRATCH.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        match rx.try_read(&mut buf) {
-            Ok(0) => {
-                lines.finish(out);
-                Some(true)
-            }
-            Ok(n) => {
-                // Room for the carried partial line and a few cut marks.
-                out.bytes.reserve(n + MAX_LINE.min(n) / 1024 + 64);
-                lines.push(&buf[..n], out);
-                Some(false)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-            Err(_) => {
-                lines.finish(out);
-                Some(true)
-            }
+/// Read what is available without waiting, straight into the buffer that
+/// becomes the chunk (after the pending partial line: no copy for ordinary
+/// lines, see [`Lines::push_owned`]); `Some(true)` at EOF, `None` if nothing
+/// was ready after all. An idle relay holds no buffer.
+fn read_now(rx: &pipe::Receiver, lines: &mut Lines, out: &mut Chunk, size: usize) -> Option<bool> {
+    let mut bytes = lines.take_pending();
+    bytes.reserve(size);
+    match rx.try_read_buf(&mut bytes) {
+        Ok(0) => {
+            lines.restore(bytes);
+            lines.finish(out);
+            Some(true)
         }
-    })
+        Ok(_) => {
+            lines.push_owned(bytes, out);
+            Some(false)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            lines.restore(bytes);
+            None
+        }
+        Err(_) => {
+            lines.restore(bytes);
+            lines.finish(out);
+            Some(true)
+        }
+    }
 }
 
 async fn deliver(r: &mut Relay, mut chunk: Chunk) {

@@ -32,6 +32,7 @@ mod contain_thread;
 pub mod control;
 pub mod engine;
 pub mod events;
+mod forkexec;
 pub mod format;
 pub mod graph;
 mod launch;

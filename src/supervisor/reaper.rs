@@ -3,8 +3,8 @@
 //! Why not `tokio::process`: tokio waits for each of its children by pid, and
 //! a PID-1 supervisor must also reap orphans it adopts (`waitpid(-1)`), which
 //! would steal tokio's statuses (peers.md §3, containerd#9979). So services and
-//! readiness `exec` probes are spawned with `std::process::Command` (+
-//! `pre_exec`, see `spawn.rs`) and never waited on individually: a single
+//! readiness `exec` probes are forked by hand (`forkexec.rs`) and never
+//! waited on individually: a single
 //! process-wide reaper thread, woken by SIGCHLD through a self-pipe
 //! (signal-hook), loops `waitpid(-1, WNOHANG)`, routes the status of every pid
 //! registered here to its waiter (a oneshot channel) and discards the status of
@@ -14,7 +14,8 @@
 //!
 //! Registration happens under the same lock as the reaping, held across the
 //! `fork`, so a child that exits immediately cannot be reaped before its waiter
-//! is registered (and std's own `waitpid` after a failed `exec` cannot race us).
+//! is registered (a child whose `exec` failed exits 127 and is reaped here
+//! like any other).
 //! The reaper is process-global (one per process, however many runtimes) and
 //! works with or without being PID 1; the runtime additionally becomes a child
 //! subreaper (`PR_SET_CHILD_SUBREAPER`) so orphaned grandchildren re-parent to

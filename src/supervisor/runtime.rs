@@ -162,7 +162,7 @@ impl Supervisor {
             let awaiting = !engine.awaiting.is_empty();
             tokio::select! {
                 Some(m) = irx.recv() => engine.on_inbound(m),
-                _ = sleep_until(next.unwrap_or_else(std::time::Instant::now).into()), if next.is_some() => engine.fire_timers(),
+                _ = due(next), if next.is_some() => engine.fire_timers(),
                 s = recv_signal(&mut signals) => match s {
                     Shutdown::Once => engine.begin_stop(StopCause::Requested),
                     Shutdown::Twice => engine.kill_all(),
@@ -207,6 +207,16 @@ impl Supervisor {
         }
         final_health.send_modify(|h| h.done = true);
         code
+    }
+}
+
+/// Resolves when `at` has come: at once if it already has (a zero backoff,
+/// a restart), without the trip through tokio's timer wheel, which rounds
+/// every deadline up to its next millisecond tick.
+async fn due(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) if at > std::time::Instant::now() => sleep_until(at.into()).await,
+        _ => {}
     }
 }
 
@@ -297,5 +307,21 @@ pub fn run_blocking(sup: Supervisor) -> u8 {
             eprintln!("error: cannot start the runtime: {e}");
             exit::INTERNAL
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deadline that has come resolves without the timer driver: on a
+    /// runtime without one, `sleep_until` would panic.
+    #[test]
+    fn a_due_timer_needs_no_trip_through_the_timer_wheel() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(due(Some(std::time::Instant::now())));
+        rt.block_on(due(None));
     }
 }

@@ -1,7 +1,7 @@
 //! Spawning a service (or a readiness `exec` probe): mechanism only, no policy.
 //!
-//! Each child gets: exactly the Plan's environment (`env_clear` + the resolved
-//! pairs — nothing inherited), its `cwd`, stdin from /dev/null, stdout/stderr
+//! Each child gets: exactly the Plan's environment (the resolved pairs as its
+//! whole `envp` — nothing inherited), its `cwd`, stdin from /dev/null, stdout/stderr
 //! piped (or /dev/null for probes), its own process group (so a stop signal
 //! reaches `npm → node` trees), an empty signal mask and default dispositions
 //! (tokio's signal handling must not leak into services), and on Linux
@@ -17,12 +17,19 @@
 //! close-on-exec in the child. `run -- CMD` keeps them, like any wrapper.
 //!
 //! Children are registered with the process-wide [`Reaper`]; nobody else waits.
+//!
+//! The fork and the child's steps are in `forkexec.rs`; this file builds
+//! what it needs from the Plan and names failures. A service's spawn returns
+//! right after the fork: [`Child::exec`] says later whether the exec
+//! succeeded (`launch.rs` awaits it off the loop), so a restart does not wait
+//! for the child's exec and spawns at start overlap. Probes and `run -- CMD`
+//! wait for it before returning (their callers want the error at once).
 
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
@@ -33,9 +40,10 @@ use tokio::sync::oneshot;
 use super::contain;
 use super::contain_sys;
 use super::contain_thread;
+use super::forkexec::{self, Failure, Forked, Last, Spec, Stdio};
 use super::reaper::Reaper;
 use super::state::Exit;
-use crate::plan::ServicePlan;
+use crate::plan::{ExecContext, ServicePlan};
 
 /// A spawned child.
 #[derive(Debug)]
@@ -48,44 +56,95 @@ pub struct Child {
     pub stderr: Option<OwnedFd>,
     /// Resolves when the reaper has reaped it.
     pub exit: oneshot::Receiver<Exit>,
+    /// Whether its exec succeeded, still to be read (services only; probes
+    /// and `run` wait for it in [`probe`] / [`foreground`]).
+    pub exec: Option<Exec>,
 }
 
-/// Spawn the service with piped output.
-pub fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
-    let mut cmd = Command::new(&s.program);
-    if let Some(arg0) = s.argv.first() {
-        cmd.arg0(arg0);
+/// The outcome of a child's exec, not yet known: [`Exec::result`].
+#[derive(Debug)]
+pub struct Exec {
+    status: OwnedFd,
+    why: Why,
+}
+
+/// What names a failure: the program, its cwd, its exec context.
+#[derive(Debug)]
+struct Why {
+    program: String,
+    cwd: Option<PathBuf>,
+    exec: Option<Box<ExecContext>>,
+}
+
+impl Exec {
+    /// Wait (asynchronously) for the exec: `Err` with the message naming the
+    /// failed step. The child is reaped as usual (it exits 127).
+    pub async fn result(self) -> Result<(), String> {
+        let Exec { status, why } = self;
+        let rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(status) {
+            Ok(rx) => rx,
+            Err(_) => return Ok(()), // cannot tell; its exit will
+        };
+        let mut buf = [0u8; 8];
+        let mut got = 0;
+        while got < buf.len() {
+            if rx.readable().await.is_err() {
+                break;
+            }
+            match rx.try_read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        match Failure::decode(&buf[..got]) {
+            Some(f) => Err(why.explain(f)),
+            None => Ok(()),
+        }
     }
-    cmd.args(s.argv.iter().skip(1));
-    spawn(reaper, cmd, s, true)
+
+    /// Wait for the exec, blocking.
+    fn wait(self) -> Result<(), String> {
+        forkexec::wait_blocking(&self.status).map_err(|f| self.why.explain(f))
+    }
 }
 
-/// Spawn a readiness probe `argv` with the service's env and cwd, output discarded.
+/// Spawn the service with piped output; its exec is checked later
+/// ([`Child::exec`]), so this returns right after the fork.
+pub fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
+    check_cwd(&s.cwd)?;
+    let argv: Vec<&OsStr> = match s.argv.is_empty() {
+        true => vec![s.program.as_os_str()],
+        false => s.argv.iter().map(OsStr::new).collect(),
+    };
+    let spec = spec(&s.program, &argv, s.env.pairs(), Some(&s.cwd), Stdio::Piped)?;
+    start(reaper, spec, &s.exec)
+}
+
+/// Spawn a readiness probe `argv` with the service's env and cwd, output
+/// discarded; returns once it exec'd.
 pub fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result<Child, String> {
     let Some(program) = argv.first() else {
         return Err("empty exec readiness command".into());
     };
-    let mut cmd = Command::new(program);
-    cmd.args(&argv[1..]);
-    spawn(reaper, cmd, s, false)
-}
-
-fn spawn(reaper: &Reaper, mut cmd: Command, s: &ServicePlan, piped: bool) -> Result<Child, String> {
     check_cwd(&s.cwd)?;
-    let out = || if piped { Stdio::piped() } else { Stdio::null() };
-    cmd.env_clear()
-        .envs(s.env.pairs())
-        .current_dir(&s.cwd)
-        .stdin(Stdio::null())
-        .stdout(out())
-        .stderr(out())
-        .process_group(0);
-    let report = super::child_setup::install(&mut cmd, &s.exec);
-    finish(reaper, cmd, true).map_err(|e| report.explain(e))
+    let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+    let spec = spec(
+        Path::new(program),
+        &args,
+        s.env.pairs(),
+        Some(&s.cwd),
+        Stdio::Null,
+    )?;
+    let mut child = start(reaper, spec, &s.exec)?;
+    child.exec.take().map_or(Ok(()), Exec::wait)?;
+    Ok(child)
 }
 
 /// `run -- CMD`: exactly `env`, in our own process group and with our stdio
-/// (so the terminal's Ctrl-C reaches it directly), reaped by the one reaper.
+/// (so the terminal's Ctrl-C reaches it directly) and our descriptors (like
+/// any wrapper), reaped by the one reaper; returns once it exec'd.
 pub fn foreground(
     reaper: &Reaper,
     argv: &[std::ffi::OsString],
@@ -94,54 +153,112 @@ pub fn foreground(
     let Some(program) = argv.first() else {
         return Err("no command given".into());
     };
-    let mut cmd = Command::new(program);
-    cmd.args(&argv[1..])
-        .env_clear()
-        .envs(env.pairs())
-        .stdin(Stdio::inherit());
-    finish(reaper, cmd, false)
+    let args: Vec<&OsStr> = argv.iter().map(|a| a.as_os_str()).collect();
+    let mut spec = spec(Path::new(program), &args, env.pairs(), None, Stdio::Inherit)?;
+    spec.pgroup = false;
+    spec.last.close_from_3 = None;
+    let mut child = start(reaper, spec, &ExecContext::default())?;
+    child.exec.take().map_or(Ok(()), Exec::wait)?;
+    Ok(child)
 }
 
-/// What the child does between fork and exec, decided in the parent.
-#[derive(Clone, Copy)]
-struct Setup {
-    /// The parent pid the child must see (see `contain::expected_parent`).
-    parent: libc::pid_t,
-    /// The soft fd limit to restore (0 = unchanged).
-    nofile: u64,
-    /// Mark descriptors from 3 up close-on-exec; the highest one to mark when
-    /// `close_range` cannot.
-    close_from_3: Option<i32>,
-}
-
-fn finish(reaper: &Reaper, mut cmd: Command, only_stdio: bool) -> Result<Child, String> {
-    let setup = Setup {
-        parent: contain::expected_parent(std::process::id() as libc::pid_t),
-        nofile: CHILD_NOFILE.load(Ordering::Relaxed),
-        close_from_3: only_stdio.then(highest_fd),
+/// Everything the child needs, built before fork.
+fn spec<'a>(
+    program: &Path,
+    argv: &[&OsStr],
+    env: impl Iterator<Item = (&'a str, &'a str)>,
+    cwd: Option<&Path>,
+    stdio: Stdio,
+) -> Result<Spec, String> {
+    let nul = |what: &str| {
+        format!(
+            "cannot start `{}`: its {what} contains a NUL byte",
+            program.display()
+        )
     };
-    // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (sigprocmask, signal, setrlimit, prctl,
-    // getppid, close_range/fcntl); it allocates nothing and touches no lock.
-    unsafe {
-        cmd.pre_exec(move || child_setup(setup));
-    }
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let cwd = cmd.get_current_dir().map(Path::to_path_buf);
-    // Forked where `contain` says (the spawner thread inside a namespace).
+    let c = |b: &[u8]| CString::new(b);
+    let envp = env
+        .map(|(k, v)| c(format!("{k}={v}").as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| nul("environment"))?;
+    Ok(Spec {
+        program: c(program.as_os_str().as_bytes()).map_err(|_| nul("program"))?,
+        argv: argv
+            .iter()
+            .map(|a| c(a.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| nul("command line"))?,
+        envp,
+        cwd: cwd
+            .map(|d| c(d.as_os_str().as_bytes()))
+            .transpose()
+            .map_err(|_| nul("working directory"))?,
+        stdio,
+        pgroup: true,
+        hook: None,
+        last: Last {
+            parent: contain::expected_parent(std::process::id() as libc::pid_t),
+            nofile: CHILD_NOFILE.load(Ordering::Relaxed),
+            close_from_3: Some(highest_fd()),
+        },
+    })
+}
+
+/// Fork where `contain` says (the spawner thread inside a namespace), under
+/// the reaper's lock; the exec is still under way when this returns.
+fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, String> {
+    spec.hook = super::child_setup::prepare(x);
+    let why = Why {
+        program: spec.program.to_string_lossy().into_owned(),
+        cwd: spec
+            .cwd
+            .as_ref()
+            .map(|c| PathBuf::from(OsStr::from_bytes(c.as_bytes()))),
+        exec: spec.hook.is_some().then(|| Box::new(x.clone())),
+    };
     let fork = move || {
-        contain_thread::run(move || cmd.spawn())
+        contain_thread::run(move || forkexec::fork_exec(&spec))
             .unwrap_or_else(|| Err(io::Error::other("the spawner thread is gone")))
     };
-    let (mut child, exit) = reaper
-        .register(fork, |c| c.id() as i32)
-        .map_err(|e| describe(&program, cwd.as_deref(), &e))?;
+    let (forked, exit) = reaper
+        .register(fork, |f: &Forked| f.pid)
+        .map_err(|e| describe(&why.program, why.cwd.as_deref(), &e))?;
     Ok(Child {
-        pid: child.id() as i32,
-        stdout: child.stdout.take().map(OwnedFd::from),
-        stderr: child.stderr.take().map(OwnedFd::from),
+        pid: forked.pid,
+        stdout: forked.stdout,
+        stderr: forked.stderr,
         exit,
+        exec: Some(Exec {
+            status: forked.status,
+            why,
+        }),
     })
+}
+
+impl Why {
+    /// The spawn error for a step that failed in the child.
+    fn explain(&self, f: Failure) -> String {
+        let e = io::Error::from_raw_os_error(f.errno);
+        let cwd = || self.cwd.as_deref().unwrap_or(Path::new(".")).display();
+        let step = match f.step {
+            forkexec::STEP_EXEC | forkexec::STEP_PARENT => {
+                return describe(&self.program, self.cwd.as_deref(), &e)
+            }
+            forkexec::STEP_SETPGID => "setpgid".to_owned(),
+            forkexec::STEP_STDIO => "dup2 of stdio".to_owned(),
+            forkexec::STEP_CHDIR => format!("chdir({})", cwd()),
+            forkexec::STEP_PDEATHSIG => "prctl(PR_SET_PDEATHSIG)".to_owned(),
+            n => match self
+                .exec
+                .as_ref()
+                .and_then(|x| super::child_setup::step_name(x, n))
+            {
+                Some(name) => name,
+                None => return describe(&self.program, self.cwd.as_deref(), &e),
+            },
+        };
+        format!("{step} failed in the child before exec: {e}")
+    }
 }
 
 /// The highest descriptor to mark close-on-exec by hand where
@@ -159,55 +276,6 @@ fn highest_fd() -> i32 {
                 .unwrap_or(1024)
         })
         .unwrap_or(1024)
-}
-
-/// In the child, between fork and exec.
-fn child_setup(s: Setup) -> io::Result<()> {
-    let Setup {
-        parent,
-        nofile,
-        close_from_3,
-    } = s;
-    if let Some(max) = close_from_3 {
-        contain_sys::mark_cloexec_from_3(max);
-    }
-    // SAFETY: all calls are async-signal-safe and take no Rust-managed memory
-    // except the locals `set` and `lim`, which live on this stack frame.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        for sig in [
-            libc::SIGPIPE,
-            libc::SIGINT,
-            libc::SIGTERM,
-            libc::SIGHUP,
-            libc::SIGQUIT,
-        ] {
-            libc::signal(sig, libc::SIG_DFL);
-        }
-        if nofile != 0 && !super::child_setup::nofile_set() {
-            let mut lim: libc::rlimit = std::mem::zeroed();
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-                lim.rlim_cur = nofile as libc::rlim_t;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            }
-        }
-        #[cfg(target_os = "linux")]
-        {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before prctl took effect (inside our
-            // PID namespace the parent is outside it: getppid() is 0).
-            if libc::getppid() != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = parent;
-    }
-    Ok(())
 }
 
 fn check_cwd(cwd: &Path) -> Result<(), String> {

@@ -8,6 +8,7 @@
 //! ended ─Requeue→ Pending (a `start` request: the scheduler starts it when its dependencies hold)
 //! Pending ─Start→ Starting ─Spawned→ Running ─ReadyOk→ Ready        (no check: Starting → Ready)
 //!                    └SpawnFailed→ Failed{Spawn}
+//! Running|Ready ─ExecFailed (the exec, reported after the spawn)→ Failed{Spawn}
 //! Running|Ready ─Exited→ Completed (oneshot, exit 0) | Backoff{until} | Exited | Failed{Crashed|StartLimit}
 //! Backoff ─BackoffElapsed→ Starting
 //! Running ─ReadyTimedOut→ Stopping{then: Retry} ─(leader reaped, GroupGone)→ Backoff | Failed
@@ -106,6 +107,16 @@ pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
         }
         (S::Starting, Event::Spawned { pid }) => spawned(p, pid, cx),
         (S::Starting, Event::SpawnFailed(err)) => fail(FailReason::Spawn(err)),
+        (S::Running { pid, .. } | S::Ready { pid, .. }, Event::ExecFailed { pid: p2, error })
+            if pid == p2 =>
+        {
+            (
+                S::Failed {
+                    reason: FailReason::Spawn(error),
+                },
+                vec![Action::CancelReady],
+            )
+        }
         (S::Running { pid, since }, Event::ReadyOk { pid: p2 }) if pid == p2 => {
             let ready_at = cx.now;
             (

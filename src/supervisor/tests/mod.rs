@@ -7,6 +7,7 @@
 mod logs;
 mod order;
 mod restart;
+mod spawn;
 mod stop;
 
 use std::path::Path;

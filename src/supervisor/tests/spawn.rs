@@ -1,0 +1,167 @@
+//! The spawn path: what a child gets (group, mask, dispositions, env, fds),
+//! and an exec that fails after `spawn` returned (`forkexec.rs`): reported
+//! asynchronously, the child reaped, the service failed with the named cause.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use super::LIMIT;
+use crate::plan::{LogFormat, RestartPolicy};
+use crate::supervisor::reaper;
+use crate::supervisor::spawn;
+use crate::supervisor::state::Exit;
+use crate::supervisor::testkit::*;
+
+/// A file that is not executable (exec fails with EACCES, even for root).
+fn not_executable(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("run.sh");
+    std::fs::write(&p, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    p
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_failed_exec_arrives_after_the_spawn_and_the_child_is_reaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sh("bad", "");
+    s.program = not_executable(dir.path());
+    s.argv = vec![s.program.display().to_string()];
+    let reaper = reaper::global().unwrap();
+    let (pid, result, exit) = rt().block_on(async {
+        tokio::time::timeout(LIMIT, async {
+            let child = spawn::service(&reaper, &s).expect("the fork itself succeeds");
+            let result = child
+                .exec
+                .expect("services check their exec later")
+                .result()
+                .await;
+            (child.pid, result, child.exit.await)
+        })
+        .await
+        .expect("hard timeout")
+    });
+    let err = result.expect_err("exec of a 0644 file fails");
+    assert_eq!(
+        err,
+        format!(
+            "permission denied executing `{}` (is it executable?)",
+            s.program.display()
+        )
+    );
+    assert_eq!(exit.ok(), Some(Exit::Code(127)));
+    // Reaped, not a zombie: the pid is gone.
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+#[test]
+fn an_exec_failure_fails_the_service_with_the_cause_while_others_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = sh("bad", "");
+    bad.program = not_executable(dir.path());
+    bad.argv = vec![bad.program.display().to_string()];
+    bad.restart = RestartPolicy::Always;
+    let (run, snap) = run(
+        vec![bad, sh("keep", "exec sleep 1000")],
+        LogFormat::Pretty,
+        LIMIT,
+        |h| async move {
+            let mut hr = h.health.clone();
+            let _ = hr.wait_for(|x| x.failed.is_some()).await;
+            let s = status(&h).await;
+            shutdown(&h).await;
+            s
+        },
+    );
+    assert_eq!(run.code, crate::exit::SERVICE_FAILED);
+    assert_eq!(state_of(&snap, "bad"), "failed");
+    assert_eq!(snap.services[0].restarts, 0, "a failed exec is not retried");
+    let detail = snap.services[0].detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("could not start: permission denied executing `")
+            && detail.contains("(is it executable?)"),
+        "{detail}"
+    );
+    assert_eq!(state_of(&snap, "keep"), "ready");
+}
+
+/// What the child sees once it exec'd: its own process group, an empty
+/// signal mask, default dispositions (Rust ignores SIGPIPE), exactly the plan's
+/// environment, and descriptors 0–2 only (here one is left inheritable).
+#[test]
+fn a_service_gets_its_group_an_empty_mask_its_env_and_three_descriptors() {
+    // An inheritable descriptor in this process: it must not reach the child.
+    let leak = std::fs::File::open("/dev/null").unwrap();
+    // SAFETY: dup of a descriptor we own; the copy is closed below.
+    let fd = unsafe { libc::dup(leak.as_raw_fd()) };
+    assert!(fd > 2);
+    // A bare name: looked up in the child's PATH (the plan's), as with std.
+    let mut s = sh("probe", "");
+    s.program = "sleep".into();
+    s.argv = vec!["sleep".into(), "1000".into()];
+    let reaper = reaper::global().unwrap();
+    let pid = rt().block_on(async {
+        let child = spawn::service(&reaper, &s).unwrap();
+        child.exec.unwrap().result().await.unwrap();
+        child.pid
+    });
+    let deadline = Instant::now() + LIMIT;
+    let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    while comm().trim() != "sleep" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    fds.sort();
+    crate::supervisor::spawn::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+    // SAFETY: closing the copy made above.
+    unsafe { libc::close(fd) };
+    let pgrp: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(pgrp, pid, "its own process group");
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(field("SigBlk:"), "0000000000000000", "{status}");
+    // Rust ignores SIGPIPE in this process; none of these may stay ignored.
+    let ignored = u64::from_str_radix(&field("SigIgn:"), 16).unwrap();
+    for sig in [
+        libc::SIGPIPE,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+    ] {
+        assert_eq!(
+            ignored & (1 << (sig - 1)),
+            0,
+            "signal {sig} ignored: {status}"
+        );
+    }
+    assert_eq!(environ, b"PATH=/usr/local/bin:/usr/bin:/bin\0");
+    assert_eq!(fds, ["0", "1", "2"]);
+}
