@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{prerequisite, run_bounded, Fixture};
-use crate::upkit::{alive, eventually, project, Up};
+use crate::upkit::{alive, eventually, project, service_line, Up};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -62,16 +62,7 @@ fn user_nobody_gets_nobodys_ids_home_and_no_access_to_a_root_file() {
         up.output()
     );
     let out = up.output();
-    let line = |svc: &str, what: &str| -> String {
-        out.lines()
-            .find(|l| l.starts_with(svc) && l.contains(what))
-            .unwrap_or_else(|| panic!("no {what} from {svc}:\n{out}"))
-            .split("| ")
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
+    let line = |svc: &str, what: &str| service_line(&out, svc, what);
     let (uid, gid) = (id_of_nobody("-u"), id_of_nobody("-g"));
     assert_eq!(
         line("as-nobody", "Uid:"),

@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
 use crate::support::prerequisite;
-use crate::upkit::{eventually, project, Up};
+use crate::upkit::{eventually, project, service_line, Up};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -49,16 +49,7 @@ fn limits_umask_and_nice_are_what_the_child_sees() {
         up.output()
     );
     let out = up.output();
-    let line = |svc: &str, what: &str| -> String {
-        out.lines()
-            .find(|l| l.starts_with(svc) && l.contains(what))
-            .unwrap_or_else(|| panic!("no {what} from {svc}:\n{out}"))
-            .split("| ")
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
+    let line = |svc: &str, what: &str| service_line(&out, svc, what);
     assert_eq!(
         line("tuned", "open files"),
         "Max open files 4000 10000 files"

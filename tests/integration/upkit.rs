@@ -212,3 +212,16 @@ pub fn project(toml: &str) -> Fixture {
     f.write("supervisor.toml", toml);
     f
 }
+
+/// The text of the first line `svc` printed that contains `what` (after the
+/// `name | ` prefix, trimmed); panics with the whole output when there is none.
+pub fn service_line(out: &str, svc: &str, what: &str) -> String {
+    out.lines()
+        .find(|l| l.starts_with(svc) && l.contains(what))
+        .unwrap_or_else(|| panic!("no {what} from {svc}:\n{out}"))
+        .split("| ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
