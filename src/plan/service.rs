@@ -173,7 +173,7 @@ fn service_env(
     env
 }
 
-/// The SPEC: never put a secret in a child's argv — any user on the host
+/// Never put a secret in a child's argv (docs/environment.md "Secrets") — any user on the host
 /// can read a process's arguments. Warn, naming where it came from.
 fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret: &[Spans]) {
     let Some(cmd) = &r.command else { return };

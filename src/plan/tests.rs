@@ -31,7 +31,8 @@ impl Project {
 
 const PATH: (&str, &str) = ("PATH", "/usr/bin:/bin");
 
-/// Layer names in precedence order (lowest first), as the SPEC numbers them.
+/// Layer names in precedence order (lowest first), as docs/environment.md
+/// "Precedence" numbers them.
 const LAYERS: [&str; 6] = ["os", "env_files", "[env]", "env_file", "env", "database"];
 
 fn source_layer(s: &Source) -> &'static str {
