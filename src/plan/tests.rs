@@ -319,9 +319,22 @@ fn truncated_and_mutated_configs_never_panic() {
         }
         variants.push(v);
     }
+    let dir = p.dir.path().to_string_lossy();
     for v in variants {
         std::fs::write(&path, &v).expect("write");
-        let _ = p.load(&os);
+        // Never a panic, and a refusal always says where (a file of the
+        // project, or a key) and what.
+        if let Err(e) = p.load(&os) {
+            assert!(!e.0.is_empty(), "an error without a problem");
+            for problem in &e.0 {
+                let place = &problem.location;
+                assert!(
+                    place.starts_with(&*dir) || place.starts_with("services."),
+                    "{problem:?}"
+                );
+                assert!(!problem.message.is_empty(), "{problem:?}");
+            }
+        }
     }
 }
 
