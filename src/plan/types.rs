@@ -193,7 +193,7 @@ pub struct Dependency {
 pub enum Condition {
     /// The dependency's process was spawned.
     Started,
-    /// The dependency passed its readiness check (or started, without one).
+    /// The dependency passed its readiness check (without one: its exec succeeded).
     Ready,
     /// The dependency (a oneshot) exited 0.
     Completed,
