@@ -39,6 +39,7 @@ mod run_as_access;
 mod scrub;
 mod service;
 mod types;
+mod watch;
 
 pub use exec_types::*;
 pub use interpreter::explain_not_found;
