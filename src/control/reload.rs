@@ -40,6 +40,9 @@ pub struct Reloader {
     /// `up` probes the database (not `--no-probe`).
     pub probe: bool,
     current: Mutex<Arc<Plan>>,
+    /// The newest Plan that loaded and was not refused: `current`, or a
+    /// newer one whose differences touch no service (`watch` keys alone).
+    latest: Mutex<Arc<Plan>>,
     busy: tokio::sync::Mutex<()>,
 }
 
@@ -52,7 +55,8 @@ impl Reloader {
             log_format: None,
             selection: Vec::new(),
             probe: true,
-            current: Mutex::new(plan),
+            current: Mutex::new(Arc::clone(&plan)),
+            latest: Mutex::new(plan),
             busy: tokio::sync::Mutex::new(()),
         }
     }
@@ -60,6 +64,11 @@ impl Reloader {
     /// The Plan in force.
     pub fn current(&self) -> Arc<Plan> {
         Arc::clone(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The Plan `up --watch` follows (see `latest`).
+    pub fn latest(&self) -> Arc<Plan> {
+        Arc::clone(&self.latest.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Exactly as `up` loaded it: the file, the captured OS environment,
@@ -76,7 +85,8 @@ impl Reloader {
         Ok(p)
     }
 
-    fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
+    /// The services `up` runs in `p` (`up A B`: those and their dependencies).
+    pub fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
         let idx = graph::select(&p.services, &self.selection)?;
         Ok(idx.into_iter().map(|i| &p.services[i]).collect())
     }
@@ -114,7 +124,11 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
         warnings,
         problems: Vec::new(),
     };
-    if dry_run || out.diff.is_empty() {
+    if dry_run {
+        return Ok(ok(out));
+    }
+    if out.diff.is_empty() {
+        *r.latest.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
         return Ok(ok(out));
     }
     probe(r, &out.diff, &new, &ns).await?;
@@ -122,6 +136,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     let redactor = both(&old, &new);
     let swapped = swap(ctx, &new, &out.diff, redactor.clone()).await?;
     *r.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+    *r.latest.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
     ctx.adopt(&new, redactor, swapped.names);
     out.generation = generation + 1;
     for name in out.diff.named(Kind::Removed) {
