@@ -104,7 +104,9 @@ fn note(t: &Targets, paths: &[PathBuf], d: &mut Debounce, seen: &mut Seen, w: &m
     for p in paths {
         for trig in t.classify(p) {
             d.hit(trig.clone(), now);
-            let entry = seen.entry(trig).or_insert_with(|| (p.clone(), BTreeSet::new()));
+            let entry = seen
+                .entry(trig)
+                .or_insert_with(|| (p.clone(), BTreeSet::new()));
             entry.1.insert(p.clone());
         }
     }
@@ -114,9 +116,9 @@ fn note(t: &Targets, paths: &[PathBuf], d: &mut Debounce, seen: &mut Seen, w: &m
 async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut Seen) -> bool {
     let mut reloaded = false;
     for trig in fired {
-        let why = seen
-            .remove(&trig)
-            .map_or_else(String::new, |(p, all)| changed(&r.latest().base_dir, &p, all.len()));
+        let why = seen.remove(&trig).map_or_else(String::new, |(p, all)| {
+            changed(&r.latest().base_dir, &p, all.len())
+        });
         match trig {
             Trigger::Reload => {
                 announce(ctx, format!("watch: {why}: reloading"));
@@ -138,7 +140,10 @@ async fn restart(ctx: &Context, name: &str, why: &str) {
             .any(|x| x.name == name && x.state == StateKind::Stopped)
     });
     if stopped {
-        announce(ctx, format!("watch: {why}: `{name}` was stopped by hand, not restarting it"));
+        announce(
+            ctx,
+            format!("watch: {why}: `{name}` was stopped by hand, not restarting it"),
+        );
         return;
     }
     announce(ctx, format!("watch: {why}: restarting `{name}`"));
@@ -173,7 +178,10 @@ mod tests {
     #[test]
     fn a_burst_is_named_by_its_first_file() {
         let base = Path::new("/app");
-        assert_eq!(changed(base, Path::new("/app/src/a.js"), 1), "src/a.js changed");
+        assert_eq!(
+            changed(base, Path::new("/app/src/a.js"), 1),
+            "src/a.js changed"
+        );
         assert_eq!(
             changed(base, Path::new("/app/src/a.js"), 2),
             "src/a.js and 1 more file changed"

@@ -52,7 +52,11 @@ pub fn paths(
     let mut paths: Vec<PathBuf> = Vec::new();
     for p in list {
         if p.get_ref().trim().is_empty() {
-            ctx.err(&p.span(), key, "an empty path (write \".\" for the whole directory)");
+            ctx.err(
+                &p.span(),
+                key,
+                "an empty path (write \".\" for the whole directory)",
+            );
             continue;
         }
         let Some(rel) = ctx.interp(p, key, lookup) else {

@@ -121,8 +121,8 @@ impl Watcher {
                 continue;
             };
             let path = e.name.map_or_else(|| dir.clone(), |n| dir.join(n));
-            let new_dir = e.mask.contains(F::IN_ISDIR)
-                && e.mask.intersects(F::IN_CREATE | F::IN_MOVED_TO);
+            let new_dir =
+                e.mask.contains(F::IN_ISDIR) && e.mask.intersects(F::IN_CREATE | F::IN_MOVED_TO);
             if new_dir && t.descend(&path) {
                 self.add_tree(&path, t);
             }
