@@ -171,6 +171,15 @@ pub fn changed(base: &Path, p: &Path, files: usize) -> String {
     }
 }
 
+/// Into `up`'s log and the event stream.
+fn announce(ctx: &Context, message: String) {
+    tracing::info!("{message}");
+    events::publish(&ctx.events, || Published::Notice {
+        at: SystemTime::now(),
+        message,
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,13 +200,4 @@ mod tests {
             "/elsewhere/b.js and 3 more files changed"
         );
     }
-}
-
-/// Into `up`'s log and the event stream.
-fn announce(ctx: &Context, message: String) {
-    tracing::info!("{message}");
-    events::publish(&ctx.events, || Published::Notice {
-        at: SystemTime::now(),
-        message,
-    });
 }
