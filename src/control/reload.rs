@@ -42,7 +42,8 @@ pub struct Reloader {
     current: Mutex<Arc<Plan>>,
     /// The newest Plan that loaded and was not refused: `current`, or a
     /// newer one whose differences touch no service (`watch` keys alone).
-    latest: Mutex<Arc<Plan>>,
+    /// Sent to `up --watch`, which follows it.
+    latest: tokio::sync::watch::Sender<Arc<Plan>>,
     busy: tokio::sync::Mutex<()>,
 }
 
@@ -56,7 +57,7 @@ impl Reloader {
             selection: Vec::new(),
             probe: true,
             current: Mutex::new(Arc::clone(&plan)),
-            latest: Mutex::new(plan),
+            latest: tokio::sync::watch::Sender::new(plan),
             busy: tokio::sync::Mutex::new(()),
         }
     }
@@ -68,7 +69,13 @@ impl Reloader {
 
     /// The Plan `up --watch` follows (see `latest`).
     pub fn latest(&self) -> Arc<Plan> {
-        Arc::clone(&self.latest.lock().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&self.latest.borrow())
+    }
+
+    /// Told each time a reload (any: `reload`, SIGHUP, a watched file) loads
+    /// a Plan that is not refused.
+    pub fn follow(&self) -> tokio::sync::watch::Receiver<Arc<Plan>> {
+        self.latest.subscribe()
     }
 
     /// Exactly as `up` loaded it: the file, the captured OS environment,
@@ -128,7 +135,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
         return Ok(ok(out));
     }
     if out.diff.is_empty() {
-        *r.latest.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        r.latest.send_replace(Arc::new(new));
         return Ok(ok(out));
     }
     probe(r, &out.diff, &new, &ns).await?;
@@ -136,7 +143,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     let redactor = both(&old, &new);
     let swapped = swap(ctx, &new, &out.diff, redactor.clone()).await?;
     *r.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
-    *r.latest.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+    r.latest.send_replace(Arc::clone(&new));
     ctx.adopt(&new, redactor, swapped.names);
     out.generation = generation + 1;
     for name in out.diff.named(Kind::Removed) {

@@ -4,7 +4,8 @@
 //! runs [`reload`] exactly as `reload` does (the same function), a change
 //! under a service's `watch` paths sends the engine a ticketed `restart`.
 //! Nothing here touches the engine's state. After a reload the watcher
-//! follows the newest Plan (new `watch` paths, new env files).
+//! follows the newest Plan (new `watch` paths, new env files), whichever
+//! reload loaded it (its own, `reload`, SIGHUP).
 //!
 //! Idle cost: one inotify descriptor in the runtime's epoll; a timer exists
 //! only while a change is waiting out its quiet period.
@@ -40,6 +41,7 @@ pub async fn run(ctx: Arc<Context>) {
     };
     let mut debounce = Debounce::default();
     let mut seen = Seen::new();
+    let mut plans = r.follow();
     loop {
         let due = debounce.due();
         tokio::select! {
@@ -52,14 +54,16 @@ pub async fn run(ctx: Arc<Context>) {
             },
             () = sleep_until(due.map(Instant::from_std).unwrap_or_else(Instant::now)), if due.is_some() => {
                 let fired = debounce.take(std::time::Instant::now());
-                if act_on(&ctx, &r, fired, &mut seen).await {
-                    let next = self::targets(&r);
-                    if next != targets {
-                        if let Some(w) = start(&next) {
-                            watcher = w;
-                        }
-                        targets = next;
+                act_on(&ctx, &r, fired, &mut seen).await;
+            }
+            // A reload (ours, `reload`, SIGHUP) loaded a Plan: follow it.
+            Ok(()) = plans.changed() => {
+                let next = self::targets(&r);
+                if next != targets {
+                    if let Some(w) = start(&next) {
+                        watcher = w;
                     }
+                    targets = next;
                 }
             }
         }
@@ -112,9 +116,8 @@ fn note(t: &Targets, paths: &[PathBuf], d: &mut Debounce, seen: &mut Seen, w: &m
     }
 }
 
-/// Do what is due; whether a reload ran (the Plan may have changed).
-async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut Seen) -> bool {
-    let mut reloaded = false;
+/// Do what is due.
+async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut Seen) {
     for trig in fired {
         let why = seen.remove(&trig).map_or_else(String::new, |(p, all)| {
             changed(&r.latest().base_dir, &p, all.len())
@@ -124,12 +127,10 @@ async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut See
                 announce(ctx, format!("watch: {why}: reloading"));
                 // Logged (applied or refused) by the reload itself, as for `reload`.
                 let _ = reload(ctx, false).await;
-                reloaded = true;
             }
             Trigger::Restart(name) => restart(ctx, &name, &why).await,
         }
     }
-    reloaded
 }
 
 /// `restart NAME`, as a client would; a service stopped by hand stays stopped.
