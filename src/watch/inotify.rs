@@ -174,15 +174,51 @@ impl Watcher {
     }
 }
 
-/// `fs.inotify.max_user_watches` was reached (`ENOSPC`): what, and the way out.
+/// The inotify watch limit was reached (`ENOSPC`): what, and the way out.
 pub fn limit_message(watched: usize, dir: &Path) -> String {
-    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-        .map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned());
+    let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
+    let global = read("/proc/sys/fs/inotify/max_user_watches");
+    let userns = read("/proc/sys/user/max_inotify_watches");
+    let limit = limit_text(global, userns);
+    let raise = if limit.starts_with("user.") {
+        "write a larger number to /proc/sys/user/max_inotify_watches (as the namespace's root)"
+    } else {
+        "sudo sysctl fs.inotify.max_user_watches=524288"
+    };
     format!(
-        "watch: the inotify watch limit is reached (fs.inotify.max_user_watches = {limit}, \
-         shared by all of this user's programs; {watched} directories watched here): \
-         changes under {} and beyond will not be seen. Add the big directories to \
-         `watch_ignore`, or raise the limit: sudo sysctl fs.inotify.max_user_watches=524288",
+        "watch: the inotify watch limit is reached ({limit}, shared by all of this user's \
+         programs; {watched} directories watched here): changes under {} and beyond will \
+         not be seen. Add the big directories to `watch_ignore`, or raise the limit: {raise}",
         dir.display()
     )
+}
+
+/// Which limit binds: the system's, or a lower one of this user namespace (a
+/// container's `user.max_inotify_watches`). Pure.
+pub fn limit_text(global: Option<u64>, userns: Option<u64>) -> String {
+    match (global, userns) {
+        (g, Some(u)) if g.is_none_or(|g| u < g) => {
+            format!("user.max_inotify_watches = {u} in this user namespace")
+        }
+        (Some(g), _) => format!("fs.inotify.max_user_watches = {g}"),
+        (None, _) => "fs.inotify.max_user_watches".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binding_limit_is_named() {
+        assert_eq!(
+            limit_text(Some(8192), Some(1 << 31)),
+            "fs.inotify.max_user_watches = 8192"
+        );
+        assert_eq!(
+            limit_text(Some(8192), Some(4)),
+            "user.max_inotify_watches = 4 in this user namespace"
+        );
+        assert_eq!(limit_text(None, None), "fs.inotify.max_user_watches");
+    }
 }

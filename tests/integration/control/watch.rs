@@ -230,3 +230,76 @@ fn watching_with_nothing_changing_uses_no_cpu() {
         t1 - t0
     );
 }
+
+/// The inotify watch limit, lowered to 4 in a user namespace of the test's
+/// own (the system's limit is untouched): `up` says so, with the way out, and
+/// goes on watching what it has.
+#[test]
+fn the_inotify_watch_limit_is_reported_and_up_goes_on() {
+    let probe = std::process::Command::new("unshare")
+        .args([
+            "-Ur",
+            "sh",
+            "-c",
+            "echo 4 > /proc/sys/user/max_inotify_watches",
+        ])
+        .output();
+    if !crate::support::prerequisite(
+        probe.is_ok_and(|o| o.status.success()),
+        "the watch limit test needs `unshare -Ur` and a writable /proc/sys/user/max_inotify_watches",
+    ) {
+        return;
+    }
+    let fx = Fixture::new();
+    // No PID namespace: the pids `up` prints are this system's, so the
+    // harness's cleanup kills the right processes.
+    let toml = WATCHED.replace("[supervisor]\n", "[supervisor]\ncontain = \"none\"\n");
+    fx.write("supervisor.toml", &toml);
+    fx.write(".env", "SHARED=1\n");
+    fx.write("api.env", "GREETING=hello\n");
+    fx.write("package.json", "{}\n");
+    fx.write("src/app.js", "// v0\n");
+    for i in 0..10 {
+        fx.write(&format!("src/d{i}/x.js"), "// x\n");
+    }
+    let bin = crate::support::bin();
+    let script = format!(
+        "echo 4 > /proc/sys/user/max_inotify_watches && exec '{}' up --watch",
+        bin.display()
+    );
+    // The fixture's environment (not its arguments).
+    let c = fx.cmd(&[]);
+    let mut un = std::process::Command::new("unshare");
+    un.args(["-Ur", "--kill-child", "sh", "-c", &script])
+        .current_dir(fx.path())
+        .env_clear()
+        .envs(
+            c.get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        );
+    let up = crate::upkit::Up::spawn(un);
+    let limit = Duration::from_secs(20);
+    assert!(
+        up.wait_for("the inotify watch limit is reached (user.max_inotify_watches = 4 in this user namespace", limit),
+        "{}",
+        up.output()
+    );
+    assert!(
+        up.wait_for("watch: 4 directories watched", limit),
+        "{}",
+        up.output()
+    );
+    // Still watching what it has: src itself is among the first watched.
+    std::thread::sleep(Duration::from_millis(300));
+    fx.write("src/app.js", "// v1\n");
+    assert!(
+        up.wait_for("watch: src/app.js changed: restarting `api`", limit),
+        "{}",
+        up.output()
+    );
+    assert!(
+        up.wait_for("watch: restarted `api`: ready", limit),
+        "{}",
+        up.output()
+    );
+}
