@@ -17,11 +17,14 @@ use tokio::io::Interest;
 
 use super::targets::Targets;
 
-/// What a directory watch reports: content written, entries created,
-/// removed or renamed (both ends), and the directory itself going away.
+/// What a directory watch reports: a file closed after writing, touched or
+/// chmod-ed (`IN_ATTRIB`: `touch src/app.js` forces a restart), entries
+/// created, removed or renamed (both ends), and the directory itself going
+/// away. Not `IN_MODIFY`: a write is complete when its writer closes the
+/// file, and a log a process keeps open must not wake the watcher per line.
 fn mask() -> F {
-    F::IN_MODIFY
-        | F::IN_CLOSE_WRITE
+    F::IN_CLOSE_WRITE
+        | F::IN_ATTRIB
         | F::IN_CREATE
         | F::IN_DELETE
         | F::IN_MOVED_FROM
@@ -120,9 +123,13 @@ impl Watcher {
             let Some(dir) = self.dirs.get(&e.wd) else {
                 continue;
             };
+            let is_dir = e.mask.contains(F::IN_ISDIR);
+            if e.mask.contains(F::IN_CREATE) && !is_dir {
+                // A new file counts when its writer closes it (IN_CLOSE_WRITE).
+                continue;
+            }
             let path = e.name.map_or_else(|| dir.clone(), |n| dir.join(n));
-            let new_dir =
-                e.mask.contains(F::IN_ISDIR) && e.mask.intersects(F::IN_CREATE | F::IN_MOVED_TO);
+            let new_dir = is_dir && e.mask.intersects(F::IN_CREATE | F::IN_MOVED_TO);
             if new_dir && t.descend(&path) {
                 self.add_tree(&path, t);
             }
