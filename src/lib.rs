@@ -40,6 +40,7 @@ pub mod export;
 pub mod plan;
 pub mod secret;
 pub mod supervisor;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

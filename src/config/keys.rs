@@ -57,6 +57,8 @@ pub const SERVICE: &[&str] = &[
     "limits",
     "umask",
     "nice",
+    "watch",
+    "watch_ignore",
 ];
 /// `backoff = { … }`.
 pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];

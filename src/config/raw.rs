@@ -126,6 +126,10 @@ pub struct RawService {
     pub umask: Option<Spanned<RawNumOrString>>,
     /// `nice = 5`.
     pub nice: Option<Spanned<i64>>,
+    /// `watch = ["src", "package.json"]`: restart on changes there (`up --watch`).
+    pub watch: Option<Vec<Str>>,
+    /// `watch_ignore = ["*.log"]`: globs added to the default ignores.
+    pub watch_ignore: Option<Vec<Str>>,
 }
 
 /// `limits = { NAME = value }`: names are checked in `plan::limits` (with

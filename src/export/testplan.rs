@@ -88,6 +88,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
         critical: false,
         log_file: None,
         exec: Default::default(),
+        watch: None,
     }
 }
 
@@ -196,5 +197,6 @@ pub fn plan() -> Plan {
         services: vec![migrate, auth, api, worker],
         global_env: Env::default(),
         warnings: vec![],
+        inputs: vec![],
     }
 }

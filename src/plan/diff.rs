@@ -216,9 +216,12 @@ fn settings(o: &ServicePlan, n: &ServicePlan, ro: &Redactor, rn: &Redactor) -> V
 }
 
 /// Everything but the environment, as Debug text (masked values only).
+/// `watch` is not the process's business: `up --watch` follows a new one
+/// without restarting anything.
 fn rest(s: &ServicePlan) -> String {
     let mut s = s.clone();
     s.env = super::Env::default();
+    s.watch = None;
     format!("{s:?}")
 }
 

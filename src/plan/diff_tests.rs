@@ -133,3 +133,28 @@ fn only_the_services_receiving_a_variable_change() {
     assert_eq!(web.env.len(), 1);
     assert_eq!(web.env[0].name, "PORT_API");
 }
+
+#[test]
+fn watch_keys_alone_change_no_service() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    let old = plan(dir.path(), TOML, ENV);
+    let toml = TOML.replace(
+        "env = { PORT = \"3001\" }",
+        "env = { PORT = \"3001\" }\nwatch = [\"src\"]\nwatch_ignore = [\"*.log\"]",
+    );
+    let new = plan(dir.path(), &toml, ENV);
+    let api = new
+        .service("api")
+        .and_then(|s| s.watch.as_ref())
+        .expect("watch");
+    assert_eq!(api.paths, vec![dir.path().join("src")]);
+    assert_eq!(api.ignore.last().map(String::as_str), Some("*.log"));
+    let d = diff(&old, &all(&old), &new, &all(&new));
+    assert!(d.is_empty(), "{d:?}");
+    assert!(
+        new.inputs.contains(&dir.path().join(".env")),
+        "{:?}",
+        new.inputs
+    );
+}

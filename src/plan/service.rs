@@ -103,6 +103,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         critical: r.critical.unwrap_or(false),
         log_file: log_file(ctx, &r.log_file, &key("log_file")),
         exec,
+        watch: super::watch::paths(ctx, r, &cwd, &key("watch"), &lookup),
     };
     exec_checks(ctx, &plan, r, raw.span());
     Built {
@@ -251,6 +252,7 @@ fn check_name(ctx: &mut Ctx, name: &Str) {
 }
 
 fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
+    ctx.inputs.push(ctx.abs(rel.get_ref()));
     let outer = |n: &str| {
         let file = || g.file_vars.get(n).map(|l| &l.value);
         ctx.os.get(n).or_else(file).cloned()

@@ -361,3 +361,66 @@ fn values_holding_the_database_password_are_secret_in_any_encoding() {
         ]
     );
 }
+
+#[test]
+fn watch_paths_are_relative_to_the_service_cwd_and_checked() {
+    let toml = r#"
+[services.api]
+command = ["true"]
+cwd = "api"
+watch = ["src", "package.json", "${GEN}", "later"]
+watch_ignore = ["*.log"]
+
+[services.web]
+command = ["true"]
+watch_ignore = ["*.tmp"]
+"#;
+    let p = Project::new(&[
+        ("supervisor.toml", toml),
+        ("api/src/a.js", ""),
+        ("api/package.json", "{}"),
+        ("api/gen/x", ""),
+    ]);
+    let plan = p.load(&[PATH, ("GEN", "gen")]).expect("plan");
+    let base = p.dir.path();
+    let api = plan
+        .service("api")
+        .and_then(|s| s.watch.as_ref())
+        .expect("api watches");
+    let want: Vec<PathBuf> = ["src", "package.json", "gen", "later"]
+        .iter()
+        .map(|r| base.join("api").join(r))
+        .collect();
+    assert_eq!(api.paths, want);
+    assert_eq!(api.ignore[0], ".git");
+    assert_eq!(api.ignore.last().map(String::as_str), Some("*.log"));
+    assert!(plan.service("web").is_some_and(|s| s.watch.is_none()));
+    let warnings: Vec<String> = plan.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("services.api.watch: ")
+                && w.contains("later does not exist (yet)")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w == "services.web.watch_ignore: has no effect without `watch`"),
+        "{warnings:?}"
+    );
+    // supervisor.toml, and `.env` (not there: looked for, read by a reload once it is).
+    assert_eq!(
+        plan.inputs,
+        vec![base.join("supervisor.toml"), base.join(".env")]
+    );
+
+    let bad = toml.replace("\"later\"]", "\"\"]");
+    let p = Project::new(&[("supervisor.toml", &bad), ("api/src/a.js", "")]);
+    let err = p.load(&[PATH, ("GEN", "gen")]).expect_err("empty path");
+    assert!(
+        err.to_string()
+            .contains("services.api.watch: an empty path"),
+        "{err}"
+    );
+}

@@ -30,6 +30,10 @@ pub struct Plan {
     pub global_env: Env,
     /// Non-fatal findings (migration lint, shadowed OS variables, PG* mismatch…).
     pub warnings: Vec<Warning>,
+    /// Every file this Plan was read from (absolute): supervisor.toml and
+    /// each env file, read or (`.env` by default) looked for. `up --watch`
+    /// reloads when one of them changes.
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -177,6 +181,17 @@ pub struct ServicePlan {
     pub log_file: Option<LogFile>,
     /// `user`, `group`, `limits`, `umask`, `nice`: applied in the child before exec.
     pub exec: ExecContext,
+    /// `watch` / `watch_ignore` (only `up --watch` reads them); `None`: not watched.
+    pub watch: Option<WatchPaths>,
+}
+
+/// What `up --watch` restarts a service for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPaths {
+    /// Files and directories (absolute; directories are watched recursively).
+    pub paths: Vec<PathBuf>,
+    /// Globs of paths not to react to: the defaults, then `watch_ignore`.
+    pub ignore: Vec<String>,
 }
 
 /// One `depends_on` entry.

@@ -54,6 +54,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         critical: false,
         log_file: None,
         exec: Default::default(),
+        watch: None,
     }
 }
 
@@ -81,6 +82,7 @@ pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
         services,
         global_env: Env::default(),
         warnings: vec![],
+        inputs: vec![],
     })
 }
 
