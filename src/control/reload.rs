@@ -244,17 +244,21 @@ fn log(ctx: &Context, answer: &Result<Response, Response>, dry_run: bool) {
         Ok(r) => {
             let Some(res) = &r.reload else { return };
             let text = crate::plan::diff_render::human(&res.diff);
-            tracing::info!(
-                "reload applied (plan generation {}):\n{}",
-                res.generation,
-                text.trim_end()
-            );
+            // One log line per diff line: a `\n` inside one event is shown
+            // as an escape by the log sink (an event is one line).
+            tracing::info!("reload applied (plan generation {}):", res.generation);
+            for line in text.trim_end().lines() {
+                tracing::info!("  {line}");
+            }
             format!("reload applied: plan generation {}", res.generation)
         }
         Err(e) => {
             let head = e.error.as_deref().unwrap_or("reload refused");
             let lines = e.reload.as_ref().map_or(&[][..], |r| &r.problems[..]);
-            tracing::error!("{head}:\n{}", lines.join("\n"));
+            tracing::error!("{head}:");
+            for line in lines {
+                tracing::error!("  {line}");
+            }
             format!("{head}: {}", lines.join(" "))
         }
     };
