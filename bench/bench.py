@@ -12,21 +12,28 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import contain  # noqa: E402
+import follow  # noqa: E402
 import metrics  # noqa: E402
 import procs  # noqa: E402
+import publish  # noqa: E402
+import reload  # noqa: E402
 import report  # noqa: E402
 from peers import ALL, HERE  # noqa: E402
 
 FULL = dict(runs=3, ns=[10, 200, 1000], idle=30.0, kill9=15, log_mib=200, log_cap=20.0,
-            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0)
+            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0,
+            follow_lines=300, follow_us=10000, reload_samples=5, orphan_cap=2.0)
 QUICK = dict(runs=1, ns=[10, 50, 100], idle=5.0, kill9=5, log_mib=20, log_cap=5.0,
-             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0)
+             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0,
+             follow_lines=100, follow_us=10000, reload_samples=3, orphan_cap=2.0)
 
 
 def log(msg):
@@ -48,7 +55,8 @@ class Run:
         self.leftovers = 0
 
     def rec(self, run, sup, group, res):
-        self.raw.append({"run": run, "sup": sup.key, "group": group, **res})
+        key = sup if isinstance(sup, str) else sup.key
+        self.raw.append({"run": run, "sup": key, "group": group, **res})
 
     def sweep(self, phase):
         n = procs.sweep()
@@ -76,7 +84,7 @@ class Run:
     def idle_phase(self, run, order, n):
         """All supervisors up at once with N services: start, memory, a common
         idle window, then SIGTERM each in turn."""
-        c, insts = self.cfg, {}
+        c, insts, watchers = self.cfg, {}, []
         try:
             for s in order:
                 res, inst = self.try_start(s, n)
@@ -86,9 +94,21 @@ class Run:
                     insts[s.key] = inst
                 elif inst:
                     inst.stop()
+            watchers = self.watched_up(run, order, n, insts)
             log(f"idle window {c['idle']:.0f} s over {len(insts)} supervisors")
+            w_before = procs.cpu_ticks([w.pid for w in watchers])
             for k, ms in metrics.idle_cpu(insts, c["idle"]).items():
+                if k == "uaol+watchers":
+                    ms_w, alive = follow.watchers_cpu_ms(watchers, w_before)
+                    self.rec(run, "uaol", "idle_f3", {"idle_cpu_ms": ms, "watchers_cpu_ms": ms_w,
+                                                      "watchers_attached": alive})
+                    log(f"uaol + 3 followers idle: up {ms:g} ms, followers {ms_w:g} ms, "
+                        f"{alive}/3 attached")
+                    continue
                 self.raw.append({"run": run, "sup": k, "group": "idle", "idle_cpu_ms": ms})
+            follow.stop_clients(watchers)
+            watchers = []
+            insts.pop("uaol+watchers").stop() if "uaol+watchers" in insts else None
             for s in order:
                 if s.key in insts:
                     res = guarded(f"{s.key} sigterm", metrics.sigterm, insts[s.key], c["sigterm_cap"])
@@ -96,9 +116,86 @@ class Run:
                     log(f"{s.key} SIGTERM: {fmt_brief(res)}")
                     insts.pop(s.key).stop()
         finally:
+            follow.stop_clients(watchers)
             for inst in insts.values():
                 inst.stop()
         self.sweep("idle")
+
+    def watched_up(self, run, order, n, insts):
+        """A second uaol `up` with N services and the three followers of issue 13
+        attached (`logs -f`, `events`, `status --watch`), idle in the same window."""
+        u = next((s for s in order if s.key == "uaol"), None)
+        if u is None:
+            return []
+        res, inst = self.try_start(u, n)
+        if not inst or res.get("start_s") is None:
+            self.rec(run, "uaol", "idle_f3", {"error": res.get("error", "did not start")})
+            inst.stop() if inst else None
+            return []
+        insts["uaol+watchers"] = inst
+        watchers = follow.attach_watchers(inst)
+        time.sleep(self.cfg["settle"])  # connected, first status printed
+        return watchers
+
+    def system_phase(self, run, order):
+        """Issues 13-15: followers, reload, containment."""
+        keys = {s.key: s for s in order}
+        if "uaol" in keys:
+            self.control_rows(run, keys["uaol"])
+            self.reload_rows(run, "uaol", keys["uaol"], reload.UaolEdit)
+            self.contain_rows(run)
+        if "supervisord" in keys:
+            sd = reload.SupervisordCtl()
+            ok, why = sd.available()
+            if ok:
+                self.reload_rows(run, "supervisord", sd, reload.SupervisordEdit)
+            else:
+                self.rec(run, "supervisord", "reload", {"error": why})
+        for s in order:
+            if s.key not in ("floor", "uaol", "uaol-old"):
+                res = guarded(f"{s.key} orphans", contain.orphans, s, self.base,
+                              self.cfg["start_timeout"], self.cfg["orphan_cap"])
+                self.rec(run, s, "orphans", res)
+                log(f"{s.key} kill -9 of the supervisor: {fmt_brief(res)}")
+            self.sweep(f"{s.key} system")
+
+    def control_rows(self, run, u):
+        c, t, base = self.cfg, self.tools, self.base
+        lines, us = c["follow_lines"], c["follow_us"]
+        for key, fn, args in (("uaol", follow.follow_latency, (u, base, lines, us, t, c["start_timeout"])),
+                              ("tail", follow.tail_latency, (base, lines, us, t)),
+                              ("pipe", follow.pipe_latency, (lines, us, t))):
+            res = guarded(f"{key} follow", fn, *args)
+            self.rec(run, key, "follow", res)
+            log(f"{key} follow latency: {fmt_brief(res)}")
+        size = c["log_mib"] * 2**20
+        for f in ((0, 1) if run % 2 == 0 else (1, 0)):  # alternate which goes first
+            res = guarded(f"uaol relay {f}f", follow.relay, u, base, size, c["log_cap"], t,
+                          c["start_timeout"], f)
+            self.rec(run, "uaol", f"relay_f{f}", res)
+            log(f"uaol relay with {f} follower(s): {fmt_brief(res)}")
+        self.sweep("follow")
+
+    def reload_rows(self, run, key, sup, editor):
+        c = self.cfg
+        res = guarded(f"{key} reload", reload.reload_one, sup, editor, self.base, c["ns"][1],
+                      c["reload_samples"], c["start_timeout"])
+        self.rec(run, key, "reload", res)
+        log(f"{key} reload 1 of {c['ns'][1]}: {fmt_brief(res)}")
+        self.sweep(f"{key} reload")
+
+    def contain_rows(self, run):
+        c, n = self.cfg, self.cfg["ns"][1]
+        for mode in ("pidns", "none"):
+            res = guarded(f"uaol contain={mode} start", contain.start_rss, mode, self.base, n,
+                          c["start_timeout"], c["settle"])
+            self.rec(run, "uaol", f"start_{mode}", res)
+            log(f"uaol contain={mode} N={n}: {fmt_brief(res)}")
+            res = guarded(f"uaol contain={mode} orphans", contain.orphans,
+                          contain.UaolContain(mode), self.base, c["start_timeout"], c["orphan_cap"])
+            self.rec(run, "uaol", "orphans" if mode == "pidns" else "orphans_none", res)
+            log(f"uaol contain={mode} kill -9 of up: {fmt_brief(res)}")
+        self.sweep("contain")
 
     def behaviour_phase(self, run, order):
         c, t = self.cfg, self.tools
@@ -140,6 +237,7 @@ class Run:
             self.idle_phase(run, order, ns[1])
             self.start_phase(run, order, ns[2])
             self.behaviour_phase(run, order)
+            self.system_phase(run, order)
             self.runs_done = run + 1
 
 
@@ -147,6 +245,12 @@ def fmt_brief(res):
     keys = [k for k in res if k not in ("samples", "group", "run", "sup")]
     return ", ".join(f"{k}={res[k]:.4g}" if isinstance(res[k], float) else f"{k}={res[k]}"
                      for k in keys)
+
+
+def commit():
+    out = subprocess.run(["git", "-C", os.path.dirname(HERE), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 def main():
@@ -160,15 +264,26 @@ def main():
                     help="wall-clock deadline (epoch s): no run is begun that would end after it")
     ap.add_argument("--probe-md", help="markdown from bench/probe.sh to append")
     ap.add_argument("--render", metavar="JSON", help="only re-render a raw results file")
+    ap.add_argument("--write", nargs="?", const=publish.DEFAULT, metavar="FILE",
+                    help="replace the block between <!-- bench:table:begin --> and "
+                         f"<!-- bench:table:end --> in FILE (default {publish.DEFAULT}) "
+                         "with the generated markdown")
     a = ap.parse_args()
+    if a.write:
+        try:
+            publish.check(a.write)  # refuse now, not after the run
+        except publish.NoMarkers as e:
+            log(f"--write: {e}")
+            return 2
     if a.render:
         with open(a.render) as f:
-            print(report.render(json.load(f)))
-        return 0
+            md = report.render(json.load(f))
+        print(md)
+        return publish_to(a.write, md)
     cfg = dict(QUICK if a.quick else FULL)
     if a.runs:
         cfg["runs"] = a.runs
-    tools = {k: os.path.join(os.path.abspath(a.tools), k) for k in ("floor", "lines", "sink")}
+    tools = {k: os.path.join(os.path.abspath(a.tools), k) for k in ("floor", "lines", "sink", "ticker")}
     wanted = a.only.split(",") if a.only else None
     sups, missing = [], {}
     for s in ALL:
@@ -184,6 +299,9 @@ def main():
     base = tempfile.mkdtemp(prefix="uaol-bench-", dir=shm)
     t0 = time.monotonic()
     env = report.machine()
+    contain_auto = (guarded("contain auto", contain.mode_in_force, contain.UaolContain("auto"), base)
+                    if any(s.key == "uaol" for s in sups) else None)
+    contain_auto = contain_auto if isinstance(contain_auto, str) else None
     end = a.end if a.end else time.time() + cfg["budget"]
     run = Run(cfg, sups, tools, base, end)
     try:
@@ -202,6 +320,7 @@ def main():
            "no_restarts": [s.key for s in sups if not s.restarts],
            "sizes": report.sizes(sups),
            "versions": {s.key: s.version() for s in sups}, "leftovers_swept": run.leftovers,
+           "commit": commit(), "contain_auto": contain_auto,
            "left_running_at_end": left, "raw": run.raw}
     if a.probe_md and os.path.exists(a.probe_md):
         with open(a.probe_md) as f:
@@ -216,7 +335,19 @@ def main():
         f.write(md)
     print(md)
     log(f"done in {env['duration_s']:.0f} s; raw: {a.out}/bench-{stamp}.json")
-    return 1 if left else 0
+    return publish_to(a.write, md) or (1 if left else 0)
+
+
+def publish_to(path, md):
+    if not path:
+        return 0
+    try:
+        publish.write(path, md)
+    except (publish.NoMarkers, OSError) as e:
+        log(f"--write: {e}")
+        return 2
+    log(f"--write: the table in {path} is replaced (between the bench:table markers)")
+    return 0
 
 
 if __name__ == "__main__":
