@@ -27,9 +27,9 @@ def cli(inst, *args):
     return [inst.sup.path(), "-c", os.path.join(inst.wd, "supervisor.toml"), *args]
 
 
-def client(inst, *args, stdout=subprocess.PIPE):
+def client(inst, *args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL):
     return subprocess.Popen(cli(inst, *args), stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=subprocess.DEVNULL, env=inst.env, cwd=inst.wd)
+                            stderr=stderr, env=inst.env, cwd=inst.wd)
 
 
 def gated(sup, base, timeout, cmd):
@@ -174,7 +174,8 @@ def relay(sup, base, size, cap, tools, timeout, followers):
         os.close(w)
         w = None
         for _ in range(followers):
-            c = client(inst, "logs", "-f", "-n", "1")
+            # stderr too: a lagging client says so there
+            c = client(inst, "logs", "-f", "-n", "1", stderr=subprocess.STDOUT)
             if not read_until(c.stdout.fileno(), GATE_LINE, timeout):
                 return {"error": "a follower never printed the service's first line"}
             clients.append(c)
@@ -183,7 +184,7 @@ def relay(sup, base, size, cap, tools, timeout, followers):
         open_gate(gate)
         out = metrics._rate(metrics._sink_result(sink, cap), size)
         if drains:
-            time.sleep(0.2)  # let the follower catch up before counting what it got
+            settle(drains)
             out["follower_mib"] = sum(d.bytes for d in drains) / 2**20
             out["follower_lagged"] = sum(d.lagged for d in drains)
         return out
@@ -194,6 +195,17 @@ def relay(sup, base, size, cap, tools, timeout, followers):
         inst.stop()
         sink.kill()
         sink.wait()
+
+
+def settle(drains, quiet=0.3, cap=5.0):
+    """Wait until the followers have stopped receiving (caught up or gave up)."""
+    deadline, last = time.monotonic() + cap, -1
+    while time.monotonic() < deadline:
+        got = sum(d.bytes for d in drains)
+        if got == last:
+            return
+        last = got
+        time.sleep(quiet)
 
 
 def attach_watchers(inst):
