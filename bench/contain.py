@@ -41,21 +41,34 @@ class UaolContain(Uaol):
         return argv, env
 
 
-def mode_in_force(sup, base):
-    """What `check` says about containment for a config with sup's settings."""
+def check(sup, base):
+    """(exit code, what `check` says about containment) for sup's settings."""
     wd = os.path.join(base, f"check-{sup.mode}")
     os.makedirs(wd, exist_ok=True)
     argv, env = sup.prepare(wd, [("s1", ["/bin/true"])])
     out = subprocess.run(argv[:-1] + ["check", "--no-probe"], capture_output=True, text=True,
                          env=dict(os.environ, **(env or {})), cwd=wd, timeout=30)
-    for line in (out.stdout + out.stderr).splitlines():
-        if "contain" in line.lower():
-            return line.strip()
-    return f"check: exit {out.returncode}"
+    text = (out.stdout + out.stderr).splitlines()
+    said = [line.strip() for line in text if "contain" in line.lower()]
+    return out.returncode, (said or text or [f"check: exit {out.returncode}"])[-1]
+
+
+def mode_in_force(sup, base):
+    return check(sup, base)[1]
+
+
+def refused(mode, base):
+    """Why `up` would refuse contain = mode here (exit 3 from `check`), or None:
+    a refused mode is reported at once instead of waiting for the start timeout."""
+    code, said = check(UaolContain(mode), base)
+    return f"refused: {said}" if code else None
 
 
 def start_rss(mode, base, n, timeout, settle):
     """metrics.start for uaol-supervisor with contain = mode."""
+    why = refused(mode, base)
+    if why:
+        return {"error": why}
     res, inst = metrics.start(UaolContain(mode), n, base, timeout, settle)
     if inst:
         inst.stop()

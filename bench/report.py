@@ -145,7 +145,7 @@ def rows(doc):
         (f"log relay, {c['log_mib']} MiB of 100-byte lines (MB/s)", "log", "relay_mb_s",
          lambda x: fmt_num(x)),
     ]
-    return out + system_rows(c, n1)
+    return out + (system_rows(c, n1) if "follow_lines" in c else [])  # older JSON: no such rows
 
 
 def system_rows(c, n1):
@@ -185,12 +185,13 @@ SYSTEM_NOTES = [
     "log files, not the relay, and are not measured.",
     "Relay with a follower: one service prints a line, waits for a gate, then writes the "
     "{mib} MiB; the follower (`logs -f`, its output drained by the harness) is attached before "
-    "the gate opens; MB/s are measured at `up`'s own stdout, as in the relay row above.",
+    "the gate opens; MB/s are measured at `up`'s own stdout, as in the relay row above{got}.",
     "Reload rows: {n} services; the change is `BENCH_GEN=<k>` added to one service's "
     "environment in the supervisor's own file — uaol-supervisor `reload` "
     "(`env = {{…}}` in supervisor.toml), supervisord `supervisorctl update` (`environment=`); "
     "restart is `uaol-supervisor restart` / `supervisorctl restart`; medians of {k} changes per "
-    "run. *Running* is the replacement announcing itself; *answered* is the client's exit: "
+    "run (supervisord here has the `[unix_http_server]` supervisorctl needs, which its column above "
+    "runs without). *Running* is the replacement announcing itself; *answered* is the client's exit: "
     "uaol-supervisor answers once the service is ready (no readiness check: up for 200 ms), "
     "supervisorctl (a Python client: its start-up is in its times) once it has asked for the "
     "start. s6, runit, honcho, pm2 and Horust have no reload of one changed service measured here "
@@ -211,9 +212,19 @@ def system_notes(doc):
     p99 = values(doc["raw"], "pipe", "follow", "lat_p99_s")
     pipe_txt = (f"; through a plain pipe: median {stat(pipe, fmt_time)}, p99 {stat(p99, fmt_time)}"
                 if pipe and p99 else "")
-    args = dict(us=c["follow_us"] / 1000, lines=c["follow_lines"], pipe=pipe_txt,
+    got = values(doc["raw"], "uaol", "relay_f1", "follower_mib")
+    lag = values(doc["raw"], "uaol", "relay_f1", "follower_lagged")
+    got_txt = (f"; the follower received {stat(got, fmt_num)} MiB (prefixed lines), "
+               f"lag markers: {max(lag):.0f}" if got and lag else "")
+    args = dict(us=c["follow_us"] / 1000, lines=c["follow_lines"], pipe=pipe_txt, got=got_txt,
                 mib=c["log_mib"], n=c["ns"][1], k=c["reload_samples"], cap=c["orphan_cap"])
     out = [n.format(**args) for n in SYSTEM_NOTES]
+    watchers = values(doc["raw"], "uaol", "idle_f3", "watchers_cpu_ms")
+    if watchers:
+        out.append(f"Idle with 3 followers: a second `up` with N={c['ns'][1]} in the same idle window "
+                   f"as the row above it, with `logs -f`, `events` and `status --watch` attached "
+                   f"(CPU of `up` and its namespace init, from /proc); the three clients themselves "
+                   f"used {stat(watchers, lambda x: fmt_num(x, ' ms'))}.")
     if doc.get("contain_auto"):
         out.append(f"The default `contain = \"auto\"` (every other row) resolved to: "
                    f"`{doc['contain_auto']}`.")
@@ -284,6 +295,10 @@ def probe_ms(md):
     return (got["probe"], got["psql"]) if len(got) == 2 else None
 
 
+def times(r):
+    return f"{r:.2f} ×" if r >= 0.01 else f"{r:.1g} ×"
+
+
 def verdict(ok):
     return "yes" if ok else "**no**"
 
@@ -319,7 +334,7 @@ def ratios(doc):
             continue
         r = a / b
         met = "–" if lim is None else verdict(r <= lim if op == "le" else r >= lim)
-        lines.append(f"| {name} | {fmt(a)} | {fmt(b)} | {r:.2f} × | {met} |")
+        lines.append(f"| {name} | {fmt(a)} | {fmt(b)} | {times(r)} | {met} |")
     probe = probe_ms(doc.get("probe_md", ""))
     if probe:
         a, b = probe
@@ -345,14 +360,14 @@ def ratios(doc):
             lines.append(f"| {name} | – | {lim} {unit} | – | not measured |")
             continue
         ok = a <= lim if lim else a == 0
-        ratio = f"{a / lim:.2f} ×" if lim else "–"
+        ratio = times(a / lim) if lim else "–"
         lines.append(f"| {name} | {a:.3g} {unit} | {lim} {unit} | {ratio} | {verdict(ok)} |")
     kept = values(doc["raw"], "uaol", "reload", "kept")
     others = values(doc["raw"], "uaol", "reload", "others")
     if kept and others:
         k, o = min(kept), max(others)
         lines.append(f"| reload of 1 of {n1}: the others keep their PIDs (every run) | {k:.0f} | "
-                     f"{o:.0f} | {k / o:.2f} × | {verdict(k == o)} |")
+                     f"{o:.0f} | {times(k / o)} | {verdict(k == o)} |")
     else:
         lines.append(f"| reload of 1 of {n1}: the others keep their PIDs | – | – | – | not measured |")
     return "\n".join(lines)

@@ -82,8 +82,10 @@ class SystemPhase:
                           c["start_timeout"], c["settle"])
             self.rec(run, "uaol", f"start_{mode}", res)
             log(f"uaol contain={mode} N={n}: {fmt_brief(res)}")
-            res = guarded(f"uaol contain={mode} orphans", contain.orphans,
-                          contain.UaolContain(mode), self.base, c["start_timeout"], c["orphan_cap"])
+            why = contain.refused(mode, self.base)
+            res = {"error": why} if why else guarded(
+                f"uaol contain={mode} orphans", contain.orphans, contain.UaolContain(mode),
+                self.base, c["start_timeout"], c["orphan_cap"])
             self.rec(run, "uaol", "orphans" if mode == "pidns" else "orphans_none", res)
             log(f"uaol contain={mode} kill -9 of up: {fmt_brief(res)}")
         self.sweep("contain")
