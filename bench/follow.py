@@ -17,6 +17,7 @@ import time
 
 import metrics
 import procs
+import reload
 from workload import Instance
 
 GATE_LINE = b"bench-gate"
@@ -93,14 +94,37 @@ def summary(lat, count):
             "lat_lost": count - len(s)}
 
 
+class SupervisordFollow(reload.SupervisordCtl):
+    """supervisord writing each program's stdout to a log file, followed with
+    `supervisorctl tail -f` (its `logs -f`: over its RPC socket)."""
+
+    def prepare(self, wd, services):
+        argv, env = super().prepare(wd, services)
+        with open(argv[-1]) as f:
+            text = f.read()
+        with open(argv[-1], "w") as f:
+            f.write(text.replace("stdout_logfile=/dev/stdout",
+                                 f"stdout_logfile={wd}/%(program_name)s.log"))
+        return argv, env
+
+    @staticmethod
+    def follower(inst):
+        conf = os.path.join(inst.wd, "supervisord.conf")
+        return subprocess.Popen([reload.real_python_script("supervisorctl"), "-c", conf, "tail", "-f",
+                                 "s1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=inst.env, cwd=inst.wd)
+
+
 def follow_latency(sup, base, count, interval_us, tools, timeout):
-    """`logs -f` client of a running `up`: write → printed by the follower."""
+    """A follower of a running supervisor (`logs -f`, or the sup's own
+    `follower(inst)`): write → printed by the follower."""
     inst, gate = gated(sup, base, timeout, (tools["ticker"], str(count), str(interval_us)))
     follower = None
     try:
         if inst.launch(timeout) is None:
             return {"error": "never started"}
-        follower = client(inst, "logs", "-f", "-n", "1")
+        follower = (sup.follower(inst) if hasattr(sup, "follower")
+                    else client(inst, "logs", "-f", "-n", "1"))
         fd = follower.stdout.fileno()
         if not read_until(fd, GATE_LINE, timeout):
             return {"error": "the follower never printed the service's first line"}

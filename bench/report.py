@@ -181,8 +181,10 @@ SYSTEM_NOTES = [
     "`logs -f` rows: a service writes a line stamped with CLOCK_MONOTONIC every {us} ms "
     "({lines} lines); the harness reads the client's stdout and subtracts the stamp on arrival. "
     "The C floor column of these rows is GNU `tail -f` of a file the same writer appends to, read "
-    "the same way{pipe}. The peers' own followers (`supervisorctl tail -f`, `pm2 logs`) read "
-    "log files, not the relay, and are not measured.",
+    "the same way{pipe}. supervisord's column is `supervisorctl tail -f` (its follower: the "
+    "program's stdout goes to a log file, which supervisord serves over its RPC socket; not the "
+    "same path as a relay); pm2's `pm2 logs` is not measured; s6, runit, honcho and Horust "
+    "have no follower of their own.",
     "Relay with a follower: one service prints a line, waits for a gate, then writes the "
     "{mib} MiB; the follower (`logs -f`, its output drained by the harness) is attached before "
     "the gate opens; MB/s are measured at `up`'s own stdout, as in the relay row above{got}.",

@@ -40,6 +40,7 @@ class SystemPhase:
             ok, why = sd.available()
             if ok:
                 self.reload_rows(run, "supervisord", sd, reload.SupervisordEdit)
+                self.peer_follow(run, "supervisord", follow.SupervisordFollow())
             else:
                 self.rec(run, "supervisord", "reload", {"error": why})
         for s in order:
@@ -49,6 +50,14 @@ class SystemPhase:
                 self.rec(run, s, "orphans", res)
                 log(f"{s.key} kill -9 of the supervisor: {fmt_brief(res)}")
             self.sweep(f"{s.key} system")
+
+    def peer_follow(self, run, key, sup):
+        c = self.cfg
+        res = guarded(f"{key} follow", follow.follow_latency, sup, self.base, c["follow_lines"],
+                      c["follow_us"], self.tools, c["start_timeout"])
+        self.rec(run, key, "follow", res)
+        log(f"{key} follow latency: {fmt_brief(res)}")
+        self.sweep(f"{key} follow")
 
     def control_rows(self, run, u):
         c, t, base = self.cfg, self.tools, self.base
