@@ -97,7 +97,8 @@ class Run(system.SystemPhase):
                 self.raw.append({"run": run, "sup": k, "group": "idle", "idle_cpu_ms": ms})
             follow.stop_clients(watchers)
             watchers = []
-            insts.pop("uaol+watchers").stop() if "uaol+watchers" in insts else None
+            if "uaol+watchers" in insts:
+                insts.pop("uaol+watchers").stop()
             for s in order:
                 if s.key in insts:
                     res = guarded(f"{s.key} sigterm", metrics.sigterm, insts[s.key], c["sigterm_cap"])
@@ -190,7 +191,8 @@ def main():
     cfg = dict(QUICK if a.quick else FULL)
     if a.runs:
         cfg["runs"] = a.runs
-    tools = {k: os.path.join(os.path.abspath(a.tools), k) for k in ("floor", "lines", "sink", "ticker")}
+    tools = {k: os.path.join(os.path.abspath(a.tools), k)
+             for k in ("floor", "lines", "sink", "ticker")}
     wanted = a.only.split(",") if a.only else None
     sups, missing = [], {}
     for s in ALL:

@@ -4,7 +4,8 @@
 # measures them all in one run. Prints a markdown table; raw JSON goes to
 # bench/results/ (git-ignored).
 #
-#   scripts/bench.sh            full run (3 runs, N = 10/200/1000, ~15 min on 2 cores)
+#   scripts/bench.sh            full run (3 runs, N = 10/200/1000, ~15 min on 2 cores,
+#                               installs, Horust build and the probe aside)
 #   scripts/bench.sh --quick    1 run, smaller N and sizes (~2 min), for iteration
 #   scripts/bench.sh --only floor,uaol,s6   a subset (keys: floor uaol s6 runit
 #                                           supervisord honcho pm2 horust)
