@@ -12,43 +12,40 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import contain  # noqa: E402
+import follow  # noqa: E402
 import metrics  # noqa: E402
 import procs  # noqa: E402
+import publish  # noqa: E402
 import report  # noqa: E402
+import system  # noqa: E402
+from harness import fmt_brief, guarded, log  # noqa: E402
 from peers import ALL, HERE  # noqa: E402
 
 FULL = dict(runs=3, ns=[10, 200, 1000], idle=30.0, kill9=15, log_mib=200, log_cap=20.0,
-            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0)
+            crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0,
+            follow_lines=300, follow_us=10000, reload_samples=5, orphan_cap=2.0)
 QUICK = dict(runs=1, ns=[10, 50, 100], idle=5.0, kill9=5, log_mib=20, log_cap=5.0,
-             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0)
+             crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0,
+             follow_lines=100, follow_us=10000, reload_samples=3, orphan_cap=2.0)
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def guarded(what, fn, *args):
-    try:
-        return fn(*args)
-    except Exception as e:  # a broken peer must not stop the run
-        log(f"{what}: {type(e).__name__}: {e}")
-        return {"error": f"{type(e).__name__}: {e}"}
-
-
-class Run:
+class Run(system.SystemPhase):
     def __init__(self, cfg, sups, tools, base, end):
         self.cfg, self.sups, self.tools, self.base, self.end = cfg, sups, tools, base, end
         self.raw = []      # one dict per (run, sup, metric group)
         self.leftovers = 0
 
     def rec(self, run, sup, group, res):
-        self.raw.append({"run": run, "sup": sup.key, "group": group, **res})
+        key = sup if isinstance(sup, str) else sup.key
+        self.raw.append({"run": run, "sup": key, "group": group, **res})
 
     def sweep(self, phase):
         n = procs.sweep()
@@ -76,7 +73,7 @@ class Run:
     def idle_phase(self, run, order, n):
         """All supervisors up at once with N services: start, memory, a common
         idle window, then SIGTERM each in turn."""
-        c, insts = self.cfg, {}
+        c, insts, watchers = self.cfg, {}, []
         try:
             for s in order:
                 res, inst = self.try_start(s, n)
@@ -86,9 +83,22 @@ class Run:
                     insts[s.key] = inst
                 elif inst:
                     inst.stop()
+            watchers = self.watched_up(run, order, n, insts)
             log(f"idle window {c['idle']:.0f} s over {len(insts)} supervisors")
+            w_before = procs.cpu_ticks([w.pid for w in watchers])
             for k, ms in metrics.idle_cpu(insts, c["idle"]).items():
+                if k == "uaol+watchers":
+                    ms_w, alive = follow.watchers_cpu_ms(watchers, w_before)
+                    self.rec(run, "uaol", "idle_f3", {"idle_cpu_ms": ms, "watchers_cpu_ms": ms_w,
+                                                      "watchers_attached": alive})
+                    log(f"uaol + 3 followers idle: up {ms:g} ms, followers {ms_w:g} ms, "
+                        f"{alive}/3 attached")
+                    continue
                 self.raw.append({"run": run, "sup": k, "group": "idle", "idle_cpu_ms": ms})
+            follow.stop_clients(watchers)
+            watchers = []
+            if "uaol+watchers" in insts:
+                insts.pop("uaol+watchers").stop()
             for s in order:
                 if s.key in insts:
                     res = guarded(f"{s.key} sigterm", metrics.sigterm, insts[s.key], c["sigterm_cap"])
@@ -96,6 +106,7 @@ class Run:
                     log(f"{s.key} SIGTERM: {fmt_brief(res)}")
                     insts.pop(s.key).stop()
         finally:
+            follow.stop_clients(watchers)
             for inst in insts.values():
                 inst.stop()
         self.sweep("idle")
@@ -140,13 +151,14 @@ class Run:
             self.idle_phase(run, order, ns[1])
             self.start_phase(run, order, ns[2])
             self.behaviour_phase(run, order)
+            self.system_phase(run, order)
             self.runs_done = run + 1
 
 
-def fmt_brief(res):
-    keys = [k for k in res if k not in ("samples", "group", "run", "sup")]
-    return ", ".join(f"{k}={res[k]:.4g}" if isinstance(res[k], float) else f"{k}={res[k]}"
-                     for k in keys)
+def commit():
+    out = subprocess.run(["git", "-C", os.path.dirname(HERE), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 def main():
@@ -160,15 +172,27 @@ def main():
                     help="wall-clock deadline (epoch s): no run is begun that would end after it")
     ap.add_argument("--probe-md", help="markdown from bench/probe.sh to append")
     ap.add_argument("--render", metavar="JSON", help="only re-render a raw results file")
+    ap.add_argument("--write", nargs="?", const=publish.DEFAULT, metavar="FILE",
+                    help="replace the block between <!-- bench:table:begin --> and "
+                         f"<!-- bench:table:end --> in FILE (default {publish.DEFAULT}) "
+                         "with the generated markdown")
     a = ap.parse_args()
+    if a.write:
+        try:
+            publish.check(a.write)  # refuse now, not after the run
+        except publish.NoMarkers as e:
+            log(f"--write: {e}")
+            return 2
     if a.render:
         with open(a.render) as f:
-            print(report.render(json.load(f)))
-        return 0
+            md = report.render(json.load(f))
+        print(md)
+        return publish_to(a.write, md)
     cfg = dict(QUICK if a.quick else FULL)
     if a.runs:
         cfg["runs"] = a.runs
-    tools = {k: os.path.join(os.path.abspath(a.tools), k) for k in ("floor", "lines", "sink")}
+    tools = {k: os.path.join(os.path.abspath(a.tools), k)
+             for k in ("floor", "lines", "sink", "ticker")}
     wanted = a.only.split(",") if a.only else None
     sups, missing = [], {}
     for s in ALL:
@@ -184,6 +208,9 @@ def main():
     base = tempfile.mkdtemp(prefix="uaol-bench-", dir=shm)
     t0 = time.monotonic()
     env = report.machine()
+    contain_auto = (guarded("contain auto", contain.mode_in_force, contain.UaolContain("auto"), base)
+                    if any(s.key == "uaol" for s in sups) else None)
+    contain_auto = contain_auto if isinstance(contain_auto, str) else None
     end = a.end if a.end else time.time() + cfg["budget"]
     run = Run(cfg, sups, tools, base, end)
     try:
@@ -202,6 +229,7 @@ def main():
            "no_restarts": [s.key for s in sups if not s.restarts],
            "sizes": report.sizes(sups),
            "versions": {s.key: s.version() for s in sups}, "leftovers_swept": run.leftovers,
+           "commit": commit(), "contain_auto": contain_auto,
            "left_running_at_end": left, "raw": run.raw}
     if a.probe_md and os.path.exists(a.probe_md):
         with open(a.probe_md) as f:
@@ -216,7 +244,19 @@ def main():
         f.write(md)
     print(md)
     log(f"done in {env['duration_s']:.0f} s; raw: {a.out}/bench-{stamp}.json")
-    return 1 if left else 0
+    return publish_to(a.write, md) or (1 if left else 0)
+
+
+def publish_to(path, md):
+    if not path:
+        return 0
+    try:
+        publish.write(path, md)
+    except (publish.NoMarkers, OSError) as e:
+        log(f"--write: {e}")
+        return 2
+    log(f"--write: the table in {path} is replaced (between the bench:table markers)")
+    return 0
 
 
 if __name__ == "__main__":

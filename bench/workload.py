@@ -24,6 +24,17 @@ SCRIPTS = {
     "svc": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\nexec sleep 2147483647\n',
     "crash": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\nexit 1\n',
     "log": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\n"$3" "$4"\nexec sleep 2147483647\n',
+    # Announces, prints "bench-gate", waits for a line on the gate FIFO ($3), then
+    # runs the rest of its arguments: followers are attached before the output starts.
+    "gated": '#!/bin/sh\n' + ME + 'echo "$1 $pid" > "$2"\necho bench-gate\nread -r _ < "$3"\n'
+             'shift 3\n"$@"\nexec sleep 2147483647\n',
+    # A grandchild (`sh -c 'sleep & wait'`): announced as NAMEg.
+    "tree": '#!/bin/sh\n' + ME + 'sh -c \'' + ME.strip() + '; echo "$1g $pid" > "$2"; '
+            'exec sleep 2147483647\' sh "$1" "$2" &\necho "$1 $pid" > "$2"\nwait\n',
+    # A double-forked `setsid` daemon: announced as NAMEd, then the service sleeps.
+    "daemon": '#!/bin/sh\n' + ME + '( setsid sh -c \'' + ME.strip() + '; echo "$1d $pid" > "$2"; '
+              'exec sleep 2147483647\' sh "$1" "$2" </dev/null >/dev/null 2>&1 & )\n'
+              'echo "$1 $pid" > "$2"\nexec sleep 2147483647\n',
 }
 
 
@@ -77,15 +88,20 @@ class Instance:
     """One supervisor process (plus everything it starts) on one workload."""
 
     def __init__(self, sup, n, kind, base, extra=(), stdout=None):
+        """kind: a SCRIPTS key, or a tuple of them given to the services in turn."""
         self.sup, self.n = sup, n
-        self.wd = tempfile.mkdtemp(prefix=f"{sup.key}-{kind}-{n}-", dir=base)
-        script = os.path.join(self.wd, f"{kind}.sh")
-        with open(script, "w") as f:
-            f.write(SCRIPTS[kind])
-        os.chmod(script, 0o755)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        self.wd = tempfile.mkdtemp(prefix=f"{sup.key}-{'+'.join(kinds)}-{n}-", dir=base)
+        scripts = []
+        for k in kinds:
+            scripts.append(os.path.join(self.wd, f"{k}.sh"))
+            with open(scripts[-1], "w") as f:
+                f.write(SCRIPTS[k])
+            os.chmod(scripts[-1], 0o755)
         self.fifo = Fifo(os.path.join(self.wd, "announce"))
         self.names = [f"s{i}" for i in range(1, n + 1)]
-        services = [(nm, [script, nm, self.fifo.path, *extra]) for nm in self.names]
+        services = [(nm, [scripts[i % len(scripts)], nm, self.fifo.path, *extra])
+                    for i, nm in enumerate(self.names)]
         self.argv, env = sup.prepare(self.wd, services)
         self.env = dict(os.environ, **(env or {}))
         self.stdout = stdout

@@ -4,13 +4,18 @@
 # measures them all in one run. Prints a markdown table; raw JSON goes to
 # bench/results/ (git-ignored).
 #
-#   scripts/bench.sh            full run (3 runs, N = 10/200/1000, ~15 min on 2 cores)
+#   scripts/bench.sh            full run (3 runs, N = 10/200/1000, ~15 min on 2 cores,
+#                               installs, Horust build and the probe aside)
 #   scripts/bench.sh --quick    1 run, smaller N and sizes (~2 min), for iteration
 #   scripts/bench.sh --only floor,uaol,s6   a subset (keys: floor uaol s6 runit
 #                                           supervisord honcho pm2 horust)
 #   UAOL_OLD_BIN=/path/to/old/uaol-supervisor UAOL_OLD_LABEL=abc1234 \
 #     scripts/bench.sh --only floor,uaol,uaol-old   before/after, same run
 #   BENCH_PROBE=0 scripts/bench.sh ...      skip the database probe row
+#   scripts/bench.sh --write [FILE]         also put the markdown into FILE (default
+#     docs/performance.md) between the lines <!-- bench:table:begin --> and
+#     <!-- bench:table:end -->; refused at once (exit 2) when they are missing
+#   scripts/bench.sh --render bench/results/latest.json --write   re-render a saved run
 # Peers are installed into the system (apt, pip) or into bench/.deps (npm,
 # cargo); nothing outside is touched otherwise. Needs root for apt.
 set -euo pipefail
@@ -24,13 +29,27 @@ mkdir -p "$DEPS/bin" bench/results
 say() { echo "bench.sh: $*" >&2; }
 # `--only a,b`: install and build only what those columns need.
 ONLY=""
+WRITE=""
 prev=""
 for a in "$@"; do
-  case $a in --only=*) ONLY=${a#--only=} ;; esac
+  case $a in
+    --only=*) ONLY=${a#--only=} ;;
+    --write=*) WRITE=${a#--write=} ;;
+    --write) WRITE=docs/performance.md ;;
+  esac
   [ "$prev" = --only ] && ONLY=$a
+  [ "$prev" = --write ] && [[ $a != -* ]] && WRITE=$a
   prev=$a
 done
 wants() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+# `--write FILE`: refuse before installing, building and measuring, not after.
+if [ -n "$WRITE" ]; then
+  python3 bench/publish.py "$WRITE" || exit 2
+fi
+# `--render JSON`: nothing to install or build.
+for a in "$@"; do
+  case $a in --render|--render=*) exec python3 bench/bench.py "$@" ;; esac
+done
 
 # --- peers -----------------------------------------------------------------
 need_apt=()
@@ -80,7 +99,7 @@ if wants horust && [ ! -x "$DEPS/horust/bin/horust" ]; then
 fi
 
 # --- our tools and uaol-supervisor ------------------------------------------
-for t in floor lines sink; do
+for t in floor lines sink ticker; do
   if [ ! -x "$DEPS/bin/$t" ] || [ "bench/$t.c" -nt "$DEPS/bin/$t" ]; then
     cc -O2 -Wall -Wextra -o "$DEPS/bin/$t" "bench/$t.c"
   fi
