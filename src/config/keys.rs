@@ -57,6 +57,8 @@ pub const SERVICE: &[&str] = &[
     "limits",
     "umask",
     "nice",
+    "replicas",
+    "replica_port_base",
 ];
 /// `backoff = { … }`.
 pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];

@@ -43,6 +43,7 @@ fn source_layer(s: &Source) -> &'static str {
         Source::ServiceEnv { .. } => "env",
         Source::Database { .. } => "database",
         Source::User { .. } => "user",
+        Source::Replica { .. } => "replica",
     }
 }
 
