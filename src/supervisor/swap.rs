@@ -9,7 +9,10 @@
 //!
 //! Units are never reordered or dropped: an index stays a service for the
 //! whole run (events, tails and the sink name services by index). A new Plan
-//! whose order would need that is refused here, before anything changed.
+//! whose order would need that is refused here, before anything changed —
+//! except a dependency on a service added by this reload (a scaled-up
+//! `replicas`): the scheduler and the shutdown follow the graph, not the
+//! index, and the reload starts added services before restarting changed ones.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -99,11 +102,12 @@ impl Engine {
     /// Every kept service's dependencies must still come before it.
     fn check_order(&self, s: &Swap) -> Result<(), String> {
         let index = |n: &str| self.units.iter().position(|u| u.plan.name == n);
+        let added = |n: &str| s.added.iter().any(|a| a == n);
         for (i, u) in self.units.iter().enumerate() {
             let Some(new) = s.plan.service(&u.plan.name) else {
                 continue;
             };
-            for d in &new.depends_on {
+            for d in new.depends_on.iter().filter(|d| !added(&d.name)) {
                 if index(&d.name).is_none_or(|j| j >= i) {
                     return Err(format!(
                         "`{}` now depends on `{}`, which starts after it: restart `up` to apply this order",
