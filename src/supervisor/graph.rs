@@ -66,7 +66,9 @@ impl Graph {
     /// Build the graph over `services` (already selected; dependencies outside
     /// the set cannot exist after [`select`]).
     pub fn new(services: &[&ServicePlan]) -> Graph {
-        let index = |n: &str| services.iter().position(|s| s.name == n);
+        // The last of a name: a reload that re-adds a removed name (a
+        // scale-down then up of `replicas`) appends a new unit after the retired one.
+        let index = |n: &str| services.iter().rposition(|s| s.name == n);
         let deps: Vec<Vec<(usize, Condition)>> = services
             .iter()
             .map(|s| {

@@ -28,7 +28,7 @@ impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
     pub fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
         self.check_order(&s)?;
-        let index = |e: &Engine, n: &str| e.units.iter().position(|u| u.plan.name == n);
+        let index = |e: &Engine, n: &str| e.unit_named(n);
         let mut changed = Vec::new();
         for name in &s.changed {
             let (Some(i), Some(new)) = (index(self, name), s.plan.service(name)) else {
@@ -101,9 +101,9 @@ impl Engine {
 
     /// Every kept service's dependencies must still come before it.
     fn check_order(&self, s: &Swap) -> Result<(), String> {
-        let index = |n: &str| self.units.iter().position(|u| u.plan.name == n);
+        let index = |n: &str| self.unit_named(n);
         let added = |n: &str| s.added.iter().any(|a| a == n);
-        for (i, u) in self.units.iter().enumerate() {
+        for (i, u) in self.units.iter().enumerate().filter(|(_, u)| !u.retired) {
             let Some(new) = s.plan.service(&u.plan.name) else {
                 continue;
             };
