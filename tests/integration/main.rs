@@ -21,6 +21,7 @@ mod limits;
 mod memory;
 mod prestart;
 mod probe;
+mod replicas;
 mod run;
 mod secrets;
 mod up;
