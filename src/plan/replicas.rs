@@ -137,10 +137,11 @@ pub fn check_collisions(ctx: &mut Ctx, raws: &[(&Str, bool)]) {
         .map(|(n, _)| n.get_ref().as_str())
         .collect();
     for (written, group) in collisions(&names, &replicated) {
-        let Some((at, _)) = raws.iter().find(|(n, _)| n.get_ref() == written) else {
+        let find = |name: &str| raws.iter().find(|(n, _)| n.get_ref() == name);
+        let (Some((at, _)), Some((g, _))) = (find(written), find(group)) else {
             continue;
         };
-        let msg = format!("this name collides with the copies of `{group}`, which has `replicas` (its copies are named `{group}.1`, `{group}.2`, …); rename one of them");
+        let msg = format!("this name collides with the copies of `{group}` (at {}), which has `replicas`: its copies are named `{group}.1`, `{group}.2`, …; rename one of them", ctx.loc.at(&g.span()));
         ctx.err(&at.span(), &format!("services.{written}"), msg);
     }
 }

@@ -16,6 +16,7 @@ mod credentials;
 mod env;
 mod escape;
 mod export;
+mod export_replicas;
 mod hostile_output;
 mod limits;
 mod memory;
