@@ -43,7 +43,7 @@ async function upstreamAll(up) {
   const each = await Promise.all(bases.map(upstreamHealth));
   if (each.length === 1) return each[0];
   const status = each.every((r) => r.status === 'ok') ? 'ok' : 'degraded';
-  return { status, replicas: Object.fromEntries(bases.map((b, i) => [b, each[i]])) };
+  return { ...each[0], status, replicas: Object.fromEntries(bases.map((b, i) => [b, each[i]])) };
 }
 
 async function aggregate() {
