@@ -3,7 +3,7 @@
 
 Run through scripts/bench.sh (which installs the peers and builds the C
 tools). Prints a markdown table of medians (min–max) over the runs and
-writes the raw figures to bench/results/. See README "Performance".
+writes the raw figures to bench/results/. See docs/performance.md.
 """
 
 import argparse

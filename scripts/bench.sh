@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark command (README "Performance"): installs the peers when
+# The benchmark command (docs/performance.md): installs the peers when
 # missing, builds the C floor and meters and uaol-supervisor (release), then
 # measures them all in one run. Prints a markdown table; raw JSON goes to
 # bench/results/ (git-ignored).

@@ -8,7 +8,7 @@
 # New inputs go to fuzz/corpus/<target>/ (not committed; kept between runs);
 # the committed seeds are read from fuzz/seeds/ and tests/corpus/. A crash is
 # saved under fuzz/artifacts/<target>/ and makes the script exit 1: turn it
-# into a regression test (see README "Reliability").
+# into a regression test (see docs/reliability.md).
 set -euo pipefail
 
 secs="${1:-60}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos soak (README "Reliability"): `scripts/soak.sh [SECONDS]` (default 180).
+# Chaos soak (docs/reliability.md): `scripts/soak.sh [SECONDS]` (default 180).
 # Runs `uaol-supervisor up` with 50 services of mixed behaviour while random
 # children and grandchildren are SIGKILLed, then checks: every restartable
 # service running again, crash-loopers `failed`, no persistent zombie, no

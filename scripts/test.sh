@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README): installs what the tests need when missing, then
+# The test command (README "Quickstart"): installs what the tests need when missing, then
 # runs the format check, clippy and every test. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +66,7 @@ if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
 fi
 cargo build --quiet
 UAOL_SUPERVISOR="$PWD/target/debug/uaol-supervisor" bash examples/uaol/tests/e2e.sh
-# The chaos soak's 60 s mode (README "Reliability"): 50 services, random
+# The chaos soak's 60 s mode (docs/reliability.md): 50 services, random
 # SIGKILLs, zombie/RSS/leftover/lost-line checks. Uses the debug build above.
 echo "== chaos soak (60 s)" >&2
 UAOL_BIN="$PWD/target/debug/uaol-supervisor" scripts/soak.sh 60

@@ -96,6 +96,13 @@ pub struct UpArgs {
     /// Skip the database probe gate (validation still runs).
     #[arg(long)]
     pub no_probe: bool,
+    /// Development: reload when supervisor.toml or an env file changes, and
+    /// restart a service when a file under its `watch` paths changes (minus
+    /// `.git`, `node_modules`, editor swap files and `watch_ignore`).
+    /// Debounced: changes within 150 ms of each other are one. Kernel
+    /// notifications (inotify), no polling. See docs/reload.md, "Watch".
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `check`

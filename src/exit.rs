@@ -1,6 +1,6 @@
 //! The one exit-code table. Codes 0–3 keep `pg_isready`'s meanings, 4–7 extend
 //! them for the database probe; `check`, `up` and `run` use the same numbers for
-//! the same failures before any service starts. Documented in README "Exit codes".
+//! the same failures before any service starts. Documented in docs/exit-codes.md.
 
 use std::process::ExitCode;
 

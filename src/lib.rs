@@ -7,20 +7,27 @@
 //! ## Theory of operation
 //!
 //! ```text
-//! supervisor.toml ─┐
-//! .env file(s) ────┼─► config::load ─► env::resolve (with provenance)
-//! OS environment ──┘         │
-//!                            ├─► plan::build: graph, paths, commands ─┐
-//!                            └─► db::validate: parse, lint, redact    ┴─► Plan (immutable)
-//! Plan ─► supervisor (start in dependency order, watch, restart, log, stop in reverse)
-//!            └─ db gate: probe (DNS→TCP→TLS→auth→query) before `uses_database` services
+//! supervisor.toml ─► config::read_text, config::parse ─► RawConfig ──┐
+//! .env file(s) ────► env::read_env_file (line numbers, lint) ────────┤
+//! OS environment ──► cmd::common::os_env (captured once) ─────────────┤
+//!                                                                     ▼
+//! plan::load ─► plan::build: env::Layers (six layers, with provenance),
+//!               db::validate (parse, lint, redact), each service, the graph
+//!            ─► plan::Plan (immutable) — or plan::Problems, all at once (exit 3)
+//! Plan ─► views: cmd::check, cmd::env
+//!      ─► executors: supervisor::Supervisor (up, run), export (systemd, kubernetes)
+//! supervisor: one select! loop (runtime) around the engine (owns all state);
+//!             db gate (db::gate_with: DNS→TCP→TLS→auth→query) before
+//!             `uses_database` services; control: the socket, commands with
+//!             tickets, streams from the events broadcast
 //! ```
 //!
 //! Raw input is parsed close to the file (`config`), turned into a validated,
 //! immutable [`plan::Plan`] in one place (`plan::build`), and every command is a
 //! view of, or an executor for, that Plan. Pure logic (parsing, resolution, the
 //! service state machine) is kept apart from I/O; one event loop owns all
-//! runtime state.
+//! runtime state. The longer tour, with the state table and how to add a
+//! config key, a command or a readiness kind: docs/design.md.
 
 pub mod cli;
 pub mod cmd;
@@ -33,6 +40,7 @@ pub mod export;
 pub mod plan;
 pub mod secret;
 pub mod supervisor;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -115,7 +115,7 @@ pub fn source_label(src: &Source) -> String {
     }
 }
 
-/// Precedence rank of a source (the SPEC's layer number).
+/// Precedence rank of a source (its layer number in docs/environment.md "Precedence").
 pub fn layer(src: &Source) -> u8 {
     match src {
         Source::Os | Source::User { .. } => 1,

@@ -1,6 +1,6 @@
 //! `probe [--url URL | --url-env NAME] [--client C] [--wait DUR] [--json]`: validate the database URL and run
 //! the full handshake probe once (retrying transient failures up to `wait`),
-//! like `pg_isready` but logged in and queried. Exit codes per README.
+//! like `pg_isready` but logged in and queried. Exit codes: docs/database.md "Failures".
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -58,6 +58,7 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
     reloader.selection = args.services.clone();
     reloader.probe = !args.no_probe;
     ctx.reloader = Some(Arc::new(reloader));
+    ctx.watch = args.watch;
     // SIGHUP reloads only without a controlling terminal (see `signals.rs`).
     let hangups = (!Signals::has_terminal()).then(|| {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -59,6 +59,8 @@ pub const SERVICE: &[&str] = &[
     "nice",
     "replicas",
     "replica_port_base",
+    "watch",
+    "watch_ignore",
 ];
 /// `backoff = { … }`.
 pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];

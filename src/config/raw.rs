@@ -130,6 +130,10 @@ pub struct RawService {
     pub replicas: Option<Spanned<i64>>,
     /// `replica_port_base = 3100`: `REPLICA_PORT` = 3100, 3101, … per copy.
     pub replica_port_base: Option<Spanned<i64>>,
+    /// `watch = ["src", "package.json"]`: restart on changes there (`up --watch`).
+    pub watch: Option<Vec<Str>>,
+    /// `watch_ignore = ["*.log"]`: globs added to the default ignores.
+    pub watch_ignore: Option<Vec<Str>>,
 }
 
 /// `limits = { NAME = value }`: names are checked in `plan::limits` (with

@@ -28,6 +28,7 @@ pub mod serve;
 pub mod server;
 pub mod stream;
 pub mod usage;
+pub mod watch;
 
 use crate::exit;
 use crate::plan::Plan;

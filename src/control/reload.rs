@@ -40,6 +40,10 @@ pub struct Reloader {
     /// `up` probes the database (not `--no-probe`).
     pub probe: bool,
     current: Mutex<Arc<Plan>>,
+    /// The newest Plan that loaded and was not refused: `current`, or a
+    /// newer one whose differences touch no service (`watch` keys alone).
+    /// Sent to `up --watch`, which follows it.
+    latest: tokio::sync::watch::Sender<Arc<Plan>>,
     busy: tokio::sync::Mutex<()>,
 }
 
@@ -52,7 +56,8 @@ impl Reloader {
             log_format: None,
             selection: Vec::new(),
             probe: true,
-            current: Mutex::new(plan),
+            current: Mutex::new(Arc::clone(&plan)),
+            latest: tokio::sync::watch::Sender::new(plan),
             busy: tokio::sync::Mutex::new(()),
         }
     }
@@ -60,6 +65,17 @@ impl Reloader {
     /// The Plan in force.
     pub fn current(&self) -> Arc<Plan> {
         Arc::clone(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The Plan `up --watch` follows (see `latest`).
+    pub fn latest(&self) -> Arc<Plan> {
+        Arc::clone(&self.latest.borrow())
+    }
+
+    /// Told each time a reload (any: `reload`, SIGHUP, a watched file) loads
+    /// a Plan that is not refused.
+    pub fn follow(&self) -> tokio::sync::watch::Receiver<Arc<Plan>> {
+        self.latest.subscribe()
     }
 
     /// Exactly as `up` loaded it: the file, the captured OS environment,
@@ -76,7 +92,8 @@ impl Reloader {
         Ok(p)
     }
 
-    fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
+    /// The services `up` runs in `p` (`up A B`: those and their dependencies).
+    pub fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
         let idx = graph::select(&p.services, &self.selection)?;
         Ok(idx.into_iter().map(|i| &p.services[i]).collect())
     }
@@ -114,7 +131,11 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
         warnings,
         problems: Vec::new(),
     };
-    if dry_run || out.diff.is_empty() {
+    if dry_run {
+        return Ok(ok(out));
+    }
+    if out.diff.is_empty() {
+        r.latest.send_replace(Arc::new(new));
         return Ok(ok(out));
     }
     probe(r, &out.diff, &new, &ns).await?;
@@ -122,6 +143,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     let redactor = both(&old, &new);
     let swapped = swap(ctx, &new, &out.diff, redactor.clone()).await?;
     *r.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+    r.latest.send_replace(Arc::clone(&new));
     ctx.adopt(&new, redactor, swapped.names);
     out.generation = generation + 1;
     for name in out.diff.named(Kind::Removed) {
@@ -224,17 +246,21 @@ fn log(ctx: &Context, answer: &Result<Response, Response>, dry_run: bool) {
         Ok(r) => {
             let Some(res) = &r.reload else { return };
             let text = crate::plan::diff_render::human(&res.diff);
-            tracing::info!(
-                "reload applied (plan generation {}):\n{}",
-                res.generation,
-                text.trim_end()
-            );
+            // One log line per diff line: a `\n` inside one event is shown
+            // as an escape by the log sink (an event is one line).
+            tracing::info!("reload applied (plan generation {}):", res.generation);
+            for line in text.trim_end().lines() {
+                tracing::info!("  {line}");
+            }
             format!("reload applied: plan generation {}", res.generation)
         }
         Err(e) => {
             let head = e.error.as_deref().unwrap_or("reload refused");
             let lines = e.reload.as_ref().map_or(&[][..], |r| &r.problems[..]);
-            tracing::error!("{head}:\n{}", lines.join("\n"));
+            tracing::error!("{head}:");
+            for line in lines {
+                tracing::error!("  {line}");
+            }
             format!("{head}: {}", lines.join(" "))
         }
     };

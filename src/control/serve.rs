@@ -42,6 +42,8 @@ pub struct Context {
     names: Mutex<Arc<Vec<String>>>,
     /// Reads the configuration again (`reload`, SIGHUP); `None`: cannot.
     pub reloader: Option<Arc<Reloader>>,
+    /// `up --watch`: reload and restart on file changes (`watch.rs`).
+    pub watch: bool,
 }
 
 impl Context {
@@ -59,6 +61,7 @@ impl Context {
             events: handle.events.clone(),
             names: Mutex::new(Arc::clone(&handle.names)),
             reloader: None,
+            watch: false,
         }
     }
 

@@ -50,7 +50,8 @@ pub fn run_with(sup: Supervisor, bound: Option<Bound>, ctx: Context) -> u8 {
 }
 
 /// [`run_with`], reloading on every message of `hangups` (SIGHUP without a
-/// controlling terminal; see `reload.rs`).
+/// controlling terminal; see `reload.rs`) and, with `ctx.watch`, on file
+/// changes (see `watch.rs`).
 pub fn run_reloading(
     sup: Supervisor,
     mut bound: Option<Bound>,
@@ -91,6 +92,7 @@ pub fn run_reloading(
             code = sup.run() => code,
             () = serve(listener, path, Arc::clone(&ctx), Arc::clone(&slots)) => exit::INTERNAL,
             () = on_hangups(hangups, Arc::clone(&ctx)) => exit::INTERNAL,
+            () = watching(Arc::clone(&ctx)) => exit::INTERNAL,
         };
         // Requests in flight now fail fast (the runtime is gone): let their
         // answers be written before the runtime drops them.
@@ -111,6 +113,14 @@ async fn on_hangups(hangups: Option<UnboundedReceiver<()>>, ctx: Arc<Context>) {
     while rx.recv().await.is_some() {
         // The answer is logged by the reload itself.
         let _ = super::reload::reload(&ctx, false).await;
+    }
+    std::future::pending().await
+}
+
+/// `up --watch` (pending forever without it).
+async fn watching(ctx: Arc<Context>) {
+    if ctx.watch {
+        super::watch::run(ctx).await
     }
     std::future::pending().await
 }

@@ -1,7 +1,7 @@
 //! Layering with provenance: each `set` records where the value came from and
 //! its secret parts ([`classify`]: name, taint, URL password), and pushes what
 //! it replaced onto `shadowed` (highest first, value kept, so `env --explain`
-//! can show what was overridden). The six layers of the SPEC are applied by
+//! can show what was overridden). The six layers of docs/environment.md "Precedence" are applied by
 //! the caller, lowest first; this module only knows how to stack them, how
 //! `inherit` globs match, and the OS-vs-file warning.
 

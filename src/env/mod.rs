@@ -1,4 +1,4 @@
-//! Environment resolution with provenance: the six layers of the SPEC, `${VAR}`
+//! Environment resolution with provenance: the six layers of docs/environment.md, `${VAR}`
 //! interpolation, the dotenv reader with line numbers and the migration lint.
 //! Never calls `std::env::set_var`, never reads the process environment: the
 //! OS environment is captured once by the command and passed in.

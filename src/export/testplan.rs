@@ -89,6 +89,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
         log_file: None,
         exec: Default::default(),
         replica: None,
+        watch: None,
     }
 }
 
@@ -197,5 +198,6 @@ pub fn plan() -> Plan {
         services: vec![migrate, auth, api, worker],
         global_env: Env::default(),
         warnings: vec![],
+        inputs: vec![],
     }
 }

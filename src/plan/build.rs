@@ -194,8 +194,12 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
     let mut warnings = dedup(std::mem::take(&mut ctx.warnings));
     let secrets = scrub::redactor(os, &global, &global_env, &services);
     scrub::scrub(&mut problems, &mut warnings, &secrets);
+    let config_path = ctx.abs(path.file_name().map_or(PathBuf::new(), PathBuf::from));
+    let mut inputs = vec![config_path.clone()];
+    inputs.append(&mut ctx.inputs);
     let plan = Plan {
-        config_path: ctx.abs(path.file_name().map_or(PathBuf::new(), PathBuf::from)),
+        config_path,
+        inputs,
         base_dir: ctx.base.clone(),
         settings,
         database: global.db,
@@ -302,7 +306,12 @@ fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::
 
 fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
     let mut files: Vec<EnvFile> = Vec::new();
+    if s.env_files.is_none() && !ctx.base.join(".env").is_file() {
+        // Not read now, but a `.env` created later is read by a reload.
+        ctx.inputs.push(ctx.abs(".env"));
+    }
     for (rel, span) in env_file_list(ctx, s) {
+        ctx.inputs.push(ctx.abs(&rel));
         let merged: BTreeMap<&str, &str> = files
             .iter()
             .flat_map(|f| f.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())))

@@ -30,6 +30,8 @@ pub struct Ctx<'a> {
     pub problems: Problems,
     /// Everything suspicious so far.
     pub warnings: Vec<Warning>,
+    /// The env files read (or looked for), absolute: part of [`Plan::inputs`].
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Ctx<'_> {

@@ -216,6 +216,8 @@ fn settings(o: &ServicePlan, n: &ServicePlan, ro: &Redactor, rn: &Redactor) -> V
 }
 
 /// Everything but the environment, as Debug text (masked values only).
+/// `watch` is not the process's business: `up --watch` follows a new one
+/// without restarting anything.
 fn rest(s: &ServicePlan) -> String {
     let mut s = s.clone();
     s.env = super::Env::default();
@@ -224,6 +226,7 @@ fn rest(s: &ServicePlan) -> String {
     if let Some(r) = &mut s.replica {
         r.count = 0;
     }
+    s.watch = None;
     format!("{s:?}")
 }
 

@@ -135,6 +135,31 @@ fn only_the_services_receiving_a_variable_change() {
 }
 
 #[test]
+fn watch_keys_alone_change_no_service() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    let old = plan(dir.path(), TOML, ENV);
+    let toml = TOML.replace(
+        "env = { PORT = \"3001\" }",
+        "env = { PORT = \"3001\" }\nwatch = [\"src\"]\nwatch_ignore = [\"*.log\"]",
+    );
+    let new = plan(dir.path(), &toml, ENV);
+    let api = new
+        .service("api")
+        .and_then(|s| s.watch.as_ref())
+        .expect("watch");
+    assert_eq!(api.paths, vec![dir.path().join("src")]);
+    assert_eq!(api.ignore.last().map(String::as_str), Some("*.log"));
+    let d = diff(&old, &all(&old), &new, &all(&new));
+    assert!(d.is_empty(), "{d:?}");
+    assert!(
+        new.inputs.contains(&dir.path().join(".env")),
+        "{:?}",
+        new.inputs
+    );
+}
+
+#[test]
 fn scaling_replicas_adds_or_removes_copies_and_leaves_the_others_unchanged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let three = "[services.w]\ncommand = [\"sleep\", \"60\"]\nreplicas = 3\nreplica_port_base = 4000\nenv = { PORT = \"${REPLICA_PORT}\" }\n";

@@ -50,6 +50,7 @@ pub fn load_text(
         shown_base,
         problems: Problems::default(),
         warnings: Vec::new(),
+        inputs: Vec::new(),
     };
     build(&mut ctx, path, raw)
 }

@@ -42,6 +42,8 @@ mod run_as_access;
 mod scrub;
 mod service;
 mod types;
+mod watch;
+pub use watch::DEFAULT_IGNORE as DEFAULT_WATCH_IGNORE;
 
 pub use exec_types::*;
 pub use interpreter::explain_not_found;

@@ -114,6 +114,7 @@ pub fn build(
         log_file: log_file(ctx, &r.log_file, &key("log_file")).map(|f| own_log(f, replica)),
         exec,
         replica: replica.cloned(),
+        watch: super::watch::paths(ctx, r, &cwd, &key("watch"), &lookup),
     };
     exec_checks(ctx, &plan, r, raw.span());
     Built {
@@ -209,7 +210,7 @@ fn service_env(
     env
 }
 
-/// The SPEC: never put a secret in a child's argv — any user on the host
+/// Never put a secret in a child's argv (docs/environment.md "Secrets") — any user on the host
 /// can read a process's arguments. Warn, naming where it came from.
 fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret: &[Spans]) {
     let Some(cmd) = &r.command else { return };
@@ -287,6 +288,7 @@ fn check_name(ctx: &mut Ctx, name: &Str) {
 }
 
 fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
+    ctx.inputs.push(ctx.abs(rel.get_ref()));
     let outer = |n: &str| {
         let file = || g.file_vars.get(n).map(|l| &l.value);
         ctx.os.get(n).or_else(file).cloned()

@@ -31,7 +31,8 @@ impl Project {
 
 const PATH: (&str, &str) = ("PATH", "/usr/bin:/bin");
 
-/// Layer names in precedence order (lowest first), as the SPEC numbers them.
+/// Layer names in precedence order (lowest first), as docs/environment.md
+/// "Precedence" numbers them.
 const LAYERS: [&str; 6] = ["os", "env_files", "[env]", "env_file", "env", "database"];
 
 fn source_layer(s: &Source) -> &'static str {
@@ -319,9 +320,22 @@ fn truncated_and_mutated_configs_never_panic() {
         }
         variants.push(v);
     }
+    let dir = p.dir.path().to_string_lossy();
     for v in variants {
         std::fs::write(&path, &v).expect("write");
-        let _ = p.load(&os);
+        // Never a panic, and a refusal always says where (a file of the
+        // project, or a key) and what.
+        if let Err(e) = p.load(&os) {
+            assert!(!e.0.is_empty(), "an error without a problem");
+            for problem in &e.0 {
+                let place = &problem.location;
+                assert!(
+                    place.starts_with(&*dir) || place.starts_with("services."),
+                    "{problem:?}"
+                );
+                assert!(!problem.message.is_empty(), "{problem:?}");
+            }
+        }
     }
 }
 
@@ -346,6 +360,69 @@ fn values_holding_the_database_password_are_secret_in_any_encoding() {
             ("PLAIN", true),
             ("PORT", false)
         ]
+    );
+}
+
+#[test]
+fn watch_paths_are_relative_to_the_service_cwd_and_checked() {
+    let toml = r#"
+[services.api]
+command = ["true"]
+cwd = "api"
+watch = ["src", "package.json", "${GEN}", "later"]
+watch_ignore = ["*.log"]
+
+[services.web]
+command = ["true"]
+watch_ignore = ["*.tmp"]
+"#;
+    let p = Project::new(&[
+        ("supervisor.toml", toml),
+        ("api/src/a.js", ""),
+        ("api/package.json", "{}"),
+        ("api/gen/x", ""),
+    ]);
+    let plan = p.load(&[PATH, ("GEN", "gen")]).expect("plan");
+    let base = p.dir.path();
+    let api = plan
+        .service("api")
+        .and_then(|s| s.watch.as_ref())
+        .expect("api watches");
+    let want: Vec<PathBuf> = ["src", "package.json", "gen", "later"]
+        .iter()
+        .map(|r| base.join("api").join(r))
+        .collect();
+    assert_eq!(api.paths, want);
+    assert_eq!(api.ignore[0], ".git");
+    assert_eq!(api.ignore.last().map(String::as_str), Some("*.log"));
+    assert!(plan.service("web").is_some_and(|s| s.watch.is_none()));
+    let warnings: Vec<String> = plan.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("services.api.watch: ")
+                && w.contains("later does not exist (yet)")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w == "services.web.watch_ignore: has no effect without `watch`"),
+        "{warnings:?}"
+    );
+    // supervisor.toml, and `.env` (not there: looked for, read by a reload once it is).
+    assert_eq!(
+        plan.inputs,
+        vec![base.join("supervisor.toml"), base.join(".env")]
+    );
+
+    let bad = toml.replace("\"later\"]", "\"\"]");
+    let p = Project::new(&[("supervisor.toml", &bad), ("api/src/a.js", "")]);
+    let err = p.load(&[PATH, ("GEN", "gen")]).expect_err("empty path");
+    assert!(
+        err.to_string()
+            .contains("services.api.watch: an empty path"),
+        "{err}"
     );
 }
 

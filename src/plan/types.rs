@@ -30,6 +30,10 @@ pub struct Plan {
     pub global_env: Env,
     /// Non-fatal findings (migration lint, shadowed OS variables, PG* mismatch…).
     pub warnings: Vec<Warning>,
+    /// Every file this Plan was read from (absolute): supervisor.toml and
+    /// each env file, read or (`.env` by default) looked for. `up --watch`
+    /// reloads when one of them changes.
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -196,6 +200,8 @@ pub struct ServicePlan {
     /// Which copy of a replicated service (`replicas = N`) this is; `None`
     /// for a service without `replicas`.
     pub replica: Option<Replica>,
+    /// `watch` / `watch_ignore` (only `up --watch` reads them); `None`: not watched.
+    pub watch: Option<WatchPaths>,
 }
 
 /// One copy of a replicated service: `worker.2` is `{ group: "worker", index: 2, .. }`.
@@ -219,6 +225,15 @@ impl Replica {
     }
 }
 
+/// What `up --watch` restarts a service for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPaths {
+    /// Files and directories (absolute; directories are watched recursively).
+    pub paths: Vec<PathBuf>,
+    /// Globs of paths not to react to: the defaults, then `watch_ignore`.
+    pub ignore: Vec<String>,
+}
+
 /// One `depends_on` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
@@ -233,7 +248,7 @@ pub struct Dependency {
 pub enum Condition {
     /// The dependency's process was spawned.
     Started,
-    /// The dependency passed its readiness check (or started, without one).
+    /// The dependency passed its readiness check (without one: its exec succeeded).
     Ready,
     /// The dependency (a oneshot) exited 0.
     Completed,

@@ -2,7 +2,8 @@
 //! writes it ([`super::encode::forms`]), replaced by [`MASK`] in child output,
 //! server errors, messages — the last line of defence.
 //!
-//! What free text cannot do reliably, it does not pretend to (the SPEC):
+//! What free text cannot do reliably, it does not pretend to (docs/environment.md
+//! "Secrets"):
 //! - a secret under [`MIN_FREE_TEXT`] bytes, or one that reads like a setting
 //!   (`true`, `enabled`), is not searched for — masking it would mangle
 //!   ordinary text; `check` warns about it instead ([`too_short`]);

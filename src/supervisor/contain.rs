@@ -1,4 +1,4 @@
-//! Containment: nothing outlives `up` (SPEC "Containment").
+//! Containment: nothing outlives `up` (docs/supervision.md "Containment").
 //!
 //! `PR_SET_PDEATHSIG` (spawn.rs) reaches only a service's direct child: when
 //! `up` is SIGKILLed, an `sh -c 'a & b'` or `npm → node` tree survives it. So

@@ -60,7 +60,7 @@ pub enum Inbound {
     },
 }
 
-/// A service without a readiness check is `ready` as soon as it is spawned;
+/// A service without a readiness check is `ready` as soon as its exec succeeded;
 /// it counts as *up* — for `run`'s "all ready" and for a command's answer —
 /// once it has stayed up this long, so one that crashes at once (a wrong
 /// command, a missing variable) is a failure, not a race.

@@ -68,6 +68,7 @@ impl Engine {
             self.relays.push(tokio::spawn(logs::relay(fd, r)));
         }
         let tx = self.inbound.clone();
+        let has_ready = plan.ready.is_some();
         // Boxed: the task lives as long as the run, its exec wait only until
         // the exec (a few hundred bytes per service that would stay).
         let (exit, exec) = (child.exit, child.exec.map(|e| Box::pin(e.result())));
@@ -78,6 +79,15 @@ impl Engine {
                 Some(exec) => exec.await.err(),
                 None => None,
             };
+            // Without a readiness check, a run is ready once its exec
+            // succeeded (see `state.rs`, `spawned`).
+            if failed.is_none() && !has_ready {
+                let _ = tx.send(Inbound::Ready {
+                    svc: i,
+                    pid,
+                    ok: true,
+                });
+            }
             if let Ok(status) = exit.await {
                 if let Some(error) = failed {
                     let _ = tx.send(Inbound::ExecFailed {

@@ -219,7 +219,7 @@ pub enum StateKind {
 }
 
 impl StateKind {
-    /// The SPEC's name.
+    /// The name users see (`status`, events, docs/supervision.md "States").
     pub fn as_str(self) -> &'static str {
         match self {
             StateKind::Pending => "pending",
@@ -267,7 +267,7 @@ impl State {
         }
     }
 
-    /// The SPEC's name for this state.
+    /// The name users see for this state (see [`StateKind::as_str`]).
     pub fn name(&self) -> &'static str {
         self.kind().as_str()
     }

@@ -18,14 +18,14 @@
 //! channel is FIFO-fair, so a quiet service's lines still get through between
 //! a flooder's batches.
 //!
-//! The last line of defence for secrets (SPEC: the password never appears in
-//! any output): a child may print its own `DATABASE_URL`, password or token,
+//! The last line of defence for secrets (the password never appears in any
+//! output: docs/environment.md "Secrets"): a child may print its own `DATABASE_URL`, password or token,
 //! so each line is scrubbed with the Plan's [`Redactor`] (the database
 //! password and every value marked secret) before it
 //! reaches the tail (`logs`, `run`), the sink and the `log_file`. Free when
 //! there is no secret (the redactor is empty), one search per chunk when
 //! the chunk holds no secret; a secret cut by the
-//! [`MAX_LINE`] split is not recognised (documented in the README).
+//! [`MAX_LINE`] split is not recognised (documented in docs/reliability.md).
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;

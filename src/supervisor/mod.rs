@@ -64,6 +64,6 @@ pub use control::{Handle, Health, Request, Snapshot};
 pub use runtime::{run_blocking, Options, Supervisor};
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,8 @@
 //!
 //! Why not `tokio::process`: tokio waits for each of its children by pid, and
 //! a PID-1 supervisor must also reap orphans it adopts (`waitpid(-1)`), which
-//! would steal tokio's statuses (peers.md §3, containerd#9979). So services and
+//! would steal tokio's statuses (tokio reaps per pid, via SIGCHLD or pidfd; containerd#9979
+//! is the same clash in Go). So services and
 //! readiness `exec` probes are forked by hand (`forkexec.rs`) and never
 //! waited on individually: a single
 //! process-wide reaper thread, woken by SIGCHLD through a self-pipe

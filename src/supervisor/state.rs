@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! ended ─Requeue→ Pending (a `start` request: the scheduler starts it when its dependencies hold)
-//! Pending ─Start→ Starting ─Spawned→ Running ─ReadyOk→ Ready        (no check: Starting → Ready)
+//! Pending ─Start→ Starting ─Spawned→ Running ─ReadyOk→ Ready   (no check: ReadyOk once the exec succeeded)
 //!                    └SpawnFailed→ Failed{Spawn}
 //! Running|Ready ─ExecFailed (the exec, reported after the spawn)→ Failed{Spawn}
 //! Running|Ready ─Exited→ Completed (oneshot, exit 0) | Backoff{until} | Exited | Failed{Crashed|StartLimit}
@@ -271,23 +271,17 @@ fn restarts(p: &Policy, success: bool) -> bool {
     }
 }
 
+/// Spawned means forked: the exec may still fail. With a readiness check the
+/// check starts now; without one the run becomes ready when its exec has
+/// succeeded (`ReadyOk` from the launch task, like systemd's `Type=exec`),
+/// so a dependent never starts before a program that could not exec.
 fn spawned(p: &Policy, pid: i32, cx: Ctx) -> (State, Vec<Action>) {
-    if p.has_ready {
-        (
-            State::Running { pid, since: cx.now },
-            vec![Action::CheckReady { pid }],
-        )
+    let actions = if p.has_ready {
+        vec![Action::CheckReady { pid }]
     } else {
-        let (since, ready_at) = (cx.now, cx.now);
-        (
-            State::Ready {
-                pid,
-                since,
-                ready_at,
-            },
-            vec![],
-        )
-    }
+        vec![]
+    };
+    (State::Running { pid, since: cx.now }, actions)
 }
 
 fn fail(reason: FailReason) -> (State, Vec<Action>) {

@@ -120,7 +120,9 @@ fn lifecycle_table() {
     #[rustfmt::skip]
     let table: Vec<Row<'_>> = vec![
         ("start", &p, State::Pending, Event::Start, State::Starting, vec![Action::Spawn]),
-        ("spawned, no check → ready", &p, State::Starting, Event::Spawned { pid: PID },
+        ("spawned, no check → running until the exec succeeded", &p, State::Starting,
+            Event::Spawned { pid: PID }, running.clone(), vec![]),
+        ("no check: exec succeeded → ready", &p, running.clone(), Event::ReadyOk { pid: PID },
             ready.clone(), vec![]),
         ("spawned, check → running", &ready_p, State::Starting, Event::Spawned { pid: PID },
             running.clone(), vec![Action::CheckReady { pid: PID }]),

@@ -55,6 +55,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         log_file: None,
         exec: Default::default(),
         replica: None,
+        watch: None,
     }
 }
 
@@ -82,6 +83,7 @@ pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
         services,
         global_env: Env::default(),
         warnings: vec![],
+        inputs: vec![],
     })
 }
 

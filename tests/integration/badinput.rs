@@ -121,13 +121,13 @@ fn generated_huge_and_deep_inputs_fail_cleanly() {
             "deep-array.toml",
             format!("a = {}{}\n", "[".repeat(50_000), "]".repeat(50_000)).into_bytes(),
             "supervisor.toml:1:",
-            "",
+            "cannot recurse further; max recursion depth met",
         ),
         (
             "deep-inline.toml",
             format!("a = {}{}\n", "{b=".repeat(50_000), "}".repeat(50_000)).into_bytes(),
             "supervisor.toml:1:",
-            "",
+            "cannot recurse further; max recursion depth met",
         ),
         (
             "long-cycle.toml",

@@ -13,6 +13,7 @@ mod contain;
 mod control;
 mod corpus;
 mod credentials;
+mod docs;
 mod env;
 mod escape;
 mod export;

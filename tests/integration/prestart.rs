@@ -1,4 +1,4 @@
-//! The SPEC's promise on exit codes: the same failure before any service
+//! The promise on exit codes (docs/exit-codes.md): the same failure before any service
 //! starts gives the same code in `check`, `up` and `run` (and `probe`, whose
 //! codes they share) — bad config,
 //! invalid URL, and every probe class (1–7), the gate's own timeout

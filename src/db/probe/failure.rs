@@ -1,7 +1,7 @@
 //! The failure taxonomy: every way a probe can fail, as a class name, the
 //! phase, an exit code from [`crate::exit`], whether it is worth retrying, and
 //! a message a user can act on. One constructor per class keeps the wording
-//! in one place (reference: database-urls.md §5).
+//! in one place; the user-facing table is docs/database.md "Failures".
 
 use std::io;
 
@@ -23,7 +23,7 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Every class a probe failure can have. Each is listed in README's failure
+/// Every class a probe failure can have. Each is listed in docs/database.md's failure
 /// table (a unit test checks), and [`f`] refuses any other in debug builds.
 #[rustfmt::skip]
 pub const CLASSES: &[&str] = &[

@@ -30,6 +30,7 @@ pub use failure::Failure;
 
 use super::{DbSettings, DbUrl, Expect};
 use crate::exit;
+use crate::supervisor::visible::escape_str;
 
 /// One timed phase.
 #[derive(Debug, Clone)]
@@ -281,12 +282,31 @@ fn judge(report: &mut Report, expect: Expect) {
     }
 }
 
+/// The one place a report's text is made safe to print: pieces of the
+/// password masked, then every control character shown as a visible escape
+/// (the server's error text and `version()` are data: an ESC or `\r` in them
+/// must not rewrite the terminal). Masking comes first so a password piece
+/// is still recognised.
 fn scrub(report: &mut Report, url: &DbUrl) {
     let r = url.redactor();
+    let clean = |s: &mut String| *s = escape_str(&r.redact(s)).into_owned();
     for p in &mut report.phases {
-        p.detail = r.redact(&p.detail).into_owned();
+        clean(&mut p.detail);
     }
-    if let Err(f) = &mut report.outcome {
-        f.message = r.redact(&f.message).into_owned();
+    for w in &mut report.warnings {
+        clean(w);
+    }
+    match &mut report.outcome {
+        Err(f) => clean(&mut f.message),
+        Ok(info) => {
+            for s in [
+                &mut info.version,
+                &mut info.database,
+                &mut info.user,
+                &mut info.addr,
+            ] {
+                clean(s);
+            }
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Walk every error kind rustls 0.23 / webpki 0.103 can report and check the
-//! words: a class from the README's table, and no Debug identifier of the
+//! words: a class from docs/database.md's failure table, and no Debug identifier of the
 //! error (`CaUsedAsEndEntity`, `Other(OtherError(…))`) in the message.
 
 use std::sync::Arc;

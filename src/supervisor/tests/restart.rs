@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use super::{lines, LIMIT};
 use crate::plan::{Backoff, LogFormat, RestartPolicy};
+use crate::supervisor::events::Published;
+use crate::supervisor::lifecycle::StateKind;
 use crate::supervisor::testkit::*;
+use tokio::sync::broadcast::error::RecvError;
 
 #[test]
 fn backoff_grows_then_crash_loop_fails_while_others_keep_running() {
@@ -57,19 +60,33 @@ fn zero_backoff_restarts_at_once() {
     );
     s.restart = RestartPolicy::Always;
     s.backoff.initial = Duration::ZERO;
+    let starts = f.clone();
     let (run, (before, after)) = run(vec![s], LogFormat::Pretty, LIMIT, |h| async move {
         let s = until_ready(&h, LIMIT).await;
-        tokio::time::sleep(Duration::from_millis(300)).await; // let it write its line
         let pid = s.services[0].pid.unwrap();
+        written(&starts, 1).await;
+        let mut events = h.events.subscribe();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,
         )
         .unwrap();
-        let mut hr = h.health.clone();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let _ = hr.wait_for(|x| x.all_ready).await;
-        tokio::time::sleep(Duration::from_millis(300)).await; // let it write its line
+        // Event-driven, not timed: the replacement's transition to ready.
+        loop {
+            match events.recv().await {
+                Ok(p) => match &*p {
+                    Published::Transition(t)
+                        if t.to == StateKind::Ready && t.pid.is_some_and(|p| p != pid) =>
+                    {
+                        break
+                    }
+                    _ => {}
+                },
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => panic!("bus closed before the restart"),
+            }
+        }
+        written(&starts, 2).await;
         let s2 = status(&h).await;
         shutdown(&h).await;
         (pid, s2)
@@ -82,6 +99,18 @@ fn zero_backoff_restarts_at_once() {
         "killed by SIGKILL"
     );
     assert_eq!(lines(&f).len(), 2);
+}
+
+/// Wait (bounded) until the child has appended its `n`th line to `f`.
+async fn written(f: &std::path::Path, n: usize) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while lines(f).len() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "line {n} never written"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Containment (SPEC "Containment: nothing outlives `up`"): a SIGKILLed `up`
+//! Containment (docs/supervision.md "Containment": nothing outlives `up`): a SIGKILLed `up`
 //! or `run` takes every descendant with it — `sh -c 'a & b'` children, node
 //! under sh, a double-forked `setsid` daemon — as root (a PID namespace) and
 //! as an unprivileged user (a user namespace first); orphans inside are

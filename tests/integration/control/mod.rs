@@ -12,6 +12,7 @@ mod security;
 mod socket;
 mod status;
 mod trust;
+mod watch;
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -47,6 +48,13 @@ impl Up {
         let mut c = fx.cmd(&["up"]);
         c.envs(env.iter().copied());
         Up::spawn(fx, c, Vec::new())
+    }
+
+    /// Start `up ARGS…` (e.g. `--watch`).
+    pub fn start_args(fx: &Fixture, args: &[&str]) -> Up {
+        let mut all = vec!["up"];
+        all.extend(args);
+        Up::spawn(fx, fx.cmd(&all), Vec::new())
     }
 
     /// Start `up` in the subdirectory `sub` (holding supervisor.toml); the
@@ -104,6 +112,18 @@ impl Up {
     /// What `up` printed so far.
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait (bounded) until `up`'s output contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.output().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// Poll `status --json` until `done` holds for the services (bounded).

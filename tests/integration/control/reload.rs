@@ -211,6 +211,14 @@ fn sighup_without_a_terminal_reloads() {
         "{}",
         up.output()
     );
+    // The diff is logged one line per line, not as one line with `\n`s.
+    let log = std::fs::read_to_string(fx.path().join("up.log")).unwrap_or_default();
+    assert!(!log.contains("\\n"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("GREETING") && !l.contains("reload applied")),
+        "{log}"
+    );
 }
 
 /// The URL written in supervisor.toml itself: only `uses_database` services

@@ -171,3 +171,67 @@ fn silent_after_ssl_yes_names_the_tls_handshake() {
     assert!(out.all().contains("error   stalled"), "{}", out.all());
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }
+
+/// A "server" that reads the startup message and answers with an
+/// ErrorResponse whose message and hint carry terminal escapes and `\r`.
+fn hostile_error_server() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut len = [0u8; 4];
+            if s.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut rest = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+            if s.read_exact(&mut rest).is_err() {
+                continue;
+            }
+            let mut body = Vec::new();
+            for (code, value) in [
+                (b'S', &b"FATAL"[..]),
+                (b'C', b"XX000"),
+                (
+                    b'M',
+                    b"\x1b]0;pwned\x07\x1b[2Kforged\rsupervisor * ok \xc2\x9b31m",
+                ),
+                (b'H', b"\x1b[1Ahint"),
+            ] {
+                body.push(code);
+                body.extend_from_slice(value);
+                body.push(0);
+            }
+            body.push(0);
+            let mut msg = vec![b'E'];
+            msg.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+            msg.extend_from_slice(&body);
+            let _ = s.write_all(&msg);
+        }
+    });
+    port
+}
+
+/// What the server says is data: `probe` and `check` show its control
+/// characters as visible escapes, never send them to the terminal.
+#[test]
+fn server_error_text_is_made_visible() {
+    let port = hostile_error_server();
+    for json in [false, true] {
+        let extra: &[&str] = if json { &["--json"] } else { &[] };
+        let out = cli(
+            &url(&format!("127.0.0.1:{port}"), "sslmode=disable"),
+            "0s",
+            extra,
+        );
+        let all = out.all();
+        assert_ne!(out.code(), Some(0), "{all}");
+        assert!(
+            all.contains("forged"),
+            "the server's message is shown:\n{all}"
+        );
+        for bad in ['\x1b', '\r', '\x07', '\u{9b}'] {
+            assert!(!all.contains(bad), "{bad:?} reached the terminal:\n{all:?}");
+        }
+    }
+}

@@ -54,7 +54,7 @@ fn up_output_and_gate_never_print_it() {
         // The lines were printed, with the secret masked, names intact.
         for needle in [
             "database gate open",
-            // A URL keeps everything but its password (the SPEC).
+            // A URL keeps everything but its password (docs/environment.md).
             "DATABASE_URL=postgresql://canary:****@localhost:",
             "DB_PASSWORD=****",
             "pw=****",

@@ -1,4 +1,4 @@
-//! The secret sweep (README "Reliability"): one canary password that needs
+//! The secret sweep (docs/reliability.md "Secret sweep"): one canary password that needs
 //! percent-encoding (`@ : / # space %`) goes through every command and path —
 //! `check` (with and without the probe), `env`, `probe` (success and each
 //! failure class, against the real PostgreSQL of `pg/`), every bad-URL error
