@@ -61,7 +61,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of every service of a running `up`.
     Status(StatusArgs),
-    /// Restart a service of a running `up` (and the dependents that wait on it).
+    /// Restart a service of a running `up` (and the dependents that wait on it);
+    /// a replicated service's name (`worker`) restarts each copy in turn, `worker.2` one.
     Restart(ServiceArg),
     /// Stop a service of a running `up`.
     Stop(ServiceArg),
@@ -213,7 +214,7 @@ pub struct StatusArgs {
 /// A single service argument for control commands.
 #[derive(Debug, Args)]
 pub struct ServiceArg {
-    /// The service.
+    /// The service (`worker` = every copy of a replicated service, `worker.2` = one).
     pub service: String,
     /// Control socket path (default: from the config).
     #[arg(long, value_name = "PATH")]

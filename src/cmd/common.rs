@@ -111,6 +111,7 @@ pub fn source_label(src: &Source) -> String {
         Source::ServiceEnv { service, .. } => format!("[services.{service}.env]"),
         Source::Database { .. } => "database.url".into(),
         Source::User { name, .. } => format!("user {name}"),
+        Source::Replica { group, .. } => format!("replicas of {group}"),
     }
 }
 
@@ -123,5 +124,6 @@ pub fn layer(src: &Source) -> u8 {
         Source::ServiceEnvFile { .. } => 4,
         Source::ServiceEnv { .. } => 5,
         Source::Database { .. } => 6,
+        Source::Replica { .. } => 7,
     }
 }

@@ -117,8 +117,12 @@ pub fn action(cli: &Cli, args: &ServiceArg, what: Action) -> ExitCode {
     };
     match call(cli, args.socket.as_deref(), &req, ACTION_TIMEOUT) {
         Ok(r) => {
-            if let Some(a) = r.action {
-                print_out(&format!("{}\n", a.message));
+            match (r.actions, r.action) {
+                (Some(all), _) => all
+                    .iter()
+                    .for_each(|a| print_out(&format!("{}\n", a.message))),
+                (None, Some(a)) => print_out(&format!("{}\n", a.message)),
+                (None, None) => {}
             }
             exit::code(exit::OK)
         }

@@ -19,6 +19,17 @@ pub fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let copies = plan.copies(&args.service);
+    if !copies.is_empty() {
+        let all: Vec<&str> = copies.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "error: `{}` has {} replicas, each with its own environment (REPLICA, REPLICA_PORT); name one: {}",
+            args.service,
+            all.len(),
+            all.join(", ")
+        );
+        return exit::code(exit::CONFIG);
+    }
     let Some(service) = plan.service(&args.service) else {
         let names = plan.services.iter().map(|s| s.name.as_str());
         let hint = suggest::did_you_mean(&args.service, names);

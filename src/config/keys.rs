@@ -57,6 +57,8 @@ pub const SERVICE: &[&str] = &[
     "limits",
     "umask",
     "nice",
+    "replicas",
+    "replica_port_base",
     "watch",
     "watch_ignore",
 ];

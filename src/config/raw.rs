@@ -126,6 +126,10 @@ pub struct RawService {
     pub umask: Option<Spanned<RawNumOrString>>,
     /// `nice = 5`.
     pub nice: Option<Spanned<i64>>,
+    /// `replicas = N`: N copies named `NAME.1` … `NAME.N` (see `plan::replicas`).
+    pub replicas: Option<Spanned<i64>>,
+    /// `replica_port_base = 3100`: `REPLICA_PORT` = 3100, 3101, … per copy.
+    pub replica_port_base: Option<Spanned<i64>>,
     /// `watch = ["src", "package.json"]`: restart on changes there (`up --watch`).
     pub watch: Option<Vec<Str>>,
     /// `watch_ignore = ["*.log"]`: globs added to the default ignores.

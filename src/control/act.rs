@@ -9,9 +9,32 @@ use super::protocol::{ActionResult, ErrorKind, Response};
 use super::serve::{gone, known, Context};
 use crate::supervisor::control::{Refusal, Request as Sup, Settled, Verb};
 
-/// Perform `verb` on `name` and report.
+/// Perform `verb` on `name` and report. A replicated service's name acts on
+/// each copy in turn, each settled before the next (a rolling restart); `stop`
+/// goes in reverse order. The first refusal or failure ends the round.
 pub async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
     known(ctx, name)?;
+    let mut copies = ctx.expand(name);
+    if copies.len() == 1 {
+        return one(ctx, verb, name).await;
+    }
+    if matches!(verb, Verb::Stop) {
+        copies.reverse();
+    }
+    let mut done: Vec<ActionResult> = Vec::new();
+    let mut last = Response::default();
+    for copy in &copies {
+        last = one(ctx, verb, copy).await?;
+        done.extend(last.action.as_deref().cloned());
+        if !last.ok {
+            break;
+        }
+    }
+    last.actions = Some(done);
+    Ok(last)
+}
+
+async fn one(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
     let (ticket, answer) = oneshot::channel();
     let req = Sup::Command {
         verb,

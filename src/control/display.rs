@@ -40,6 +40,7 @@ pub fn sanitize(r: &mut Response) {
     if let Some(a) = r.action.as_deref_mut() {
         action(a);
     }
+    r.actions.iter_mut().flatten().for_each(action);
     for n in r.names.iter_mut().flat_map(|b| b.iter_mut()) {
         fix(n);
     }

@@ -185,9 +185,14 @@ pub struct Response {
     /// keeps every `Result<_, Response>` small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Box<Vec<String>>>,
-    /// `start` / `stop` / `restart`: where the service ended up.
+    /// `start` / `stop` / `restart`: where the service ended up (the last
+    /// copy, for a replicated service: all of them are in `actions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Box<ActionResult>>,
+    /// `start` / `stop` / `restart` of a replicated service: each copy, in
+    /// the order acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<ActionResult>>,
     /// `reload`: what changed and what was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<Box<ReloadResult>>,

@@ -149,11 +149,13 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     for name in out.diff.named(Kind::Removed) {
         out.actions.push(command(ctx, Verb::Stop, name).await?);
     }
-    for name in swapped.restart {
-        out.actions.push(command(ctx, Verb::Restart, name).await?);
-    }
+    // Added before changed: a changed service may now depend on an added
+    // one (a scaled-up `replicas`), and its restart waits for it.
     for name in out.diff.named(Kind::Added) {
         out.actions.push(command(ctx, Verb::Start, name).await?);
+    }
+    for name in swapped.restart {
+        out.actions.push(command(ctx, Verb::Restart, name).await?);
     }
     Ok(ok(out))
 }

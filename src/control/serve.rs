@@ -3,6 +3,7 @@
 //! password in any encoding, values of secret-looking variables); environment
 //! values are never served at all.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,6 +32,8 @@ pub struct Context {
     redactor: Mutex<Redactor>,
     /// Every service name of the Plan (for "did you mean"; replaced by a reload).
     services: Mutex<Vec<String>>,
+    /// Replicated services: group name → its copies, in start order.
+    groups: Mutex<BTreeMap<String, Vec<String>>>,
     /// How long `status` samples CPU.
     pub window: Duration,
     /// Published transitions, notices and output (subscribe per stream).
@@ -53,6 +56,7 @@ impl Context {
             health: handle.health.clone(),
             redactor: Mutex::new(redactor),
             services: Mutex::new(services),
+            groups: Mutex::new(groups(plan)),
             window: usage::WINDOW,
             events: handle.events.clone(),
             names: Mutex::new(Arc::clone(&handle.names)),
@@ -81,14 +85,32 @@ impl Context {
         *self.names.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(names);
         *self.services.lock().unwrap_or_else(|p| p.into_inner()) =
             plan.services.iter().map(|s| s.name.clone()).collect();
+        *self.groups.lock().unwrap_or_else(|p| p.into_inner()) = groups(plan);
+    }
+
+    /// The services `name` stands for: itself, or each copy of a replicated
+    /// service (`worker` → `worker.1`, `worker.2`, …); an unknown name as is.
+    pub fn expand(&self, name: &str) -> Vec<String> {
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        match groups.get(name) {
+            Some(copies) => copies.clone(),
+            None => vec![name.to_owned()],
+        }
+    }
+
+    /// [`Context::expand`] over a list.
+    pub fn expand_all(&self, names: Vec<String>) -> Vec<String> {
+        names.iter().flat_map(|n| self.expand(n)).collect()
     }
 
     fn unknown(&self, name: &str) -> Option<Response> {
         let services = self.services.lock().unwrap_or_else(|p| p.into_inner());
-        if services.iter().any(|s| s == name) {
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        if services.iter().any(|s| s == name) || groups.contains_key(name) {
             return None;
         }
-        let hint = did_you_mean(name, services.iter().map(String::as_str));
+        let all = services.iter().chain(groups.keys());
+        let hint = did_you_mean(name, all.map(String::as_str));
         Some(Response::error(
             ErrorKind::UnknownService,
             format!("no service `{name}`{hint}"),
@@ -106,6 +128,17 @@ impl Context {
     }
 }
 
+/// Replicated services of `plan`: group → copies.
+fn groups(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in &plan.services {
+        if let Some(r) = &s.replica {
+            out.entry(r.group.clone()).or_default().push(s.name.clone());
+        }
+    }
+    out
+}
+
 /// The supervisor stopped answering (it is shutting down).
 pub fn gone() -> Response {
     Response::error(ErrorKind::Unavailable, "the supervisor is shutting down")
@@ -120,7 +153,7 @@ pub async fn answer(ctx: &Context, req: Request) -> Response {
             services,
             lines,
             ..
-        } => logs(ctx, &names(service, services), lines).await,
+        } => logs(ctx, &ctx.expand_all(names(service, services)), lines).await,
         Request::Events => Err(Response::error(
             ErrorKind::BadRequest,
             "events is a stream (internal error)",

@@ -92,7 +92,10 @@ async fn serve(stream: UnixStream, ctx: &Context, req: Request) {
             services,
             lines,
             ..
-        } => s.follow(ctx, names(service, services), lines).await,
+        } => {
+            let names = ctx.expand_all(names(service, services));
+            s.follow(ctx, names, lines).await
+        }
         _ => Ok(()),
     };
     if let Err(Some(response)) = r {

@@ -37,6 +37,11 @@ pub const WAIT_IMAGE: &str = "busybox:1.36";
 pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     let mut files = Vec::with_capacity(plan.services.len() * 2);
     for svc in &plan.services {
+        if svc.replica.as_ref().is_some_and(|r| r.index > 1) {
+            continue;
+        }
+        let one = exported(plan, svc);
+        let svc = &one;
         let label = dns_label(&svc.name);
         let mut docs = vec![config_map(svc, opts)];
         docs.push(workload(plan, svc, opts));
@@ -45,7 +50,7 @@ pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
         }
         files.push(OutFile {
             name: format!("{label}.yaml"),
-            contents: document_set(plan, svc, &docs, &exec::k8s_comments(&svc.exec)),
+            contents: document_set(plan, svc, &docs, &comments(svc)),
             secret: false,
         });
         files.push(OutFile {
@@ -55,6 +60,40 @@ pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
         });
     }
     files
+}
+
+/// A service as one Kubernetes workload: a replicated one under its group
+/// name (its copy 1, without `REPLICA`: every pod of a Deployment is the
+/// same), and every dependency on a copy as one on its group.
+fn exported(plan: &Plan, svc: &ServicePlan) -> ServicePlan {
+    let mut one = svc.clone();
+    if let Some(r) = &svc.replica {
+        one.name = r.group.clone();
+        one.env.vars.remove("REPLICA");
+    }
+    let mut deps: Vec<crate::plan::Dependency> = Vec::new();
+    for d in &svc.depends_on {
+        let copy = plan.service(&d.name).and_then(|c| c.replica.as_ref());
+        let name = copy.map_or_else(|| d.name.clone(), |r| r.group.clone());
+        if !deps.iter().any(|x| x.name == name) {
+            deps.push(crate::plan::Dependency { name, ..d.clone() });
+        }
+    }
+    one.depends_on = deps;
+    one
+}
+
+/// The file's leading comments: what the exec context cannot say, and how
+/// `replicas` maps.
+fn comments(svc: &ServicePlan) -> String {
+    let mut c = exec::k8s_comments(&svc.exec);
+    if let Some(r) = &svc.replica {
+        c.push_str(&format!("# replicas = {}: the workload's replicas (a Job's parallelism and completions). REPLICA is not set: the pods are identical.\n", r.count));
+        if let Some(base) = r.port_base {
+            c.push_str(&format!("# replica_port_base = {base}: the per-replica port rule does not apply here: every pod has its own IP and one container port, so REPLICA_PORT = {base} in each pod.\n"));
+        }
+    }
+    c
 }
 
 fn document_set(plan: &Plan, svc: &ServicePlan, docs: &[Y], comments: &str) -> String {
@@ -142,9 +181,19 @@ fn workload(plan: &Plan, svc: &ServicePlan, opts: &Options) -> Y {
             RestartPolicy::Never => 0,
             _ => i64::from(svc.max_restarts),
         };
-        let spec = map([("backoffLimit", Y::Int(backoff_limit)), ("template", pod)]);
+        let mut spec = vec![("backoffLimit", Y::Int(backoff_limit))];
+        if let Some(r) = &svc.replica {
+            let n = Y::Int(i64::from(r.count));
+            spec.extend([("parallelism", n.clone()), ("completions", n)]);
+        }
+        spec.push(("template", pod));
+        let spec = Y::Map(spec.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
         ("batch/v1", "Job", spec)
     } else if svc.restart == RestartPolicy::Never {
+        if let Some(r) = &svc.replica {
+            let why = format!("{}: a bare Pod (restart = never) is one pod; use restart = \"on-failure\" for a Deployment with replicas", r.count);
+            notes.push(note("replicas", &why));
+        }
         return map([
             ("apiVersion", s("v1")),
             ("kind", s("Pod")),
@@ -162,8 +211,9 @@ fn workload(plan: &Plan, svc: &ServicePlan, opts: &Options) -> Y {
             "matchLabels",
             map([("app.kubernetes.io/name", s(dns_label(&svc.name)))]),
         )]);
+        let replicas = svc.replica.as_ref().map_or(1, |r| r.count);
         let spec = map([
-            ("replicas", Y::Int(1)),
+            ("replicas", Y::Int(i64::from(replicas))),
             ("selector", selector),
             ("template", pod),
         ]);
@@ -350,6 +400,7 @@ fn init_containers(
     for dep in &svc.depends_on {
         let port = plan
             .service(&dep.name)
+            .or_else(|| plan.copies(&dep.name).first().copied())
             .and_then(|d| d.ready.as_ref())
             .and_then(ready_port);
         match (dep.condition, port) {

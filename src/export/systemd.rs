@@ -24,17 +24,24 @@ pub struct Options {
     pub out_dir: PathBuf,
 }
 
-/// Render every file.
+/// Render every file. A replicated service becomes one template unit
+/// `PREFIX-NAME@.service` (the replica number is the instance, `%i`) and one
+/// env file per copy, `PREFIX-NAME@I.env`, each holding that copy's own
+/// values — `REPLICA_PORT` and what was built from it included, as systemd
+/// cannot compute `base + %i - 1`.
 pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     let mut files = Vec::with_capacity(plan.services.len() * 2 + 1);
     for svc in &plan.services {
+        let first = svc.replica.as_ref().is_none_or(|r| r.index == 1);
+        if first {
+            files.push(OutFile {
+                name: unit_file(opts, svc),
+                contents: unit(plan, svc, opts),
+                secret: false,
+            });
+        }
         files.push(OutFile {
-            name: unit_name(opts, &svc.name),
-            contents: unit(plan, svc, opts),
-            secret: false,
-        });
-        files.push(OutFile {
-            name: env_file_name(opts, &svc.name),
+            name: env_file_name(opts, svc),
             contents: env_file(svc),
             secret: true,
         });
@@ -47,12 +54,43 @@ pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     files
 }
 
-fn unit_name(opts: &Options, service: &str) -> String {
-    format!("{}-{}.service", opts.prefix, dns_label(service))
+/// The unit that runs `service`: `uaol-api.service`, `uaol-worker@2.service`.
+fn unit_name(plan: &Plan, opts: &Options, service: &str) -> String {
+    match plan.service(service).and_then(|s| s.replica.as_ref()) {
+        Some(r) => format!(
+            "{}-{}@{}.service",
+            opts.prefix,
+            dns_label(&r.group),
+            r.index
+        ),
+        None => format!("{}-{}.service", opts.prefix, dns_label(service)),
+    }
 }
 
-fn env_file_name(opts: &Options, service: &str) -> String {
-    format!("{}-{}.env", opts.prefix, dns_label(service))
+/// The file written for `svc`: its unit, or its group's template unit.
+fn unit_file(opts: &Options, svc: &ServicePlan) -> String {
+    match &svc.replica {
+        Some(r) => format!("{}-{}@.service", opts.prefix, dns_label(&r.group)),
+        None => format!("{}-{}.service", opts.prefix, dns_label(&svc.name)),
+    }
+}
+
+fn env_file_name(opts: &Options, svc: &ServicePlan) -> String {
+    match &svc.replica {
+        Some(r) => format!("{}-{}@{}.env", opts.prefix, dns_label(&r.group), r.index),
+        None => format!("{}-{}.env", opts.prefix, dns_label(&svc.name)),
+    }
+}
+
+/// `EnvironmentFile=` of `svc`'s unit (`%i` in a template).
+fn env_file_ref(opts: &Options, svc: &ServicePlan) -> String {
+    let name = match &svc.replica {
+        Some(r) => format!("{}-{}@%i.env", opts.prefix, dns_label(&r.group)),
+        None => env_file_name(opts, svc),
+    };
+    let path = escape_value(&opts.out_dir.join(name));
+    // `%` of the directory escaped, the instance specifier kept.
+    path.replace("@%%i.env", "@%i.env")
 }
 
 fn header(plan: &Plan, what: &str) -> String {
@@ -67,7 +105,7 @@ fn target(plan: &Plan, opts: &Options) -> String {
     let wants: Vec<String> = plan
         .services
         .iter()
-        .map(|svc| unit_name(opts, &svc.name))
+        .map(|svc| unit_name(plan, opts, &svc.name))
         .collect();
     let _ = write!(
         s,
@@ -79,18 +117,30 @@ fn target(plan: &Plan, opts: &Options) -> String {
 }
 
 fn unit(plan: &Plan, svc: &ServicePlan, opts: &Options) -> String {
-    let mut s = header(plan, &format!("Service `{}`.", svc.name));
-    unit_section(&mut s, svc, opts);
+    let what = match &svc.replica {
+        Some(r) => format!(
+            "Service `{0}`, replicas = {1}: a template unit, one instance per copy ({2}@1 … {2}@{1}; the instance is REPLICA).",
+            r.group,
+            r.count,
+            unit_file(opts, svc).trim_end_matches("@.service")
+        ),
+        None => format!("Service `{}`.", svc.name),
+    };
+    let mut s = header(plan, &what);
+    unit_section(&mut s, plan, svc, opts);
     service_section(&mut s, plan, svc, opts);
     let _ = write!(s, "\n[Install]\nWantedBy={}.target\n", opts.prefix);
     s
 }
 
-fn unit_section(s: &mut String, svc: &ServicePlan, opts: &Options) {
-    let _ = writeln!(s, "[Unit]\nDescription={} (uaol-supervisor)", svc.name);
+fn unit_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Options) {
+    let _ = match &svc.replica {
+        Some(r) => writeln!(s, "[Unit]\nDescription={}.%i (uaol-supervisor)", r.group),
+        None => writeln!(s, "[Unit]\nDescription={} (uaol-supervisor)", svc.name),
+    };
     let _ = writeln!(s, "PartOf={}.target", opts.prefix);
     for dep in &svc.depends_on {
-        let name = unit_name(opts, &dep.name);
+        let name = unit_name(plan, opts, &dep.name);
         let _ = match dep.condition {
             Condition::Started => writeln!(s, "# depends_on {} = \"started\"", dep.name),
             Condition::Completed => writeln!(
@@ -139,13 +189,10 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
             human_duration(db.settings.wait)
         );
     }
+    replica_lines(s, plan, svc);
     let _ = writeln!(s, "ExecStart={}", exec_start(svc));
     let _ = writeln!(s, "WorkingDirectory={}", escape_value(&svc.cwd));
-    let _ = writeln!(
-        s,
-        "EnvironmentFile={}",
-        escape_value(&opts.out_dir.join(env_file_name(opts, &svc.name)))
-    );
+    let _ = writeln!(s, "EnvironmentFile={}", env_file_ref(opts, svc));
     restart_lines(s, svc);
     let _ = writeln!(
         s,
@@ -155,6 +202,24 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
     );
     s.push_str(&super::exec::systemd_lines(svc));
     extra_lines(s, plan, svc);
+}
+
+/// A template's copy-specific lines: `REPLICA` from the instance; where
+/// `REPLICA_PORT` comes from; and a warning when the command itself differs
+/// between copies (a template has one `ExecStart=`).
+fn replica_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
+    let Some(r) = &svc.replica else { return };
+    s.push_str("Environment=REPLICA=%i\n");
+    if let Some(base) = r.port_base {
+        let _ = writeln!(
+            s,
+            "# REPLICA_PORT = {base} + %i - 1: systemd cannot compute it, so each instance's EnvironmentFile holds its own value."
+        );
+    }
+    let copies = plan.copies(&r.group);
+    if copies.iter().any(|c| c.argv != svc.argv) {
+        s.push_str("# The command differs per copy (it uses ${REPLICA} or ${REPLICA_PORT}); ExecStart= below is copy 1's. Read them from the environment instead (e.g. PORT = \"${REPLICA_PORT}\" in env) so every instance runs its own.\n");
+    }
 }
 
 fn restart_lines(s: &mut String, svc: &ServicePlan) {
@@ -325,7 +390,10 @@ fn env_file(svc: &ServicePlan) -> String {
             "# UAOL_ARG_<n>: command arguments built from secrets; ExecStart= references them.\n",
         );
     }
-    let vars = exported_vars(&svc.env).map(|(k, v)| (k, v.value.as_str()));
+    // A template sets REPLICA from the instance (Environment=REPLICA=%i).
+    let vars = exported_vars(&svc.env)
+        .filter(|(k, _)| svc.replica.is_none() || *k != "REPLICA")
+        .map(|(k, v)| (k, v.value.as_str()));
     let generated = extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     for (name, value) in vars.chain(generated) {
         let mut v = String::with_capacity(value.len() + 2);

@@ -88,6 +88,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
         critical: false,
         log_file: None,
         exec: Default::default(),
+        replica: None,
         watch: None,
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::ctx::{check_var_name, Ctx};
 use super::{
-    deps, names, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source, Warning,
+    deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source,
+    Warning,
 };
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
@@ -176,11 +177,16 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
     ctx.warnings.extend(warnings);
     let mut raws: Vec<_> = raw.services.iter().collect();
     raws.sort_by_key(|(name, _)| name.span().start);
-    let built: Vec<_> = raws
-        .iter()
-        .map(|(n, s)| service::build(ctx, n, s, &global))
-        .collect();
+    let mut built = Vec::new();
+    for (n, s) in &raws {
+        built.extend(build_service(ctx, n, s, &global));
+    }
     name_collisions(ctx, raws.iter().map(|(n, _)| *n));
+    let replicated: Vec<(&Str, bool)> = raws
+        .iter()
+        .map(|(n, s)| (*n, s.get_ref().replicas.is_some()))
+        .collect();
+    replicas::check_collisions(ctx, &replicated);
     let services = deps::order(ctx, built);
     ctx.warnings
         .extend(scrub::short_secrets(&global_env, &services));
@@ -202,6 +208,33 @@ pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problem
         warnings,
     };
     problems.into_result(plan)
+}
+
+/// One service, or each copy of a replicated one. The copies differ only in
+/// `REPLICA*`, so the problems and warnings of copy 1 stand for all of them
+/// (they are reported once).
+fn build_service(
+    ctx: &mut Ctx,
+    n: &Str,
+    s: &toml::Spanned<crate::config::raw::RawService>,
+    g: &Global,
+) -> Vec<service::Built> {
+    let Some((count, base)) = replicas::spec(ctx, s.get_ref(), n.get_ref()) else {
+        return vec![service::build(ctx, n, s, g, None)];
+    };
+    let mut out = Vec::new();
+    for r in replicas::copies(n.get_ref(), count, base) {
+        if r.index == 1 {
+            out.push(service::build(ctx, n, s, g, Some(&r)));
+            continue;
+        }
+        let problems = std::mem::take(&mut ctx.problems);
+        let warnings = std::mem::take(&mut ctx.warnings);
+        out.push(service::build(ctx, n, s, g, Some(&r)));
+        ctx.problems = problems;
+        ctx.warnings = warnings;
+    }
+    out
 }
 
 /// Turn "certificate file does not exist" errors into warnings: a service that

@@ -1,6 +1,7 @@
 //! `depends_on` across services: unknown names (with "did you mean"),
 //! conditions checked against the dependency (`completed` needs a oneshot),
-//! default conditions, cycles named, and the start order.
+//! default conditions, cycles named, and the start order. A dependency on a
+//! replicated service (`worker`) is a dependency on each of its copies.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,20 @@ use super::service::Built;
 use super::{Condition, Dependency, ServicePlan};
 use crate::config::suggest;
 
+/// Replicated services by group name → their copies' names, in order: a
+/// dependency on the group waits for every copy.
+fn groups(built: &[Built]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for b in built {
+        if let Some(r) = &b.plan.replica {
+            out.entry(r.group.clone())
+                .or_default()
+                .push(b.plan.name.clone());
+        }
+    }
+    out
+}
+
 /// Fill every service's `depends_on` and return the services in start order.
 /// The default condition is `completed` for a oneshot dependency, else `ready`
 /// (which is `started` for a service without a readiness check).
@@ -18,35 +33,47 @@ pub fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
         .iter()
         .map(|b| (b.plan.name.clone(), b.plan.oneshot))
         .collect();
-    let names: Vec<&str> = oneshot.keys().map(String::as_str).collect();
+    let groups = groups(&built);
+    let names: Vec<&str> = oneshot
+        .keys()
+        .chain(groups.keys())
+        .map(String::as_str)
+        .collect();
     for b in &mut built {
         let mut deps = Vec::new();
+        let owner = b.plan.replica.as_ref().map_or(&b.plan.name, |r| &r.group);
+        let key = format!("services.{owner}.depends_on");
         for (dep, cond) in &b.deps {
             let d = dep.get_ref();
-            let key = format!("services.{}.depends_on", b.plan.name);
             if deps.iter().any(|x: &Dependency| &x.name == d) {
                 ctx.err(&dep.span(), &key, format!("`{d}` is listed twice"));
                 continue;
             }
-            let Some(&dep_oneshot) = oneshot.get(d) else {
-                let hint = suggest::did_you_mean(d, names.iter().copied());
-                ctx.err(&dep.span(), &key, format!("unknown service `{d}`{hint}"));
-                continue;
+            let members = match groups.get(d) {
+                Some(m) => m.clone(),
+                None => vec![d.clone()],
             };
-            let condition = match cond {
-                Some(c) if *c.get_ref() == Condition::Completed && !dep_oneshot => {
-                    let msg = format!("`{d}` is not a oneshot, so it never reaches \"completed\" (use \"ready\" or \"started\", or set oneshot = true on it)");
-                    ctx.err(&c.span(), &format!("{key}.{d}"), msg);
-                    Condition::Ready
-                }
-                Some(c) => *c.get_ref(),
-                None if dep_oneshot => Condition::Completed,
-                None => Condition::Ready,
-            };
-            deps.push(Dependency {
-                name: d.clone(),
-                condition,
-            });
+            for d in &members {
+                let Some(&dep_oneshot) = oneshot.get(d) else {
+                    let hint = suggest::did_you_mean(d, names.iter().copied());
+                    ctx.err(&dep.span(), &key, format!("unknown service `{d}`{hint}"));
+                    continue;
+                };
+                let condition = match cond {
+                    Some(c) if *c.get_ref() == Condition::Completed && !dep_oneshot => {
+                        let msg = format!("`{d}` is not a oneshot, so it never reaches \"completed\" (use \"ready\" or \"started\", or set oneshot = true on it)");
+                        ctx.err(&c.span(), &format!("{key}.{}", dep.get_ref()), msg);
+                        Condition::Ready
+                    }
+                    Some(c) => *c.get_ref(),
+                    None if dep_oneshot => Condition::Completed,
+                    None => Condition::Ready,
+                };
+                deps.push(Dependency {
+                    name: d.clone(),
+                    condition,
+                });
+            }
         }
         b.plan.depends_on = deps;
     }

@@ -221,6 +221,11 @@ fn settings(o: &ServicePlan, n: &ServicePlan, ro: &Redactor, rn: &Redactor) -> V
 fn rest(s: &ServicePlan) -> String {
     let mut s = s.clone();
     s.env = super::Env::default();
+    // A copy is the same process whatever the count: scaling `replicas`
+    // adds or removes copies and leaves the others running.
+    if let Some(r) = &mut s.replica {
+        r.count = 0;
+    }
     s.watch = None;
     format!("{s:?}")
 }

@@ -158,3 +158,29 @@ fn watch_keys_alone_change_no_service() {
         new.inputs
     );
 }
+
+#[test]
+fn scaling_replicas_adds_or_removes_copies_and_leaves_the_others_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let three = "[services.w]\ncommand = [\"sleep\", \"60\"]\nreplicas = 3\nreplica_port_base = 4000\nenv = { PORT = \"${REPLICA_PORT}\" }\n";
+    let old = plan(dir.path(), three, "");
+    let new = plan(
+        dir.path(),
+        &three.replace("replicas = 3", "replicas = 2"),
+        "",
+    );
+    let d = diff(&old, &all(&old), &new, &all(&new));
+    let kinds: Vec<(String, Kind)> = d
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("w.1".to_string(), Kind::Unchanged),
+            ("w.2".to_string(), Kind::Unchanged),
+            ("w.3".to_string(), Kind::Removed)
+        ]
+    );
+}

@@ -10,6 +10,8 @@
 //! - `run_as` (+ `run_as_access`), `limits`: the exec context — `user` /
 //!   `group` resolved to ids, `limits`, `umask`, `nice` ([`ExecContext`]);
 //!   [`privilege`]: whether this process may apply it (asked by check/up/run);
+//! - [`replicas`]: `replicas = N` expanded into `NAME.1` … `NAME.N` here,
+//!   each with `REPLICA` / `REPLICA_PORT`;
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
 //! - `ctx`: where problems and warnings are collected, typed readers;
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
@@ -34,6 +36,7 @@ mod options;
 pub mod privilege;
 mod problems;
 mod program;
+pub mod replicas;
 mod run_as;
 mod run_as_access;
 mod scrub;

@@ -34,12 +34,16 @@ pub struct Problems(pub Vec<Problem>);
 impl Problems {
     /// Add a problem.
     /// Messages are capped at [`MAX_MESSAGE`] characters (a huge value must
-    /// not turn into a huge report).
+    /// not turn into a huge report). The same problem at the same place is
+    /// kept once (the copies of a replicated service share their lines).
     pub fn push(&mut self, location: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
+        let p = Problem {
             location: cap(location.into()),
             message: cap(message.into()),
-        });
+        };
+        if !self.0.contains(&p) {
+            self.0.push(p);
+        }
     }
     /// Whether none were found.
     pub fn is_empty(&self) -> bool {

@@ -17,8 +17,8 @@ use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
 use super::{
-    command, exec, interpreter, Condition, Env, ExecContext, ReadyCheck, ReadyProbe, RestartPolicy,
-    ServicePlan, Source, Warning,
+    command, exec, interpreter, replicas, Condition, Env, ExecContext, LogFile, ReadyCheck,
+    ReadyProbe, Replica, RestartPolicy, ServicePlan, Source, Warning,
 };
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
@@ -35,8 +35,16 @@ pub struct Built {
     pub deps: Vec<(Str, Option<Spanned<Condition>>)>,
 }
 
-/// Build one service.
-pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -> Built {
+/// Build one service, or one copy of a replicated one (`replica`): its
+/// `${REPLICA}` / `${REPLICA_PORT}` resolve to the copy's values, and those two
+/// variables are set above every other layer.
+pub fn build(
+    ctx: &mut Ctx,
+    name: &Str,
+    raw: &Spanned<RawService>,
+    g: &Global,
+    replica: Option<&Replica>,
+) -> Built {
     let n = name.get_ref().as_str();
     let key = |k: &str| format!("services.{n}.{k}");
     check_name(ctx, name);
@@ -45,11 +53,13 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         .env_file
         .as_ref()
         .and_then(|p| service_env_file(ctx, p, g));
-    let lookup = service_lookup(ctx.os, file.as_ref(), g);
+    let own = service_lookup(ctx.os, file.as_ref(), g);
+    let lookup = |v: &str| replicas::looked(replica, v).or_else(|| own(v));
     let uses_database = uses_database(ctx, r, g, &key("uses_database"));
     let exec = exec_context(ctx, r, n);
     let user = exec.run_as.as_ref().map(user_env).unwrap_or_default();
-    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database, &user);
+    let layers = Extra { user, replica };
+    let env = service_env(ctx, n, r, g, file.as_ref(), &lookup, uses_database, &layers);
     let path_var = env.get("PATH").map(str::to_string);
     let cwd = cwd(ctx, r, &key("cwd"), &lookup);
     let (argv, argv_secret, program) = argv(
@@ -72,7 +82,7 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
     let restart = restart(ctx, r, oneshot, &key("restart"));
     let plan = ServicePlan {
-        name: n.to_string(),
+        name: replica.map_or_else(|| n.to_string(), |r| replicas::name(n, r.index)),
         argv,
         argv_secret,
         program,
@@ -101,8 +111,9 @@ pub fn build(ctx: &mut Ctx, name: &Str, raw: &Spanned<RawService>, g: &Global) -
         oneshot,
         max_memory: max_memory(ctx, &r.max_memory, &key("max_memory")),
         critical: r.critical.unwrap_or(false),
-        log_file: log_file(ctx, &r.log_file, &key("log_file")),
+        log_file: log_file(ctx, &r.log_file, &key("log_file")).map(|f| own_log(f, replica)),
         exec,
+        replica: replica.cloned(),
         watch: super::watch::paths(ctx, r, &cwd, &key("watch"), &lookup),
     };
     exec_checks(ctx, &plan, r, raw.span());
@@ -133,7 +144,27 @@ fn service_lookup<'a>(
     }
 }
 
-/// The six layers for one service, with the OS-vs-file and PG* warnings.
+/// A copy's `log_file` is its own: `worker.log` → `worker.2.log` (the
+/// copies would otherwise rotate one file under each other).
+fn own_log(mut f: LogFile, replica: Option<&Replica>) -> LogFile {
+    let Some(r) = replica else { return f };
+    let stem = f.path.file_stem().unwrap_or_default().to_string_lossy();
+    let mut file = format!("{stem}.{}", r.index);
+    if let Some(ext) = f.path.extension() {
+        file = format!("{file}.{}", ext.to_string_lossy());
+    }
+    f.path.set_file_name(file);
+    f
+}
+
+/// The layers the supervisor adds around the configured ones: the target
+/// user's `HOME`/`USER`/`LOGNAME` (low) and a copy's `REPLICA*` (top).
+struct Extra<'a> {
+    user: Vec<(&'static str, String, Source)>,
+    replica: Option<&'a Replica>,
+}
+
+/// The six layers for one service (+ [`Extra`]), with the OS-vs-file and PG* warnings.
 #[allow(clippy::too_many_arguments)]
 fn service_env(
     ctx: &mut Ctx,
@@ -143,10 +174,10 @@ fn service_env(
     file: Option<&EnvFile>,
     lookup: Lookup,
     uses_database: bool,
-    user: &[(&str, String, Source)],
+    extra: &Extra,
 ) -> Env {
     let own = ctx.env_table(&r.env, &format!("services.{n}.env"), lookup);
-    let mut layers = g.base_layers(ctx.os, user);
+    let mut layers = g.base_layers(ctx.os, &extra.user);
     if let Some(f) = file {
         layers.add_file(f, true);
     }
@@ -159,6 +190,11 @@ fn service_env(
     }
     if uses_database {
         g.add_database(&mut layers);
+    }
+    if let Some(rep) = extra.replica {
+        for (k, v) in replicas::vars(rep) {
+            layers.set(k, v, replicas::source(rep), &Spans::default());
+        }
     }
     let (env, warnings) = layers.finish(ctx.os, &|v| g.known(v));
     ctx.warnings.extend(warnings);

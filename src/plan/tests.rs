@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{load, Condition, Plan, Problems, Source};
+use super::{load, Condition, Plan, Problems, ReadyProbe, Source};
 
 struct Project {
     dir: tempfile::TempDir,
@@ -44,6 +44,7 @@ fn source_layer(s: &Source) -> &'static str {
         Source::ServiceEnv { .. } => "env",
         Source::Database { .. } => "database",
         Source::User { .. } => "user",
+        Source::Replica { .. } => "replica",
     }
 }
 
@@ -423,4 +424,48 @@ watch_ignore = ["*.tmp"]
             .contains("services.api.watch: an empty path"),
         "{err}"
     );
+}
+
+#[test]
+fn replicas_expand_into_copies_with_their_own_values_and_a_group_dependency() {
+    let toml = "[services.w]\ncommand = [\"/bin/sh\", \"-c\", \"x ${REPLICA}\"]\nreplicas = 3\nreplica_port_base = 4000\nenv = { PORT = \"${REPLICA_PORT}\" }\nready = { tcp = \"127.0.0.1:${REPLICA_PORT}\" }\nlog_file = { path = \"logs/w.log\" }\n[services.api]\ncommand = \"/bin/sh\"\ndepends_on = [\"w\"]\n";
+    let plan = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect("loads");
+    let order: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(order, ["w.1", "w.2", "w.3", "api"]);
+    let w2 = plan.service("w.2").expect("w.2");
+    assert_eq!(w2.argv[2], "x 2");
+    assert_eq!(w2.env.get("PORT"), Some("4001"));
+    assert_eq!(w2.env.get("REPLICA"), Some("2"));
+    let ready = w2.ready.as_ref().map(|r| r.probe.clone());
+    assert_eq!(ready, Some(ReadyProbe::Tcp("127.0.0.1:4001".into())));
+    let log = w2.log_file.as_ref().map(|l| l.path.clone()).expect("log");
+    assert!(log.ends_with("logs/w.2.log"), "{log:?}");
+    let deps: Vec<&str> = plan
+        .service("api")
+        .expect("api")
+        .depends_on
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(deps, ["w.1", "w.2", "w.3"]);
+    assert_eq!(plan.resolve("w"), ["w.1", "w.2", "w.3"]);
+    assert_eq!(plan.resolve("w.3"), ["w.3"]);
+    assert!(plan.resolve("nope").is_empty());
+    assert!(plan
+        .service("api")
+        .expect("api")
+        .env
+        .get("REPLICA")
+        .is_none());
+}
+
+#[test]
+fn a_problem_of_a_replicated_service_is_reported_once() {
+    let toml = "[services.w]\ncommand = \"/bin/sh\"\nreplicas = 4\nrestart = \"sometimes\"\n";
+    let err = Project::new(&[("supervisor.toml", toml)])
+        .load(&[PATH])
+        .expect_err("invalid");
+    assert_eq!(err.len(), 1, "{err:?}");
 }

@@ -42,6 +42,22 @@ impl Plan {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The copies of the replicated service `group` (`replicas = N`), in
+    /// order; empty when `group` is not one.
+    pub fn copies(&self, group: &str) -> Vec<&ServicePlan> {
+        let of = |s: &&ServicePlan| s.replica.as_ref().is_some_and(|r| r.group == group);
+        self.services.iter().filter(of).collect()
+    }
+
+    /// What `name` stands for in `start`/`stop`/`restart`/`logs`: the service
+    /// itself, or every copy of a replicated service; empty when unknown.
+    pub fn resolve(&self, name: &str) -> Vec<String> {
+        if let Some(s) = self.service(name) {
+            return vec![s.name.clone()];
+        }
+        self.copies(name).iter().map(|s| s.name.clone()).collect()
+    }
+
     /// Everything output must be scrubbed of: the database password (every
     /// reading, encoded forms) and every secret part of every value and
     /// command argument the Plan holds — the same parts `env` masks. One set
@@ -181,8 +197,32 @@ pub struct ServicePlan {
     pub log_file: Option<LogFile>,
     /// `user`, `group`, `limits`, `umask`, `nice`: applied in the child before exec.
     pub exec: ExecContext,
+    /// Which copy of a replicated service (`replicas = N`) this is; `None`
+    /// for a service without `replicas`.
+    pub replica: Option<Replica>,
     /// `watch` / `watch_ignore` (only `up --watch` reads them); `None`: not watched.
     pub watch: Option<WatchPaths>,
+}
+
+/// One copy of a replicated service: `worker.2` is `{ group: "worker", index: 2, .. }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    /// The service name as written in `[services.NAME]`.
+    pub group: String,
+    /// 1-based; the `REPLICA` variable.
+    pub index: u32,
+    /// `replicas`.
+    pub count: u32,
+    /// `replica_port_base`: replica `i` gets `REPLICA_PORT = base + i - 1`.
+    pub port_base: Option<u16>,
+}
+
+impl Replica {
+    /// This replica's `REPLICA_PORT`, when a base is set.
+    pub fn port(&self) -> Option<u16> {
+        let base = u32::from(self.port_base?);
+        u16::try_from(base + self.index - 1).ok()
+    }
 }
 
 /// What `up --watch` restarts a service for.
@@ -451,6 +491,16 @@ pub enum Source {
         /// Whether the values come from a passwd entry.
         passwd: bool,
     },
+    /// `REPLICA` / `REPLICA_PORT` of one copy of a replicated service: above
+    /// every other layer (the supervisor sets them per copy).
+    Replica {
+        /// The service name as written.
+        group: String,
+        /// 1-based.
+        index: u32,
+        /// `replica_port_base`, for `REPLICA_PORT`.
+        port_base: Option<u16>,
+    },
 }
 
 impl fmt::Display for Source {
@@ -480,6 +530,21 @@ impl fmt::Display for Source {
                 name,
                 passwd: false,
             } => write!(f, "user {name} (no passwd entry)"),
+            Source::Replica {
+                group,
+                index,
+                port_base: None,
+            } => {
+                write!(f, "replica {index} of `{group}`")
+            }
+            Source::Replica {
+                group,
+                index,
+                port_base: Some(base),
+            } => write!(
+                f,
+                "replica {index} of `{group}` (replica_port_base {base} + {index} - 1)"
+            ),
         }
     }
 }

@@ -189,6 +189,16 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The unit called `name`: the live one when a reload re-added a name it
+    /// had removed (the retired unit stays, as indices never change).
+    pub fn unit_named(&self, name: &str) -> Option<usize> {
+        let live = |u: &Unit| u.plan.name == name && !u.retired;
+        self.units
+            .iter()
+            .rposition(live)
+            .or_else(|| self.units.iter().rposition(|u| u.plan.name == name))
+    }
+
     /// Build the engine over the selected services.
     pub fn new(
         services: Vec<Arc<ServicePlan>>,

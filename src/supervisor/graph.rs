@@ -34,7 +34,8 @@ pub enum Gate {
 }
 
 /// The services to run, in plan (start) order: `names` and everything they
-/// depend on, or all when `names` is empty. Unknown names are an error.
+/// depend on, or all when `names` is empty; a replicated service's name is
+/// every copy. Unknown names are an error.
 pub fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, String> {
     if names.is_empty() {
         return Ok((0..all.len()).collect());
@@ -42,9 +43,15 @@ pub fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, Strin
     let index = |n: &str| all.iter().position(|s| s.name == n);
     let mut chosen = BTreeSet::new();
     let mut stack = Vec::new();
+    // A replicated service's name selects every copy.
+    let copies = |n: &str| -> Vec<usize> {
+        let of = |s: &ServicePlan| s.replica.as_ref().is_some_and(|r| r.group == n);
+        (0..all.len()).filter(|&i| of(&all[i])).collect()
+    };
     for n in names {
         match index(n) {
             Some(i) => stack.push(i),
+            None if !copies(n).is_empty() => stack.extend(copies(n)),
             None => {
                 let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
                 return Err(format!(
@@ -66,7 +73,9 @@ impl Graph {
     /// Build the graph over `services` (already selected; dependencies outside
     /// the set cannot exist after [`select`]).
     pub fn new(services: &[&ServicePlan]) -> Graph {
-        let index = |n: &str| services.iter().position(|s| s.name == n);
+        // The last of a name: a reload that re-adds a removed name (a
+        // scale-down then up of `replicas`) appends a new unit after the retired one.
+        let index = |n: &str| services.iter().rposition(|s| s.name == n);
         let deps: Vec<Vec<(usize, Condition)>> = services
             .iter()
             .map(|s| {

@@ -89,9 +89,7 @@ fn history(engine: &Engine, names: &[String], lines: usize) -> Result<Vec<HistLi
 
 fn find(engine: &Engine, name: &str) -> Result<usize, String> {
     engine
-        .units
-        .iter()
-        .position(|u| u.plan.name == name)
+        .unit_named(name)
         .ok_or_else(|| format!("no service `{name}`"))
 }
 

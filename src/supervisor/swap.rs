@@ -9,7 +9,10 @@
 //!
 //! Units are never reordered or dropped: an index stays a service for the
 //! whole run (events, tails and the sink name services by index). A new Plan
-//! whose order would need that is refused here, before anything changed.
+//! whose order would need that is refused here, before anything changed —
+//! except a dependency on a service added by this reload (a scaled-up
+//! `replicas`): the scheduler and the shutdown follow the graph, not the
+//! index, and the reload starts added services before restarting changed ones.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,7 +28,7 @@ impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
     pub fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
         self.check_order(&s)?;
-        let index = |e: &Engine, n: &str| e.units.iter().position(|u| u.plan.name == n);
+        let index = |e: &Engine, n: &str| e.unit_named(n);
         let mut changed = Vec::new();
         for name in &s.changed {
             let (Some(i), Some(new)) = (index(self, name), s.plan.service(name)) else {
@@ -98,12 +101,13 @@ impl Engine {
 
     /// Every kept service's dependencies must still come before it.
     fn check_order(&self, s: &Swap) -> Result<(), String> {
-        let index = |n: &str| self.units.iter().position(|u| u.plan.name == n);
-        for (i, u) in self.units.iter().enumerate() {
+        let index = |n: &str| self.unit_named(n);
+        let added = |n: &str| s.added.iter().any(|a| a == n);
+        for (i, u) in self.units.iter().enumerate().filter(|(_, u)| !u.retired) {
             let Some(new) = s.plan.service(&u.plan.name) else {
                 continue;
             };
-            for d in &new.depends_on {
+            for d in new.depends_on.iter().filter(|d| !added(&d.name)) {
                 if index(&d.name).is_none_or(|j| j >= i) {
                     return Err(format!(
                         "`{}` now depends on `{}`, which starts after it: restart `up` to apply this order",

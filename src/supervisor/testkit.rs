@@ -54,6 +54,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
         critical: false,
         log_file: None,
         exec: Default::default(),
+        replica: None,
         watch: None,
     }
 }

@@ -70,7 +70,7 @@ const ROUNDS: usize = 64;
 impl Engine {
     /// Accept a command; it is answered from [`Engine::settle`].
     pub fn submit(&mut self, verb: Verb, name: &str, ticket: Ticket) {
-        let found = self.units.iter().position(|u| u.plan.name == name);
+        let found = self.unit_named(name);
         let Some(i) = found.filter(|&i| verb == Verb::Stop || !self.units[i].retired) else {
             let why = format!("`{name}` is not supervised by this `up` (not selected)");
             let _ = ticket.send(Err(Refusal::Unknown(why)));

@@ -28,6 +28,11 @@ const config = {
     get jobs() {
       return process.env.JOB_SERVICE_URL || 'http://127.0.0.1:3002';
     },
+    // Every copy of the job service (JOB_SERVICE_URLS, comma-separated), else the one.
+    get jobsAll() {
+      const list = (process.env.JOB_SERVICE_URLS || '').split(',').map((u) => u.trim()).filter(Boolean);
+      return list.length ? list : [this.jobs];
+    },
   },
   FALLBACK_DATABASE_URL,
 };

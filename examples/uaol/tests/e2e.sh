@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
 BIN=${UAOL_SUPERVISOR:-$ROOT/target/release/uaol-supervisor}
-PORTS=(3000 3001 3002 25432)
+PORTS=(3000 3001 3002 3003 25432)
 
 fail() {
   echo "e2e: FAIL: $*" >&2

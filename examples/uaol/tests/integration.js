@@ -59,6 +59,10 @@ test('the gateway aggregates everyone\'s health', async () => {
   assert.equal(status, 200, `gateway /health: HTTP ${status}: ${JSON.stringify(body)}`);
   assertConnected(body, 'api-gateway');
   for (const name of Object.keys(SERVICES)) assertConnected(body.services[name], name);
+  // The job service runs as 2 replicas (:3002, :3003): the gateway checks each.
+  const copies = Object.values(body.services['job-orchestration-service'].replicas || {});
+  assert.equal(copies.length, 2, `job replicas: ${JSON.stringify(body.services['job-orchestration-service'])}`);
+  for (const h of copies) assertConnected(h, 'job-orchestration-service');
 });
 
 test('requests through the gateway reach the database', async () => {

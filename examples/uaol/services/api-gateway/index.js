@@ -17,8 +17,16 @@ console.log(`process.env.DATABASE_URL: ${process.env.DATABASE_URL ? 'SET' : 'NOT
 const NAME = 'api-gateway';
 const UPSTREAMS = {
   'auth-service': { prefix: '/api/auth', base: () => config.services.auth },
-  'job-orchestration-service': { prefix: '/api/jobs', base: () => config.services.jobs, keep: '/jobs' },
+  'job-orchestration-service': { prefix: '/api/jobs', base: nextJobs, all: () => config.services.jobsAll, keep: '/jobs' },
 };
+
+// Round-robin over the job service's copies (JOB_SERVICE_URLS).
+let turn = 0;
+function nextJobs() {
+  const all = config.services.jobsAll;
+  turn = (turn + 1) % all.length;
+  return all[turn];
+}
 
 async function upstreamHealth(base) {
   try {
@@ -29,9 +37,18 @@ async function upstreamHealth(base) {
   }
 }
 
+// Health of one upstream: of every copy when it has several (ok only if all are).
+async function upstreamAll(up) {
+  const bases = up.all ? up.all() : [up.base()];
+  const each = await Promise.all(bases.map(upstreamHealth));
+  if (each.length === 1) return each[0];
+  const status = each.every((r) => r.status === 'ok') ? 'ok' : 'degraded';
+  return { ...each[0], status, replicas: Object.fromEntries(bases.map((b, i) => [b, each[i]])) };
+}
+
 async function aggregate() {
   const names = Object.keys(UPSTREAMS);
-  const results = await Promise.all(names.map((n) => upstreamHealth(UPSTREAMS[n].base())));
+  const results = await Promise.all(names.map((n) => upstreamAll(UPSTREAMS[n])));
   const services = Object.fromEntries(names.map((n, i) => [n, results[i]]));
   const own = await health(NAME, { services });
   const allOk = own.status === 'ok' && results.every((r) => r.status === 'ok');

@@ -1,0 +1,174 @@
+//! `export` of a replicated service: systemd gets one template unit
+//! `uaol-worker@.service` (REPLICA = the instance) with an env file per copy
+//! (its own REPLICA_PORT and what was built from it) and `uaol-worker@1..N`
+//! wanted by the target and required by dependents; Kubernetes gets one
+//! Deployment with `replicas: N` and a comment saying the port rule does not
+//! apply. Both pass the real validators.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::Fixture;
+
+const T: Duration = Duration::from_secs(20);
+
+fn project() -> Fixture {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"
+[services.worker]
+command = ["sleep", "1000"]
+replicas = 3
+replica_port_base = 3100
+env = { PORT = "${REPLICA_PORT}" }
+ready = { http = "http://127.0.0.1:${REPLICA_PORT}/health" }
+
+[services.api]
+command = ["sleep", "1000"]
+depends_on = ["worker"]
+"#,
+    );
+    f
+}
+
+fn read(dir: &std::path::Path, name: &str) -> String {
+    fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn output(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn systemd_writes_a_template_unit_and_one_env_file_per_copy() {
+    let f = project();
+    let out = f.run(&["export", "systemd", "--out", "units"], T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("units");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "uaol-api.env",
+            "uaol-api.service",
+            "uaol-worker@.service",
+            "uaol-worker@1.env",
+            "uaol-worker@2.env",
+            "uaol-worker@3.env",
+            "uaol.target"
+        ]
+    );
+    let unit = read(&dir, "uaol-worker@.service");
+    assert!(unit.contains("\nEnvironment=REPLICA=%i\n"), "{unit}");
+    let env_ref = format!("\nEnvironmentFile={}/uaol-worker@%i.env\n", dir.display());
+    assert!(unit.contains(&env_ref), "{unit}");
+    assert!(
+        unit.contains("# REPLICA_PORT = 3100 + %i - 1: systemd cannot compute it"),
+        "{unit}"
+    );
+    for i in 1..=3 {
+        let env = read(&dir, &format!("uaol-worker@{i}.env"));
+        let port = 3099 + i;
+        assert!(
+            env.contains(&format!("\nREPLICA_PORT=\"{port}\"\n")),
+            "{env}"
+        );
+        assert!(env.contains(&format!("\nPORT=\"{port}\"\n")), "{env}");
+        let mode = fs::metadata(dir.join(format!("uaol-worker@{i}.env")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let target = read(&dir, "uaol.target");
+    assert!(
+        target.contains(
+            "Wants=uaol-worker@1.service uaol-worker@2.service uaol-worker@3.service uaol-api.service"
+        ),
+        "{target}"
+    );
+    let api = read(&dir, "uaol-api.service");
+    for i in 1..=3 {
+        assert!(
+            api.contains(&format!("\nRequires=uaol-worker@{i}.service\n")),
+            "{api}"
+        );
+    }
+    let units = ["uaol-worker@.service", "uaol-api.service", "uaol.target"].map(|n| dir.join(n));
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(units)
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
+        .output()
+        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
+    let text = output(&v);
+    let unexpected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !l.contains("Unknown key 'RestartSteps'")
+                && !l.contains("Unknown key 'RestartMaxDelaySec'")
+        })
+        .collect();
+    assert!(v.status.success() && unexpected.is_empty(), "{text}");
+}
+
+#[test]
+fn kubernetes_sets_replicas_on_one_deployment_and_says_the_port_rule_does_not_apply() {
+    let f = project();
+    let out = f.run(
+        &[
+            "export",
+            "kubernetes",
+            "--out",
+            "k8s",
+            "--image",
+            "example.com/app:1",
+        ],
+        T,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("k8s");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "api.secret.yaml",
+            "api.yaml",
+            "worker.secret.yaml",
+            "worker.yaml"
+        ]
+    );
+    let worker = read(&dir, "worker.yaml");
+    assert!(worker.contains("\n  replicas: 3\n"), "{worker}");
+    assert!(
+        worker
+            .contains("# replica_port_base = 3100: the per-replica port rule does not apply here"),
+        "{worker}"
+    );
+    assert!(!worker.contains("REPLICA:"), "{worker}");
+    let api = read(&dir, "api.yaml");
+    assert_eq!(api.matches("name: wait-for-worker\n").count(), 1, "{api}");
+    let paths: Vec<_> = names.iter().map(|n| dir.join(n)).collect();
+    let v = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .args(&paths)
+        .output()
+        .expect("kubernetes-validate (scripts/test.sh installs it with pip)");
+    let text = output(&v);
+    assert!(v.status.success() && !text.contains("ERROR"), "{text}");
+}
