@@ -14,6 +14,7 @@ mod status;
 mod trust;
 mod watch;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -215,4 +216,19 @@ pub fn run_env(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = fx.cmd(args);
     c.envs(env.iter().copied());
     run_bounded(&mut c, CMD)
+}
+
+/// Service name → pid, from `status --json`'s services.
+pub fn pids(v: &[Value]) -> BTreeMap<String, i64> {
+    v.iter()
+        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["pid"].as_i64()?)))
+        .collect()
+}
+
+/// A variable of a running process, as the kernel holds it.
+pub fn environ(pid: i64, name: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    raw.split(|b| *b == 0)
+        .filter_map(|kv| std::str::from_utf8(kv).ok())
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }

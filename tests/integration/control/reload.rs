@@ -4,13 +4,12 @@
 //! a dry run changes nothing. The environment a service really got is read
 //! from `/proc/PID/environ`, not from what we print.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::live::Follower;
-use super::{expect_code, service, Up, CMD};
+use super::{environ, expect_code, pids, service, Up, CMD};
 use crate::pg;
 use crate::support::Fixture;
 
@@ -37,20 +36,6 @@ fn three() -> (Fixture, Up) {
     fx.write("a.env", "GREETING=hello\n");
     let up = Up::start(&fx);
     (fx, up)
-}
-
-fn pids(v: &[Value]) -> BTreeMap<String, i64> {
-    v.iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["pid"].as_i64()?)))
-        .collect()
-}
-
-/// A variable of a running process, as the kernel holds it.
-fn environ(pid: i64, name: &str) -> Option<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    raw.split(|b| *b == 0)
-        .filter_map(|kv| std::str::from_utf8(kv).ok())
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }
 
 #[test]

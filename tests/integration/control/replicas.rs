@@ -5,11 +5,9 @@
 //! copies in reverse order, and a reload that scales down and up while the
 //! other copies keep their PIDs.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::{expect_code, Up, CMD};
+use super::{environ, expect_code, pids, Up, CMD};
 use crate::support::Fixture;
 
 const WORKERS: &str = r#"
@@ -30,20 +28,6 @@ fn workers() -> (Fixture, Up) {
     fx.write("supervisor.toml", WORKERS);
     let up = Up::start(&fx);
     (fx, up)
-}
-
-fn pids(v: &[Value]) -> BTreeMap<String, i64> {
-    v.iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["pid"].as_i64()?)))
-        .collect()
-}
-
-/// A variable of a running process, as the kernel holds it.
-fn environ(pid: i64, name: &str) -> Option<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    raw.split(|b| *b == 0)
-        .filter_map(|kv| std::str::from_utf8(kv).ok())
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }
 
 fn names(v: &[Value]) -> Vec<&str> {

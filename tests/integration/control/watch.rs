@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use super::Up;
+use super::{pids, Up};
 use crate::support::Fixture;
 
 const WATCHED: &str = r#"
@@ -36,12 +34,6 @@ fn watched() -> (Fixture, Up) {
     fx.write("src/app.js", "// v0\n");
     let up = Up::start_args(&fx, &["--watch"]);
     (fx, up)
-}
-
-fn pids(v: &[Value]) -> BTreeMap<String, i64> {
-    v.iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["pid"].as_i64()?)))
-        .collect()
 }
 
 /// Ready, and the watcher has announced itself.
