@@ -15,7 +15,7 @@ use crate::exit;
 /// Config: -c PATH, else $UAOL_SUPERVISOR_CONFIG, else ./supervisor.toml.
 #[derive(Debug, Parser)]
 #[command(name = "uaol-supervisor", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Path to supervisor.toml.
     #[arg(short = 'c', long = "config", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -30,7 +30,7 @@ pub struct Cli {
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// `name | line`, aligned, coloured on a terminal; control characters in
     /// a service's output shown as escapes (`\r`, `\x1b`).
     Pretty,
@@ -40,7 +40,7 @@ pub enum LogFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Build the Plan, probe the database, start the services (the named ones and
     /// their dependencies, or all) and supervise them in the foreground until
     /// signalled, or until every service has ended on its own.
@@ -86,7 +86,7 @@ pub enum Command {
 
 /// `up`
 #[derive(Debug, Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Services to start (with their dependencies); all when empty.
     pub services: Vec<String>,
     /// Act as an init process: become a child subreaper and reap orphans
@@ -107,7 +107,7 @@ pub struct UpArgs {
 
 /// `check`
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Validate only; do not connect to the database.
     #[arg(long)]
     pub no_probe: bool,
@@ -118,7 +118,7 @@ pub struct CheckArgs {
 
 /// `env`
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// The service whose environment to print.
     pub service: String,
     /// Show where each value came from and what it shadowed (with the
@@ -136,7 +136,7 @@ pub struct EnvArgs {
 
 /// `env --format`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvFormat {
+pub(crate) enum EnvFormat {
     /// `NAME="value"` lines, re-readable as a .env file.
     Dotenv,
     /// A JSON object.
@@ -145,7 +145,7 @@ pub enum EnvFormat {
 
 /// `probe`
 #[derive(Debug, Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// Probe this URL instead of the configured one. Prefer the config: a URL on
     /// the command line is visible to other users in `ps`.
     #[arg(long, value_name = "URL")]
@@ -168,7 +168,7 @@ pub struct ProbeArgs {
 
 /// `probe --client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProbeClient {
+pub(crate) enum ProbeClient {
     /// libpq (psql and most drivers).
     Libpq,
     /// node-postgres (pg-connection-string 2.x).
@@ -177,7 +177,7 @@ pub enum ProbeClient {
 
 /// `run`
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Start only these services (and their dependencies), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub services: Vec<String>,
@@ -194,7 +194,7 @@ pub struct RunArgs {
 
 /// `status`
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -213,7 +213,7 @@ pub struct StatusArgs {
 
 /// A single service argument for control commands.
 #[derive(Debug, Args)]
-pub struct ServiceArg {
+pub(crate) struct ServiceArg {
     /// The service (`worker` = every copy of a replicated service, `worker.2` = one).
     pub service: String,
     /// Control socket path (default: from the config).
@@ -223,7 +223,7 @@ pub struct ServiceArg {
 
 /// `reload`
 #[derive(Debug, Args)]
-pub struct ReloadArgs {
+pub(crate) struct ReloadArgs {
     /// Show what would change; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -237,7 +237,7 @@ pub struct ReloadArgs {
 
 /// `logs`
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     /// The services (default: all).
     pub services: Vec<String>,
     /// Number of lines of history (in all).
@@ -256,7 +256,7 @@ pub struct LogsArgs {
 
 /// `events`
 #[derive(Debug, Args)]
-pub struct EventsArgs {
+pub(crate) struct EventsArgs {
     /// One JSON object per line, as sent by `up`.
     #[arg(long)]
     pub json: bool,
@@ -267,7 +267,7 @@ pub struct EventsArgs {
 
 /// `export`
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Target.
     #[arg(value_enum)]
     pub target: ExportTarget,
@@ -290,7 +290,7 @@ pub struct ExportArgs {
 
 /// `export` targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportTarget {
+pub(crate) enum ExportTarget {
     /// systemd units + a target.
     Systemd,
     /// Kubernetes manifests.
@@ -298,7 +298,7 @@ pub enum ExportTarget {
 }
 
 /// Parse arguments; usage errors exit with [`exit::USAGE`], `--help`/`--version` with 0.
-pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, ExitCode> {
+pub(crate) fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, ExitCode> {
     Cli::try_parse_from(args).map_err(|e| {
         let _ = e.print();
         if e.use_stderr() {

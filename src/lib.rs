@@ -29,18 +29,18 @@
 //! runtime state. The longer tour, with the state table and how to add a
 //! config key, a command or a readiness kind: docs/design.md.
 
-pub mod cli;
-pub mod cmd;
-pub mod config;
-pub mod control;
+pub(crate) mod cli;
+pub(crate) mod cmd;
+pub(crate) mod config;
+pub(crate) mod control;
 pub mod db;
 pub mod env;
-pub mod exit;
-pub mod export;
+pub(crate) mod exit;
+pub(crate) mod export;
 pub mod plan;
 pub mod secret;
-pub mod supervisor;
-pub mod watch;
+pub(crate) mod supervisor;
+pub(crate) mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

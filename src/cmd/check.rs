@@ -17,7 +17,7 @@ use crate::secret::Redactor;
 use crate::supervisor::contain;
 
 /// Run `check`.
-pub fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
     if args.json {
         return run_json(cli, args);
     }
@@ -108,7 +108,7 @@ fn probe(plan: &Plan, args: &CheckArgs) -> Option<Result<(), GateFailure>> {
 }
 
 /// The human report.
-pub fn report(plan: &Plan) -> String {
+pub(crate) fn report(plan: &Plan) -> String {
     let mut out = String::new();
     let n = plan.services.len();
     let path = plan
@@ -252,7 +252,7 @@ fn env_summary(env: &Env) -> String {
 }
 
 /// The machine-readable report (no secret values).
-pub fn report_json(plan: &Plan) -> Value {
+pub(crate) fn report_json(plan: &Plan) -> Value {
     let r = plan.redactor();
     let services: Vec<Value> = plan.services.iter().map(|s| service_json(s, &r)).collect();
     let database = plan.database.as_ref().map(|db| {

@@ -11,10 +11,10 @@ use crate::exit;
 use crate::plan::{self, LogFormat, Plan, Source, Warning};
 
 /// The environment variable naming the config file.
-pub const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
 
 /// `-c PATH`, else `$UAOL_SUPERVISOR_CONFIG`, else `./supervisor.toml`.
-pub fn config_path(cli: &Cli) -> PathBuf {
+pub(crate) fn config_path(cli: &Cli) -> PathBuf {
     if let Some(p) = &cli.config {
         return p.clone();
     }
@@ -26,7 +26,7 @@ pub fn config_path(cli: &Cli) -> PathBuf {
 
 /// The OS environment, captured once. Names or values that are not UTF-8
 /// are skipped (they cannot be referenced from supervisor.toml either).
-pub fn os_env() -> BTreeMap<String, String> {
+pub(crate) fn os_env() -> BTreeMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
@@ -35,7 +35,7 @@ pub fn os_env() -> BTreeMap<String, String> {
 /// Load the Plan for `cli` (`--log-format` applied). On problems, print them
 /// all to stderr and return [`exit::CONFIG`]; warnings are printed to stderr
 /// as `warning: …`.
-pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+pub(crate) fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
     let plan = load_plan_quiet(cli)?;
     print_warnings(&plan.warnings);
     Ok(plan)
@@ -45,13 +45,13 @@ pub fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
 /// this process may not do of the services' exec contexts — switch user,
 /// raise a limit, lower `nice` (`plan::privilege`): for the commands that
 /// start services (`check` says it first, `up`, `run`).
-pub fn load_runnable_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+pub(crate) fn load_runnable_plan(cli: &Cli) -> Result<Plan, ExitCode> {
     let plan = load_plan(cli)?;
     runnable(plan)
 }
 
 /// `plan`, or its privilege problems printed and [`exit::CONFIG`].
-pub fn runnable(plan: Plan) -> Result<Plan, ExitCode> {
+pub(crate) fn runnable(plan: Plan) -> Result<Plan, ExitCode> {
     let problems = plan::privilege::problems(&plan, &plan::privilege::Identity::current());
     if problems.is_empty() {
         return Ok(plan);
@@ -62,12 +62,12 @@ pub fn runnable(plan: Plan) -> Result<Plan, ExitCode> {
 
 /// [`load_plan`] without printing warnings (for commands that report them
 /// themselves, like `check`).
-pub fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
+pub(crate) fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
     load_quiet_with(cli, &os_env())
 }
 
 /// [`load_plan`] with the OS environment given (`up` keeps it for reloads).
-pub fn load_plan_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
+pub(crate) fn load_plan_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
     let plan = load_quiet_with(cli, os)?;
     print_warnings(&plan.warnings);
     Ok(plan)
@@ -94,14 +94,14 @@ fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, Exi
 }
 
 /// Print warnings to stderr, one per line.
-pub fn print_warnings(warnings: &[Warning]) {
+pub(crate) fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
         eprintln!("warning: {w}");
     }
 }
 
 /// Short label of a source, for grouping.
-pub fn source_label(src: &Source) -> String {
+pub(crate) fn source_label(src: &Source) -> String {
     match src {
         Source::Os => "os".into(),
         Source::EnvFile { path, .. } | Source::ServiceEnvFile { path, .. } => {
@@ -116,7 +116,7 @@ pub fn source_label(src: &Source) -> String {
 }
 
 /// Precedence rank of a source (its layer number in docs/environment.md "Precedence").
-pub fn layer(src: &Source) -> u8 {
+pub(crate) fn layer(src: &Source) -> u8 {
     match src {
         Source::Os | Source::User { .. } => 1,
         Source::EnvFile { .. } => 2,

@@ -18,10 +18,10 @@ use crate::exit;
 /// the service's stop_timeout; this only guards against a hung supervisor).
 const ACTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest wait for `status` / `logs`.
-pub const QUICK_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const QUICK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The socket paths to try for this config (or `--socket`).
-pub fn candidates(cli: &Cli, socket: Option<&Path>) -> Result<Vec<PathBuf>, u8> {
+pub(crate) fn candidates(cli: &Cli, socket: Option<&Path>) -> Result<Vec<PathBuf>, u8> {
     path::for_client(socket, &common::config_path(cli)).map_err(|e| {
         eprintln!("error: {e}");
         exit::CONFIG
@@ -30,7 +30,7 @@ pub fn candidates(cli: &Cli, socket: Option<&Path>) -> Result<Vec<PathBuf>, u8> 
 
 /// Send a streaming `req`; each item goes to `on_item` (false: stop).
 /// Transport failures and a refusal are printed and become the exit code.
-pub fn stream(
+pub(crate) fn stream(
     cli: &Cli,
     socket: Option<&Path>,
     req: &Request,
@@ -61,7 +61,7 @@ fn transport_code(e: &ClientError) -> u8 {
 
 /// Send `req` to the `up` of this config (or `--socket`). Transport and
 /// server-side failures are printed and become the exit code.
-pub fn call(
+pub(crate) fn call(
     cli: &Cli,
     socket: Option<&Path>,
     req: &Request,
@@ -80,7 +80,7 @@ pub fn call(
 }
 
 /// The exit code of a failed response.
-pub fn kind_code(kind: Option<ErrorKind>) -> u8 {
+pub(crate) fn kind_code(kind: Option<ErrorKind>) -> u8 {
     match kind {
         Some(ErrorKind::Denied | ErrorKind::Unavailable) => exit::NO_SUPERVISOR,
         Some(ErrorKind::UnknownService | ErrorKind::Conflict) => exit::USAGE,
@@ -91,14 +91,14 @@ pub fn kind_code(kind: Option<ErrorKind>) -> u8 {
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a panic.
-pub fn print_out(text: &str) {
+pub(crate) fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Which action.
 #[derive(Debug, Clone, Copy)]
-pub enum Action {
+pub(crate) enum Action {
     /// `start`.
     Start,
     /// `stop`.
@@ -108,7 +108,7 @@ pub enum Action {
 }
 
 /// Run `start` / `stop` / `restart`.
-pub fn action(cli: &Cli, args: &ServiceArg, what: Action) -> ExitCode {
+pub(crate) fn action(cli: &Cli, args: &ServiceArg, what: Action) -> ExitCode {
     let service = args.service.clone();
     let req = match what {
         Action::Start => Request::Start { service },

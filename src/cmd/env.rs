@@ -14,7 +14,7 @@ use crate::exit;
 use crate::plan::{EnvVar, ServicePlan};
 
 /// Run `env`.
-pub fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
     let plan = match load_plan(cli) {
         Ok(p) => p,
         Err(code) => return code,
@@ -50,7 +50,7 @@ pub fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
 }
 
 /// The dotenv rendering.
-pub fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> String {
+pub(crate) fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> String {
     let mut out = String::new();
     if explain {
         let masked = if show_secrets {
@@ -108,7 +108,7 @@ fn one_line(v: &str) -> String {
 }
 
 /// Escape for a double-quoted dotenv value as dotenvy reads it.
-pub fn escape(v: &str) -> String {
+pub(crate) fn escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -123,7 +123,7 @@ pub fn escape(v: &str) -> String {
 }
 
 /// Names dotenvy can read: `[A-Za-z_][A-Za-z0-9_.]*`.
-pub fn is_dotenv_name(name: &str) -> bool {
+pub(crate) fn is_dotenv_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name
             .chars()

@@ -12,7 +12,7 @@ use crate::control::protocol::{Item, Request};
 use crate::exit;
 
 /// Run `events`.
-pub fn run(cli: &Cli, args: &EventsArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &EventsArgs) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let r = stream(cli, args.socket.as_deref(), &Request::Events, |item| {
         let text = if args.json {
@@ -30,7 +30,7 @@ pub fn run(cli: &Cli, args: &EventsArgs) -> ExitCode {
 }
 
 /// `12:03:04.512` from an RFC 3339 time.
-pub fn clock(ts: &str) -> &str {
+pub(crate) fn clock(ts: &str) -> &str {
     ts.get(11..23).unwrap_or(ts)
 }
 
@@ -44,7 +44,7 @@ fn took(ms: u64) -> String {
 }
 
 /// One item as a line (pure); `None` for items that are not events.
-pub fn line(item: &Item) -> Option<String> {
+pub(crate) fn line(item: &Item) -> Option<String> {
     Some(match item {
         Item::Transition {
             ts,

@@ -11,7 +11,7 @@ use crate::export::{self, kubernetes, systemd, OutFile};
 use crate::plan::Plan;
 
 /// Run `export`.
-pub fn run(cli: &Cli, args: &ExportArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &ExportArgs) -> ExitCode {
     let plan = match load_plan(cli) {
         Ok(plan) => plan,
         Err(code) => return code,

@@ -19,7 +19,7 @@ use crate::supervisor::format::Style;
 use crate::supervisor::logs::Stream;
 
 /// Run `logs`.
-pub fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
     let req = Request::Logs {
         service: None,
         services: args.services.clone(),
@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
         stream(cli, args.socket.as_deref(), &req, |item| p.item(item))
     } else {
         call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT).map(|r| {
-            p.names(r.names.map(|b| *b).unwrap_or_default());
+            p.names(r.names.map(Vec::from).unwrap_or_default());
             for l in r.lines.unwrap_or_default() {
                 if !p.line(None, &l.service, &l.stream, &l.line) {
                     break;

@@ -3,24 +3,24 @@
 
 use std::process::ExitCode;
 
-pub mod check;
-pub mod common;
-pub mod control;
-pub mod env;
-pub mod events;
-pub mod export;
-pub mod logs;
-pub mod probe;
-pub mod reload;
-pub mod run;
-pub mod status;
-pub mod up;
-pub mod watch;
+pub(crate) mod check;
+pub(crate) mod common;
+pub(crate) mod control;
+pub(crate) mod env;
+pub(crate) mod events;
+pub(crate) mod export;
+pub(crate) mod logs;
+pub(crate) mod probe;
+pub(crate) mod reload;
+pub(crate) mod run;
+pub(crate) mod status;
+pub(crate) mod up;
+pub(crate) mod watch;
 
 use crate::cli::{Cli, Command};
 
 /// Run the parsed command.
-pub fn dispatch(cli: Cli) -> ExitCode {
+pub(crate) fn dispatch(cli: Cli) -> ExitCode {
     match &cli.command {
         Command::Up(args) => up::run(&cli, args),
         Command::Check(args) => check::run(&cli, args),

@@ -15,7 +15,7 @@ use crate::exit;
 use crate::secret::Secret;
 
 /// Run `probe`.
-pub fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &ProbeArgs) -> ExitCode {
     let (url, mut settings, warnings) = match source(cli, args) {
         Ok(s) => s,
         Err(code) => return code,

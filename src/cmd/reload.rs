@@ -18,7 +18,7 @@ use crate::plan::diff_render;
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Run `reload`.
-pub fn run(cli: &Cli, args: &ReloadArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &ReloadArgs) -> ExitCode {
     exit::code(reload(cli, args))
 }
 
@@ -67,7 +67,7 @@ fn answer_code(r: &Response) -> u8 {
 }
 
 /// The diff, then what was done.
-pub fn human(r: &ReloadResult) -> String {
+pub(crate) fn human(r: &ReloadResult) -> String {
     let mut out = String::new();
     for w in &r.warnings {
         out.push_str(&format!("warning: {w}\n"));

@@ -36,7 +36,7 @@ use crate::supervisor::{
 };
 
 /// Run `run`.
-pub fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
     let timeout = match parse_duration(&args.timeout) {
         Ok(t) => t,
         Err(e) => {

@@ -14,7 +14,7 @@ use crate::exit;
 use crate::supervisor::state::StateKind;
 
 /// Run `status`.
-pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
     if args.watch {
         return super::watch::run(cli, args);
     }
@@ -59,7 +59,7 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
 
 /// Why the set is not healthy; empty when every service is ready or
 /// completed and none failed.
-pub fn unhealthy(services: &[ServiceView]) -> Vec<String> {
+pub(crate) fn unhealthy(services: &[ServiceView]) -> Vec<String> {
     services
         .iter()
         .filter(|s| !s.ready || s.state == StateKind::Failed)
@@ -71,7 +71,7 @@ pub fn unhealthy(services: &[ServiceView]) -> Vec<String> {
 }
 
 /// The human table, then one line per failed service saying why.
-pub fn render(services: &[ServiceView]) -> String {
+pub(crate) fn render(services: &[ServiceView]) -> String {
     const HEAD: [&str; 9] = [
         "SERVICE",
         "STATE",
@@ -128,7 +128,7 @@ fn row(s: &ServiceView) -> Vec<String> {
 }
 
 /// `42s`, `5m03s`, `2h07m`, `3d04h`.
-pub fn age(secs: u64) -> String {
+pub(crate) fn age(secs: u64) -> String {
     match secs {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
@@ -138,7 +138,7 @@ pub fn age(secs: u64) -> String {
 }
 
 /// Binary units, like `ps`/`top`: `812K`, `12.4M`, `1.1G`.
-pub fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     const K: f64 = 1024.0;
     let b = bytes as f64;
     if b < K * K {

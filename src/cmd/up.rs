@@ -17,7 +17,7 @@ use crate::supervisor::signals::Signals;
 use crate::supervisor::{contain, trace, Options, Supervisor};
 
 /// Run `up`.
-pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
     // Captured once: a reload reads the files again, never the OS environment.
     let os_env = common::os_env();
     let plan = match common::load_plan_with(cli, &os_env).and_then(common::runnable) {
@@ -69,7 +69,7 @@ pub fn run(cli: &Cli, args: &UpArgs) -> ExitCode {
 }
 
 /// `--log-format` overrides `[supervisor] log_format`.
-pub fn log_format(cli: &Cli, configured: LogFormat) -> LogFormat {
+pub(crate) fn log_format(cli: &Cli, configured: LogFormat) -> LogFormat {
     match cli.log_format {
         Some(CliLogFormat::Pretty) => LogFormat::Pretty,
         Some(CliLogFormat::Json) => LogFormat::Json,

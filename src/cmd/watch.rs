@@ -19,7 +19,7 @@ use crate::exit;
 const CLEAR: &str = "\x1b[H\x1b[2J";
 
 /// Run `status --watch`.
-pub fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
     let tty = std::io::stdout().is_terminal();
     let _keys = if tty && std::io::stdin().is_terminal() {
         Keys::start()

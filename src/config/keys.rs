@@ -10,9 +10,9 @@ use super::suggest;
 use crate::plan::{Locator, Problem};
 
 /// Top-level tables.
-pub const ROOT: &[&str] = &["supervisor", "env", "database", "services"];
+pub(crate) const ROOT: &[&str] = &["supervisor", "env", "database", "services"];
 /// `[supervisor]`.
-pub const SUPERVISOR: &[&str] = &[
+pub(crate) const SUPERVISOR: &[&str] = &[
     "env_files",
     "inherit",
     "stop_timeout",
@@ -21,7 +21,7 @@ pub const SUPERVISOR: &[&str] = &[
     "contain",
 ];
 /// `[database]`.
-pub const DATABASE: &[&str] = &[
+pub(crate) const DATABASE: &[&str] = &[
     "url",
     "export_as",
     "expect",
@@ -33,7 +33,7 @@ pub const DATABASE: &[&str] = &[
     "wait",
 ];
 /// `[services.NAME]`.
-pub const SERVICE: &[&str] = &[
+pub(crate) const SERVICE: &[&str] = &[
     "command",
     "shell",
     "cwd",
@@ -63,15 +63,15 @@ pub const SERVICE: &[&str] = &[
     "watch_ignore",
 ];
 /// `backoff = { … }`.
-pub const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];
+pub(crate) const BACKOFF: &[&str] = &["initial", "max", "factor", "reset_after"];
 /// `ready = { … }`.
-pub const READY: &[&str] = &["http", "tcp", "exec", "log", "interval", "timeout"];
+pub(crate) const READY: &[&str] = &["http", "tcp", "exec", "log", "interval", "timeout"];
 /// `log_file = { … }`.
-pub const LOG_FILE: &[&str] = &["path", "max_size", "keep"];
+pub(crate) const LOG_FILE: &[&str] = &["path", "max_size", "keep"];
 
 /// Unknown keys in `text`, or nothing when it does not parse (the serde pass
 /// then reports the syntax error).
-pub fn unknown(loc: &Locator, text: &str) -> Vec<Problem> {
+pub(crate) fn unknown(loc: &Locator, text: &str) -> Vec<Problem> {
     let Ok(doc) = DeTable::parse(text) else {
         return Vec::new();
     };
@@ -106,7 +106,7 @@ pub fn unknown(loc: &Locator, text: &str) -> Vec<Problem> {
 
 /// The dotted key path whose value contains byte `offset` (e.g.
 /// `services.api.depends_on`), to name the key in serde's type errors.
-pub fn path_at(text: &str, offset: usize) -> Option<String> {
+pub(crate) fn path_at(text: &str, offset: usize) -> Option<String> {
     let doc = DeTable::parse(text).ok()?;
     let mut path = Vec::new();
     find(doc.get_ref(), offset, &mut path).then(|| path.join("."))

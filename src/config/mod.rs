@@ -7,20 +7,20 @@
 //! - [`keys`]: every unknown key at once (serde stops at the first).
 
 mod de;
-pub mod keys;
-pub mod raw;
-pub mod suggest;
-pub mod units;
+pub(crate) mod keys;
+pub(crate) mod raw;
+pub(crate) mod suggest;
+pub(crate) mod units;
 
 use std::path::Path;
 
 use crate::plan::Locator;
-pub use crate::plan::Problem;
-pub use raw::RawConfig;
+pub(crate) use crate::plan::Problem;
+pub(crate) use raw::RawConfig;
 
 /// Read `path` as UTF-8 text. Errors name the file (and the line of the first
 /// invalid byte).
-pub fn read_text(path: &Path) -> Result<String, Problem> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     let bytes = read_bounded(path, MAX_TEXT_FILE).map_err(|e| Problem {
         location: path.display().to_string(),
         message: format!("cannot read file: {}", io_reason(&e)),
@@ -40,7 +40,7 @@ pub fn read_text(path: &Path) -> Result<String, Problem> {
 
 /// The largest supervisor.toml or env file read (a config is kilobytes; this
 /// stops `env_files = ["/dev/zero"]` from eating all memory).
-pub const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
 
 /// Read at most `max` bytes of the regular file `path`; a longer file is an
 /// error rather than an out-of-memory. Anything else — a FIFO, a directory, a
@@ -50,7 +50,7 @@ pub const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
 /// `stat` first, so a device is never even opened; the open itself is
 /// `O_NONBLOCK` (a FIFO swapped in after the `stat` cannot block it either)
 /// and `fstat` decides on what was actually opened.
-pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     regular(&std::fs::metadata(path)?)?;
@@ -96,7 +96,7 @@ fn regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
 }
 
 /// A short reason for an I/O error, without the OS error number noise.
-pub fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
@@ -106,7 +106,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// Parse supervisor.toml text. The error names file:line:col and, for an
 /// unknown key or value, the nearest valid one.
-pub fn parse(loc: &Locator, text: &str) -> Result<RawConfig, Vec<Problem>> {
+pub(crate) fn parse(loc: &Locator, text: &str) -> Result<RawConfig, Vec<Problem>> {
     let unknown = keys::unknown(loc, text);
     if !unknown.is_empty() {
         return Err(unknown);

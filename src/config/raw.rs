@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use super::de::{EnvValue, RawCommand, RawDepends, RawNumOrString};
+pub(crate) use super::de::{EnvValue, RawCommand, RawDepends, RawNumOrString};
 
 /// A string with its byte span in the file.
-pub type Str = Spanned<String>;
+pub(crate) type Str = Spanned<String>;
 /// An `[env]`-like table: name (with span) → value (with span).
-pub type EnvTable = BTreeMap<Str, Spanned<EnvValue>>;
+pub(crate) type EnvTable = BTreeMap<Str, Spanned<EnvValue>>;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// `[supervisor]`.
     #[serde(default)]
     pub supervisor: RawSupervisor,
@@ -36,7 +36,7 @@ pub struct RawConfig {
 /// `[supervisor]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSupervisor {
+pub(crate) struct RawSupervisor {
     /// `env_files`.
     pub env_files: Option<Vec<Str>>,
     /// `inherit`.
@@ -54,7 +54,7 @@ pub struct RawSupervisor {
 /// `[database]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDatabase {
+pub(crate) struct RawDatabase {
     /// `url`.
     pub url: Option<Str>,
     /// `export_as`.
@@ -138,7 +138,7 @@ pub struct RawService {
 
 /// `limits = { NAME = value }`: names are checked in `plan::limits` (with
 /// "did you mean"), so a typo is reported with the other problems.
-pub type RawLimits = BTreeMap<Str, Spanned<RawNumOrString>>;
+pub(crate) type RawLimits = BTreeMap<Str, Spanned<RawNumOrString>>;
 
 /// `backoff = { … }`.
 #[derive(Debug, Default, Deserialize)]

@@ -3,7 +3,7 @@
 //! service names.
 
 /// Levenshtein distance between two strings (by chars).
-pub fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -19,7 +19,7 @@ pub fn distance(a: &str, b: &str) -> usize {
 
 /// The candidate closest to `name`, if close enough to be a plausible typo
 /// (distance at most a third of the length, minimum 1; case differences count 0).
-pub fn nearest<'a, I>(name: &str, candidates: I) -> Option<&'a str>
+pub(crate) fn nearest<'a, I>(name: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -34,7 +34,7 @@ where
 }
 
 /// ` (did you mean `x`?)` or an empty string.
-pub fn did_you_mean<'a, I>(name: &str, candidates: I) -> String
+pub(crate) fn did_you_mean<'a, I>(name: &str, candidates: I) -> String
 where
     I: IntoIterator<Item = &'a str>,
 {

@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 /// Parse a duration: one or more `<number><unit>` parts, unit one of
 /// `ms`, `s`, `m`, `h`, `d`. `"0"` alone is accepted (zero needs no unit).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s == "0" {
         return Ok(Duration::ZERO);
@@ -59,7 +59,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse a size in bytes: a plain number, or a number with `B`, `KB`/`MB`/`GB`/`TB`
 /// (powers of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024); case-insensitive.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let s = text.trim();
     let num_len = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -92,7 +92,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parse a signal: `SIGTERM`, `TERM` (case-insensitive) or its number.
-pub fn parse_signal(text: &str) -> Result<Signal, String> {
+pub(crate) fn parse_signal(text: &str) -> Result<Signal, String> {
     let s = text.trim();
     if let Ok(n) = s.parse::<i32>() {
         return signal_number(i64::from(n));
@@ -109,7 +109,7 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
 }
 
 /// A signal by number.
-pub fn signal_number(n: i64) -> Result<Signal, String> {
+pub(crate) fn signal_number(n: i64) -> Result<Signal, String> {
     i32::try_from(n)
         .ok()
         .and_then(|n| Signal::try_from(n).ok())

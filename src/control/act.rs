@@ -12,7 +12,7 @@ use crate::supervisor::control::{Refusal, Request as Sup, Settled, Verb};
 /// Perform `verb` on `name` and report. A replicated service's name acts on
 /// each copy in turn, each settled before the next (a rolling restart); `stop`
 /// goes in reverse order. The first refusal or failure ends the round.
-pub async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
+pub(crate) async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
     known(ctx, name)?;
     let mut copies = ctx.expand(name);
     if copies.len() == 1 {
@@ -51,7 +51,7 @@ async fn one(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response
 }
 
 /// Where a command left its service, for a reload's list (a refusal too).
-pub fn result(a: Result<Settled, Refusal>) -> ActionResult {
+pub(crate) fn result(a: Result<Settled, Refusal>) -> ActionResult {
     match a {
         Ok(s) | Err(Refusal::Failed(s)) => ActionResult {
             service: s.service,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Why the socket could not be claimed.
 #[derive(Debug, thiserror::Error)]
-pub enum BindError {
+pub(crate) enum BindError {
     /// Another `up` answers on it.
     #[error("another `up` is already running with control socket {0} (stop it first, or set [supervisor] control_socket)")]
     InUse(PathBuf),
@@ -27,7 +27,7 @@ pub enum BindError {
 
 /// A bound listener; dropping it removes the socket file.
 #[derive(Debug)]
-pub struct Bound {
+pub(crate) struct Bound {
     /// The listener (blocking mode; the server makes it non-blocking).
     pub listener: Option<UnixListener>,
     path: PathBuf,
@@ -36,7 +36,7 @@ pub struct Bound {
 
 impl Bound {
     /// Where it listens.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -54,7 +54,7 @@ impl Drop for Bound {
 }
 
 /// Claim `path`. A stale socket (nobody listening) is removed first.
-pub fn bind(path: &Path) -> Result<Bound, BindError> {
+pub(crate) fn bind(path: &Path) -> Result<Bound, BindError> {
     let io = |e| BindError::Io(path.to_path_buf(), e);
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_socket() => return Err(BindError::NotSocket(path.into())),

@@ -18,7 +18,7 @@ use super::protocol::{Item, Request, Response};
 
 /// Why there was no answer.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     /// No `up` listens on any of the paths.
     #[error("no running `up` found (no control socket at {0})")]
     NoSupervisor(String),
@@ -34,7 +34,7 @@ pub enum ClientError {
 }
 
 /// Connect to the first of `candidates` with a listener we trust.
-pub fn connect(candidates: &[PathBuf]) -> Result<(UnixStream, PathBuf), ClientError> {
+pub(crate) fn connect(candidates: &[PathBuf]) -> Result<(UnixStream, PathBuf), ClientError> {
     for p in candidates {
         match UnixStream::connect(p) {
             Ok(s) => {
@@ -50,7 +50,7 @@ pub fn connect(candidates: &[PathBuf]) -> Result<(UnixStream, PathBuf), ClientEr
 }
 
 /// Whether a server uid may be believed: ours, or root (pure).
-pub fn trusted_uid(server: u32, me: u32) -> bool {
+pub(crate) fn trusted_uid(server: u32, me: u32) -> bool {
     server == me || server == 0
 }
 
@@ -71,7 +71,7 @@ fn trusted(s: &UnixStream, path: &std::path::Path) -> Result<(), ClientError> {
 
 /// How a stream ended.
 #[derive(Debug)]
-pub enum StreamEnd {
+pub(crate) enum StreamEnd {
     /// The server closed it (`up` ended) or `on_item` said stop.
     Done,
     /// The server answered with an error instead.
@@ -80,7 +80,7 @@ pub enum StreamEnd {
 
 /// Send a streaming `req` and hand each item to `on_item` (false: stop)
 /// until the server closes. No read timeout: a quiet stream is normal.
-pub fn stream(
+pub(crate) fn stream(
     candidates: &[PathBuf],
     req: &Request,
     mut on_item: impl FnMut(Item) -> bool,
@@ -118,7 +118,7 @@ pub fn stream(
 }
 
 /// Send `req`, wait at most `timeout` for the answer.
-pub fn call(
+pub(crate) fn call(
     candidates: &[PathBuf],
     req: &Request,
     timeout: Duration,

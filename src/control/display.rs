@@ -12,7 +12,7 @@ use crate::supervisor::visible::escape_str;
 /// `text` with every control character except tab written as a visible
 /// escape — the same rule, and code, as `up`'s pretty output
 /// ([`crate::supervisor::visible`]).
-pub fn visible(text: &str) -> Cow<'_, str> {
+pub(crate) fn visible(text: &str) -> Cow<'_, str> {
     escape_str(text)
 }
 
@@ -29,7 +29,7 @@ fn fix_opt(s: &mut Option<String>) {
 }
 
 /// Make every string of `r` visible (see [`visible`]).
-pub fn sanitize(r: &mut Response) {
+pub(crate) fn sanitize(r: &mut Response) {
     fix_opt(&mut r.error);
     for s in r.services.iter_mut().flatten() {
         service(s);
@@ -74,7 +74,7 @@ fn reload(r: &mut ReloadResult) {
 }
 
 /// Make every string of a streamed item visible.
-pub fn item(i: &mut Item) {
+pub(crate) fn item(i: &mut Item) {
     match i {
         Item::Line {
             ts,
@@ -116,7 +116,7 @@ fn service(s: &mut ServiceView) {
 }
 
 /// One log line.
-pub fn line(l: &mut LogLine) {
+pub(crate) fn line(l: &mut LogLine) {
     fix(&mut l.service);
     fix(&mut l.stream);
     fix(&mut l.line);

@@ -17,18 +17,18 @@
 //! [`display`] (what a client shows is made inert), [`client`] (one request
 //! from a command).
 
-pub mod act;
-pub mod bind;
-pub mod client;
-pub mod display;
-pub mod path;
-pub mod protocol;
-pub mod reload;
-pub mod serve;
-pub mod server;
-pub mod stream;
-pub mod usage;
-pub mod watch;
+pub(crate) mod act;
+pub(crate) mod bind;
+pub(crate) mod client;
+pub(crate) mod display;
+pub(crate) mod path;
+pub(crate) mod protocol;
+pub(crate) mod reload;
+pub(crate) mod serve;
+pub(crate) mod server;
+pub(crate) mod stream;
+pub(crate) mod usage;
+pub(crate) mod watch;
 
 use crate::exit;
 use crate::plan::Plan;
@@ -38,7 +38,7 @@ use crate::plan::Plan;
 /// container with the config mounted read-only): warned, and `up` runs
 /// without one — supervising matters more. A configured path that fails, or
 /// a live `up` on it, is an error: printed, and its exit code returned.
-pub fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
+pub(crate) fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
     let configured = plan.settings.control_socket.as_deref();
     let disabled = |e: &dyn std::fmt::Display| {
         eprintln!(
@@ -74,7 +74,7 @@ pub fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
 }
 
 /// The place cannot hold our socket at all (read-only, no permission).
-pub fn unwritable(e: &bind::BindError) -> bool {
+pub(crate) fn unwritable(e: &bind::BindError) -> bool {
     match e {
         bind::BindError::Io(_, io) => matches!(
             io.raw_os_error(),

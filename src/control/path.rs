@@ -9,12 +9,12 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// File name of the fallback socket next to the config.
-pub const LOCAL_NAME: &str = ".uaol-supervisor.sock";
+pub(crate) const LOCAL_NAME: &str = ".uaol-supervisor.sock";
 /// Longest path a Unix socket address can hold (`sun_path` is 108 bytes with the NUL).
-pub const MAX_PATH: usize = 107;
+pub(crate) const MAX_PATH: usize = 107;
 
 /// 12 hex digits of FNV-1a 64 over `bytes`: stable across builds and platforms.
-pub fn short_hash(bytes: &[u8]) -> String {
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -24,14 +24,14 @@ pub fn short_hash(bytes: &[u8]) -> String {
 }
 
 /// A usable `$XDG_RUNTIME_DIR`: set, absolute, a directory.
-pub fn runtime_dir(value: Option<&OsStr>) -> Option<PathBuf> {
+pub(crate) fn runtime_dir(value: Option<&OsStr>) -> Option<PathBuf> {
     let dir = PathBuf::from(value.filter(|v| !v.is_empty())?);
     (dir.is_absolute() && dir.is_dir()).then_some(dir)
 }
 
 /// The default candidates for a canonical config path, preferred first:
 /// under the runtime directory (when usable), then next to the config.
-pub fn defaults(canonical_config: &Path, runtime: Option<&Path>) -> Vec<PathBuf> {
+pub(crate) fn defaults(canonical_config: &Path, runtime: Option<&Path>) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let mut out = Vec::new();
     if let Some(dir) = runtime {
@@ -44,12 +44,12 @@ pub fn defaults(canonical_config: &Path, runtime: Option<&Path>) -> Vec<PathBuf>
 }
 
 /// The canonical form of the config path (it must exist).
-pub fn canonical(config: &Path) -> Result<PathBuf, String> {
+pub(crate) fn canonical(config: &Path) -> Result<PathBuf, String> {
     std::fs::canonicalize(config).map_err(|e| format!("cannot find {}: {e}", config.display()))
 }
 
 /// Where `up` listens: `configured` (already absolute), else the first default.
-pub fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf, String> {
+pub(crate) fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf, String> {
     let path = match configured {
         Some(p) => p.to_path_buf(),
         None => {
@@ -65,7 +65,7 @@ pub fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf, Strin
 /// `[supervisor] control_socket` read straight from the config text (the
 /// client does not build the whole Plan: its environment may lack the
 /// variables the services need), resolved against the config's directory.
-pub fn configured(text: &str, dir: &Path) -> Result<Option<PathBuf>, String> {
+pub(crate) fn configured(text: &str, dir: &Path) -> Result<Option<PathBuf>, String> {
     let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
     let value = table
         .get("supervisor")
@@ -78,7 +78,7 @@ pub fn configured(text: &str, dir: &Path) -> Result<Option<PathBuf>, String> {
 }
 
 /// The sockets a client should try, preferred first.
-pub fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<PathBuf>, String> {
     if let Some(p) = explicit {
         return Ok(vec![p.to_path_buf()]);
     }
@@ -104,7 +104,7 @@ pub fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<PathBuf>
 }
 
 /// A Unix socket path must fit in `sun_path`.
-pub fn check_len(path: &Path) -> Result<(), String> {
+pub(crate) fn check_len(path: &Path) -> Result<(), String> {
     use std::os::unix::ffi::OsStrExt;
     let n = path.as_os_str().as_bytes().len();
     if n > MAX_PATH {

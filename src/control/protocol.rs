@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::supervisor::state::StateKind;
 
 /// Largest request line the server reads (bytes).
-pub const MAX_REQUEST: u64 = 16 * 1024;
+pub(crate) const MAX_REQUEST: u64 = 16 * 1024;
 
 /// A request line: `{"cmd":"status"}`, `{"cmd":"logs","services":["api"],"lines":50}`,
 /// `{"cmd":"restart","service":"api"}` (also `stop`, `start`). Streaming:
@@ -16,7 +16,7 @@ pub const MAX_REQUEST: u64 = 16 * 1024;
 /// answer with one [`Item`] per line until the client disconnects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Request {
+pub(crate) enum Request {
     /// Every service's status, with process-group RSS and CPU%.
     Status {
         /// Stream a new status on every change.
@@ -74,7 +74,7 @@ fn is_false(b: &bool) -> bool {
 
 impl Request {
     /// Whether the answer is a stream of [`Item`]s rather than one [`Response`].
-    pub fn streams(&self) -> bool {
+    pub(crate) fn streams(&self) -> bool {
         matches!(
             self,
             Request::Events | Request::Logs { follow: true, .. } | Request::Status { watch: true }
@@ -85,7 +85,7 @@ impl Request {
 /// One line of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Item {
+pub(crate) enum Item {
     /// An output line.
     Line {
         /// When it was read (RFC 3339; none for history lines).
@@ -143,7 +143,7 @@ pub enum Item {
 /// Why a request failed, for the client's exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The peer's uid is not allowed.
     Denied,
     /// Not a request line we understand.
@@ -163,7 +163,7 @@ pub enum ErrorKind {
 
 /// A response line: `ok` plus exactly one payload, or `error` and `kind`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Response {
+pub(crate) struct Response {
     /// Whether the request succeeded.
     pub ok: bool,
     /// What went wrong (when not `ok`; also set with `kind = failed` on actions).
@@ -184,7 +184,7 @@ pub struct Response {
     /// `logs`: every supervised service, in start order (boxed: rare, and
     /// keeps every `Result<_, Response>` small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub names: Option<Box<Vec<String>>>,
+    pub names: Option<Box<[String]>>,
     /// `start` / `stop` / `restart`: where the service ended up (the last
     /// copy, for a replicated service: all of them are in `actions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,7 +207,7 @@ pub struct Response {
 
 impl Response {
     /// A failure.
-    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+    pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
         Response {
             ok: false,
             error: Some(message.into()),
@@ -219,7 +219,7 @@ impl Response {
 
 /// One service in a `status` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServiceView {
+pub(crate) struct ServiceView {
     /// Name.
     pub name: String,
     /// `pending`, `starting`, `running`, `ready`, `stopping`, `backoff`,
@@ -249,7 +249,7 @@ pub struct ServiceView {
 
 /// A service's last exit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LastExit {
+pub(crate) struct LastExit {
     /// `exit code 1`, `killed by SIGKILL`.
     pub reason: String,
     /// When (Unix seconds).
@@ -260,7 +260,7 @@ pub struct LastExit {
 
 /// One output line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogLine {
+pub(crate) struct LogLine {
     /// The service (empty in answers of older servers).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub service: String,
@@ -273,7 +273,7 @@ pub struct LogLine {
 /// The Plan in force: its generation (1 at start, +1 per applied reload)
 /// and when it was loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanInfo {
+pub(crate) struct PlanInfo {
     /// 1, 2, …
     pub generation: u64,
     /// When (Unix seconds).
@@ -284,7 +284,7 @@ pub struct PlanInfo {
 
 /// The outcome of `reload` (also of a refused one: then `problems`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReloadResult {
+pub(crate) struct ReloadResult {
     /// Why it was refused, one line each (nothing was changed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -305,7 +305,7 @@ pub struct ReloadResult {
 
 /// The outcome of `start` / `stop` / `restart`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionResult {
+pub(crate) struct ActionResult {
     /// Service name.
     pub service: String,
     /// The state it settled in.

@@ -28,7 +28,7 @@ use crate::supervisor::graph;
 
 /// What a reload needs from `up`'s start: where the config is, the OS
 /// environment as captured then, the CLI's overrides and selection.
-pub struct Reloader {
+pub(crate) struct Reloader {
     /// supervisor.toml.
     pub config: PathBuf,
     /// The OS environment `up` captured at start.
@@ -49,7 +49,7 @@ pub struct Reloader {
 
 impl Reloader {
     /// Over the Plan `up` started with.
-    pub fn new(plan: Arc<Plan>, os_env: BTreeMap<String, String>) -> Reloader {
+    pub(crate) fn new(plan: Arc<Plan>, os_env: BTreeMap<String, String>) -> Reloader {
         Reloader {
             config: plan.config_path.clone(),
             os_env,
@@ -63,18 +63,18 @@ impl Reloader {
     }
 
     /// The Plan in force.
-    pub fn current(&self) -> Arc<Plan> {
+    pub(crate) fn current(&self) -> Arc<Plan> {
         Arc::clone(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The Plan `up --watch` follows (see `latest`).
-    pub fn latest(&self) -> Arc<Plan> {
+    pub(crate) fn latest(&self) -> Arc<Plan> {
         Arc::clone(&self.latest.borrow())
     }
 
     /// Told each time a reload (any: `reload`, SIGHUP, a watched file) loads
     /// a Plan that is not refused.
-    pub fn follow(&self) -> tokio::sync::watch::Receiver<Arc<Plan>> {
+    pub(crate) fn follow(&self) -> tokio::sync::watch::Receiver<Arc<Plan>> {
         self.latest.subscribe()
     }
 
@@ -93,14 +93,14 @@ impl Reloader {
     }
 
     /// The services `up` runs in `p` (`up A B`: those and their dependencies).
-    pub fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
+    pub(crate) fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
         let idx = graph::select(&p.services, &self.selection)?;
         Ok(idx.into_iter().map(|i| &p.services[i]).collect())
     }
 }
 
 /// Reload now; the answer for the caller (already logged by `up`).
-pub async fn reload(ctx: &Context, dry_run: bool) -> Response {
+pub(crate) async fn reload(ctx: &Context, dry_run: bool) -> Response {
     let Some(r) = &ctx.reloader else {
         return Response::error(ErrorKind::BadRequest, "this supervisor cannot reload");
     };

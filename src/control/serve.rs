@@ -23,7 +23,7 @@ use crate::supervisor::events::Bus;
 
 /// What a request handler needs: the supervisor's control channel and a few
 /// facts from the Plan.
-pub struct Context {
+pub(crate) struct Context {
     /// Requests to the runtime.
     pub control: mpsc::Sender<Sup>,
     /// The aggregate health (its last value says why the runtime ended).
@@ -48,7 +48,7 @@ pub struct Context {
 
 impl Context {
     /// From the Plan and the runtime's handle.
-    pub fn new(plan: &Plan, handle: &Handle) -> Context {
+    pub(crate) fn new(plan: &Plan, handle: &Handle) -> Context {
         let redactor = plan.redactor();
         let services = plan.services.iter().map(|s| s.name.clone()).collect();
         Context {
@@ -66,12 +66,12 @@ impl Context {
     }
 
     /// The supervised services by engine index.
-    pub fn names(&self) -> Arc<Vec<String>> {
+    pub(crate) fn names(&self) -> Arc<Vec<String>> {
         Arc::clone(&self.names.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The masker in force.
-    pub fn redactor(&self) -> Redactor {
+    pub(crate) fn redactor(&self) -> Redactor {
         self.redactor
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -80,7 +80,7 @@ impl Context {
 
     /// A reloaded Plan is in force: its names and secrets from now on (the
     /// old secrets stay masked too).
-    pub fn adopt(&self, plan: &Plan, redactor: Redactor, names: Vec<String>) {
+    pub(crate) fn adopt(&self, plan: &Plan, redactor: Redactor, names: Vec<String>) {
         *self.redactor.lock().unwrap_or_else(|p| p.into_inner()) = redactor;
         *self.names.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(names);
         *self.services.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -90,7 +90,7 @@ impl Context {
 
     /// The services `name` stands for: itself, or each copy of a replicated
     /// service (`worker` → `worker.1`, `worker.2`, …); an unknown name as is.
-    pub fn expand(&self, name: &str) -> Vec<String> {
+    pub(crate) fn expand(&self, name: &str) -> Vec<String> {
         let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
         match groups.get(name) {
             Some(copies) => copies.clone(),
@@ -99,7 +99,7 @@ impl Context {
     }
 
     /// [`Context::expand`] over a list.
-    pub fn expand_all(&self, names: Vec<String>) -> Vec<String> {
+    pub(crate) fn expand_all(&self, names: Vec<String>) -> Vec<String> {
         names.iter().flat_map(|n| self.expand(n)).collect()
     }
 
@@ -118,7 +118,7 @@ impl Context {
     }
 
     /// The runtime's snapshot.
-    pub async fn snapshot(&self) -> Result<Snapshot, Response> {
+    pub(crate) async fn snapshot(&self) -> Result<Snapshot, Response> {
         let (tx, rx) = oneshot::channel();
         self.control
             .send(Sup::Status(tx))
@@ -140,12 +140,12 @@ fn groups(plan: &Plan) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The supervisor stopped answering (it is shutting down).
-pub fn gone() -> Response {
+pub(crate) fn gone() -> Response {
     Response::error(ErrorKind::Unavailable, "the supervisor is shutting down")
 }
 
 /// Answer `req` (one response; streams are `stream.rs`).
-pub async fn answer(ctx: &Context, req: Request) -> Response {
+pub(crate) async fn answer(ctx: &Context, req: Request) -> Response {
     let r = match req {
         Request::Status { .. } => status(ctx).await,
         Request::Logs {
@@ -167,7 +167,7 @@ pub async fn answer(ctx: &Context, req: Request) -> Response {
 }
 
 /// `service` (the original form) and `services` together.
-pub fn names(service: Option<String>, mut services: Vec<String>) -> Vec<String> {
+pub(crate) fn names(service: Option<String>, mut services: Vec<String>) -> Vec<String> {
     services.extend(service);
     services
 }
@@ -175,17 +175,17 @@ pub fn names(service: Option<String>, mut services: Vec<String>) -> Vec<String> 
 /// Check the name, for the action module.
 // A Response is built once per request: its size does not matter here.
 #[allow(clippy::result_large_err)]
-pub fn known(ctx: &Context, name: &str) -> Result<(), Response> {
+pub(crate) fn known(ctx: &Context, name: &str) -> Result<(), Response> {
     ctx.unknown(name).map_or(Ok(()), Err)
 }
 
 /// Every service's view, with RSS/CPU sampled over the window.
-pub async fn views(ctx: &Context) -> Result<Vec<ServiceView>, Response> {
+pub(crate) async fn views(ctx: &Context) -> Result<Vec<ServiceView>, Response> {
     Ok(views_plan(ctx).await?.0)
 }
 
 /// [`views`] and the Plan in force (generation, when loaded).
-pub async fn views_plan(ctx: &Context) -> Result<(Vec<ServiceView>, PlanInfo), Response> {
+pub(crate) async fn views_plan(ctx: &Context) -> Result<(Vec<ServiceView>, PlanInfo), Response> {
     let snap = ctx.snapshot().await?;
     let plan = PlanInfo {
         generation: snap.generation,
@@ -218,7 +218,7 @@ async fn status(ctx: &Context) -> Result<Response, Response> {
 }
 
 /// The merged history of `names` (all when empty), names checked.
-pub async fn history(
+pub(crate) async fn history(
     ctx: &Context,
     names: &[String],
     lines: usize,
@@ -252,7 +252,7 @@ async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response,
     Ok(Response {
         ok: true,
         lines: Some(lines),
-        names: Some(Box::new(all.to_vec())),
+        names: Some(all.to_vec().into_boxed_slice()),
         ..Response::default()
     })
 }
@@ -266,7 +266,12 @@ fn age(t: SystemTime, now: SystemTime) -> u64 {
 }
 
 /// A status entry as served (pure).
-pub fn view(s: &ServiceStatus, u: Option<&Usage>, now: SystemTime, r: &Redactor) -> ServiceView {
+pub(crate) fn view(
+    s: &ServiceStatus,
+    u: Option<&Usage>,
+    now: SystemTime,
+    r: &Redactor,
+) -> ServiceView {
     ServiceView {
         name: s.name.clone(),
         state: s.state,

@@ -27,32 +27,27 @@ use crate::exit;
 use crate::supervisor::Supervisor;
 
 /// At most this many connections are open at once; one more is refused at once.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// A client must send its request line within this (a local client that has
 /// a request sends it at once).
-pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// A client must take its answer within this.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in flight may take to be written once the runtime ended.
 const DRAIN: Duration = Duration::from_secs(2);
 
 /// Whether a peer uid may talk to us: the same user, or root.
-pub fn allowed(peer: u32, me: u32) -> bool {
+pub(crate) fn allowed(peer: u32, me: u32) -> bool {
     peer == me || peer == 0
 }
 
 /// Run the supervisor and the control server (when `bound`) on one
 /// current-thread runtime on this thread (the children's parent-death signal
-/// follows it); returns the supervisor's exit code. The socket is removed at
-/// the end.
-pub fn run_with(sup: Supervisor, bound: Option<Bound>, ctx: Context) -> u8 {
-    run_reloading(sup, bound, ctx, None)
-}
-
-/// [`run_with`], reloading on every message of `hangups` (SIGHUP without a
+/// follows it), reloading on every message of `hangups` (SIGHUP without a
 /// controlling terminal; see `reload.rs`) and, with `ctx.watch`, on file
-/// changes (see `watch.rs`).
-pub fn run_reloading(
+/// changes (see `watch.rs`); returns the supervisor's exit code. The socket is
+/// removed at the end.
+pub(crate) fn run_reloading(
     sup: Supervisor,
     mut bound: Option<Bound>,
     ctx: Context,
@@ -199,7 +194,7 @@ async fn connection(
 
 /// Write one response line and close; a client that does not read its answer
 /// only loses its own connection.
-pub async fn write_line(mut stream: UnixStream, response: &Response) {
+pub(crate) async fn write_line(mut stream: UnixStream, response: &Response) {
     let mut line = serde_json::to_string(response).unwrap_or_else(|_| {
         r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
     });

@@ -45,7 +45,12 @@ enum Next {
 
 /// Serve a streaming request on its own thread (see the module doc); the
 /// connection `permit` is released when the stream ends.
-pub fn spawn(stream: UnixStream, ctx: Arc<Context>, req: Request, permit: OwnedSemaphorePermit) {
+pub(crate) fn spawn(
+    stream: UnixStream,
+    ctx: Arc<Context>,
+    req: Request,
+    permit: OwnedSemaphorePermit,
+) {
     let std = match stream.into_std() {
         Ok(s) => s,
         Err(e) => return tracing::warn!("control socket: cannot hand over a stream: {e}"),

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The CPU sampling window of `status`.
-pub const WINDOW: Duration = Duration::from_millis(200);
+pub(crate) const WINDOW: Duration = Duration::from_millis(200);
 
 /// One process at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Proc {
+pub(crate) struct Proc {
     /// Its process group.
     pub pgid: i32,
     /// Resident set size (bytes).
@@ -31,14 +31,14 @@ pub struct Proc {
 
 /// Every process of interest at one instant, by pid.
 #[derive(Debug, Clone, Default)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// pid → process.
     pub procs: HashMap<i32, Proc>,
 }
 
 /// A process group's use.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// Summed RSS at the second sample (bytes).
     pub rss_bytes: u64,
     /// CPU over the window, 100 = one core busy.
@@ -49,7 +49,7 @@ pub struct Usage {
 
 /// Aggregate per group (pure). A process new in `after` contributes all its
 /// CPU time (it was born inside the window); one that died in between is lost.
-pub fn aggregate(before: &Sample, after: &Sample, window: Duration) -> HashMap<i32, Usage> {
+pub(crate) fn aggregate(before: &Sample, after: &Sample, window: Duration) -> HashMap<i32, Usage> {
     let mut out: HashMap<i32, (u64, u64, usize)> = HashMap::new();
     for (pid, p) in &after.procs {
         let earlier = before
@@ -83,20 +83,20 @@ pub fn aggregate(before: &Sample, after: &Sample, window: Duration) -> HashMap<i
 }
 
 /// Reads the process table with sysinfo.
-pub struct Sampler {
+pub(crate) struct Sampler {
     sys: System,
 }
 
 impl Sampler {
     /// `None` when the process table cannot be read on this platform.
-    pub fn new() -> Option<Sampler> {
+    pub(crate) fn new() -> Option<Sampler> {
         System::new().ok().map(|sys| Sampler { sys })
     }
 
     /// The processes in `groups` now. Membership comes from `getpgid` over
     /// the pids in /proc (cheap); sysinfo then reads only those processes, so
     /// a busy machine's thousands of other processes cost nothing.
-    pub fn sample(&mut self, groups: &[i32]) -> Sample {
+    pub(crate) fn sample(&mut self, groups: &[i32]) -> Sample {
         let members = members(groups);
         let pids: Vec<Pid> = members
             .iter()
@@ -124,7 +124,7 @@ impl Sampler {
 /// Summed RSS (bytes) of each of `groups`, read cheaply: group membership by
 /// `getpgid` over /proc, then one `/proc/<pid>/statm` read per member only.
 /// A group with no live member is absent.
-pub fn group_rss(groups: &[i32]) -> HashMap<i32, u64> {
+pub(crate) fn group_rss(groups: &[i32]) -> HashMap<i32, u64> {
     let mut out = HashMap::new();
     if groups.is_empty() {
         return out;
@@ -143,7 +143,7 @@ pub fn group_rss(groups: &[i32]) -> HashMap<i32, u64> {
 }
 
 /// The resident page count of a `statm` line (its second field; pure).
-pub fn resident_pages(statm: &str) -> u64 {
+pub(crate) fn resident_pages(statm: &str) -> u64 {
     statm
         .split_ascii_whitespace()
         .nth(1)
@@ -169,7 +169,7 @@ fn members(groups: &[i32]) -> Vec<(i32, i32)> {
 
 /// Sample `groups` twice, `window` apart (asynchronously: the supervisor keeps
 /// running meanwhile). Empty when there is nothing to measure.
-pub async fn measure(groups: &[i32], window: Duration) -> HashMap<i32, Usage> {
+pub(crate) async fn measure(groups: &[i32], window: Duration) -> HashMap<i32, Usage> {
     if groups.is_empty() {
         return HashMap::new();
     }

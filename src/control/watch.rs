@@ -31,7 +31,7 @@ use crate::watch::targets::Targets;
 type Seen = BTreeMap<Trigger, (PathBuf, BTreeSet<PathBuf>)>;
 
 /// Watch until the runtime ends (pending forever when it cannot watch).
-pub async fn run(ctx: Arc<Context>) {
+pub(crate) async fn run(ctx: Arc<Context>) {
     let Some(r) = ctx.reloader.clone() else {
         return std::future::pending().await;
     };
@@ -163,7 +163,7 @@ async fn restart(ctx: &Context, name: &str, why: &str) {
 
 /// `src/app.js changed` or `src/app.js and 3 more files changed`, relative
 /// to the config directory when under it (pure).
-pub fn changed(base: &Path, p: &Path, files: usize) -> String {
+pub(crate) fn changed(base: &Path, p: &Path, files: usize) -> String {
     let shown = p.strip_prefix(base).unwrap_or(p).display();
     match files {
         0 | 1 => format!("{shown} changed"),

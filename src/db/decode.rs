@@ -7,7 +7,7 @@
 
 /// Why a component could not be decoded. Deliberately holds no text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecodeError {
+pub(super) enum DecodeError {
     /// `%` not followed by two hex digits.
     BadEscape,
     /// `%00`.
@@ -59,12 +59,12 @@ fn decode_with(s: &str, strict: bool, keep: &[u8]) -> Result<String, DecodeError
 }
 
 /// libpq's `conninfo_uri_decode`.
-pub fn libpq(s: &str) -> Result<String, DecodeError> {
+pub(super) fn libpq(s: &str) -> Result<String, DecodeError> {
     decode_with(s, true, &[])
 }
 
 /// JavaScript `decodeURIComponent` (throws on a bad escape).
-pub fn uri_component(s: &str) -> Result<String, DecodeError> {
+pub(super) fn uri_component(s: &str) -> Result<String, DecodeError> {
     decode_with(s, true, &[]).or_else(|e| match e {
         DecodeError::Nul => Ok(s.replace("%00", "\0")),
         other => Err(other),
@@ -72,7 +72,7 @@ pub fn uri_component(s: &str) -> Result<String, DecodeError> {
 }
 
 /// JavaScript `decodeURI`: reserved characters stay encoded.
-pub fn uri(s: &str) -> Result<String, DecodeError> {
+pub(super) fn uri(s: &str) -> Result<String, DecodeError> {
     decode_with(s, true, b";/?:@&=+$,#").or_else(|e| match e {
         DecodeError::Nul => Ok(s.replace("%00", "\0")),
         other => Err(other),
@@ -81,19 +81,19 @@ pub fn uri(s: &str) -> Result<String, DecodeError> {
 
 /// `application/x-www-form-urlencoded` value decoding (URLSearchParams):
 /// `+` is a space, bad escapes stay literal, invalid UTF-8 is replaced.
-pub fn form(s: &str) -> String {
+pub(super) fn form(s: &str) -> String {
     let spaced = s.replace('+', " ");
     decode_with(&spaced, false, &[]).unwrap_or(spaced)
 }
 
 /// Percent-encode for rendering a component back into a URL: keeps RFC 3986
 /// unreserved characters, encodes everything else.
-pub fn encode(s: &str) -> String {
+pub(super) fn encode(s: &str) -> String {
     crate::secret::percent_encode(s, false)
 }
 
 /// JavaScript `encodeURI`, then pg-connection-string's `%25(\d\d)` → `%$1` fix-up.
-pub fn encode_uri_pg(s: &str) -> String {
+pub(super) fn encode_uri_pg(s: &str) -> String {
     const KEEP: &[u8] = b";,/?:@&=+$-_.!~*'()#";
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {

@@ -8,7 +8,7 @@
 
 /// Every keyword libpq accepts (PostgreSQL 18).
 #[rustfmt::skip]
-pub const KEYWORDS: &[&str] = &[
+pub(super) const KEYWORDS: &[&str] = &[
     "service", "user", "password", "passfile", "channel_binding", "connect_timeout",
     "dbname", "host", "hostaddr", "port", "client_encoding", "options",
     "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
@@ -37,7 +37,7 @@ const PRINTABLE: &[&str] = &[
 ];
 
 /// The sslmode values libpq accepts.
-pub const SSLMODES: &[&str] = &[
+pub(super) const SSLMODES: &[&str] = &[
     "disable",
     "allow",
     "prefer",
@@ -47,13 +47,13 @@ pub const SSLMODES: &[&str] = &[
 ];
 
 /// Whether libpq knows `key`.
-pub fn is_known(key: &str) -> bool {
+pub(super) fn is_known(key: &str) -> bool {
     KEYWORDS.contains(&key)
 }
 
 /// Whether `key`'s value may be printed. `options` is printable only when it
 /// holds nothing that looks like a credential.
-pub fn is_printable(key: &str, value: &str) -> bool {
+pub(super) fn is_printable(key: &str, value: &str) -> bool {
     if !PRINTABLE.contains(&key) {
         return false;
     }
@@ -62,7 +62,7 @@ pub fn is_printable(key: &str, value: &str) -> bool {
 
 /// A value libpq would refuse: `(what is wrong, what is allowed)`. Never
 /// includes the value itself.
-pub fn check_value(key: &str, value: &str) -> Option<String> {
+pub(super) fn check_value(key: &str, value: &str) -> Option<String> {
     let one_of = |allowed: &[&str]| {
         (!allowed.contains(&value)).then(|| format!("must be one of {}", allowed.join(", ")))
     };

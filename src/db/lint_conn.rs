@@ -46,7 +46,7 @@ fn suggest(key: &str) -> String {
 /// A password-like value inside `options`: the server splits `options` at
 /// whitespace and echoes a piece it rejects in its error, so a secret there
 /// leaks in pieces no redactor can know in advance.
-pub fn options_secret(ci: &Conninfo) -> Option<String> {
+pub(super) fn options_secret(ci: &Conninfo) -> Option<String> {
     let options = ci.param("options")?;
     let holds_password = super::redact::holds_password(ci, options);
     let secret_setting = options.split_whitespace().any(|word| {
@@ -61,7 +61,7 @@ pub fn options_secret(ci: &Conninfo) -> Option<String> {
 }
 
 /// Unknown query keys: an error for libpq (it refuses the URL), a warning for node-pg.
-pub fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, Vec<String>) {
+pub(super) fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     for key in &ci.unknown {
         let shown = if identifier(key) {
@@ -80,7 +80,7 @@ pub fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, Vec<Stri
 }
 
 /// Parameter values libpq would refuse, sslmode for both clients, and ports.
-pub fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
+pub(super) fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
     let mut out = Vec::new();
     for (key, value) in &ci.params {
         if key == "sslmode" {
@@ -137,7 +137,7 @@ pub fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
 
 /// The two readings disagree on a field that decides where and as whom the
 /// services connect (only when the services use node-postgres).
-pub fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Vec<UrlError> {
+pub(super) fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Vec<UrlError> {
     let ambiguous = |field: &str, cause: &str| {
         err(
             "ambiguous",
@@ -200,7 +200,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// A loopback host (or Unix socket) when `allow_localhost = false`.
-pub fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
+pub(super) fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
     let hit = plan
         .endpoints
         .iter()
@@ -214,7 +214,7 @@ pub fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
 /// node-postgres copies `target_session_attrs` into its config and never
 /// acts on it (pg has one host and no role check): say so rather than let the
 /// URL promise a read-write or standby session it will not get.
-pub fn target_session_attrs(ci: &Conninfo, client: Client) -> Option<String> {
+pub(super) fn target_session_attrs(ci: &Conninfo, client: Client) -> Option<String> {
     let value = ci.param("target_session_attrs")?;
     let shown = keywords::check_value("target_session_attrs", value)
         .is_none()

@@ -20,7 +20,7 @@ pub(crate) fn err(kind: &'static str, message: impl Into<String>) -> UrlError {
 }
 
 /// Empty / whitespace / surrounding whitespace.
-pub fn blank(raw: &str) -> Option<UrlError> {
+pub(super) fn blank(raw: &str) -> Option<UrlError> {
     if raw.is_empty() {
         return Some(err("empty", "the database URL is empty; node-postgres ignores an empty connection string and silently connects to localhost:5432. Set DATABASE_URL to the real URL"));
     }
@@ -34,7 +34,7 @@ pub fn blank(raw: &str) -> Option<UrlError> {
 }
 
 /// Wrong scheme, with a hint per common case.
-pub fn scheme(raw: &str) -> UrlError {
+pub(super) fn scheme(raw: &str) -> UrlError {
     let lower = raw.to_ascii_lowercase();
     let hint = if lower.starts_with("jdbc:") {
         "a JDBC URL; drop the `jdbc:` prefix and move user/password into postgresql://user:password@host:port/db"
@@ -61,7 +61,7 @@ pub fn scheme(raw: &str) -> UrlError {
 }
 
 /// The hard-coded development fallback from the services' code.
-pub fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
+pub(super) fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
     let pw = ci.password.as_ref().map(|p| p.expose());
     let hit = ci.user.as_deref() == Some("user")
         && pw == Some("password")
@@ -107,7 +107,7 @@ fn password_patterns() -> &'static [Regex] {
 }
 
 /// Template placeholders, per component; the password's is never quoted.
-pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
+pub(super) fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
     let pats = placeholder_patterns();
     let found = |s: &str| {
         pats.iter()
@@ -177,7 +177,7 @@ pub fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
 
 /// The raw userinfo as a WHATWG reader would cut it: up to the last `@` that
 /// is not inside the query. `None` when there is no userinfo.
-pub fn raw_userinfo(raw: &str) -> Option<(&str, Option<&str>)> {
+pub(super) fn raw_userinfo(raw: &str) -> Option<(&str, Option<&str>)> {
     let rest = raw.split_once("://")?.1;
     // An `@` inside a query value (`?options=a@b`) is not the userinfo end.
     let in_query = |i: usize| {
@@ -208,7 +208,7 @@ fn bad_percent(s: &str) -> bool {
 
 /// Reserved characters left unencoded in the user name or password: names the
 /// character class and the fix, never the position or the value.
-pub fn reserved(raw: &str) -> (Vec<UrlError>, Vec<String>) {
+pub(super) fn reserved(raw: &str) -> (Vec<UrlError>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     let Some((user, password)) = raw_userinfo(raw) else {
         return (errors, warnings);

@@ -11,10 +11,10 @@ use super::view::{resolve, ConnectPlan, Tls, Trust};
 use super::{Client, DbSettings, UrlError};
 
 /// Errors and warnings.
-pub type Findings = (Vec<UrlError>, Vec<String>);
+pub(super) type Findings = (Vec<UrlError>, Vec<String>);
 
 /// `require_tls = true` but the client may connect in plaintext.
-pub fn require_tls(plan: &ConnectPlan, settings: &DbSettings) -> Option<UrlError> {
+pub(super) fn require_tls(plan: &ConnectPlan, settings: &DbSettings) -> Option<UrlError> {
     (settings.require_tls && !plan.tls.mandatory()).then(|| {
         err("tls_not_required", format!("[database] require_tls = true, but with this URL the services may connect without TLS (sslmode: {}); add ?sslmode=verify-full", plan.tls_note))
     })
@@ -25,7 +25,7 @@ fn is_crdb_cloud(host: &str) -> bool {
 }
 
 /// CockroachDB hosts: explicit port, TLS, routing identifier.
-pub fn cockroach(plan: &ConnectPlan, port_explicit: bool, client: Client) -> Findings {
+pub(super) fn cockroach(plan: &ConnectPlan, port_explicit: bool, client: Client) -> Findings {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     let cloud = plan.endpoints.iter().any(|e| is_crdb_cloud(&e.host));
     let crdb_port = port_explicit && plan.endpoints.iter().any(|e| e.port == 26257);
@@ -77,7 +77,11 @@ fn has_routing(plan: &ConnectPlan) -> bool {
 }
 
 /// `sslrootcert` (and `sslcert`/`sslkey`) files: present, readable, PEM.
-pub fn cert_files(params: &[(&str, Option<&str>)], base: &Path, client: Client) -> Vec<UrlError> {
+pub(super) fn cert_files(
+    params: &[(&str, Option<&str>)],
+    base: &Path,
+    client: Client,
+) -> Vec<UrlError> {
     let mut out = Vec::new();
     for (key, value) in params {
         let Some(value) = value else { continue };
@@ -120,7 +124,7 @@ pub fn cert_files(params: &[(&str, Option<&str>)], base: &Path, client: Client) 
 }
 
 /// The largest certificate or key file read (a CA bundle is ~200 KiB).
-pub const MAX_CERT_FILE: u64 = 4 * 1024 * 1024;
+pub(super) const MAX_CERT_FILE: u64 = 4 * 1024 * 1024;
 
 fn missing_kind(key: &str) -> &'static str {
     match key {
@@ -131,7 +135,7 @@ fn missing_kind(key: &str) -> &'static str {
 }
 
 /// Number of PEM certificates in `bytes`.
-pub fn certificates(bytes: &[u8]) -> usize {
+pub(super) fn certificates(bytes: &[u8]) -> usize {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     CertificateDer::pem_slice_iter(bytes)
         .filter(Result::is_ok)
@@ -139,7 +143,7 @@ pub fn certificates(bytes: &[u8]) -> usize {
 }
 
 /// Client-specific TLS warnings.
-pub fn tls_warnings(
+pub(super) fn tls_warnings(
     plan: &ConnectPlan,
     client: Client,
     sslmode: Option<&str>,
@@ -163,7 +167,7 @@ pub fn tls_warnings(
 }
 
 /// `verify-ca` under `uselibpqcompat` needs a CA file (pg throws otherwise).
-pub fn node_verify_ca(
+pub(super) fn node_verify_ca(
     client: Client,
     sslmode: Option<&str>,
     compat: bool,
@@ -175,7 +179,7 @@ pub fn node_verify_ca(
 
 /// libpq refuses a private key readable by group/others ("private key file has
 /// group or world access"): 0600, or 0640 when owned by root.
-pub fn key_permissions(key: Option<&str>, base: &Path, client: Client) -> Option<UrlError> {
+pub(super) fn key_permissions(key: Option<&str>, base: &Path, client: Client) -> Option<UrlError> {
     use std::os::unix::fs::MetadataExt;
     let path = resolve(base, key?);
     let meta = std::fs::metadata(&path).ok()?;

@@ -34,12 +34,12 @@ fn host(h: &str, stray: &Stray) -> String {
 /// (`u?password=pw&@h` gave user `u?password=pw&`) is masked even when it
 /// looks plain. Found by the `validate` fuzz target.
 #[derive(Default)]
-pub struct Stray(Vec<String>);
+pub(super) struct Stray(Vec<String>);
 
 impl Stray {
     /// `readings` of the password other than libpq's `libpq_pw` (raw ones are
     /// also taken decoded); those equal to it are dropped.
-    pub fn new(readings: &[Option<&str>], libpq_pw: Option<&str>) -> Stray {
+    pub(super) fn new(readings: &[Option<&str>], libpq_pw: Option<&str>) -> Stray {
         let mut all = Vec::new();
         for r in readings.iter().flatten() {
             let decoded = decode::libpq(r).ok();
@@ -53,7 +53,7 @@ impl Stray {
     }
     /// `msg` with every quoted ("…" or `…`) text of 4+ bytes that is a piece
     /// of a reading masked: lints name components (a key, a placeholder).
-    pub fn scrub_quoted(&self, msg: &str) -> String {
+    pub(super) fn scrub_quoted(&self, msg: &str) -> String {
         if self.0.is_empty() {
             return msg.to_string();
         }
@@ -89,7 +89,7 @@ impl Stray {
 
 /// Whether `v` holds the password, or a piece of it between whitespace of
 /// 4 bytes or more (a server splitting `options` at spaces echoes one).
-pub fn holds_password(ci: &Conninfo, v: &str) -> bool {
+pub(super) fn holds_password(ci: &Conninfo, v: &str) -> bool {
     let Some(pw) = ci
         .password
         .as_ref()
@@ -106,12 +106,12 @@ pub fn holds_password(ci: &Conninfo, v: &str) -> bool {
 
 /// `postgresql://user:****@host:port/db?sslmode=verify-full&x=****`.
 #[cfg(test)]
-pub fn render(ci: &Conninfo) -> String {
+pub(super) fn render(ci: &Conninfo) -> String {
     render_with(ci, &Stray::default())
 }
 
 /// [`render`], masking the pieces of a mis-split password too.
-pub fn render_with(ci: &Conninfo, stray: &Stray) -> String {
+pub(super) fn render_with(ci: &Conninfo, stray: &Stray) -> String {
     let mut out = format!("{}://", ci.scheme);
     if ci.user.is_some() || ci.password.is_some() {
         let user = ci.user.as_deref().unwrap_or_default();

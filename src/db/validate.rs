@@ -10,7 +10,7 @@ use super::{libpq, lint_conn, lint_tls, nodepg, redact, Client, DbSettings, DbUr
 use crate::secret::{Redactor, Secret};
 
 /// See [`super::validate`].
-pub fn run(raw: &str, settings: &DbSettings) -> Validation {
+pub(super) fn run(raw: &str, settings: &DbSettings) -> Validation {
     let mut v = Validation::default();
     if let Some(e) = lint_text::blank(raw) {
         v.errors.push(e);

@@ -11,7 +11,7 @@ use super::view::{
 };
 
 /// node-postgres's plan (pg 8 / pg-connection-string 2.x).
-pub fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
+pub(super) fn node_plan(n: &NodeConfig, base: &Path) -> ConnectPlan {
     let host = n.host.clone().unwrap_or_else(|| "localhost".into());
     let host = host
         .strip_prefix('[')

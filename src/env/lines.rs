@@ -8,7 +8,7 @@
 
 /// A logical line, the physical line it starts on, and whether an inline
 /// ` #` comment was cut off its end.
-pub type Logical = (usize, String, bool);
+pub(super) type Logical = (usize, String, bool);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
@@ -61,7 +61,7 @@ fn end_state(prev: State, chunk: &str) -> (usize, State) {
 
 /// Split `text` (BOM allowed) into logical lines. `Err(line)` names the line
 /// an unterminated quoted value (or trailing escape) starts on.
-pub fn logical_lines(text: &str) -> Result<Vec<Logical>, usize> {
+pub(super) fn logical_lines(text: &str) -> Result<Vec<Logical>, usize> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut buf = String::new();

@@ -20,7 +20,7 @@ use crate::plan::ServicePlan;
 
 /// One piece of an exported argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     /// Text written as is (after the target's escaping).
     Lit(String),
     /// A reference to a variable of the service's (exported) environment.
@@ -29,7 +29,7 @@ pub enum Piece {
 
 /// The arguments as exports write them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Args {
+pub(crate) struct Args {
     /// One entry per `argv` element.
     pub argv: Vec<Vec<Piece>>,
     /// Generated variables (name, value): secret, written only where secrets go.
@@ -38,7 +38,7 @@ pub struct Args {
 
 impl Args {
     /// Every variable a reference names, each once.
-    pub fn referenced(&self) -> Vec<&str> {
+    pub(crate) fn referenced(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for p in self.argv.iter().flatten() {
             if let Piece::Var(n) = p {
@@ -52,12 +52,12 @@ impl Args {
 }
 
 /// The name of the generated variable for argument `i`.
-pub fn generated_name(i: usize) -> String {
+pub(crate) fn generated_name(i: usize) -> String {
     format!("UAOL_ARG_{i}")
 }
 
 /// Plan the exported form of `svc`'s argv.
-pub fn plan(svc: &ServicePlan) -> Args {
+pub(crate) fn plan(svc: &ServicePlan) -> Args {
     let mut out = Args::default();
     for (i, arg) in svc.argv.iter().enumerate() {
         let secret = svc.argv_secret.get(i).filter(|s| s.is_secret());

@@ -12,7 +12,7 @@
 //! they are escaped the same way; `envFrom` values are never expanded.
 
 /// `arg` for a container's `command`/`args`, so the process receives `arg`.
-pub fn kubernetes_arg(arg: &str) -> String {
+pub(super) fn kubernetes_arg(arg: &str) -> String {
     arg.replace('$', "$$")
 }
 

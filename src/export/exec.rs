@@ -13,7 +13,7 @@ use super::yaml::{s, Y};
 use crate::plan::{ExecContext, ServicePlan};
 
 /// The `[Service]` lines.
-pub fn systemd_lines(svc: &ServicePlan) -> String {
+pub(super) fn systemd_lines(svc: &ServicePlan) -> String {
     let x = &svc.exec;
     let mut out = String::new();
     if let Some(r) = &x.run_as {
@@ -37,7 +37,7 @@ pub fn systemd_lines(svc: &ServicePlan) -> String {
 }
 
 /// The container's `securityContext` (`runAsUser` / `runAsGroup`), if any.
-pub fn k8s_security_context(x: &ExecContext) -> Option<Y> {
+pub(super) fn k8s_security_context(x: &ExecContext) -> Option<Y> {
     let r = x.run_as.as_ref()?;
     let mut pairs = Vec::new();
     if let Some(uid) = r.uid {
@@ -48,7 +48,7 @@ pub fn k8s_security_context(x: &ExecContext) -> Option<Y> {
 }
 
 /// Comment lines for the manifest header (empty when nothing applies).
-pub fn k8s_comments(x: &ExecContext) -> String {
+pub(super) fn k8s_comments(x: &ExecContext) -> String {
     let mut out = String::new();
     if let Some(r) = &x.run_as {
         let who = match (&r.user, &r.group) {
@@ -83,7 +83,7 @@ pub fn k8s_comments(x: &ExecContext) -> String {
 }
 
 /// The annotation for what is not exported (the same words, kept with the object).
-pub fn k8s_note(x: &ExecContext) -> Option<(String, Y)> {
+pub(super) fn k8s_note(x: &ExecContext) -> Option<(String, Y)> {
     let n = x.limits.len() + usize::from(x.umask.is_some()) + usize::from(x.nice.is_some());
     (n > 0).then(|| {
         (

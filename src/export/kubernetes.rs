@@ -21,7 +21,7 @@ use crate::plan::{Condition, Plan, ReadyCheck, ReadyProbe, RestartPolicy, Servic
 
 /// How to render.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Container image for the services (and the probe initContainer).
     pub image: String,
     /// Namespace for every object; none = the kubectl context's.
@@ -31,10 +31,10 @@ pub struct Options {
 }
 
 /// The image used for dependency-wait initContainers.
-pub const WAIT_IMAGE: &str = "busybox:1.36";
+pub(crate) const WAIT_IMAGE: &str = "busybox:1.36";
 
 /// Render every file: `NAME.yaml` and `NAME.secret.yaml` per service.
-pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
+pub(crate) fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     let mut files = Vec::with_capacity(plan.services.len() * 2);
     for svc in &plan.services {
         if svc.replica.as_ref().is_some_and(|r| r.index > 1) {

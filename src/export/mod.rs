@@ -7,11 +7,11 @@
 //! Variables the Plan took from the OS environment via `inherit` are host-local
 //! (PATH, HOME, …) and are not exported: the target supplies its own.
 
-pub mod args;
+pub(crate) mod args;
 mod escape;
 mod exec;
-pub mod kubernetes;
-pub mod systemd;
+pub(crate) mod kubernetes;
+pub(crate) mod systemd;
 mod yaml;
 
 use std::fs;
@@ -23,7 +23,7 @@ use crate::plan::{Env, EnvVar, Source};
 
 /// One generated file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutFile {
+pub(crate) struct OutFile {
     /// File name inside the output directory.
     pub name: String,
     /// Contents.
@@ -33,7 +33,7 @@ pub struct OutFile {
 }
 
 /// The variables worth exporting: everything but `inherit`-ed OS variables.
-pub fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
+pub(crate) fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
     env.vars
         .iter()
         .filter(|(_, v)| !matches!(v.source, Source::Os | Source::User { .. }))
@@ -42,7 +42,7 @@ pub fn exported_vars(env: &Env) -> impl Iterator<Item = (&str, &EnvVar)> {
 
 /// `text` as a 0644 file may show it (comments, annotations): URL passwords
 /// masked, then every secret the Plan knows.
-pub fn shown(plan: &crate::plan::Plan, text: &str) -> String {
+pub(crate) fn shown(plan: &crate::plan::Plan, text: &str) -> String {
     let mut spans = crate::secret::Spans::default();
     for r in crate::secret::url_secrets(text) {
         spans.push(r, None);
@@ -54,7 +54,7 @@ pub fn shown(plan: &crate::plan::Plan, text: &str) -> String {
 /// 0600 from the start (never world-readable, not even briefly); others 0644.
 /// Two files of the same name are refused before anything is written (the
 /// Plan already refuses services whose exported names collide).
-pub fn write_files(dir: &Path, files: &[OutFile]) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn write_files(dir: &Path, files: &[OutFile]) -> std::io::Result<Vec<PathBuf>> {
     let mut names = std::collections::BTreeSet::new();
     if let Some(dup) = files.iter().find(|f| !names.insert(f.name.as_str())) {
         return Err(std::io::Error::new(
@@ -88,7 +88,7 @@ pub fn write_files(dir: &Path, files: &[OutFile]) -> std::io::Result<Vec<PathBuf
 }
 
 /// The one name mapping, shared with the Plan's collision check.
-pub use crate::plan::names::dns_label;
+pub(crate) use crate::plan::names::dns_label;
 
 /// Seconds of a duration, rounded up, at least `min`.
 pub(crate) fn secs_ceil(d: std::time::Duration, min: u64) -> u64 {

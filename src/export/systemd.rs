@@ -15,7 +15,7 @@ use crate::plan::{Condition, Plan, ReadyProbe, RestartPolicy, ServicePlan};
 
 /// How to render.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Unit name prefix: units are `PREFIX-SERVICE.service`, the target `PREFIX.target`.
     pub prefix: String,
     /// The uaol-supervisor binary on the target host (for `ExecStartPre=… probe`).
@@ -29,7 +29,7 @@ pub struct Options {
 /// env file per copy, `PREFIX-NAME@I.env`, each holding that copy's own
 /// values — `REPLICA_PORT` and what was built from it included, as systemd
 /// cannot compute `base + %i - 1`.
-pub fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
+pub(crate) fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     let mut files = Vec::with_capacity(plan.services.len() * 2 + 1);
     for svc in &plan.services {
         let first = svc.replica.as_ref().is_none_or(|r| r.index == 1);

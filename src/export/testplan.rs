@@ -11,14 +11,14 @@ use crate::plan::*;
 use crate::secret::Spans;
 
 /// The canary password used by the export secret sweep.
-pub const PASSWORD: &str = "s3cr3t p@ss/w#rd";
+pub(crate) const PASSWORD: &str = "s3cr3t p@ss/w#rd";
 /// Its percent-encoded form, as in the URL.
-pub const PASSWORD_ENCODED: &str = "s3cr3t%20p%40ss%2Fw%23rd";
+pub(crate) const PASSWORD_ENCODED: &str = "s3cr3t%20p%40ss%2Fw%23rd";
 const URL: &str =
     "postgresql://app:s3cr3t%20p%40ss%2Fw%23rd@db.example.com:5432/app?sslmode=verify-full";
 
 /// A literal URL with a password in a command.
-pub const LITERAL_URL: &str = "redis://:l1teral-pw@cache:6379/0";
+pub(crate) const LITERAL_URL: &str = "redis://:l1teral-pw@cache:6379/0";
 
 /// The span of `secret` inside `value`, brought in by `from`.
 fn spans_from(value: &str, secret: &str, from: Option<&str>) -> Spans {
@@ -95,7 +95,7 @@ fn service(name: &str, argv: &[&str]) -> ServicePlan {
 
 /// migrate (oneshot, db) → auth-service (db, http ready) → api-gateway (tcp ready),
 /// plus worker (restart always, SIGINT, log readiness, a quoted argument).
-pub fn plan() -> Plan {
+pub(crate) fn plan() -> Plan {
     // Arguments built from secrets: `--url=${DATABASE_URL}` (its password
     // part came from DATABASE_URL) and a literal URL with a password.
     let mut migrate = service(

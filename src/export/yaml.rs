@@ -5,7 +5,7 @@
 
 /// A YAML node.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Y {
+pub(super) enum Y {
     /// A string.
     Str(String),
     /// An integer.
@@ -17,17 +17,17 @@ pub enum Y {
 }
 
 /// A string node.
-pub fn s(v: impl Into<String>) -> Y {
+pub(super) fn s(v: impl Into<String>) -> Y {
     Y::Str(v.into())
 }
 
 /// A map node from pairs.
-pub fn map<const N: usize>(pairs: [(&str, Y); N]) -> Y {
+pub(super) fn map<const N: usize>(pairs: [(&str, Y); N]) -> Y {
     Y::Map(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 /// Render one document (a map) as YAML text.
-pub fn emit(doc: &Y) -> String {
+pub(super) fn emit(doc: &Y) -> String {
     let mut out = String::new();
     match doc {
         Y::Map(pairs) => emit_map(&mut out, pairs, 0),

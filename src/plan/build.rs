@@ -18,7 +18,7 @@ use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
 use crate::secret::{classify, Redactor, Spans};
 
 /// What every service shares.
-pub struct Global {
+pub(super) struct Global {
     /// `inherit`.
     pub inherit: Vec<String>,
     /// `env_files`, read.
@@ -41,7 +41,7 @@ pub struct Global {
 
 impl Global {
     /// `${VAR}` lookup for global values: OS first, then the env files.
-    pub fn lookup<'a>(
+    pub(super) fn lookup<'a>(
         &'a self,
         os: &'a BTreeMap<String, String>,
     ) -> impl Fn(&str) -> Option<Looked> + 'a {
@@ -50,13 +50,13 @@ impl Global {
 
     /// Where the database password sits in `value` when it was pasted rather
     /// than interpolated (any encoded form; the free-text rules apply).
-    pub fn known(&self, value: &str) -> Vec<std::ops::Range<usize>> {
+    pub(super) fn known(&self, value: &str) -> Vec<std::ops::Range<usize>> {
         self.password.find(value)
     }
 
     /// Layers 1–3: inherit, then `user` (the target user's `HOME`, `USER`,
     /// `LOGNAME` over the inherited ones), env files, `[env]`.
-    pub fn base_layers(
+    pub(super) fn base_layers(
         &self,
         os: &BTreeMap<String, String>,
         user: &[(&str, String, Source)],
@@ -80,7 +80,7 @@ impl Global {
     }
 
     /// Layer 6: the database URL under every `export_as` name.
-    pub fn add_database(&self, l: &mut Layers) {
+    pub(super) fn add_database(&self, l: &mut Layers) {
         if let Some(db) = &self.db {
             let via: Vec<(String, Box<Source>)> = self
                 .db_url
@@ -102,7 +102,7 @@ impl Global {
 }
 
 /// An OS variable as a `${NAME}` lookup sees it.
-pub fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
+pub(super) fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
     os.get(name).map(|v| Looked {
         secret: classify(name, v, &Spans::default()),
         value: v.clone(),
@@ -111,7 +111,7 @@ pub fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
 }
 
 /// An env file entry as a `${NAME}` lookup sees it.
-pub fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
+pub(super) fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
     Looked {
         secret: classify(&e.key, &e.value, &e.secret),
         value: e.value.clone(),
@@ -123,7 +123,7 @@ pub fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
 }
 
 /// Build the Plan from parsed config. `path` is the config file as given.
-pub fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
+pub(super) fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
     let settings = settings(ctx, &raw.supervisor);
     let inherit = match &raw.supervisor.inherit {
         Some(v) => v.iter().map(|s| s.get_ref().clone()).collect(),

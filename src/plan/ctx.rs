@@ -14,7 +14,7 @@ use crate::config::{suggest, units};
 use crate::env::interp::{interpolate_traced, Traced};
 
 /// A `${VAR}` lookup that knows each value's secret parts and origin.
-pub type Lookup<'a> = crate::env::interp::TracedLookup<'a>;
+pub(super) type Lookup<'a> = crate::env::interp::TracedLookup<'a>;
 
 /// Shared state of one `build`.
 pub struct Ctx<'a> {
@@ -146,7 +146,7 @@ impl Ctx<'_> {
 }
 
 /// Whether `name` can be an environment variable name for `execve`.
-pub fn check_var_name(name: &str) -> Result<(), &'static str> {
+pub(super) fn check_var_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         Err("empty variable name")
     } else if name.contains('=') {

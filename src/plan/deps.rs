@@ -28,7 +28,7 @@ fn groups(built: &[Built]) -> BTreeMap<String, Vec<String>> {
 /// Fill every service's `depends_on` and return the services in start order.
 /// The default condition is `completed` for a oneshot dependency, else `ready`
 /// (which is `started` for a service without a readiness check).
-pub fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
+pub(super) fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
     let oneshot: BTreeMap<String, bool> = built
         .iter()
         .map(|b| (b.plan.name.clone(), b.plan.oneshot))

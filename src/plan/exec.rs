@@ -15,13 +15,13 @@ use std::path::Path;
 use super::Env;
 
 /// `MAX_ARG_STRLEN`: the longest single string, NUL included (32 pages).
-pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+pub(super) const MAX_ARG_STRLEN: usize = 32 * 4096;
 const PTR: usize = std::mem::size_of::<usize>();
 const STK_LIM: u64 = 8 * 1024 * 1024;
 
 /// The kernel's limit for argv + environment, for a process with this
 /// process's `RLIMIT_STACK` (children inherit it).
-pub fn arg_limit() -> usize {
+pub(super) fn arg_limit() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -40,7 +40,7 @@ fn limit_for_stack(stack: u64) -> usize {
 }
 
 /// The first reason `execve(program, argv, env)` would refuse, or `None`.
-pub fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Option<String> {
+pub(super) fn problem(program: &Path, argv: &[String], env: &Env, limit: usize) -> Option<String> {
     if let Some((i, _)) = argv.iter().enumerate().find(|(_, a)| a.contains('\0')) {
         return Some(format!("argument {i} contains a NUL byte, which no program argument can hold (C strings end there); remove it"));
     }

@@ -23,7 +23,7 @@ const MAX_DEPTH: usize = 4;
 /// `cwd`, as the kernel does in the child. With the service's `path` (its
 /// PATH), a `#!/usr/bin/env NAME` script's NAME is looked up too: `env`
 /// itself exists, but the service would exit 127 at once, every restart.
-pub fn problem(program: &Path, cwd: &Path, path: Option<&str>) -> Option<String> {
+pub(super) fn problem(program: &Path, cwd: &Path, path: Option<&str>) -> Option<String> {
     // Shown without `./` in the middle (`/srv/app/./run.sh`).
     let mut current: PathBuf = program.components().collect();
     for _ in 0..MAX_DEPTH {

@@ -14,7 +14,7 @@ use crate::config::raw::{RawLimits, RawNumOrString, RawService};
 use crate::config::{suggest, units};
 
 /// `limits = { … }`, in [`Resource::ALL`] order.
-pub fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec<Limit> {
+pub(super) fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec<Limit> {
     let Some(t) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for (name, value) in t.get_ref() {
@@ -44,7 +44,7 @@ pub fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec
 }
 
 /// `umask = "0027"`.
-pub fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
+pub(super) fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
     let v = r.umask.as_ref()?;
     let s = match v.get_ref() {
         RawNumOrString::Str(s) => s.trim(),
@@ -71,7 +71,7 @@ pub fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
 }
 
 /// `nice = N`.
-pub fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
+pub(super) fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
     let v = r.nice.as_ref()?;
     let n = *v.get_ref();
     if !(-20..=19).contains(&n) {
@@ -89,7 +89,7 @@ pub fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
 }
 
 /// `(soft, hard)` of one value.
-pub fn limit_value(r: Resource, v: &RawNumOrString) -> Result<(u64, u64), String> {
+pub(super) fn limit_value(r: Resource, v: &RawNumOrString) -> Result<(u64, u64), String> {
     let (soft, hard) = match v {
         RawNumOrString::Int(n) => {
             let n = u64::try_from(*n).map_err(|_| format!("{n} is negative"))?;

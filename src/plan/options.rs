@@ -12,7 +12,7 @@ use crate::config::raw::{RawBackoff, RawCommand, RawLogFile, RawNumOrString, Raw
 use crate::config::units;
 
 /// `backoff = { initial, max, factor, reset_after }`.
-pub fn backoff(ctx: &mut Ctx, raw: &Option<Spanned<RawBackoff>>, key: &str) -> Backoff {
+pub(super) fn backoff(ctx: &mut Ctx, raw: &Option<Spanned<RawBackoff>>, key: &str) -> Backoff {
     let d = Backoff::default();
     let Some(b) = raw else { return d };
     let r = b.get_ref();
@@ -39,7 +39,7 @@ pub fn backoff(ctx: &mut Ctx, raw: &Option<Spanned<RawBackoff>>, key: &str) -> B
 
 /// `ready = { http | tcp | exec | log, interval, timeout }`. `oneshot` is the
 /// span of `oneshot = true`, if set: readiness has no meaning for a oneshot.
-pub fn ready(
+pub(super) fn ready(
     ctx: &mut Ctx,
     raw: &Option<Spanned<RawReady>>,
     key: &str,
@@ -143,7 +143,7 @@ fn probe(ctx: &mut Ctx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<Read
 }
 
 /// `stop_signal`: a name or number.
-pub fn stop_signal(
+pub(super) fn stop_signal(
     ctx: &mut Ctx,
     raw: &Option<Spanned<RawNumOrString>>,
     key: &str,
@@ -157,7 +157,11 @@ pub fn stop_signal(
 }
 
 /// `max_memory`: a size string or a number of bytes; must be > 0.
-pub fn max_memory(ctx: &mut Ctx, raw: &Option<Spanned<RawNumOrString>>, key: &str) -> Option<u64> {
+pub(super) fn max_memory(
+    ctx: &mut Ctx,
+    raw: &Option<Spanned<RawNumOrString>>,
+    key: &str,
+) -> Option<u64> {
     let s = raw.as_ref()?;
     size(ctx, s, key)
 }
@@ -183,7 +187,11 @@ fn size(ctx: &mut Ctx, s: &Spanned<RawNumOrString>, key: &str) -> Option<u64> {
 }
 
 /// `log_file = { path, max_size = "50MiB", keep = 5 }`.
-pub fn log_file(ctx: &mut Ctx, raw: &Option<Spanned<RawLogFile>>, key: &str) -> Option<LogFile> {
+pub(super) fn log_file(
+    ctx: &mut Ctx,
+    raw: &Option<Spanned<RawLogFile>>,
+    key: &str,
+) -> Option<LogFile> {
     let l = raw.as_ref()?.get_ref();
     if l.path.get_ref().trim().is_empty() {
         ctx.err(&l.path.span(), &format!("{key}.path"), "the path is empty");

@@ -68,7 +68,7 @@ impl Problems {
 }
 
 /// The longest location or message a report shows, in characters.
-pub const MAX_MESSAGE: usize = 600;
+pub(super) const MAX_MESSAGE: usize = 600;
 
 fn cap(s: String) -> String {
     if s.chars().count() <= MAX_MESSAGE {

@@ -14,7 +14,7 @@ use crate::config::raw::{RawCommand, RawService};
 use crate::secret::{classify, Spans};
 
 /// `cwd`, absolute; must be an existing directory. Default: the config directory.
-pub fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
+pub(super) fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
     let Some(c) = &r.cwd else {
         return ctx.base.clone();
     };
@@ -41,7 +41,7 @@ pub fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf 
 /// argv, each argument's secret parts (what `${NAME}` brought in from a
 /// secret, or a URL password), and the resolved program (empty on error,
 /// after recording it).
-pub fn argv(
+pub(super) fn argv(
     ctx: &mut Ctx,
     r: &RawService,
     table: Range<usize>,

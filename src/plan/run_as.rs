@@ -28,7 +28,7 @@ enum Spec {
 
 /// Resolve `user` / `group`; `None` when neither is set or (after recording
 /// the problem) when one cannot be resolved.
-pub fn run_as(ctx: &mut Ctx, r: &RawService, service: &str) -> Option<RunAs> {
+pub(super) fn run_as(ctx: &mut Ctx, r: &RawService, service: &str) -> Option<RunAs> {
     let key = |k: &str| format!("services.{service}.{k}");
     let user = spec(ctx, r.user.as_ref(), &key("user"));
     let group = spec(ctx, r.group.as_ref(), &key("group"));
@@ -71,7 +71,7 @@ pub fn run_as(ctx: &mut Ctx, r: &RawService, service: &str) -> Option<RunAs> {
 /// The variables the target user brings (`HOME`, `USER`, `LOGNAME`, as
 /// login(1) and systemd set them), with their provenance. Empty with only
 /// `group` set.
-pub fn user_env(r: &RunAs) -> Vec<(&'static str, String, Source)> {
+pub(super) fn user_env(r: &RunAs) -> Vec<(&'static str, String, Source)> {
     let Some(uid) = r.uid else {
         return Vec::new();
     };

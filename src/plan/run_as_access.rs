@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::RunAs;
 
 /// What the user `r` cannot reach of `program` and `cwd` (empty when fine).
-pub fn problems(r: &RunAs, program: &Path, cwd: &Path) -> Vec<String> {
+pub(super) fn problems(r: &RunAs, program: &Path, cwd: &Path) -> Vec<String> {
     let Some(uid) = r.uid.filter(|u| *u != 0) else {
         return Vec::new(); // root, or the uid is kept
     };

@@ -37,7 +37,7 @@ fn add(r: &mut Redactor, name: &str, value: &str, secret: bool) {
 }
 
 /// Every secret value known to the build.
-pub fn redactor(
+pub(super) fn redactor(
     os: &BTreeMap<String, String>,
     g: &Global,
     global_env: &Env,
@@ -69,7 +69,7 @@ pub fn redactor(
 /// A warning for every secret value (or secret part of a value) that free
 /// text cannot be scrubbed of reliably ([`too_short`]): it is masked wherever
 /// a value is shown, but a service that prints it is printed as is.
-pub fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Warning> {
+pub(super) fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Warning> {
     let envs = std::iter::once(global_env).chain(services.iter().map(|s| &s.env));
     let mut out = Vec::new();
     for (name, v) in envs.flat_map(|e| &e.vars) {
@@ -92,7 +92,7 @@ pub fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Warning>
 }
 
 /// Mask every secret in `problems` and `warnings`.
-pub fn scrub(problems: &mut Problems, warnings: &mut [Warning], r: &Redactor) {
+pub(super) fn scrub(problems: &mut Problems, warnings: &mut [Warning], r: &Redactor) {
     for p in &mut problems.0 {
         p.message = r.redact(&p.message).into_owned();
     }

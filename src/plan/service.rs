@@ -26,7 +26,7 @@ use crate::env::{lint::lint, read_env_file, EnvFile};
 use crate::secret::Spans;
 
 /// A service plan plus what the graph pass needs.
-pub struct Built {
+pub(super) struct Built {
     /// The plan (depends_on filled by the graph pass).
     pub plan: ServicePlan,
     /// Where the name is.
@@ -38,7 +38,7 @@ pub struct Built {
 /// Build one service, or one copy of a replicated one (`replica`): its
 /// `${REPLICA}` / `${REPLICA_PORT}` resolve to the copy's values, and those two
 /// variables are set above every other layer.
-pub fn build(
+pub(super) fn build(
     ctx: &mut Ctx,
     name: &Str,
     raw: &Spanned<RawService>,

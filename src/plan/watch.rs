@@ -27,7 +27,7 @@ pub const DEFAULT_IGNORE: &[&str] = &[
 ];
 
 /// The service's `watch` paths (absolute) and ignore globs; `None` without `watch`.
-pub fn paths(
+pub(super) fn paths(
     ctx: &mut Ctx,
     r: &RawService,
     cwd: &Path,

@@ -57,7 +57,7 @@ fn js_escape(s: &str, lower: bool) -> String {
 }
 
 /// Every distinct form of `secret`, the raw one first.
-pub fn forms(secret: &str) -> Vec<String> {
+pub(super) fn forms(secret: &str) -> Vec<String> {
     let mut all = vec![secret.to_string()];
     for lower in [false, true] {
         all.extend([

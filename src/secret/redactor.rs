@@ -265,7 +265,7 @@ fn at_word_edges(text: &str, r: &Range<usize>) -> bool {
 }
 
 /// Sort and merge overlapping or touching ranges.
-pub fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+pub(super) fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     ranges.sort_by_key(|r| (r.start, r.end));
     let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
     for r in ranges {
@@ -279,7 +279,7 @@ pub fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
 
 /// `text` with each of the sorted, merged `ranges` replaced by [`MASK`].
 /// Fails closed: a range that does not fit `text` masks all of it.
-pub fn mask_ranges(text: &str, ranges: &[Range<usize>]) -> String {
+pub(super) fn mask_ranges(text: &str, ranges: &[Range<usize>]) -> String {
     if ranges.iter().any(|r| text.get(r.clone()).is_none()) {
         return MASK.to_string();
     }

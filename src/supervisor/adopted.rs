@@ -26,7 +26,7 @@ use super::reaper::Reaper;
 static OWN_ALL: AtomicBool = AtomicBool::new(false);
 
 /// Declare that every child of this process is the supervisor's to stop.
-pub fn own_all_children() {
+pub(crate) fn own_all_children() {
     OWN_ALL.store(true, Ordering::Relaxed);
 }
 
@@ -64,7 +64,7 @@ fn adopted(reaper: &Reaper) -> Vec<i32> {
 }
 
 /// Stop every adopted orphan: SIGTERM, SIGKILL after `grace`; a few rounds.
-pub async fn sweep(reaper: &Reaper, grace: Duration) {
+pub(crate) async fn sweep(reaper: &Reaper, grace: Duration) {
     if !OWN_ALL.load(Ordering::Relaxed) {
         return;
     }

@@ -32,7 +32,7 @@ use crate::plan::{ExecContext, Resource, RlimitId, RunAs, INFINITY};
 static NOFILE_SET: AtomicBool = AtomicBool::new(false);
 
 /// Whether this (forked) process applied a service's own `nofile` limit.
-pub fn nofile_set() -> bool {
+pub(crate) fn nofile_set() -> bool {
     NOFILE_SET.load(Ordering::Relaxed)
 }
 
@@ -45,7 +45,7 @@ struct Prepared {
 }
 
 /// A prepared exec context, applied in the child by [`Hook::apply`].
-pub struct Hook(Prepared);
+pub(crate) struct Hook(Prepared);
 
 struct Creds {
     groups: Vec<libc::gid_t>,
@@ -62,12 +62,12 @@ const STEP_NICE: u32 = 4;
 const STEP_LIMIT: u32 = 100;
 
 /// Prepare `x` for the child (`None` when it is empty: nothing to do).
-pub fn prepare(x: &ExecContext) -> Option<Hook> {
+pub(crate) fn prepare(x: &ExecContext) -> Option<Hook> {
     (!x.is_empty()).then(|| Hook(prepared(x)))
 }
 
 /// The failed step `step` of `x`, named; `None` if `step` is not one of ours.
-pub fn step_name(x: &ExecContext, step: u32) -> Option<String> {
+pub(crate) fn step_name(x: &ExecContext, step: u32) -> Option<String> {
     let run_as = x.run_as.as_ref();
     let who = run_as
         .and_then(|r| r.user.clone().or(r.group.clone()))
@@ -140,7 +140,7 @@ impl Hook {
     /// In the child: every step in order; the number of the first that
     /// failed (`errno` says why). Async-signal-safe: system calls on data
     /// prepared before fork, no allocation, no lock.
-    pub fn apply(&self) -> Result<(), u32> {
+    pub(crate) fn apply(&self) -> Result<(), u32> {
         let p = &self.0;
         for (i, (id, nofile, lim)) in p.limits.iter().enumerate() {
             // SAFETY: setrlimit reads a struct built before fork.

@@ -17,13 +17,13 @@
 use memchr::{memchr, memchr_iter};
 
 /// Longest line emitted in one piece (bytes).
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 /// Marks a piece of a line that continues in the next piece.
-pub const CUT: &str = "…";
+pub(crate) const CUT: &str = "…";
 
 /// Complete lines, each ending in `\n`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// The lines, newline-terminated.
     pub bytes: Vec<u8>,
     /// How many lines.
@@ -32,12 +32,12 @@ pub struct Chunk {
 
 impl Chunk {
     /// Whether there are no lines.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.lines == 0
     }
 
     /// Append a whole line (without newline).
-    pub fn push_line(&mut self, line: &[u8]) {
+    pub(crate) fn push_line(&mut self, line: &[u8]) {
         self.bytes.extend_from_slice(line);
         self.bytes.push(b'\n');
         self.lines += 1;
@@ -68,12 +68,12 @@ impl Chunk {
     }
 
     /// The lines, without their newline.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         split_lines(&self.bytes)
     }
 
     /// The lines as text (invalid UTF-8 replaced).
-    pub fn to_strings(&self) -> Vec<String> {
+    pub(crate) fn to_strings(&self) -> Vec<String> {
         self.iter()
             .map(|l| String::from_utf8_lossy(l).into_owned())
             .collect()
@@ -81,7 +81,7 @@ impl Chunk {
 }
 
 /// The newline-terminated lines of `b`, without their newline.
-pub fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
     memchr_iter(b'\n', b).map(move |nl| {
         let l = &b[start..nl];
@@ -92,14 +92,14 @@ pub fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Splits a byte stream into lines of at most [`MAX_LINE`] bytes.
 #[derive(Debug, Default)]
-pub struct Lines {
+pub(crate) struct Lines {
     /// The start of a line whose end has not arrived yet.
     buf: Vec<u8>,
 }
 
 impl Lines {
     /// Feed bytes; complete lines (and cut pieces of long ones) go to `out`.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Chunk) {
+    pub(crate) fn push(&mut self, mut data: &[u8], out: &mut Chunk) {
         while !self.buf.is_empty() && !data.is_empty() {
             data = self.continue_line(data, out);
         }
@@ -129,13 +129,13 @@ impl Lines {
     /// The pending partial line, taken out: read the next bytes after it
     /// and hand the whole back with [`Lines::push_owned`] (or put it back
     /// with [`Lines::restore`]).
-    pub fn take_pending(&mut self) -> Vec<u8> {
+    pub(crate) fn take_pending(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
     }
 
     /// Put back what [`Lines::take_pending`] took (no bytes were added),
     /// without the room reserved for a read.
-    pub fn restore(&mut self, mut pending: Vec<u8>) {
+    pub(crate) fn restore(&mut self, mut pending: Vec<u8>) {
         pending.shrink_to_fit();
         self.buf = pending;
     }
@@ -144,7 +144,7 @@ impl Lines {
     /// followed by freshly read data. When every complete line is ordinary
     /// (the common case) the buffer itself becomes the chunk, uncopied, and
     /// only the partial last line is copied out; otherwise as [`Lines::push`].
-    pub fn push_owned(&mut self, mut bytes: Vec<u8>, out: &mut Chunk) {
+    pub(crate) fn push_owned(&mut self, mut bytes: Vec<u8>, out: &mut Chunk) {
         let (mut end, mut lines) = (0, 0);
         let mut clean = self.buf.is_empty() && out.bytes.is_empty();
         for nl in memchr_iter(b'\n', &bytes) {
@@ -184,7 +184,7 @@ impl Lines {
     }
 
     /// End of stream: flush a partial last line.
-    pub fn finish(&mut self, out: &mut Chunk) {
+    pub(crate) fn finish(&mut self, out: &mut Chunk) {
         if !self.buf.is_empty() {
             out.push_line(strip_cr(&self.buf));
             self.buf.clear();

@@ -38,7 +38,7 @@ use super::state::Exit;
 use crate::plan::Contain;
 
 #[cfg(target_os = "linux")]
-pub use super::contain_init::entry as init_entry;
+pub(crate) use super::contain_init::entry as init_entry;
 
 /// No namespace init outside Linux: never our hidden mode.
 #[cfg(not(target_os = "linux"))]
@@ -48,7 +48,7 @@ pub fn init_entry(_args: &[std::ffi::OsString]) -> Option<std::process::ExitCode
 
 /// The containment in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// The services run in a PID namespace of their own.
     Pidns {
         /// Inside a user namespace (`up` is not root).
@@ -64,12 +64,13 @@ pub enum Mode {
 
 impl Mode {
     /// Whether a SIGKILLed `up` takes every descendant with it.
-    pub fn contained(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contained(&self) -> bool {
         matches!(self, Mode::Pidns { .. } | Mode::Pid1)
     }
 
     /// One line for `check` and `status`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         const LEAK: &str =
             "a SIGKILLed up kills its services, but their own children can survive it";
         match self {
@@ -82,7 +83,7 @@ impl Mode {
     }
 
     /// Short name for JSON: `pidns`, `fallback`, `none`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Mode::Pidns { .. } | Mode::Pid1 => "pidns",
             Mode::Fallback(_) => "fallback",
@@ -104,7 +105,7 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 static LOST: AtomicBool = AtomicBool::new(false);
 
 /// [`enter`] for `up` and `run`: the exit code to end with when refused.
-pub fn enter_or_exit(setting: Contain) -> Result<Mode, u8> {
+pub(crate) fn enter_or_exit(setting: Contain) -> Result<Mode, u8> {
     enter(setting).map_err(|e| {
         eprintln!("error: {e} (set [supervisor] contain = \"auto\" or \"none\" to run without)");
         crate::exit::CONFIG
@@ -114,7 +115,7 @@ pub fn enter_or_exit(setting: Contain) -> Result<Mode, u8> {
 /// Choose and set up the containment for this process. Call once, on the
 /// thread that will spawn the services, before any other thread exists.
 /// `Err` only for `contain = "pidns"` when the kernel refuses.
-pub fn enter(setting: Contain) -> Result<Mode, String> {
+pub(crate) fn enter(setting: Contain) -> Result<Mode, String> {
     if let Some(a) = ACTIVE.get() {
         return Ok(a.mode.clone());
     }
@@ -136,7 +137,7 @@ pub fn enter(setting: Contain) -> Result<Mode, String> {
 }
 
 /// What [`enter`] would choose, without changing this process (for `check`).
-pub fn probe(setting: Contain) -> Result<Mode, String> {
+pub(crate) fn probe(setting: Contain) -> Result<Mode, String> {
     let mode = match setting {
         Contain::None => Mode::Off,
         _ if std::process::id() == 1 => Mode::Pid1,
@@ -181,13 +182,13 @@ fn new_namespace() -> Result<(bool, i32, oneshot::Receiver<Exit>), String> {
 }
 
 /// The mode entered by this process, if any.
-pub fn current() -> Option<&'static Mode> {
+pub(crate) fn current() -> Option<&'static Mode> {
     ACTIVE.get().map(|a| &a.mode)
 }
 
 /// The `containment:` line of `status`: the mode entered, and whether its
 /// namespace has since been lost.
-pub fn summary() -> Option<String> {
+pub(crate) fn summary() -> Option<String> {
     let mode = current()?.describe();
     Some(if lost() {
         format!("{mode} — LOST: its init was killed, and every contained process with it")
@@ -197,14 +198,14 @@ pub fn summary() -> Option<String> {
 }
 
 /// The namespace init's pid, when services run in a namespace of ours.
-pub fn init_pid() -> Option<i32> {
+pub(crate) fn init_pid() -> Option<i32> {
     ACTIVE.get().and_then(|a| a.init)
 }
 
 /// The parent pid a freshly forked child must see: 0 inside a namespace of
 /// ours (the parent is outside it), else `own`. Anything else means the
 /// supervisor died before the child's parent-death signal was armed.
-pub fn expected_parent(own: libc::pid_t) -> libc::pid_t {
+pub(crate) fn expected_parent(own: libc::pid_t) -> libc::pid_t {
     if init_pid().is_some() {
         0
     } else {
@@ -213,13 +214,13 @@ pub fn expected_parent(own: libc::pid_t) -> libc::pid_t {
 }
 
 /// Whether the namespace init died (every later fork fails with ENOMEM).
-pub fn lost() -> bool {
+pub(crate) fn lost() -> bool {
     LOST.load(Ordering::Relaxed)
 }
 
 /// Wait for the namespace init's death, if there is one, and say loudly what
 /// it means. Run it as a task beside the supervisor.
-pub async fn watch() {
+pub(crate) async fn watch() {
     match current() {
         Some(m @ Mode::Fallback(_)) => tracing::warn!("containment: {}", m.describe()),
         Some(m) => tracing::info!("containment: {}", m.describe()),

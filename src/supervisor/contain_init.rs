@@ -28,7 +28,7 @@ use super::contain_sys::INIT_ARG;
 
 /// If `args` ask for the namespace init, run it (never returns normally
 /// while the namespace lives); `None` for every other command line.
-pub fn entry(args: &[OsString]) -> Option<ExitCode> {
+pub(crate) fn entry(args: &[OsString]) -> Option<ExitCode> {
     if args.get(1).is_none_or(|a| a != INIT_ARG) {
         return None;
     }

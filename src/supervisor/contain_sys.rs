@@ -21,10 +21,10 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The argument that makes our binary the namespace init (see `contain_init.rs`).
-pub const INIT_ARG: &str = "__pidns-init";
+pub(super) const INIT_ARG: &str = "__pidns-init";
 
 /// Put this process in a user namespace mapping our euid/egid to themselves.
-pub fn new_userns() -> Result<(), String> {
+pub(super) fn new_userns() -> Result<(), String> {
     // SAFETY: geteuid/getegid cannot fail and take no pointers.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     // SAFETY: unshare takes a flag word; no pointers.
@@ -84,7 +84,7 @@ impl Exec {
 
 /// Clone + exec the namespace init, which keeps `waker` (the reaper's wake
 /// socket) open. Returns its pid as we see it.
-pub fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, String> {
+pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, String> {
     let exec = Exec::new(waker.as_raw_fd());
     let mut argv: Vec<*const libc::c_char> = exec.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -155,7 +155,7 @@ unsafe fn init_child(
 
 /// Mark every descriptor from 3 up close-on-exec: `close_range` (Linux 5.11+),
 /// else a loop up to `fallback_max`. Async-signal-safe.
-pub fn mark_cloexec_from_3(fallback_max: i32) {
+pub(super) fn mark_cloexec_from_3(fallback_max: i32) {
     // SAFETY: close_range/fcntl take integers only; marking a descriptor
     // close-on-exec cannot break this process before exec.
     unsafe {
@@ -174,7 +174,7 @@ pub fn mark_cloexec_from_3(fallback_max: i32) {
 }
 
 /// Whether `close_range(…, CLOSE_RANGE_CLOEXEC)` works here (Linux 5.11+).
-pub fn close_range_cloexec_works() -> bool {
+pub(super) fn close_range_cloexec_works() -> bool {
     // SAFETY: a range of descriptors that cannot exist; integers only.
     unsafe {
         libc::syscall(
@@ -187,7 +187,7 @@ pub fn close_range_cloexec_works() -> bool {
 }
 
 /// Make this thread's future children land in `init`'s PID namespace.
-pub fn join(init: i32) -> Result<(), String> {
+pub(super) fn join(init: i32) -> Result<(), String> {
     let ns = fs::File::open(format!("/proc/{init}/ns/pid"))
         .map_err(|e| format!("cannot open the new PID namespace: {e}"))?;
     // SAFETY: setns takes a descriptor we own for the duration of the call.
@@ -202,7 +202,7 @@ pub fn join(init: i32) -> Result<(), String> {
 
 /// For `check`: would [`new_userns`] (when `userns`) and a PID namespace work?
 /// Tried in a forked child, so this process stays as it is.
-pub fn trial(userns: bool) -> Result<(), String> {
+pub(super) fn trial(userns: bool) -> Result<(), String> {
     let (r, w) = cloexec_pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
     // SAFETY: fork; the child below only makes system calls and allocates
     // (`check` is single-threaded when it asks), then `_exit`s.

@@ -20,7 +20,7 @@ static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 
 /// Start the forking thread and run `setup` on it first (the namespace init
 /// and `setns`); the thread stays only if `setup` succeeds.
-pub fn start<T: Send + 'static>(
+pub(super) fn start<T: Send + 'static>(
     setup: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     let (jobs, rx) = mpsc::channel::<Job>();
@@ -51,7 +51,7 @@ pub fn start<T: Send + 'static>(
 
 /// Run `f` on the forking thread if there is one, else here; `None` if that
 /// thread is gone.
-pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+pub(super) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
     let Some(jobs) = SPAWNER.get() else {
         return Some(f());
     };

@@ -16,7 +16,7 @@ use super::state::StateKind;
 
 /// A control command on one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
+pub(crate) enum Verb {
     /// Start it (its ended dependencies first); settled when ready.
     Start,
     /// Stop it; settled when its whole group is gone.
@@ -28,7 +28,7 @@ pub enum Verb {
 
 impl Verb {
     /// `start`, `stop`, `restart`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verb::Start => "start",
             Verb::Stop => "stop",
@@ -39,7 +39,7 @@ impl Verb {
 
 /// Where a command left its service: the engine's answer on the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settled {
+pub(crate) struct Settled {
     /// The service.
     pub service: String,
     /// Its state now.
@@ -52,7 +52,7 @@ pub struct Settled {
 
 /// Why a command did not get where it was going.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No such service in this `up`.
     Unknown(String),
     /// Not now (the supervisor is stopping): a sentence.
@@ -62,11 +62,11 @@ pub enum Refusal {
 }
 
 /// The ticket: answered once the command has settled.
-pub type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
+pub(crate) type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
 
 /// A request to the running supervisor.
 #[derive(Debug)]
-pub enum Request {
+pub(crate) enum Request {
     /// A status snapshot.
     Status(oneshot::Sender<Snapshot>),
     /// The last `lines` lines of these services' output (all when empty),
@@ -97,7 +97,7 @@ pub enum Request {
 
 /// The engine's answer to a [`Swap`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Swapped {
+pub(crate) struct Swapped {
     /// Restart these (each takes along what waits for it to be ready).
     pub restart: Vec<String>,
     /// Every service by engine index now (added ones at the end).
@@ -107,7 +107,7 @@ pub struct Swapped {
 /// What a reload hands the engine: the new Plan, which of the running
 /// services changed or were removed, and the redactor for both Plans.
 #[derive(Debug)]
-pub struct Swap {
+pub(crate) struct Swap {
     /// The new Plan.
     pub plan: Arc<crate::plan::Plan>,
     /// Services whose settings or environment changed.
@@ -123,7 +123,7 @@ pub struct Swap {
 
 /// One line of output history.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistLine {
+pub(crate) struct HistLine {
     /// Its batch's place in the global output order (see `tail.rs`).
     pub seq: u64,
     /// Service index.
@@ -136,7 +136,7 @@ pub struct HistLine {
 
 /// One service in a [`Snapshot`].
 #[derive(Debug, Clone, Serialize)]
-pub struct ServiceStatus {
+pub(crate) struct ServiceStatus {
     /// Name.
     pub name: String,
     /// State.
@@ -157,7 +157,7 @@ pub struct ServiceStatus {
 
 /// Every service's status.
 #[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// In start order.
     pub services: Vec<ServiceStatus>,
     /// The Plan generation (1 at start, +1 per applied reload).
@@ -171,7 +171,7 @@ pub struct Snapshot {
 
 /// The aggregate state `run -- CMD` waits on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Health {
+pub(crate) struct Health {
     /// Every service is ready, completed, or exited cleanly; none failed.
     pub all_ready: bool,
     /// The first service that failed, with why: `name: reason`.
@@ -184,7 +184,7 @@ pub struct Health {
 
 /// What a caller holds to talk to the runtime.
 #[derive(Debug, Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     /// Send requests here.
     pub control: mpsc::Sender<Request>,
     /// Watch the aggregate health.

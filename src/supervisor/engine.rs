@@ -28,7 +28,7 @@ use crate::secret::Redactor;
 
 /// Messages from tasks (exit forwarders, readiness checks, relays) to the loop.
 #[derive(Debug)]
-pub enum Inbound {
+pub(crate) enum Inbound {
     /// A service's leader was reaped.
     Exited {
         /// Service index.
@@ -64,11 +64,11 @@ pub enum Inbound {
 /// it counts as *up* — for `run`'s "all ready" and for a command's answer —
 /// once it has stayed up this long, so one that crashes at once (a wrong
 /// command, a missing variable) is a failure, not a race.
-pub const SETTLE_UP: Duration = Duration::from_millis(200);
+pub(crate) const SETTLE_UP: Duration = Duration::from_millis(200);
 
 /// Timer kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// Backoff elapsed.
     Backoff,
     /// Stop deadline for this pgid.
@@ -85,7 +85,7 @@ pub enum Timer {
 
 /// Why everything is stopping.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopCause {
+pub(crate) enum StopCause {
     /// SIGINT/SIGTERM or a shutdown request.
     Requested,
     /// A critical service failed.
@@ -95,7 +95,7 @@ pub enum StopCause {
 }
 
 /// One supervised service.
-pub struct Unit {
+pub(crate) struct Unit {
     /// Its plan.
     pub plan: Arc<ServicePlan>,
     /// State-machine policy.
@@ -126,7 +126,7 @@ pub struct Unit {
 
 impl Unit {
     /// A service not started yet.
-    pub fn new(plan: Arc<ServicePlan>) -> Unit {
+    pub(crate) fn new(plan: Arc<ServicePlan>) -> Unit {
         Unit {
             policy: policy(&plan),
             plan,
@@ -145,7 +145,7 @@ impl Unit {
 }
 
 /// All runtime state.
-pub struct Engine {
+pub(crate) struct Engine {
     /// The services, in start order.
     pub units: Vec<Unit>,
     /// Their dependency graph.
@@ -191,7 +191,7 @@ pub struct Engine {
 impl Engine {
     /// The unit called `name`: the live one when a reload re-added a name it
     /// had removed (the retired unit stays, as indices never change).
-    pub fn unit_named(&self, name: &str) -> Option<usize> {
+    pub(crate) fn unit_named(&self, name: &str) -> Option<usize> {
         let live = |u: &Unit| u.plan.name == name && !u.retired;
         self.units
             .iter()
@@ -200,7 +200,7 @@ impl Engine {
     }
 
     /// Build the engine over the selected services.
-    pub fn new(
+    pub(crate) fn new(
         services: Vec<Arc<ServicePlan>>,
         inbound: mpsc::UnboundedSender<Inbound>,
         sink: mpsc::Sender<Record>,
@@ -235,7 +235,7 @@ impl Engine {
 
     /// Publish on `bus` from now on: transitions, notices, and (through the
     /// tails) every service's output.
-    pub fn attach(&mut self, bus: Bus) {
+    pub(crate) fn attach(&mut self, bus: Bus) {
         for (i, u) in self.units.iter().enumerate() {
             let mut t = u.tail.lock().unwrap_or_else(|p| p.into_inner());
             t.publish_to(i, bus.clone());
@@ -244,7 +244,7 @@ impl Engine {
     }
 
     /// Publish a supervisor notice (secrets masked, like every output).
-    pub fn notice(&self, message: String) {
+    pub(crate) fn notice(&self, message: String) {
         events::publish(&self.bus, || Published::Notice {
             at: SystemTime::now(),
             message: self.redact.redact(&message).into_owned(),
@@ -252,7 +252,7 @@ impl Engine {
     }
 
     /// Feed one event to service `i` and carry out what the state machine says.
-    pub fn feed(&mut self, i: usize, e: Event) {
+    pub(crate) fn feed(&mut self, i: usize, e: Event) {
         let cx = Ctx {
             now: Instant::now(),
             jitter: self.jitter.sample(),
@@ -350,12 +350,12 @@ impl Engine {
     }
 
     /// When the next timer is due.
-    pub fn next_timer(&self) -> Option<Instant> {
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
         self.timers.peek().map(|Reverse((at, ..))| *at)
     }
 
     /// Fire every due timer.
-    pub fn fire_timers(&mut self) {
+    pub(crate) fn fire_timers(&mut self) {
         let now = Instant::now();
         while let Some(Reverse((at, _, i, t))) = self.timers.peek().cloned() {
             if at > now {
@@ -380,7 +380,7 @@ impl Engine {
     }
 
     /// Re-check groups whose leader is gone (after a reap, or on the fallback timer).
-    pub fn check_groups(&mut self) {
+    pub(crate) fn check_groups(&mut self) {
         let gone: Vec<(usize, i32)> = self
             .awaiting
             .iter()
@@ -394,7 +394,7 @@ impl Engine {
     }
 
     /// A task reported something.
-    pub fn on_inbound(&mut self, m: Inbound) {
+    pub(crate) fn on_inbound(&mut self, m: Inbound) {
         match m {
             Inbound::Exited { svc, pid, status } => {
                 let u = &mut self.units[svc];

@@ -16,11 +16,11 @@ use super::logs::Stream;
 use super::state::StateKind;
 
 /// How many items a subscriber may fall behind before it loses some.
-pub const CAPACITY: usize = 4096;
+pub(crate) const CAPACITY: usize = 4096;
 
 /// One published item.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Published {
+pub(crate) enum Published {
     /// A service changed state.
     Transition(Transition),
     /// The supervisor's own news (gate, stopping).
@@ -47,7 +47,7 @@ pub enum Published {
 
 /// A state transition.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// When.
     pub at: SystemTime,
     /// Service index.
@@ -65,15 +65,15 @@ pub struct Transition {
 }
 
 /// The sending side, shared by the engine and the tails.
-pub type Bus = broadcast::Sender<Arc<Published>>;
+pub(crate) type Bus = broadcast::Sender<Arc<Published>>;
 
 /// A new bus.
-pub fn bus() -> Bus {
+pub(crate) fn bus() -> Bus {
     broadcast::channel(CAPACITY).0
 }
 
 /// Publish `make()` when someone listens.
-pub fn publish(bus: &Bus, make: impl FnOnce() -> Published) {
+pub(crate) fn publish(bus: &Bus, make: impl FnOnce() -> Published) {
     if bus.receiver_count() > 0 {
         let _ = bus.send(Arc::new(make()));
     }

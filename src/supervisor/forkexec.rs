@@ -29,7 +29,7 @@ use super::child_setup::Hook;
 
 /// Where a child's stdio goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdio {
+pub(super) enum Stdio {
     /// stdin from /dev/null, stdout and stderr to new pipes.
     Piped,
     /// stdin, stdout and stderr from/to /dev/null.
@@ -40,20 +40,20 @@ pub enum Stdio {
 
 /// Steps of ours that can fail in the child (the exec context's are 1..=4
 /// and 100+, see `child_setup.rs`).
-pub const STEP_EXEC: u32 = 0;
+pub(super) const STEP_EXEC: u32 = 0;
 /// `setpgid(0, 0)`.
-pub const STEP_SETPGID: u32 = 10;
+pub(super) const STEP_SETPGID: u32 = 10;
 /// `dup2` of stdio.
-pub const STEP_STDIO: u32 = 11;
+pub(super) const STEP_STDIO: u32 = 11;
 /// `chdir(cwd)`.
-pub const STEP_CHDIR: u32 = 12;
+pub(super) const STEP_CHDIR: u32 = 12;
 /// `PR_SET_PDEATHSIG`.
-pub const STEP_PDEATHSIG: u32 = 13;
+pub(super) const STEP_PDEATHSIG: u32 = 13;
 /// The parent died before `PR_SET_PDEATHSIG` took effect (ESRCH).
-pub const STEP_PARENT: u32 = 14;
+pub(super) const STEP_PARENT: u32 = 14;
 
 /// What to run and how.
-pub struct Spec {
+pub(super) struct Spec {
     /// The program (looked up in the child's `PATH` when it has no `/`).
     pub program: CString,
     /// argv, argv[0] included.
@@ -74,7 +74,7 @@ pub struct Spec {
 
 /// Plain data for the last steps before exec.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Last {
+pub(super) struct Last {
     /// The parent pid the child must see.
     pub parent: libc::pid_t,
     /// The soft fd limit to restore (0 = unchanged).
@@ -86,7 +86,7 @@ pub struct Last {
 
 /// A forked child whose exec may still be under way.
 #[derive(Debug)]
-pub struct Forked {
+pub(super) struct Forked {
     /// Its pid.
     pub pid: i32,
     /// Read end of its stdout pipe ([`Stdio::Piped`]).
@@ -99,7 +99,7 @@ pub struct Forked {
 
 /// A failed step in the child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failure {
+pub(super) struct Failure {
     /// Which step (`STEP_*` or `child_setup`'s).
     pub step: u32,
     /// Why.
@@ -108,7 +108,7 @@ pub struct Failure {
 
 impl Failure {
     /// Decode the 8 bytes the child wrote.
-    pub fn decode(b: &[u8]) -> Option<Failure> {
+    pub(super) fn decode(b: &[u8]) -> Option<Failure> {
         let b: &[u8; 8] = b.try_into().ok()?;
         Some(Failure {
             step: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
@@ -118,7 +118,7 @@ impl Failure {
 }
 
 /// Fork and start the exec in the child; returns at once in the parent.
-pub fn fork_exec(spec: &Spec) -> io::Result<Forked> {
+pub(super) fn fork_exec(spec: &Spec) -> io::Result<Forked> {
     let null = dev_null()?;
     let (out, err) = match spec.stdio {
         Stdio::Piped => (Some(pipe()?), Some(pipe()?)),
@@ -158,7 +158,7 @@ pub fn fork_exec(spec: &Spec) -> io::Result<Forked> {
 }
 
 /// Wait for the exec-status pipe (blocking); `Ok` when the child exec'd.
-pub fn wait_blocking(status: &OwnedFd) -> Result<(), Failure> {
+pub(super) fn wait_blocking(status: &OwnedFd) -> Result<(), Failure> {
     let mut buf = [0u8; 8];
     let mut got = 0;
     while got < buf.len() {

@@ -12,7 +12,7 @@ use crate::plan::LogFormat;
 
 /// How lines look.
 #[derive(Debug, Clone)]
-pub struct Style {
+pub(crate) struct Style {
     /// Pretty or JSON.
     pub format: LogFormat,
     /// ANSI colours.
@@ -22,13 +22,13 @@ pub struct Style {
 }
 
 /// The name shown for the supervisor's own events.
-pub const SELF_NAME: &str = "supervisor";
+pub(crate) const SELF_NAME: &str = "supervisor";
 
 const PALETTE: [&str; 10] = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
 
 impl Style {
     /// A style for these service names.
-    pub fn new(format: LogFormat, colour: bool, names: &[String]) -> Style {
+    pub(crate) fn new(format: LogFormat, colour: bool, names: &[String]) -> Style {
         let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         Style {
             format,
@@ -38,7 +38,7 @@ impl Style {
     }
 
     /// One service line.
-    pub fn line(
+    pub(crate) fn line(
         &self,
         svc: usize,
         name: &str,
@@ -69,7 +69,7 @@ impl Style {
 
     /// What precedes a pretty line: the padded (coloured) name and the
     /// stream mark, e.g. `api    | `. Computed once per service and stream.
-    pub fn prefix(&self, svc: usize, name: &str, stream: Stream) -> Vec<u8> {
+    pub(crate) fn prefix(&self, svc: usize, name: &str, stream: Stream) -> Vec<u8> {
         let pretty = Style {
             format: LogFormat::Pretty,
             ..self.clone()
@@ -78,7 +78,7 @@ impl Style {
     }
 
     /// One supervisor event.
-    pub fn event(
+    pub(crate) fn event(
         &self,
         level: &str,
         service: Option<&str>,
@@ -118,7 +118,7 @@ impl Style {
 }
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-27T08:22:13.123Z`.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);

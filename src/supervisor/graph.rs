@@ -9,7 +9,7 @@ use crate::plan::{Condition, ServicePlan};
 
 /// Dependencies and dependents by index into the selected services.
 #[derive(Debug, Clone)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// `deps[i]`: what service i waits for.
     pub deps: Vec<Vec<(usize, Condition)>>,
     /// `dependents[i]`: who waits for service i.
@@ -24,7 +24,7 @@ pub struct Graph {
 
 /// Whether a service may start now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// Every dependency is satisfied.
     Go,
     /// Not yet.
@@ -36,7 +36,7 @@ pub enum Gate {
 /// The services to run, in plan (start) order: `names` and everything they
 /// depend on, or all when `names` is empty; a replicated service's name is
 /// every copy. Unknown names are an error.
-pub fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, String> {
+pub(crate) fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, String> {
     if names.is_empty() {
         return Ok((0..all.len()).collect());
     }
@@ -72,7 +72,7 @@ pub fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, Strin
 impl Graph {
     /// Build the graph over `services` (already selected; dependencies outside
     /// the set cannot exist after [`select`]).
-    pub fn new(services: &[&ServicePlan]) -> Graph {
+    pub(crate) fn new(services: &[&ServicePlan]) -> Graph {
         // The last of a name: a reload that re-adds a removed name (a
         // scale-down then up of `replicas`) appends a new unit after the retired one.
         let index = |n: &str| services.iter().rposition(|s| s.name == n);
@@ -104,7 +104,13 @@ impl Graph {
 
     /// May service `i` start, given every service's state and whether each has
     /// been started at least once?
-    pub fn gate(&self, i: usize, names: &[&str], states: &[&State], started: &[bool]) -> Gate {
+    pub(crate) fn gate(
+        &self,
+        i: usize,
+        names: &[&str],
+        states: &[&State],
+        started: &[bool],
+    ) -> Gate {
         let mut gate = Gate::Go;
         for &(d, cond) in &self.deps[i] {
             match condition(cond, states[d], started[d]) {
@@ -121,7 +127,12 @@ impl Graph {
 
     /// The dependencies of `i` it is still waiting for (not yet satisfied,
     /// not blocked either): what a pending service is waiting on.
-    pub fn unmet(&self, i: usize, states: &[&State], started: &[bool]) -> Vec<(usize, Condition)> {
+    pub(crate) fn unmet(
+        &self,
+        i: usize,
+        states: &[&State],
+        started: &[bool],
+    ) -> Vec<(usize, Condition)> {
         self.deps[i]
             .iter()
             .copied()
@@ -133,7 +144,7 @@ impl Graph {
     /// dependent has no process left (reverse dependency order).
     /// Dependents count transitively: `api → migrate (done) → db` keeps `db`
     /// up until `api` is gone.
-    pub fn may_stop(&self, i: usize, states: &[&State]) -> bool {
+    pub(crate) fn may_stop(&self, i: usize, states: &[&State]) -> bool {
         if self.provider[i] {
             let users = (0..states.len()).filter(|&u| self.uses_db[u]);
             if users.into_iter().any(|u| states[u].pid().is_some()) {
@@ -158,7 +169,7 @@ impl Graph {
 impl Graph {
     /// Who waits, transitively, for `i` to be `ready` — the services a
     /// `restart` of `i` stops first and starts again after — in start order.
-    pub fn ready_dependents(&self, i: usize) -> Vec<usize> {
+    pub(crate) fn ready_dependents(&self, i: usize) -> Vec<usize> {
         let mut hit = vec![false; self.deps.len()];
         hit[i] = true;
         // Start order: a dependency always comes before its dependents.
@@ -172,7 +183,7 @@ impl Graph {
     }
 
     /// What `i` depends on, transitively and under any condition, in start order.
-    pub fn dependencies(&self, i: usize) -> Vec<usize> {
+    pub(crate) fn dependencies(&self, i: usize) -> Vec<usize> {
         let mut hit = vec![false; self.deps.len()];
         let mut stack = vec![i];
         while let Some(n) = stack.pop() {

@@ -61,7 +61,7 @@ impl Engine {
                 sink: self.sink.clone(),
                 tail,
                 ready,
-                done: Some(done),
+                _done: Some(done),
                 redact: Arc::clone(&self.redact),
             };
             self.relays.retain(|h| !h.is_finished());

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// `exit(code)`.
     Code(i32),
     /// Killed by this signal number.
@@ -20,7 +20,7 @@ pub enum Exit {
 
 impl Exit {
     /// Exit code 0.
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == Exit::Code(0)
     }
 }
@@ -39,7 +39,7 @@ impl fmt::Display for Exit {
 
 /// How the last run ended, as a restart reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The process exited.
     Exit(Exit),
     /// The readiness check did not pass within its timeout (the service was stopped).
@@ -66,7 +66,7 @@ impl fmt::Display for Outcome {
 }
 
 /// Bytes for a memory message: `612 MiB`, `1.5 MiB`, `300 KiB`.
-pub fn mib(bytes: u64) -> String {
+pub(crate) fn mib(bytes: u64) -> String {
     const M: u64 = 1 << 20;
     match bytes {
         b if b >= 100 * M || b % M == 0 => format!("{} MiB", (b + M / 2) / M),
@@ -77,7 +77,7 @@ pub fn mib(bytes: u64) -> String {
 
 /// Why a service is `failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailReason {
+pub(crate) enum FailReason {
     /// The process could not be started (ENOENT, EACCES, bad cwd…).
     Spawn(String),
     /// It ended and its restart policy (or oneshot-ness) says not to restart.
@@ -115,7 +115,7 @@ impl fmt::Display for FailReason {
 
 /// What to do once a stopping service's process group is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum After {
+pub(crate) enum After {
     /// Stay stopped.
     Stop,
     /// Count it as a failed run and restart per policy (readiness timeout).
@@ -132,7 +132,7 @@ pub enum After {
 
 /// A service's lifecycle state.
 #[derive(Debug, Clone, PartialEq)]
-pub enum State {
+pub(crate) enum State {
     /// Waiting for dependencies (or the database gate).
     Pending,
     /// Spawn requested; the runtime answers with `Spawned` or `SpawnFailed`.
@@ -195,7 +195,7 @@ pub enum State {
 /// lowercase name) — so no consumer compares state strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StateKind {
+pub(crate) enum StateKind {
     /// [`State::Pending`].
     Pending,
     /// [`State::Starting`].
@@ -220,7 +220,7 @@ pub enum StateKind {
 
 impl StateKind {
     /// The name users see (`status`, events, docs/supervision.md "States").
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StateKind::Pending => "pending",
             StateKind::Starting => "starting",
@@ -236,7 +236,7 @@ impl StateKind {
     }
 
     /// Nothing more will happen without an outside request.
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         matches!(
             self,
             StateKind::Exited | StateKind::Completed | StateKind::Failed | StateKind::Stopped
@@ -252,7 +252,7 @@ impl fmt::Display for StateKind {
 
 impl State {
     /// Which state, without its data.
-    pub fn kind(&self) -> StateKind {
+    pub(crate) fn kind(&self) -> StateKind {
         match self {
             State::Pending => StateKind::Pending,
             State::Starting => StateKind::Starting,
@@ -268,12 +268,12 @@ impl State {
     }
 
     /// The name users see for this state (see [`StateKind::as_str`]).
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.kind().as_str()
     }
 
     /// The live leader pid, if a process is running.
-    pub fn pid(&self) -> Option<i32> {
+    pub(crate) fn pid(&self) -> Option<i32> {
         match *self {
             State::Running { pid, .. } | State::Ready { pid, .. } => Some(pid),
             State::Stopping { pid, .. } => Some(pid),
@@ -282,14 +282,14 @@ impl State {
     }
 
     /// Nothing more will happen without an outside request.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         self.kind().is_terminal()
     }
 }
 
 /// Something that happened to a service.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     /// Dependencies satisfied (or a `start` request).
     Start,
     /// A `start` request for an ended service: back to `Pending`, so the
@@ -361,7 +361,7 @@ pub enum Event {
 /// What the runtime must do.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
-pub enum Action {
+pub(crate) enum Action {
     /// Spawn the process; answer with `Spawned` / `SpawnFailed`.
     Spawn,
     /// Start the readiness check for this pid.

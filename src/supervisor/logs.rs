@@ -34,14 +34,14 @@ use regex_lite::Regex;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
-pub use super::chunk::{Chunk, Lines, CUT, MAX_LINE};
+pub(crate) use super::chunk::{Chunk, Lines};
 use super::sink::Record;
-pub use super::tail::{new_tail, SharedTail, Tail};
+pub(crate) use super::tail::{new_tail, SharedTail};
 use crate::secret::Redactor;
 
 /// Which output stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     /// stdout.
     Stdout,
     /// stderr.
@@ -50,7 +50,7 @@ pub enum Stream {
 
 impl Stream {
     /// `stdout` / `stderr`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
@@ -59,7 +59,7 @@ impl Stream {
 }
 
 /// Where a relay's lines go.
-pub struct Relay {
+pub(crate) struct Relay {
     /// Service index.
     pub svc: usize,
     /// Which stream.
@@ -72,13 +72,13 @@ pub struct Relay {
     pub ready: Option<(Regex, Box<dyn FnOnce() + Send>)>,
     /// Dropped when the relay ends (EOF): lets the exit report wait for the
     /// last lines, so they print before "exited".
-    pub done: Option<tokio::sync::oneshot::Sender<()>>,
+    pub _done: Option<tokio::sync::oneshot::Sender<()>>,
     /// Masks secrets in every line (empty: no-op).
     pub redact: Arc<Redactor>,
 }
 
 /// Read `fd` to EOF, relaying lines. Ends when every writer closed the pipe.
-pub async fn relay(fd: OwnedFd, mut r: Relay) {
+pub(crate) async fn relay(fd: OwnedFd, mut r: Relay) {
     let Ok(rx) = pipe::Receiver::from_owned_fd(fd) else {
         return;
     };
@@ -224,7 +224,7 @@ mod tests {
             tail: Arc::clone(&tail),
             ready: None,
             redact: Arc::new(Redactor::for_secret("p@ss w/1")),
-            done: None,
+            _done: None,
         };
         let mut got = vec![];
         rt.block_on(async {

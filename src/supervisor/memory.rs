@@ -17,7 +17,7 @@ use super::state::{Event, State};
 use crate::control::usage;
 
 /// How often groups with a limit are sampled.
-pub const INTERVAL: Duration = Duration::from_secs(2);
+pub(super) const INTERVAL: Duration = Duration::from_secs(2);
 
 impl Engine {
     /// Services with a limit that are running now: `(index, pgid, limit)`.

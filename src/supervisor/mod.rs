@@ -17,10 +17,10 @@
 //!   `tickets`, `swap`): requests, reloads, commands answered once settled, and
 //!   health for `run` and the control socket; [`events`]: what the engine publishes.
 
-pub mod adopted;
-pub mod child_setup;
-pub mod chunk;
-pub mod contain;
+pub(crate) mod adopted;
+pub(crate) mod child_setup;
+pub(crate) mod chunk;
+pub(crate) mod contain;
 #[cfg(target_os = "linux")]
 mod contain_init;
 #[cfg(not(target_os = "linux"))]
@@ -29,39 +29,39 @@ mod contain_sys;
 #[cfg(target_os = "linux")]
 mod contain_sys;
 mod contain_thread;
-pub mod control;
-pub mod engine;
-pub mod events;
+pub(crate) mod control;
+pub(crate) mod engine;
+pub(crate) mod events;
 mod forkexec;
-pub mod format;
-pub mod graph;
+pub(crate) mod format;
+pub(crate) mod graph;
 mod launch;
-pub mod lifecycle;
-pub mod logs;
+pub(crate) mod lifecycle;
+pub(crate) mod logs;
 mod memory;
-pub mod ready;
-pub mod reaper;
+pub(crate) mod ready;
+pub(crate) mod reaper;
 mod report;
 mod requests;
-pub mod restart;
-pub mod rotate;
-pub mod runtime;
+pub(crate) mod restart;
+pub(crate) mod rotate;
+pub(crate) mod runtime;
 mod scan;
 mod schedule;
-pub mod signals;
-pub mod sink;
-pub mod spawn;
-pub mod state;
+pub(crate) mod signals;
+pub(crate) mod sink;
+pub(crate) mod spawn;
+pub(crate) mod state;
 mod swap;
-pub mod tail;
+pub(crate) mod tail;
 mod ticket_words;
 mod tickets;
-pub mod trace;
-pub mod visible;
-pub mod waiting;
+pub(crate) mod trace;
+pub(crate) mod visible;
+pub(crate) mod waiting;
 
-pub use control::{Handle, Health, Request, Snapshot};
-pub use runtime::{run_blocking, Options, Supervisor};
+pub(crate) use control::{Handle, Request};
+pub(crate) use runtime::{Options, Supervisor};
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -21,7 +21,7 @@ use super::state::Exit;
 use crate::plan::{ReadyCheck, ReadyProbe, ServicePlan};
 
 /// Run `check` until it passes (true) or times out (false).
-pub async fn wait(check: ReadyCheck, svc: Arc<ServicePlan>, reaper: Arc<Reaper>) -> bool {
+pub(crate) async fn wait(check: ReadyCheck, svc: Arc<ServicePlan>, reaper: Arc<Reaper>) -> bool {
     let deadline = Instant::now() + check.timeout;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -57,7 +57,7 @@ async fn tcp(addr: &str) -> bool {
 }
 
 /// `http://host[:port][/path]` → (host:port, host, path).
-pub fn parse_http(url: &str) -> Option<(String, String, String)> {
+pub(crate) fn parse_http(url: &str) -> Option<(String, String, String)> {
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -102,7 +102,7 @@ async fn http(url: &str) -> bool {
 }
 
 /// Whether an HTTP status line says 2xx.
-pub fn status_is_2xx(head: &[u8]) -> bool {
+pub(crate) fn status_is_2xx(head: &[u8]) -> bool {
     let line = String::from_utf8_lossy(head);
     let mut parts = line.split_whitespace();
     let proto_ok = parts.next().is_some_and(|p| p.starts_with("HTTP/"));

@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use nix::errno::Errno;
@@ -40,7 +39,7 @@ use tokio::sync::{oneshot, watch};
 use super::state::Exit;
 
 /// The process-wide reaper.
-pub struct Reaper {
+pub(crate) struct Reaper {
     waiting: Mutex<HashMap<i32, oneshot::Sender<Exit>>>,
     tick: watch::Sender<u64>,
     /// Our end of the wake socket, to hand to the namespace init.
@@ -50,7 +49,7 @@ pub struct Reaper {
 static REAPER: OnceLock<Result<Arc<Reaper>, String>> = OnceLock::new();
 
 /// The reaper, started on first use.
-pub fn global() -> Result<Arc<Reaper>, String> {
+pub(crate) fn global() -> Result<Arc<Reaper>, String> {
     REAPER
         .get_or_init(|| start().map_err(|e| format!("cannot start the reaper: {e}")))
         .clone()
@@ -90,15 +89,10 @@ impl Reaper {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Spawn `cmd` and register its pid, atomically with respect to reaping.
-    pub fn spawn(&self, cmd: &mut Command) -> io::Result<(Child, oneshot::Receiver<Exit>)> {
-        self.register(|| cmd.spawn(), |c| c.id() as i32)
-    }
-
-    /// Like [`Reaper::spawn`] for any way of forking (on the spawner thread,
+    /// For any way of forking (on the spawner thread,
     /// a raw `clone`): run `fork` under the reaping lock and register the pid
     /// `pid_of` reads from its result.
-    pub fn register<T, E>(
+    pub(crate) fn register<T, E>(
         &self,
         fork: impl FnOnce() -> Result<T, E>,
         pid_of: impl Fn(&T) -> i32,
@@ -111,17 +105,17 @@ impl Reaper {
     }
 
     /// A descriptor that wakes the reaper when written to (non-blocking).
-    pub fn waker(&self) -> io::Result<OwnedFd> {
+    pub(crate) fn waker(&self) -> io::Result<OwnedFd> {
         Ok(OwnedFd::from(self.waker.try_clone()?))
     }
 
     /// Whether `pid` is a child we spawned and still wait for (not an adopted orphan).
-    pub fn is_registered(&self, pid: i32) -> bool {
+    pub(crate) fn is_registered(&self, pid: i32) -> bool {
         self.lock().contains_key(&pid)
     }
 
     /// A counter bumped after every reaping round.
-    pub fn ticks(&self) -> watch::Receiver<u64> {
+    pub(crate) fn ticks(&self) -> watch::Receiver<u64> {
         self.tick.subscribe()
     }
 
@@ -152,7 +146,7 @@ impl Reaper {
 }
 
 /// Become a child subreaper (Linux): orphaned descendants re-parent to us.
-pub fn become_subreaper() -> io::Result<()> {
+pub(crate) fn become_subreaper() -> io::Result<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag; no pointers.
     unsafe {

@@ -9,7 +9,7 @@ use super::state::{After, State};
 use crate::plan::RestartPolicy;
 
 /// Log the transition of `u` from `before` to its current state.
-pub fn transition(u: &Unit, before: &State) {
+pub(super) fn transition(u: &Unit, before: &State) {
     let name = u.plan.name.as_str();
     let now = &u.svc.state;
     if std::mem::discriminant(before) == std::mem::discriminant(now) {
@@ -101,7 +101,7 @@ pub fn transition(u: &Unit, before: &State) {
 
 /// Why `u` went from `before` to its state, for the event stream: the exit,
 /// the failure, the backoff, what a stop is for.
-pub fn reason(u: &Unit, before: &State) -> Option<String> {
+pub(super) fn reason(u: &Unit, before: &State) -> Option<String> {
     let exit = u.last_exit.map(|(e, _)| e.to_string());
     match &u.svc.state {
         State::Failed { reason } => Some(reason.to_string()),
@@ -128,7 +128,7 @@ pub fn reason(u: &Unit, before: &State) -> Option<String> {
 }
 
 /// Describe why everything is stopping.
-pub fn cause(c: &StopCause) -> String {
+pub(super) fn cause(c: &StopCause) -> String {
     match c {
         StopCause::Requested => "stop requested".into(),
         StopCause::Critical(s) => format!("critical service `{s}` failed"),

@@ -12,7 +12,7 @@ use super::state::State;
 
 /// Publish [`Health`] when it changed. A oneshot counts as ready only once it
 /// has completed (a migration must have run).
-pub fn publish(engine: &Engine, health: &watch::Sender<Health>, done: bool) {
+pub(super) fn publish(engine: &Engine, health: &watch::Sender<Health>, done: bool) {
     // A oneshot counts once it has completed (a migration must have run);
     // a service without a readiness check once it has stayed up SETTLE_UP.
     let now = Instant::now();
@@ -36,7 +36,7 @@ pub fn publish(engine: &Engine, health: &watch::Sender<Health>, done: bool) {
     });
 }
 
-pub fn on_request(engine: &mut Engine, req: Request) {
+pub(super) fn on_request(engine: &mut Engine, req: Request) {
     match req {
         Request::Status(reply) => drop(reply.send(snapshot(engine))),
         Request::Logs {

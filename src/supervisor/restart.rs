@@ -22,7 +22,7 @@ use crate::plan::Backoff;
 const JITTER: f64 = 0.2;
 
 /// The delay before restart `attempt` (1-based); `jitter` is a sample in `[0, 1)`.
-pub fn delay(b: &Backoff, attempt: u32, jitter: f64) -> Duration {
+pub(crate) fn delay(b: &Backoff, attempt: u32, jitter: f64) -> Duration {
     let exp = attempt.saturating_sub(1).min(64) as i32;
     let base = b.initial.as_secs_f64() * b.factor.max(1.0).powi(exp);
     let capped = base.min(b.max.as_secs_f64());
@@ -33,7 +33,12 @@ pub fn delay(b: &Backoff, attempt: u32, jitter: f64) -> Duration {
 
 /// Whether one more restart is allowed at `now`; prunes `history` to the window.
 /// `max = 0` means no limit.
-pub fn allowed(history: &mut VecDeque<Instant>, max: u32, window: Duration, now: Instant) -> bool {
+pub(crate) fn allowed(
+    history: &mut VecDeque<Instant>,
+    max: u32,
+    window: Duration,
+    now: Instant,
+) -> bool {
     while let Some(&t) = history.front() {
         if now.saturating_duration_since(t) >= window {
             history.pop_front();
@@ -47,11 +52,11 @@ pub fn allowed(history: &mut VecDeque<Instant>, max: u32, window: Duration, now:
 /// A tiny xorshift64* generator for jitter; seeded from the clock and pid.
 /// Not cryptographic, and needs not be: it only de-synchronises restarts.
 #[derive(Debug, Clone)]
-pub struct Jitter(u64);
+pub(crate) struct Jitter(u64);
 
 impl Jitter {
     /// Seeded from the wall clock and the process id.
-    pub fn seeded() -> Self {
+    pub(crate) fn seeded() -> Self {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -60,12 +65,12 @@ impl Jitter {
     }
 
     /// A fixed seed (tests).
-    pub fn from_seed(seed: u64) -> Self {
+    pub(crate) fn from_seed(seed: u64) -> Self {
         Jitter(seed | 1)
     }
 
     /// The next sample in `[0, 1)`.
-    pub fn sample(&mut self) -> f64 {
+    pub(crate) fn sample(&mut self) -> f64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;

@@ -9,7 +9,7 @@ use super::sink::emit_event;
 use crate::plan::LogFile;
 
 /// A `log_file` with size rotation: `path` → `path.1` → … → `path.keep`.
-pub struct Rotating {
+pub(crate) struct Rotating {
     cfg: LogFile,
     file: Option<File>,
     size: u64,
@@ -18,7 +18,7 @@ pub struct Rotating {
 
 impl Rotating {
     /// A rotating file for `cfg` (opened on first write).
-    pub fn new(cfg: LogFile) -> Rotating {
+    pub(crate) fn new(cfg: LogFile) -> Rotating {
         Rotating {
             cfg,
             file: None,
@@ -30,7 +30,7 @@ impl Rotating {
     /// Append lines, rotating when the next one would pass `max_size`. Lines
     /// are gathered into one buffer and written with one call per file (not
     /// one per line), so a flooding service's copy costs little.
-    pub fn write_lines(&mut self, lines: &[String]) {
+    pub(crate) fn write_lines(&mut self, lines: &[String]) {
         let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
         for l in lines {
             let len = l.len() as u64 + 1;

@@ -28,7 +28,7 @@ use crate::exit;
 use crate::plan::{LogFormat, Plan};
 
 /// How to run.
-pub struct Options {
+pub(crate) struct Options {
     /// Services to run (with their dependencies); all when empty.
     pub services: Vec<String>,
     /// Act as init (also automatic as PID 1): reap orphans, sweep at the end.
@@ -46,7 +46,7 @@ pub struct Options {
 }
 
 /// A supervisor ready to run.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     plan: Arc<Plan>,
     opts: Options,
     selected: Vec<usize>,
@@ -59,12 +59,12 @@ pub struct Supervisor {
 impl Supervisor {
     /// SIGHUP (with OS signals) sends here instead of stopping everything:
     /// `up` without a controlling terminal reloads on it.
-    pub fn on_hangup(&mut self, tx: mpsc::UnboundedSender<()>) {
+    pub(crate) fn on_hangup(&mut self, tx: mpsc::UnboundedSender<()>) {
         self.hangup = Some(tx);
     }
 
     /// Prepare; fails on an unknown service name.
-    pub fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), String> {
+    pub(crate) fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), String> {
         let selected = graph::select(&plan.services, &opts.services)?;
         let (ctx, control) = mpsc::channel(16);
         let (health, hrx) = watch::channel(Health::default());
@@ -91,7 +91,7 @@ impl Supervisor {
     }
 
     /// Supervise until everything has stopped; returns the exit code.
-    pub async fn run(self) -> u8 {
+    pub(crate) async fn run(self) -> u8 {
         let Supervisor {
             plan,
             opts,
@@ -292,20 +292,6 @@ async fn sweep(reaper: &reaper::Reaper) {
             tracing::warn!("PID 1: sending SIGKILL to remaining processes");
             let _ = kill(all, Signal::SIGKILL);
             break;
-        }
-    }
-}
-
-/// Build a current-thread runtime on this thread and run to the end.
-pub fn run_blocking(sup: Supervisor) -> u8 {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(sup.run()),
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            exit::INTERNAL
         }
     }
 }

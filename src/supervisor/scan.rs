@@ -9,7 +9,7 @@
 //! (SSE2, else byte by byte). Figures from a busy 2-core machine.
 
 /// Whether `b` holds no byte that needs a look.
-pub fn is_plain(b: &[u8]) -> bool {
+pub(crate) fn is_plain(b: &[u8]) -> bool {
     let (blocks, rest) = b.split_at(b.len() - b.len() % BLOCK);
     blocks_plain(blocks) && !rest.iter().any(|&x| special(x))
 }
@@ -18,14 +18,14 @@ pub fn is_plain(b: &[u8]) -> bool {
 const BLOCK: usize = 64;
 
 /// A byte that needs a look: below 0x20 but not tab or newline, or ≥ 0x7f.
-pub fn special(x: u8) -> bool {
+pub(super) fn special(x: u8) -> bool {
     (x.wrapping_sub(0x20) >= 0x5f) & (x != b'\t') & (x != b'\n')
 }
 
 /// The index of the first byte of `b` that must not reach a terminal as it
 /// is: one that needs a look (see [`special`]) or a newline (inside a line,
 /// a newline is a control character too). The escaping path's search.
-pub fn first_unsafe(b: &[u8]) -> Option<usize> {
+pub(super) fn first_unsafe(b: &[u8]) -> Option<usize> {
     let unsafe_byte = |x: u8| special(x) || x == b'\n';
     let whole = b.len() - b.len() % 16;
     let found = first_unsafe_16(&b[..whole]);

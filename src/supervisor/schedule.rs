@@ -10,7 +10,7 @@ use super::state::{Event, State};
 
 impl Engine {
     /// Start whatever may start; while stopping, stop whatever may stop.
-    pub fn schedule(&mut self) {
+    pub(crate) fn schedule(&mut self) {
         if self.stopping.is_some() {
             return self.drive_stop();
         }
@@ -79,7 +79,7 @@ impl Engine {
     }
 
     /// Begin stopping everything (idempotent).
-    pub fn begin_stop(&mut self, cause: StopCause) {
+    pub(crate) fn begin_stop(&mut self, cause: StopCause) {
         if self.stopping.is_some() {
             return;
         }
@@ -90,7 +90,7 @@ impl Engine {
     }
 
     /// Second signal: kill every group now.
-    pub fn kill_all(&mut self) {
+    pub(crate) fn kill_all(&mut self) {
         self.stopping.get_or_insert(StopCause::Requested);
         tracing::warn!("second stop request: killing every process group now");
         for i in 0..self.units.len() {
@@ -121,7 +121,7 @@ impl Engine {
     /// container semantics). A service the user stopped (`stop` over the
     /// control socket; outside a global stop that is the only way to
     /// `stopped`) keeps `up` running, waiting for `start` or a signal.
-    pub fn finished(&self) -> bool {
+    pub(crate) fn finished(&self) -> bool {
         let ended =
             self.awaiting.is_empty() && self.units.iter().all(|u| u.svc.state.is_terminal());
         let user_stopped = self.units.iter().any(|u| u.svc.state == State::Stopped);

@@ -13,7 +13,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// How many stop requests have arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shutdown {
+pub(crate) enum Shutdown {
     /// Stop gracefully, in reverse dependency order.
     Once,
     /// Kill everything now.
@@ -23,7 +23,7 @@ pub enum Shutdown {
 }
 
 /// The OS signal source.
-pub struct Signals {
+pub(crate) struct Signals {
     int: Signal,
     term: Signal,
     hup: Signal,
@@ -33,7 +33,7 @@ pub struct Signals {
 
 impl Signals {
     /// Listen for SIGINT, SIGTERM and SIGHUP (must be called inside the runtime).
-    pub fn os() -> io::Result<Signals> {
+    pub(crate) fn os() -> io::Result<Signals> {
         Ok(Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
@@ -44,18 +44,18 @@ impl Signals {
     }
 
     /// SIGHUP asks for a reload rather than a stop.
-    pub fn hangup_reloads(mut self, yes: bool) -> Signals {
+    pub(crate) fn hangup_reloads(mut self, yes: bool) -> Signals {
         self.hup_reloads = yes;
         self
     }
 
     /// Whether this process has a controlling terminal (`/dev/tty` opens).
-    pub fn has_terminal() -> bool {
+    pub(crate) fn has_terminal() -> bool {
         std::fs::File::open("/dev/tty").is_ok()
     }
 
     /// The next stop request.
-    pub async fn recv(&mut self) -> Shutdown {
+    pub(crate) async fn recv(&mut self) -> Shutdown {
         tokio::select! {
             _ = self.int.recv() => {}
             _ = self.term.recv() => {}

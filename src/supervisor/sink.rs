@@ -25,11 +25,11 @@ use super::rotate::Rotating;
 use super::visible;
 use crate::plan::{LogFile, LogFormat};
 
-pub use super::format::{rfc3339, Style, SELF_NAME};
+pub(crate) use super::format::Style;
 
 /// What the writer thread receives.
 #[derive(Debug)]
-pub enum Record {
+pub(crate) enum Record {
     /// Lines from one service stream.
     Lines {
         /// Service index.
@@ -62,7 +62,7 @@ pub enum Record {
 /// is written and flushed: `run` calls it before CMD shares our stdout, so
 /// the supervisor's lines about the start come before CMD's output. Returns
 /// at once when no sink runs.
-pub async fn barrier(limit: std::time::Duration) {
+pub(crate) async fn barrier(limit: std::time::Duration) {
     let tx = STYLE
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -85,7 +85,12 @@ pub async fn barrier(limit: std::time::Duration) {
 static STYLE: Mutex<Option<(Style, mpsc::Sender<Record>)>> = Mutex::new(None);
 
 /// Format and emit a supervisor event (called by the tracing layer).
-pub fn emit_event(level: &str, service: Option<&str>, message: &str, fields: &[(String, String)]) {
+pub(crate) fn emit_event(
+    level: &str,
+    service: Option<&str>,
+    message: &str,
+    fields: &[(String, String)],
+) {
     let guard = STYLE.lock().unwrap_or_else(|p| p.into_inner());
     let (text, tx) = match &*guard {
         Some((style, tx)) => (
@@ -135,7 +140,7 @@ fn overflow(text: String) {
 }
 
 /// The running sink: a channel and the writer thread.
-pub struct Sink {
+pub(crate) struct Sink {
     /// Where relays send.
     pub tx: mpsc::Sender<Record>,
     thread: Option<JoinHandle<()>>,
@@ -143,7 +148,7 @@ pub struct Sink {
 
 impl Sink {
     /// Start the writer thread over `out`. `names[i]` and `files[i]` are service i's.
-    pub fn start(
+    pub(crate) fn start(
         style: Style,
         names: Vec<String>,
         files: Vec<Option<LogFile>>,
@@ -171,7 +176,7 @@ impl Sink {
     }
 
     /// Close the channel and wait until everything is written.
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = None;
         drop(self.tx);
         if let Some(t) = self.thread.take() {

@@ -47,7 +47,7 @@ use crate::plan::{ExecContext, ServicePlan};
 
 /// A spawned child.
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     /// Its pid, which is also its process group id.
     pub pid: i32,
     /// Read end of its stdout pipe (services only).
@@ -63,7 +63,7 @@ pub struct Child {
 
 /// The outcome of a child's exec, not yet known: [`Exec::result`].
 #[derive(Debug)]
-pub struct Exec {
+pub(crate) struct Exec {
     status: OwnedFd,
     why: Why,
 }
@@ -79,7 +79,7 @@ struct Why {
 impl Exec {
     /// Wait (asynchronously) for the exec: `Err` with the message naming the
     /// failed step. The child is reaped as usual (it exits 127).
-    pub async fn result(self) -> Result<(), String> {
+    pub(crate) async fn result(self) -> Result<(), String> {
         let Exec { status, why } = self;
         let rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(status) {
             Ok(rx) => rx,
@@ -112,7 +112,7 @@ impl Exec {
 
 /// Spawn the service with piped output; its exec is checked later
 /// ([`Child::exec`]), so this returns right after the fork.
-pub fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
+pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
     check_cwd(&s.cwd)?;
     let argv: Vec<&OsStr> = match s.argv.is_empty() {
         true => vec![s.program.as_os_str()],
@@ -124,7 +124,7 @@ pub fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
 
 /// Spawn a readiness probe `argv` with the service's env and cwd, output
 /// discarded; returns once it exec'd.
-pub fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result<Child, String> {
+pub(crate) fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result<Child, String> {
     let Some(program) = argv.first() else {
         return Err("empty exec readiness command".into());
     };
@@ -145,7 +145,7 @@ pub fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result<Child,
 /// `run -- CMD`: exactly `env`, in our own process group and with our stdio
 /// (so the terminal's Ctrl-C reaches it directly) and our descriptors (like
 /// any wrapper), reaped by the one reaper; returns once it exec'd.
-pub fn foreground(
+pub(crate) fn foreground(
     reaper: &Reaper,
     argv: &[std::ffi::OsString],
     env: &crate::plan::Env,
@@ -310,7 +310,7 @@ static CHILD_NOFILE: AtomicU64 = AtomicU64::new(0);
 /// services need more than the usual 1024), remembering the original soft
 /// limit so children get it back (like systemd: programs using `select()`
 /// break with large limits).
-pub fn raise_fd_limit() {
+pub(crate) fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit write/read a local struct we own.
     unsafe {
         let mut lim: libc::rlimit = std::mem::zeroed();
@@ -331,7 +331,7 @@ pub fn raise_fd_limit() {
 }
 
 /// Send `sig` to the process group `pgid`; a group that is already gone is fine.
-pub fn signal_group(pgid: i32, sig: Signal) {
+pub(crate) fn signal_group(pgid: i32, sig: Signal) {
     match killpg(Pid::from_raw(pgid), sig) {
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => tracing::warn!(
@@ -343,6 +343,6 @@ pub fn signal_group(pgid: i32, sig: Signal) {
 }
 
 /// Whether any process (zombies included) is left in the group.
-pub fn group_alive(pgid: i32) -> bool {
+pub(crate) fn group_alive(pgid: i32) -> bool {
     !matches!(killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
 }

@@ -28,11 +28,11 @@ use nix::sys::signal::Signal;
 use super::restart;
 use crate::plan::{Backoff, RestartPolicy};
 
-pub use super::lifecycle::*;
+pub(crate) use super::lifecycle::*;
 
 /// The per-service configuration the state machine needs.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// `restart`.
     pub restart: RestartPolicy,
     /// `backoff`.
@@ -53,7 +53,7 @@ pub struct Policy {
 
 /// A service: its state plus restart bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Svc {
+pub(crate) struct Svc {
     /// Current state.
     pub state: State,
     /// Restart attempt counter (drives the backoff delay).
@@ -77,7 +77,7 @@ impl Default for Svc {
 
 /// The outside facts a step may use.
 #[derive(Debug, Clone, Copy)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The current time.
     pub now: Instant,
     /// A jitter sample in `[0, 1)`.
@@ -87,7 +87,7 @@ pub struct Ctx {
 /// The pure transition function: `(state, event) → (state, actions)`.
 /// Events that do not apply to the current state (stale timers, a readiness
 /// result for an older pid) leave it unchanged and do nothing.
-pub fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
+pub(crate) fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
     use State as S;
     let state = std::mem::replace(&mut s.state, S::Pending);
     let (next, actions) = match (state, e) {

@@ -26,7 +26,7 @@ use crate::plan::ServicePlan;
 
 impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
-    pub fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
+    pub(crate) fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
         self.check_order(&s)?;
         let index = |e: &Engine, n: &str| e.unit_named(n);
         let mut changed = Vec::new();

@@ -36,7 +36,7 @@ struct Piece {
 /// The last lines of a service's output, bounded by count and bytes
 /// (newlines included).
 #[derive(Debug)]
-pub struct Tail {
+pub(crate) struct Tail {
     pieces: VecDeque<Piece>,
     lines: usize,
     bytes: usize,
@@ -49,7 +49,7 @@ pub struct Tail {
 impl Tail {
     /// A ring buffer of at most `max_lines` lines and `max_bytes` bytes
     /// (a single longer line is kept whole).
-    pub fn new(max_lines: usize, max_bytes: usize) -> Tail {
+    pub(crate) fn new(max_lines: usize, max_bytes: usize) -> Tail {
         Tail {
             pieces: VecDeque::new(),
             lines: 0,
@@ -61,12 +61,13 @@ impl Tail {
     }
 
     /// Publish every batch pushed from now on as service `svc`'s output.
-    pub fn publish_to(&mut self, svc: usize, bus: Bus) {
+    pub(crate) fn publish_to(&mut self, svc: usize, bus: Bus) {
         self.bus = Some((svc, bus));
     }
 
     /// Append one line (without newline).
-    pub fn push(&mut self, stream: Stream, line: &str) {
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, stream: Stream, line: &str) {
         let mut c = Chunk::default();
         c.bytes.extend_from_slice(line.as_bytes());
         c.bytes.push(b'\n');
@@ -75,7 +76,7 @@ impl Tail {
     }
 
     /// Append lines, evicting the oldest as needed (and publish them).
-    pub fn push_chunk(&mut self, stream: Stream, c: &Chunk) {
+    pub(crate) fn push_chunk(&mut self, stream: Stream, c: &Chunk) {
         if c.is_empty() {
             return;
         }
@@ -140,7 +141,8 @@ impl Tail {
     }
 
     /// The last `n` lines, oldest first.
-    pub fn last(&self, n: usize) -> Vec<(Stream, String)> {
+    #[cfg(test)]
+    pub(crate) fn last(&self, n: usize) -> Vec<(Stream, String)> {
         self.last_seq(n)
             .into_iter()
             .map(|(_, s, l)| (s, l))
@@ -148,7 +150,7 @@ impl Tail {
     }
 
     /// The last `n` lines with their batch's place in the global order.
-    pub fn last_seq(&self, n: usize) -> Vec<(u64, Stream, String)> {
+    pub(crate) fn last_seq(&self, n: usize) -> Vec<(u64, Stream, String)> {
         let mut skip = self.lines.saturating_sub(n);
         let mut out = Vec::with_capacity(self.lines - skip);
         for p in &self.pieces {
@@ -165,10 +167,10 @@ impl Tail {
 }
 
 /// Shared handle to a service's tail.
-pub type SharedTail = Arc<Mutex<Tail>>;
+pub(crate) type SharedTail = Arc<Mutex<Tail>>;
 
 /// A new shared tail with the default bounds (200 lines, 64 KiB).
-pub fn new_tail() -> SharedTail {
+pub(crate) fn new_tail() -> SharedTail {
     Arc::new(Mutex::new(Tail::new(200, 64 * 1024)))
 }
 

@@ -17,7 +17,7 @@ use super::runtime::{Options, Supervisor};
 use crate::plan::*;
 
 /// A service running `sh -c script` in `/tmp` with only PATH set.
-pub fn sh(name: &str, script: &str) -> ServicePlan {
+pub(crate) fn sh(name: &str, script: &str) -> ServicePlan {
     let mut env = Env::default();
     env.vars.insert(
         "PATH".into(),
@@ -60,7 +60,7 @@ pub fn sh(name: &str, script: &str) -> ServicePlan {
 }
 
 /// Add a dependency.
-pub fn dep(mut s: ServicePlan, name: &str, condition: Condition) -> ServicePlan {
+pub(crate) fn dep(mut s: ServicePlan, name: &str, condition: Condition) -> ServicePlan {
     s.depends_on.push(Dependency {
         name: name.into(),
         condition,
@@ -69,7 +69,7 @@ pub fn dep(mut s: ServicePlan, name: &str, condition: Condition) -> ServicePlan 
 }
 
 /// A Plan over these services.
-pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
+pub(crate) fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
     Arc::new(Plan {
         config_path: PathBuf::from("/tmp/supervisor.toml"),
         base_dir: PathBuf::from("/tmp"),
@@ -89,7 +89,7 @@ pub fn plan(services: Vec<ServicePlan>) -> Arc<Plan> {
 
 /// Captured output.
 #[derive(Clone, Default)]
-pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -103,13 +103,13 @@ impl Write for Capture {
 
 impl Capture {
     /// Everything written so far.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
 /// What a run produced.
-pub struct Run {
+pub(crate) struct Run {
     /// Exit code.
     pub code: u8,
     /// Captured output (service lines; supervisor events go through tracing).
@@ -118,7 +118,7 @@ pub struct Run {
 
 /// Run `services` with `driver` acting on the handle; the whole thing must
 /// finish within `limit`. The driver's return value is passed back.
-pub fn run<T, F, Fut>(
+pub(crate) fn run<T, F, Fut>(
     services: Vec<ServicePlan>,
     format: LogFormat,
     limit: Duration,
@@ -171,26 +171,26 @@ where
 }
 
 /// Wait until every service is ready (or `limit`), then return a snapshot.
-pub async fn until_ready(h: &Handle, limit: Duration) -> Snapshot {
+pub(crate) async fn until_ready(h: &Handle, limit: Duration) -> Snapshot {
     let mut hr = h.health.clone();
     let _ = tokio::time::timeout(limit, hr.wait_for(|x| x.all_ready)).await;
     status(h).await
 }
 
 /// A status snapshot.
-pub async fn status(h: &Handle) -> Snapshot {
+pub(crate) async fn status(h: &Handle) -> Snapshot {
     let (tx, rx) = tokio::sync::oneshot::channel();
     h.control.send(Request::Status(tx)).await.unwrap();
     rx.await.unwrap()
 }
 
 /// Ask for a shutdown.
-pub async fn shutdown(h: &Handle) {
+pub(crate) async fn shutdown(h: &Handle) {
     let _ = h.control.send(Request::Shutdown).await;
 }
 
 /// State name of `svc`.
-pub fn state_of(s: &Snapshot, svc: &str) -> &'static str {
+pub(crate) fn state_of(s: &Snapshot, svc: &str) -> &'static str {
     s.services
         .iter()
         .find(|x| x.name == svc)
@@ -199,6 +199,6 @@ pub fn state_of(s: &Snapshot, svc: &str) -> &'static str {
 }
 
 /// Whether a pid (or a group when negative) still exists.
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }

@@ -49,7 +49,7 @@ enum Check {
 }
 
 /// A command in flight or queued.
-pub struct Command {
+pub(super) struct Command {
     pub(super) verb: Verb,
     pub(super) target: usize,
     claims: Vec<usize>,
@@ -69,7 +69,7 @@ const ROUNDS: usize = 64;
 
 impl Engine {
     /// Accept a command; it is answered from [`Engine::settle`].
-    pub fn submit(&mut self, verb: Verb, name: &str, ticket: Ticket) {
+    pub(crate) fn submit(&mut self, verb: Verb, name: &str, ticket: Ticket) {
         let found = self.unit_named(name);
         let Some(i) = found.filter(|&i| verb == Verb::Stop || !self.units[i].retired) else {
             let why = format!("`{name}` is not supervised by this `up` (not selected)");
@@ -100,7 +100,7 @@ impl Engine {
     }
 
     /// Schedule, move commands on, repeat while that changed something.
-    pub fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         for _ in 0..ROUNDS {
             self.schedule();
             if !self.advance() {
@@ -110,7 +110,7 @@ impl Engine {
     }
 
     /// Answer every command still open (the runtime is ending).
-    pub fn close_commands(&mut self, why: &str) {
+    pub(crate) fn close_commands(&mut self, why: &str) {
         for c in self.commands.drain(..) {
             let _ = c.ticket.send(Err(Refusal::Conflict(why.to_owned())));
         }

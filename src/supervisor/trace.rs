@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 use super::sink::emit_event;
 
 /// Install the global subscriber once (later calls are no-ops).
-pub fn init() {
+pub(crate) fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
         .with(filter)

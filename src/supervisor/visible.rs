@@ -18,11 +18,11 @@
 use std::borrow::Cow;
 
 use super::scan::first_unsafe;
-pub use super::scan::is_plain;
+pub(crate) use super::scan::is_plain;
 
 /// Append `line` (one line, without its newline) to `out` with every
 /// control character other than tab shown as an escape.
-pub fn escape_into(line: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn escape_into(line: &[u8], out: &mut Vec<u8>) {
     let mut rest = line;
     while let Some(i) = first_unsafe(rest) {
         out.extend_from_slice(&rest[..i]);
@@ -52,7 +52,7 @@ pub fn escape_into(line: &[u8], out: &mut Vec<u8>) {
 }
 
 /// [`escape_into`] for text (e.g. lines from the `logs` tail).
-pub fn escape_str(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape_str(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
@@ -64,7 +64,7 @@ pub fn escape_str(s: &str) -> Cow<'_, str> {
 /// A serialized JSON value with DEL and the C1 controls escaped as well
 /// (serde_json escapes only U+0000–U+001F, as JSON requires). They can only
 /// occur inside strings, where `\u00XX` means the same character.
-pub fn json_safe(json: String) -> String {
+pub(crate) fn json_safe(json: String) -> String {
     if !json.bytes().any(|b| b == 0x7f || b == 0xc2) {
         return json;
     }

@@ -14,7 +14,7 @@ use crate::plan::ReadyProbe;
 
 /// The database gate while it probes.
 #[derive(Debug, Clone)]
-pub struct GateWait {
+pub(crate) struct GateWait {
     /// Where it connects: `host:port`, several joined with `, `.
     pub target: String,
     /// The last transient failure, e.g. `refused (tcp)`.
@@ -23,7 +23,7 @@ pub struct GateWait {
 
 impl GateWait {
     /// A gate probing the endpoints of `plan`.
-    pub fn new(plan: &ConnectPlan) -> GateWait {
+    pub(crate) fn new(plan: &ConnectPlan) -> GateWait {
         GateWait {
             target: target(plan),
             last: LastCause::default(),
@@ -31,7 +31,7 @@ impl GateWait {
     }
 
     /// `the database gate at db.internal:5432 (last attempt: refused (tcp))`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let last = self.last.lock().map(|l| l.clone()).unwrap_or_default();
         match last {
             Some(cause) => format!(
@@ -45,7 +45,7 @@ impl GateWait {
 
 /// Each endpoint as a client would name it: `host:port`, `[v6]:port`, or the
 /// Unix socket's path.
-pub fn target(plan: &ConnectPlan) -> String {
+pub(crate) fn target(plan: &ConnectPlan) -> String {
     let one = |e: &crate::db::view::Endpoint| {
         if e.host.starts_with('/') {
             format!("{}/.s.PGSQL.{}", e.host, e.port)
@@ -62,7 +62,7 @@ pub fn target(plan: &ConnectPlan) -> String {
 impl Engine {
     /// The gate is about to probe `db` (when probing is on): remember where,
     /// say so, and return the progress reporter that records each failure.
-    pub fn watch_gate(&mut self, db: Option<&DatabasePlan>) -> Progress {
+    pub(crate) fn watch_gate(&mut self, db: Option<&DatabasePlan>) -> Progress {
         self.gate_wait = db
             .filter(|d| d.settings.probe)
             .map(|d| GateWait::new(d.url.connect_plan()));
@@ -86,7 +86,7 @@ impl Engine {
 
     /// What service `i` is waiting for, when it is not ready yet and the
     /// reason is known.
-    pub fn waiting_for(&self, i: usize) -> Option<String> {
+    pub(crate) fn waiting_for(&self, i: usize) -> Option<String> {
         let u = &self.units[i];
         match &u.svc.state {
             State::Pending => {}

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Quiet period after the last change.
-pub const QUIET: Duration = Duration::from_millis(150);
+pub(crate) const QUIET: Duration = Duration::from_millis(150);
 /// Longest delay after the first change of a burst.
-pub const MAX_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// What a change asks for. A reload sorts first: it runs before restarts
 /// that were due at the same moment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// supervisor.toml or an env file changed: `reload`.
     Reload,
     /// A file under this service's `watch` paths changed: restart it.
@@ -26,13 +26,13 @@ pub enum Trigger {
 
 /// Pending triggers with the first and last change of their burst.
 #[derive(Debug, Default)]
-pub struct Debounce {
+pub(crate) struct Debounce {
     pending: BTreeMap<Trigger, (Instant, Instant)>,
 }
 
 impl Debounce {
     /// A change for `t` at `now`.
-    pub fn hit(&mut self, t: Trigger, now: Instant) {
+    pub(crate) fn hit(&mut self, t: Trigger, now: Instant) {
         self.pending
             .entry(t)
             .and_modify(|(_, last)| *last = now)
@@ -40,12 +40,12 @@ impl Debounce {
     }
 
     /// When the next trigger is due; `None` when nothing is pending.
-    pub fn due(&self) -> Option<Instant> {
+    pub(crate) fn due(&self) -> Option<Instant> {
         self.pending.values().map(|&(f, l)| deadline(f, l)).min()
     }
 
     /// The triggers due at `now` (in order: reload first), removed.
-    pub fn take(&mut self, now: Instant) -> Vec<Trigger> {
+    pub(crate) fn take(&mut self, now: Instant) -> Vec<Trigger> {
         let due: Vec<Trigger> = self
             .pending
             .iter()

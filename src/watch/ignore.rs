@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Whether `rel` (relative to the service's directory) is ignored by one of
 /// `patterns`.
-pub fn ignored(patterns: &[String], rel: &Path) -> bool {
+pub(crate) fn ignored(patterns: &[String], rel: &Path) -> bool {
     let parts: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())

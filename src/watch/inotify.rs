@@ -44,7 +44,7 @@ impl AsRawFd for Fd {
 }
 
 /// Watches over the directories of one set of [`Targets`].
-pub struct Watcher {
+pub(crate) struct Watcher {
     fd: AsyncFd<Fd>,
     dirs: HashMap<WatchDescriptor, PathBuf>,
     limit_reported: bool,
@@ -55,7 +55,7 @@ pub struct Watcher {
 impl Watcher {
     /// Watch everything `t` names that exists. Fails only when inotify
     /// itself is unavailable (e.g. `fs.inotify.max_user_instances` reached).
-    pub fn new(t: &Targets) -> io::Result<Watcher> {
+    pub(crate) fn new(t: &Targets) -> io::Result<Watcher> {
         let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).map_err(|e| {
             let hint = match e {
                 Errno::EMFILE => " (fs.inotify.max_user_instances reached)",
@@ -85,17 +85,12 @@ impl Watcher {
     }
 
     /// How many directories are watched.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.dirs.len()
     }
 
-    /// Whether nothing is watched.
-    pub fn is_empty(&self) -> bool {
-        self.dirs.is_empty()
-    }
-
     /// The paths changed since the last call (waits for at least one event).
-    pub async fn next(&mut self, t: &Targets) -> io::Result<Vec<PathBuf>> {
+    pub(crate) async fn next(&mut self, t: &Targets) -> io::Result<Vec<PathBuf>> {
         loop {
             let mut ready = self.fd.readable().await?;
             match ready.get_inner().0.read_events() {
@@ -182,7 +177,7 @@ impl Watcher {
 }
 
 /// The inotify watch limit was reached (`ENOSPC`): what, and the way out.
-pub fn limit_message(watched: usize, dir: &Path) -> String {
+pub(crate) fn limit_message(watched: usize, dir: &Path) -> String {
     let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
     let global = read("/proc/sys/fs/inotify/max_user_watches");
     let userns = read("/proc/sys/user/max_inotify_watches");
@@ -202,7 +197,7 @@ pub fn limit_message(watched: usize, dir: &Path) -> String {
 
 /// Which limit binds: the system's, or a lower one of this user namespace (a
 /// container's `user.max_inotify_watches`). Pure.
-pub fn limit_text(global: Option<u64>, userns: Option<u64>) -> String {
+pub(crate) fn limit_text(global: Option<u64>, userns: Option<u64>) -> String {
     match (global, userns) {
         (g, Some(u)) if g.is_none_or(|g| u < g) => {
             format!("user.max_inotify_watches = {u} in this user namespace")

@@ -10,7 +10,7 @@
 //! inotify descriptor is one more fd in the current-thread runtime's epoll —
 //! nothing runs, nothing wakes, while nothing changes.
 
-pub mod debounce;
-pub mod ignore;
-pub mod inotify;
-pub mod targets;
+pub(crate) mod debounce;
+pub(crate) mod ignore;
+pub(crate) mod inotify;
+pub(crate) mod targets;

@@ -23,7 +23,7 @@ struct Watched {
 
 /// Everything `up --watch` follows for one Plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Targets {
+pub(crate) struct Targets {
     inputs: Vec<PathBuf>,
     services: Vec<Watched>,
     /// The services' own log files: writing them must not restart anything.
@@ -32,7 +32,7 @@ pub struct Targets {
 
 impl Targets {
     /// For `plan`, over the services `up` runs.
-    pub fn new(plan: &Plan, services: &[&ServicePlan]) -> Targets {
+    pub(crate) fn new(plan: &Plan, services: &[&ServicePlan]) -> Targets {
         let watched = services.iter().filter_map(|s| {
             let w = s.watch.as_ref()?;
             Some(Watched {
@@ -53,14 +53,14 @@ impl Targets {
     }
 
     /// The names of the services that restart on changes.
-    pub fn services(&self) -> Vec<&str> {
+    pub(crate) fn services(&self) -> Vec<&str> {
         self.services.iter().map(|w| w.name.as_str()).collect()
     }
 
     /// Directories to watch without descending (the inputs' and the watch
     /// paths' parents), then the roots to watch recursively when they are
     /// directories (the `watch` paths).
-    pub fn dirs(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    pub(crate) fn dirs(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
         let roots: Vec<PathBuf> = self
             .services
             .iter()
@@ -80,7 +80,7 @@ impl Targets {
     /// Whether a directory (new, or met while walking) is to be watched with
     /// everything below it: it is in a service's `watch` directory, not
     /// ignored there.
-    pub fn descend(&self, dir: &Path) -> bool {
+    pub(crate) fn descend(&self, dir: &Path) -> bool {
         self.services.iter().any(|w| {
             w.paths
                 .iter()
@@ -91,7 +91,7 @@ impl Targets {
     /// What a change of `path` asks for. A config input only reloads (even
     /// when it also lies under a `watch` path: the reload restarts what it
     /// changes); a service's log file asks for nothing.
-    pub fn classify(&self, path: &Path) -> Vec<Trigger> {
+    pub(crate) fn classify(&self, path: &Path) -> Vec<Trigger> {
         if self.inputs.iter().any(|i| i == path) {
             return vec![Trigger::Reload];
         }

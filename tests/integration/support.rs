@@ -12,18 +12,18 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Path of the binary under test.
-pub fn bin() -> PathBuf {
+pub(crate) fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_uaol-supervisor"))
 }
 
 /// A temp directory to build a project in.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
 /// What a finished run printed.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -32,28 +32,28 @@ pub struct Output {
 
 impl Output {
     /// Exit code (None when killed by a signal).
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
     /// stdout + stderr, for leak sweeps.
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Fixture {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Write `contents` to `rel` (creating parent directories).
-    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, contents: &str) -> PathBuf {
         let p = self.path().join(rel);
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).expect("mkdir");
@@ -63,7 +63,7 @@ impl Fixture {
     }
 
     /// Write an executable `sh` script.
-    pub fn script(&self, rel: &str, body: &str) -> PathBuf {
+    pub(crate) fn script(&self, rel: &str, body: &str) -> PathBuf {
         let p = self.write(rel, &format!("#!/bin/sh\n{body}\n"));
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod");
         p
@@ -71,7 +71,7 @@ impl Fixture {
 
     /// A command for the binary, run in the fixture dir with a minimal, known
     /// environment (so tests do not depend on the developer's shell).
-    pub fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.args(args)
             .current_dir(self.path())
@@ -83,13 +83,13 @@ impl Fixture {
     }
 
     /// Run the binary with `args`, bounded by `timeout`.
-    pub fn run(&self, args: &[&str], timeout: Duration) -> Output {
+    pub(crate) fn run(&self, args: &[&str], timeout: Duration) -> Output {
         run_bounded(&mut self.cmd(args), timeout)
     }
 }
 
 /// Run `cmd` in its own process group; on overrun SIGKILL the whole group.
-pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
+pub(crate) fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -134,7 +134,7 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
 }
 
 /// SIGKILL a process group, ignoring "no such process".
-pub fn kill_group(pgid: i32) {
+pub(crate) fn kill_group(pgid: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
@@ -142,7 +142,7 @@ pub fn kill_group(pgid: i32) {
 }
 
 /// Send `sig` to a process group, ignoring "no such process".
-pub fn kill_group_with(pgid: i32, sig: i32) {
+pub(crate) fn kill_group_with(pgid: i32, sig: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
     unsafe {
         libc::kill(-pgid, sig);
@@ -156,7 +156,7 @@ pub fn kill_group_with(pgid: i32, sig: i32) {
 /// `UAOL_TEST_ALLOW_SKIP=1`; then the test prints why and returns.
 /// Returns whether the test should go on.
 #[must_use]
-pub fn prerequisite(ok: bool, what: &str) -> bool {
+pub(crate) fn prerequisite(ok: bool, what: &str) -> bool {
     if ok {
         return true;
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::support::{kill_group, Fixture};
 
 /// A running `up`.
-pub struct Up {
+pub(crate) struct Up {
     child: Child,
     out: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
@@ -25,13 +25,13 @@ pub struct Up {
 
 impl Up {
     /// Start `uaol-supervisor ARGS` in the fixture dir.
-    pub fn start(f: &Fixture, args: &[&str]) -> Up {
+    pub(crate) fn start(f: &Fixture, args: &[&str]) -> Up {
         Up::spawn(f.cmd(args))
     }
 
     /// Start `uaol-supervisor ARGS` as the leader of a session whose
     /// controlling terminal is a fresh pty (as in a terminal window).
-    pub fn start_on_terminal(f: &Fixture, args: &[&str]) -> Up {
+    pub(crate) fn start_on_terminal(f: &Fixture, args: &[&str]) -> Up {
         let (mut master, mut slave) = (-1, -1);
         // SAFETY: openpty(3) writes two fds; null name/termios/winsize are allowed.
         let rc = unsafe {
@@ -65,7 +65,7 @@ impl Up {
     }
 
     /// Start an arbitrary command (e.g. wrapped in `unshare`).
-    pub fn spawn(cmd: Command) -> Up {
+    pub(crate) fn spawn(cmd: Command) -> Up {
         Up::spawn_as(cmd, true)
     }
 
@@ -104,17 +104,17 @@ impl Up {
     }
 
     /// The supervisor's pid.
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
     /// Everything printed so far (stdout and stderr interleaved).
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.out.lock().unwrap().clone()
     }
 
     /// Wait until the output contains `needle`; false on timeout.
-    pub fn wait_for(&self, needle: &str, limit: Duration) -> bool {
+    pub(crate) fn wait_for(&self, needle: &str, limit: Duration) -> bool {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if self.output().contains(needle) {
@@ -126,7 +126,7 @@ impl Up {
     }
 
     /// Send a signal to the supervisor (only, not its group).
-    pub fn signal(&self, sig: i32) {
+    pub(crate) fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid; no memory is involved.
         unsafe {
             libc::kill(self.pid(), sig);
@@ -134,7 +134,7 @@ impl Up {
     }
 
     /// Wait for exit; SIGKILL and panic after `limit`.
-    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+    pub(crate) fn wait(&mut self, limit: Duration) -> ExitStatus {
         let end = Instant::now() + limit;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -154,7 +154,7 @@ impl Up {
     }
 
     /// Service pids announced in the output (`started (pid N)`).
-    pub fn service_pids(&self) -> Vec<i32> {
+    pub(crate) fn service_pids(&self) -> Vec<i32> {
         let out = self.output();
         out.match_indices("started (pid ")
             .filter_map(|(i, m)| {
@@ -181,7 +181,7 @@ impl Drop for Up {
 }
 
 /// Whether a process (or, negative, a group) exists; zombies excluded for pids.
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     if pid > 0 {
         if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             if let Some(state) = s.rsplit(") ").next().and_then(|r| r.chars().next()) {
@@ -195,7 +195,7 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// Wait until `pred` holds (true) or `limit` passes (false).
-pub fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
     while Instant::now() < end {
         if pred() {
@@ -207,7 +207,7 @@ pub fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
 }
 
 /// A temp project holding just `supervisor.toml` = `toml`.
-pub fn project(toml: &str) -> Fixture {
+pub(crate) fn project(toml: &str) -> Fixture {
     let f = Fixture::new();
     f.write("supervisor.toml", toml);
     f
@@ -215,7 +215,7 @@ pub fn project(toml: &str) -> Fixture {
 
 /// The text of the first line `svc` printed that contains `what` (after the
 /// `name | ` prefix, trimmed); panics with the whole output when there is none.
-pub fn service_line(out: &str, svc: &str, what: &str) -> String {
+pub(crate) fn service_line(out: &str, svc: &str, what: &str) -> String {
     out.lines()
         .find(|l| l.starts_with(svc) && l.contains(what))
         .unwrap_or_else(|| panic!("no {what} from {svc}:\n{out}"))

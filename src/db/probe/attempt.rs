@@ -15,7 +15,7 @@ use crate::exit;
 use crate::secret::Secret;
 
 /// Inputs shared by every host of one attempt.
-pub struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
@@ -30,7 +30,7 @@ pub struct Ctx<'a> {
 }
 
 /// The first pass's target for `plan`.
-pub fn first_pass(t: Target) -> Target {
+pub(super) fn first_pass(t: Target) -> Target {
     if t == Target::PreferStandby {
         Target::Standby
     } else {
@@ -40,7 +40,7 @@ pub fn first_pass(t: Target) -> Target {
 
 /// Try each host in order; with `prefer-standby` and no standby found, try
 /// them all again accepting any server (libpq's second pass).
-pub async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+pub(super) async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let r = pass(ctx, phases).await;
     match r {
         Err(f) if ctx.target != ctx.plan.target && f.exit_code != exit::DB_AUTH => {
@@ -212,7 +212,7 @@ async fn resolve(
 }
 
 /// Whether every address is loopback or unspecified (and there is one).
-pub fn all_loopback(addrs: &[SocketAddr]) -> bool {
+pub(super) fn all_loopback(addrs: &[SocketAddr]) -> bool {
     !addrs.is_empty()
         && addrs
             .iter()

@@ -13,7 +13,7 @@ use crate::exit;
 use crate::secret::Secret;
 
 /// Who logs in where.
-pub struct Login<'a> {
+pub(super) struct Login<'a> {
     /// User name.
     pub user: &'a str,
     /// Database name.
@@ -36,7 +36,7 @@ pub struct Login<'a> {
 
 /// What the server told us while logging in.
 #[derive(Default)]
-pub struct Session {
+pub(super) struct Session {
     /// The method used: `SCRAM-SHA-256`, `md5`, `password`, `trust`.
     pub method: &'static str,
     /// ParameterStatus values (`server_version`, `crdb_version`, …).
@@ -100,7 +100,7 @@ fn sasl_start(l: &Login<'_>, mechs: &str) -> Result<(sasl::ScramSha256, &'static
 
 /// Send the startup message and authenticate; returns at ReadyForQuery.
 /// `step` names what is awaited, for the caller's timeout message.
-pub async fn login(
+pub(super) async fn login(
     io: &mut dyn Io,
     l: &Login<'_>,
     step: &mut &'static str,
@@ -177,7 +177,7 @@ pub async fn login(
 }
 
 /// Run one simple query; rows as text. A server error comes back as `Err(Ok(_))`.
-pub async fn simple(
+pub(super) async fn simple(
     io: &mut dyn Io,
     sql: &str,
 ) -> Result<Vec<Vec<Option<String>>>, Result<ServerError, std::io::Error>> {
@@ -197,7 +197,7 @@ pub async fn simple(
 }
 
 /// Politely end the session.
-pub async fn terminate(io: &mut dyn Io) {
+pub(super) async fn terminate(io: &mut dyn Io) {
     let mut buf = BytesMut::new();
     frontend::terminate(&mut buf);
     let _ = wire::send(io, &buf).await;

@@ -26,7 +26,7 @@ pub(super) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// `notAfter` as seconds since the Unix epoch.
-pub fn not_after(cert: &[u8]) -> Option<i64> {
+pub(super) fn not_after(cert: &[u8]) -> Option<i64> {
     let (_, cert, _) = tlv(cert)?;
     let (_, mut tbs, _) = tlv(cert)?;
     let (tag, _, rest) = tlv(tbs)?;
@@ -45,7 +45,7 @@ pub fn not_after(cert: &[u8]) -> Option<i64> {
 /// RFC 5929 tls-server-end-point: the certificate hashed with its signature's
 /// hash (MD5/SHA-1 → SHA-256). `None` for algorithms without one (Ed25519,
 /// RSA-PSS): PostgreSQL cannot bind those either.
-pub fn endpoint_hash(cert: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn endpoint_hash(cert: &[u8]) -> Option<Vec<u8>> {
     use sha2::Digest;
     let (_, body, _) = tlv(cert)?;
     let (_, _, rest) = tlv(body)?; // skip tbsCertificate
@@ -88,7 +88,7 @@ pub(super) fn parse_time(tag: u8, s: &str) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -98,7 +98,7 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `YYYY-MM-DD` for seconds since the epoch.
-pub fn date(secs: i64) -> String {
+pub(super) fn date(secs: i64) -> String {
     let z = secs.div_euclid(86400) + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;

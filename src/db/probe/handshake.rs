@@ -11,7 +11,7 @@ use super::{tls, TlsInfo};
 use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
 
 /// Describe the TLS outcome for the phase line.
-pub fn detail(info: Option<&TlsInfo>, note: &str) -> String {
+pub(super) fn detail(info: Option<&TlsInfo>, note: &str) -> String {
     match info {
         Some(i) => format!(
             "{}, {}{}",
@@ -26,11 +26,11 @@ pub fn detail(info: Option<&TlsInfo>, note: &str) -> String {
 }
 
 /// The stream to continue on, the TLS session if any, a note when none.
-pub type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
+pub(super) type Negotiated = (Box<dyn Io>, Option<TlsInfo>, String);
 
 /// Negotiate TLS on `io` (`addr`, and whether it is TCP). `step` names what
 /// is awaited, for the caller's timeout message.
-pub async fn negotiate(
+pub(super) async fn negotiate(
     plan: &ConnectPlan,
     ep: &Endpoint,
     mut io: Box<dyn Io>,

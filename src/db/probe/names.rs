@@ -18,7 +18,7 @@ use super::x509::Cert;
 use crate::db::Client;
 
 /// Whether `host` is a name `client` accepts for `cert`.
-pub fn matches(client: Client, cert: &Cert, host: &str) -> bool {
+pub(super) fn matches(client: Client, cert: &Cert, host: &str) -> bool {
     match client {
         Client::Libpq => libpq(cert, host),
         Client::NodePg => node(cert, host),

@@ -8,7 +8,7 @@ use super::wire::Io;
 use crate::exit;
 
 /// What the identity query returned.
-pub struct QueryInfo {
+pub(super) struct QueryInfo {
     /// `version()`.
     pub version: String,
     /// `current_database()`.
@@ -21,7 +21,11 @@ const IDENTITY: &str = "SELECT version(), current_database(), current_user";
 const CATALOG: &str = "SELECT count(*) FROM pg_catalog.pg_namespace";
 
 /// Run both checks.
-pub async fn check(io: &mut dyn Io, addr: &str, database: &str) -> Result<QueryInfo, Failure> {
+pub(super) async fn check(
+    io: &mut dyn Io,
+    addr: &str,
+    database: &str,
+) -> Result<QueryInfo, Failure> {
     let rows = run(io, addr, database, IDENTITY).await?;
     let cols = rows.into_iter().next().unwrap_or_default();
     let col = |i: usize| cols.get(i).cloned().flatten().unwrap_or_default();

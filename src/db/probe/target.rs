@@ -14,7 +14,7 @@ use crate::exit;
 
 /// What the server said about itself.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Role {
+pub(super) struct Role {
     /// `default_transaction_read_only` (ParameterStatus), if reported.
     pub read_only_default: Option<bool>,
     /// `in_hot_standby` (ParameterStatus), if reported.
@@ -23,7 +23,7 @@ pub struct Role {
 
 impl Role {
     /// From the ParameterStatus messages received at login.
-    pub fn from_params(params: &[(String, String)]) -> Role {
+    pub(super) fn from_params(params: &[(String, String)]) -> Role {
         let get = |name: &str| {
             params
                 .iter()
@@ -41,7 +41,7 @@ impl Role {
 /// The verdict on one server: `Ok(detail)` when it is what `want` asks for.
 /// `want` is never `PreferStandby` here (the caller runs its two passes as
 /// `Standby`, then `Any`).
-pub async fn check(
+pub(super) async fn check(
     io: &mut dyn Io,
     role: Role,
     want: Target,

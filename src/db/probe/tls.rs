@@ -157,7 +157,7 @@ impl ServerCertVerifier for Checked {
 }
 
 /// Where trust comes from, in words.
-pub fn trust_label(trust: &Trust) -> String {
+pub(super) fn trust_label(trust: &Trust) -> String {
     match trust {
         Trust::Mozilla => "Mozilla roots, as bundled by Node".into(),
         Trust::System => "sslrootcert=system (probed with the Mozilla roots)".into(),
@@ -221,7 +221,7 @@ fn client_identity(
 
 /// A rustls client config for `verify` against the plan's trust store, with
 /// its client certificate if any, and ALPN `postgresql` for direct TLS.
-pub fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, Failure> {
+pub(super) fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, Failure> {
     let trust = &plan.trust;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let internal = |_| failure::tls("tls_setup", "could not set up TLS (internal error)".into());

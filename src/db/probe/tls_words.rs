@@ -9,7 +9,7 @@ use super::tls::trust_label;
 use crate::db::view::Trust;
 
 /// Map a failed handshake to the taxonomy.
-pub fn classify(e: &std::io::Error, host: &str, addr: &str, trust: &Trust) -> Failure {
+pub(super) fn classify(e: &std::io::Error, host: &str, addr: &str, trust: &Trust) -> Failure {
     match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
         Some(err) => describe(err, host, addr, trust),
         None => failure::io_error("tls", addr, e),
@@ -17,7 +17,7 @@ pub fn classify(e: &std::io::Error, host: &str, addr: &str, trust: &Trust) -> Fa
 }
 
 /// One rustls error as a failure.
-pub fn describe(err: &Error, host: &str, addr: &str, trust: &Trust) -> Failure {
+pub(super) fn describe(err: &Error, host: &str, addr: &str, trust: &Trust) -> Failure {
     match err {
         Error::InvalidCertificate(c) => certificate(c, host, trust),
         Error::AlertReceived(a) => alert(*a, addr),

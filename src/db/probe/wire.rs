@@ -10,11 +10,11 @@ use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Anything the probe talks over: TCP, a Unix socket, or TLS on TCP.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// One backend message.
-pub struct Msg {
+pub(super) struct Msg {
     /// Type byte (`R`, `E`, `S`, `Z`, …).
     pub tag: u8,
     /// Contents after the length.
@@ -25,7 +25,7 @@ pub struct Msg {
 const MAX: usize = 1 << 20;
 
 /// Read one message. `InvalidData` means the peer is not speaking the protocol.
-pub async fn recv(io: &mut dyn Io) -> io::Result<Msg> {
+pub(super) async fn recv(io: &mut dyn Io) -> io::Result<Msg> {
     let tag = io.read_u8().await?;
     let len = io.read_u32().await? as usize;
     if !tag.is_ascii_alphabetic() || !(4..=MAX).contains(&len) {
@@ -40,7 +40,7 @@ pub async fn recv(io: &mut dyn Io) -> io::Result<Msg> {
 }
 
 /// Write a prepared frontend message.
-pub async fn send(io: &mut dyn Io, buf: &[u8]) -> io::Result<()> {
+pub(super) async fn send(io: &mut dyn Io, buf: &[u8]) -> io::Result<()> {
     io.write_all(buf).await?;
     io.flush().await
 }
@@ -57,7 +57,7 @@ pub struct ServerError {
 }
 
 /// Parse an ErrorResponse body.
-pub fn server_error(body: &[u8]) -> ServerError {
+pub(super) fn server_error(body: &[u8]) -> ServerError {
     let mut e = ServerError::default();
     let mut rest = body;
     while let Some((&code, tail)) = rest.split_first() {
@@ -78,7 +78,7 @@ pub fn server_error(body: &[u8]) -> ServerError {
 }
 
 /// DataRow columns as text (NULL → None).
-pub fn data_row(body: &[u8]) -> Vec<Option<String>> {
+pub(super) fn data_row(body: &[u8]) -> Vec<Option<String>> {
     let mut out = Vec::new();
     let Some(count) = body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
         return out;
@@ -104,13 +104,13 @@ pub fn data_row(body: &[u8]) -> Vec<Option<String>> {
 }
 
 /// The int32 at the start of an Authentication message.
-pub fn auth_code(body: &[u8]) -> Option<u32> {
+pub(super) fn auth_code(body: &[u8]) -> Option<u32> {
     body.get(..4)
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// A ParameterStatus body: (name, value).
-pub fn parameter(body: &[u8]) -> (String, String) {
+pub(super) fn parameter(body: &[u8]) -> (String, String) {
     let mut parts = body
         .split(|&b| b == 0)
         .map(|s| String::from_utf8_lossy(s).into_owned());

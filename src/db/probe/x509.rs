@@ -9,7 +9,7 @@ use super::der::{parse_time, tlv};
 
 /// What the checks read from a certificate.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Cert {
+pub(super) struct Cert {
     /// `notBefore`, seconds since the epoch.
     pub not_before: Option<i64>,
     /// `notAfter`, seconds since the epoch.
@@ -41,7 +41,7 @@ const SERVER_EKUS: &[&[u8]] = &[
 ];
 
 /// Parse `der`; `None` when it is not a certificate this walker understands.
-pub fn parse(der: &[u8]) -> Option<Cert> {
+pub(super) fn parse(der: &[u8]) -> Option<Cert> {
     let (_, cert, _) = tlv(der)?;
     let (_, mut tbs, _) = tlv(cert)?;
     let (tag, _, rest) = tlv(tbs)?;
@@ -139,7 +139,7 @@ impl Cert {
     /// Why OpenSSL's `ssl_server` purpose would refuse this certificate as
     /// the server's own (keyUsage without a TLS usage, extendedKeyUsage
     /// without serverAuth), or `None`.
-    pub fn unsuitable_for_server(&self) -> Option<&'static str> {
+    pub(super) fn unsuitable_for_server(&self) -> Option<&'static str> {
         if let Some(eku) = &self.eku {
             if !eku.iter().any(|o| SERVER_EKUS.contains(&o.as_slice())) {
                 return Some("its extendedKeyUsage does not include serverAuth");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::LIMIT;
 use crate::plan::{LogFormat, RestartPolicy};
-use crate::supervisor::logs::{CUT, MAX_LINE};
+use crate::supervisor::chunk::{CUT, MAX_LINE};
 use crate::supervisor::runtime::{Options, Supervisor};
 use crate::supervisor::testkit::*;
 

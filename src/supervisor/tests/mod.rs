@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Lines of a file written by services (empty when missing).
-pub fn lines(p: &Path) -> Vec<String> {
+pub(super) fn lines(p: &Path) -> Vec<String> {
     std::fs::read_to_string(p)
         .unwrap_or_default()
         .lines()
@@ -23,4 +23,4 @@ pub fn lines(p: &Path) -> Vec<String> {
 }
 
 /// A generous bound for one test (the machine is small and shared).
-pub const LIMIT: Duration = Duration::from_secs(30);
+pub(super) const LIMIT: Duration = Duration::from_secs(30);

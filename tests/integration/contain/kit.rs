@@ -15,7 +15,7 @@ use crate::upkit::Up;
 
 /// Who runs the supervisor.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum As {
+pub(super) enum As {
     /// This test's user (root in CI).
     Me,
     /// uid/gid 65534 through setpriv (when this test is root; otherwise the
@@ -23,7 +23,7 @@ pub enum As {
     Nobody,
 }
 
-pub fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
@@ -45,7 +45,7 @@ fn share(f: &Fixture) -> PathBuf {
 }
 
 /// The argv prefix that runs the binary as `who`.
-pub fn argv(f: &Fixture, who: As) -> Vec<String> {
+pub(super) fn argv(f: &Fixture, who: As) -> Vec<String> {
     if who == As::Nobody && is_root() {
         let exe = share(f);
         let mut v: Vec<String> = [
@@ -64,7 +64,7 @@ pub fn argv(f: &Fixture, who: As) -> Vec<String> {
 }
 
 /// A command for `who` running the binary with `args` in the fixture.
-pub fn cmd(f: &Fixture, who: As, args: &[&str]) -> Command {
+pub(super) fn cmd(f: &Fixture, who: As, args: &[&str]) -> Command {
     let a = argv(f, who);
     let mut c = Command::new(&a[0]);
     c.args(&a[1..])
@@ -99,7 +99,7 @@ fn table() -> HashMap<i32, (i32, char, String)> {
 }
 
 /// The live (non-zombie) descendants of `root`: (pid, cmdline).
-pub fn descendants(root: i32) -> Vec<(i32, String)> {
+pub(super) fn descendants(root: i32) -> Vec<(i32, String)> {
     let t = table();
     let mut out = vec![];
     let mut todo = vec![root];
@@ -117,7 +117,7 @@ pub fn descendants(root: i32) -> Vec<(i32, String)> {
 }
 
 /// Zombie children of `pid`.
-pub fn zombies_of(pid: i32) -> Vec<i32> {
+pub(super) fn zombies_of(pid: i32) -> Vec<i32> {
     table()
         .into_iter()
         .filter(|(_, (ppid, state, _))| *ppid == pid && *state == 'Z')
@@ -126,7 +126,7 @@ pub fn zombies_of(pid: i32) -> Vec<i32> {
 }
 
 /// Wait until every `needle` is the cmdline of some descendant of `root`.
-pub fn wait_tree(root: i32, needles: &[&str], limit: Duration) -> Vec<(i32, String)> {
+pub(super) fn wait_tree(root: i32, needles: &[&str], limit: Duration) -> Vec<(i32, String)> {
     let end = Instant::now() + limit;
     loop {
         let d = descendants(root);
@@ -145,7 +145,7 @@ pub fn wait_tree(root: i32, needles: &[&str], limit: Duration) -> Vec<(i32, Stri
 /// has its memory (an exiting namespace init that has released memory and
 /// files and only waits in the kernel for the machine's init to reap zombies
 /// outside — `zap_pid_ns_processes` — is gone for every practical purpose).
-pub fn running(pid: i32) -> bool {
+pub(super) fn running(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
         let state = s
             .lines()
@@ -158,7 +158,7 @@ pub fn running(pid: i32) -> bool {
 
 /// SIGKILL `up` (just that pid) and return how long until none of `procs`
 /// is [`running`], bounded by 5 s; survivors are killed.
-pub fn kill9_and_time(up: &Up, procs: &[(i32, String)]) -> (Duration, Vec<(i32, String)>) {
+pub(super) fn kill9_and_time(up: &Up, procs: &[(i32, String)]) -> (Duration, Vec<(i32, String)>) {
     let t0 = Instant::now();
     up.signal(libc::SIGKILL);
     let left = |p: &[(i32, String)]| -> Vec<(i32, String)> {
@@ -181,7 +181,7 @@ pub fn kill9_and_time(up: &Up, procs: &[(i32, String)]) -> (Duration, Vec<(i32, 
 /// Run `argv` (as root in it) inside a new user namespace mapping every id
 /// to itself, where root first sets `max_pid_namespaces` and
 /// `max_user_namespaces` to 0: the kernel then refuses both kinds. Root only.
-pub fn in_refusing_userns(f: &Fixture, argv: &[String]) -> Command {
+pub(super) fn in_refusing_userns(f: &Fixture, argv: &[String]) -> Command {
     f.script(
         "outer.sh",
         "while [ ! -e \"$HOME/go\" ]; do sleep 0.02; done\n\
@@ -208,7 +208,7 @@ pub fn in_refusing_userns(f: &Fixture, argv: &[String]) -> Command {
 }
 
 /// Map ids in the namespace `pid` created (once it has), then let it go on.
-pub fn map_and_go(f: &Fixture, pid: i32) {
+pub(super) fn map_and_go(f: &Fixture, pid: i32) {
     let ours = std::fs::read_link("/proc/self/ns/user").unwrap();
     let end = Instant::now() + Duration::from_secs(10);
     while std::fs::read_link(format!("/proc/{pid}/ns/user")).ok() == Some(ours.clone()) {

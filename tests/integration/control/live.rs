@@ -13,7 +13,7 @@ use super::{expect_code, service, Up, CMD};
 use crate::support::Fixture;
 
 /// A client command running in the background, its stdout read line by line.
-pub struct Follower {
+pub(super) struct Follower {
     child: Child,
     lines: mpsc::Receiver<String>,
     /// Everything read so far.
@@ -21,13 +21,13 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn start(mut c: Command) -> Follower {
+    pub(super) fn start(mut c: Command) -> Follower {
         c.stdin(Stdio::null());
         Follower::start_keep_stdin(c)
     }
 
     /// Like [`Follower::start`], with the stdin the command already has.
-    pub fn start_keep_stdin(mut c: Command) -> Follower {
+    pub(super) fn start_keep_stdin(mut c: Command) -> Follower {
         c.stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = c.spawn().expect("spawn client");
         let out = child.stdout.take().unwrap();
@@ -47,14 +47,14 @@ impl Follower {
     }
 
     /// Write to its stdin.
-    pub fn send(&mut self, bytes: &[u8]) {
+    pub(super) fn send(&mut self, bytes: &[u8]) {
         let input = self.child.stdin.as_mut().expect("stdin");
         input.write_all(bytes).unwrap();
         input.flush().unwrap();
     }
 
     /// Wait for it to exit (bounded).
-    pub fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+    pub(super) fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Ok(Some(st)) = self.child.try_wait() {
@@ -66,7 +66,7 @@ impl Follower {
     }
 
     /// Read until a line satisfies `want` (true) or `limit` passes (false).
-    pub fn until(&mut self, limit: Duration, want: impl Fn(&str) -> bool) -> bool {
+    pub(super) fn until(&mut self, limit: Duration, want: impl Fn(&str) -> bool) -> bool {
         let end = Instant::now() + limit;
         loop {
             let left = end.saturating_duration_since(Instant::now());

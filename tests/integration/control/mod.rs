@@ -26,10 +26,10 @@ use serde_json::Value;
 use crate::support::{kill_group, run_bounded, Fixture, Output};
 
 /// Bound for one client command.
-pub const CMD: Duration = Duration::from_secs(20);
+pub(crate) const CMD: Duration = Duration::from_secs(20);
 
 /// A running `up` in the background.
-pub struct Up {
+pub(crate) struct Up {
     child: Option<Child>,
     /// Its stdout+stderr.
     pub log: PathBuf,
@@ -40,19 +40,19 @@ pub struct Up {
 
 impl Up {
     /// Start `up` in the fixture (stdout and stderr to `up.log`).
-    pub fn start(fx: &Fixture) -> Up {
+    pub(crate) fn start(fx: &Fixture) -> Up {
         Up::start_with(fx, &[])
     }
 
     /// Start `up` with extra environment variables.
-    pub fn start_with(fx: &Fixture, env: &[(&str, &str)]) -> Up {
+    pub(crate) fn start_with(fx: &Fixture, env: &[(&str, &str)]) -> Up {
         let mut c = fx.cmd(&["up"]);
         c.envs(env.iter().copied());
         Up::spawn(fx, c, Vec::new())
     }
 
     /// Start `up ARGS…` (e.g. `--watch`).
-    pub fn start_args(fx: &Fixture, args: &[&str]) -> Up {
+    pub(crate) fn start_args(fx: &Fixture, args: &[&str]) -> Up {
         let mut all = vec!["up"];
         all.extend(args);
         Up::spawn(fx, fx.cmd(&all), Vec::new())
@@ -60,7 +60,7 @@ impl Up {
 
     /// Start `up` in the subdirectory `sub` (holding supervisor.toml); the
     /// client then finds it with `-c sub/supervisor.toml` from the fixture root.
-    pub fn start_in(fx: &Fixture, sub: &str) -> Up {
+    pub(crate) fn start_in(fx: &Fixture, sub: &str) -> Up {
         let mut c = fx.cmd(&["up"]);
         c.current_dir(fx.path().join(sub));
         let cfg = fx.path().join(sub).join("supervisor.toml");
@@ -69,7 +69,7 @@ impl Up {
 
     /// Start `up` in a session of its own: no controlling terminal (as under
     /// a service manager, a container, `nohup`), whatever runs the tests.
-    pub fn start_detached(fx: &Fixture) -> Up {
+    pub(crate) fn start_detached(fx: &Fixture) -> Up {
         let mut c = fx.cmd(&["up"]);
         // SAFETY: setsid(2) only, between fork and exec.
         unsafe {
@@ -106,17 +106,17 @@ impl Up {
     }
 
     /// `up`'s pid.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 
     /// What `up` printed so far.
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Wait (bounded) until `up`'s output contains `needle`.
-    pub fn wait_for_log(&self, needle: &str) -> bool {
+    pub(crate) fn wait_for_log(&self, needle: &str) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if self.output().contains(needle) {
@@ -128,7 +128,7 @@ impl Up {
     }
 
     /// Poll `status --json` until `done` holds for the services (bounded).
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &mut self,
         fx: &Fixture,
         what: &str,
@@ -155,12 +155,12 @@ impl Up {
     }
 
     /// Wait until every service is ready (or completed).
-    pub fn wait_ready(&mut self, fx: &Fixture) -> Vec<Value> {
+    pub(crate) fn wait_ready(&mut self, fx: &Fixture) -> Vec<Value> {
         self.wait_for(fx, "all ready", |v| v.iter().all(|s| s["ready"] == true))
     }
 
     /// Note the service groups to kill at the end.
-    pub fn remember(&mut self, services: &[Value]) {
+    pub(crate) fn remember(&mut self, services: &[Value]) {
         for s in services {
             if let Some(p) = s["pid"].as_i64() {
                 self.groups.push(p as i32);
@@ -169,7 +169,7 @@ impl Up {
     }
 
     /// SIGTERM `up` and wait for it (bounded); SIGKILL on overrun.
-    pub fn stop(&mut self) -> Option<ExitStatus> {
+    pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let pid = child.id() as i32;
         // SAFETY: kill(2) on our own child's pid; no memory is touched.
@@ -200,33 +200,33 @@ impl Drop for Up {
 }
 
 /// A service entry by name.
-pub fn service<'a>(v: &'a [Value], name: &str) -> &'a Value {
+pub(crate) fn service<'a>(v: &'a [Value], name: &str) -> &'a Value {
     v.iter()
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("no {name} in {v:?}"))
 }
 
 /// Assert the exit code, showing the output otherwise.
-pub fn expect_code(o: &Output, code: i32) {
+pub(crate) fn expect_code(o: &Output, code: i32) {
     assert_eq!(o.code(), Some(code), "{o:?}");
 }
 
 /// Run a client command with extra environment variables.
-pub fn run_env(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run_env(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = fx.cmd(args);
     c.envs(env.iter().copied());
     run_bounded(&mut c, CMD)
 }
 
 /// Service name → pid, from `status --json`'s services.
-pub fn pids(v: &[Value]) -> BTreeMap<String, i64> {
+pub(crate) fn pids(v: &[Value]) -> BTreeMap<String, i64> {
     v.iter()
         .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["pid"].as_i64()?)))
         .collect()
 }
 
 /// A variable of a running process, as the kernel holds it.
-pub fn environ(pid: i64, name: &str) -> Option<String> {
+pub(crate) fn environ(pid: i64, name: &str) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
     raw.split(|b| *b == 0)
         .filter_map(|kv| std::str::from_utf8(kv).ok())

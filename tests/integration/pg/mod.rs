@@ -25,13 +25,13 @@ use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The test role's password: needs encoding (`@ : / # space %`).
-pub const PASSWORD: &str = "p@ss:w/rd #1%x";
+pub(crate) const PASSWORD: &str = "p@ss:w/rd #1%x";
 /// The test role and database.
-pub const USER: &str = "app";
-pub const DB: &str = "appdb";
+pub(crate) const USER: &str = "app";
+pub(crate) const DB: &str = "appdb";
 
 /// The shared environment: template, certificates, the server user.
-pub struct Env {
+pub(crate) struct Env {
     pub root: PathBuf,
     pub bin: PathBuf,
     pub ca: PathBuf,
@@ -45,7 +45,7 @@ pub struct Env {
 }
 
 /// A running cluster, stopped (SIGQUIT) on drop.
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub port: u16,
     pid: i32,
 }
@@ -109,12 +109,12 @@ fn remove_stale() {
 }
 
 /// The percent-encoded password, as it goes into a URL.
-pub fn encoded() -> String {
+pub(crate) fn encoded() -> String {
     uaol_supervisor::secret::percent_encode(PASSWORD, false)
 }
 
 /// Every form the password must never be printed in.
-pub fn forms() -> Vec<String> {
+pub(crate) fn forms() -> Vec<String> {
     use uaol_supervisor::secret::percent_encode;
     vec![
         PASSWORD.into(),
@@ -125,7 +125,7 @@ pub fn forms() -> Vec<String> {
 }
 
 /// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -133,7 +133,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The shared environment (built once per test process).
-pub fn env() -> &'static Env {
+pub(crate) fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
         remove_stale();
@@ -165,13 +165,13 @@ pub fn env() -> &'static Env {
 
 /// Copy the template and start a cluster on `port`: TLS + hostssl-only, or
 /// plaintext (`tls = false`, `ssl = off`).
-pub fn start(port: u16, tls: bool) -> Cluster {
+pub(crate) fn start(port: u16, tls: bool) -> Cluster {
     start_with(port, tls.then_some("server"), &[])
 }
 
 /// Start a cluster whose TLS certificate is `<cert>.crt`/`<cert>.key` in the
 /// harness directory (`None`: `ssl = off`), with extra `-c` settings.
-pub fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
+pub(crate) fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
     let e = env();
     let data = data_dir(port);
     run(
@@ -187,7 +187,7 @@ pub fn start_with(port: u16, cert: Option<&str>, settings: &[&str]) -> Cluster {
 
 /// A hot standby of `primary` on a new port (`pg_basebackup -R`: streaming
 /// replication, `standby.signal`), with the same TLS certificate.
-pub fn start_standby(primary: &Cluster) -> Cluster {
+pub(crate) fn start_standby(primary: &Cluster) -> Cluster {
     let e = env();
     let port = free_port();
     let mut c = as_server(e.owner, &e.bin.join("pg_basebackup"));
@@ -301,38 +301,38 @@ fn wait_listening(port: u16) {
 }
 
 /// The data directory (and Unix socket directory) of the cluster on `port`.
-pub fn data_dir(port: u16) -> PathBuf {
+pub(crate) fn data_dir(port: u16) -> PathBuf {
     env().root.join(format!("data-{port}"))
 }
 
 /// The shared TLS cluster.
-pub fn tls_server() -> u16 {
+pub(crate) fn tls_server() -> u16 {
     static S: OnceLock<Cluster> = OnceLock::new();
     S.get_or_init(|| start(free_port(), true)).port
 }
 
 /// The shared cluster whose certificate is the self-signed `self.crt`.
-pub fn self_signed_server() -> u16 {
+pub(crate) fn self_signed_server() -> u16 {
     static S: OnceLock<Cluster> = OnceLock::new();
     S.get_or_init(|| start_with(free_port(), Some("self"), &[]))
         .port
 }
 
 /// The shared cluster whose certificate is the keyCertSign-only `ca-leaf.crt`.
-pub fn ca_leaf_server() -> u16 {
+pub(crate) fn ca_leaf_server() -> u16 {
     static S: OnceLock<Cluster> = OnceLock::new();
     S.get_or_init(|| start_with(free_port(), Some("ca-leaf"), &[]))
         .port
 }
 
 /// The shared `ssl = off` cluster.
-pub fn plain_server() -> u16 {
+pub(crate) fn plain_server() -> u16 {
     static S: OnceLock<Cluster> = OnceLock::new();
     S.get_or_init(|| start(free_port(), false)).port
 }
 
 /// A listener that accepts connections and never answers.
-pub fn black_hole() -> u16 {
+pub(crate) fn black_hole() -> u16 {
     static S: OnceLock<u16> = OnceLock::new();
     *S.get_or_init(|| {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
