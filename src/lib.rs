@@ -35,6 +35,7 @@ pub(crate) mod config;
 pub(crate) mod control;
 pub mod db;
 pub mod env;
+pub(crate) mod error;
 pub(crate) mod exit;
 pub(crate) mod export;
 pub mod plan;
@@ -49,8 +50,8 @@ use std::process::ExitCode;
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     // Our own PID namespace init (`contain`), before anything else.
-    if let Some(code) = supervisor::contain::init_entry(&args) {
-        return code;
+    if let Some(outcome) = supervisor::contain::init_entry(&args) {
+        return cmd::finish(outcome.map_err(error::Error::from));
     }
     let cli = match cli::parse(args) {
         Ok(cli) => cli,

@@ -4,49 +4,41 @@
 //! database URL, warnings — then probe the database unless `--no-probe`.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
 use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, source_label};
+use super::Outcome;
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
+use crate::error::Error;
 use crate::exit;
 use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::contain;
+use crate::supervisor::{contain, runtime};
 
 /// Run `check`.
-pub(crate) fn run(cli: &Cli, args: &CheckArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &CheckArgs) -> Outcome {
     if args.json {
-        return run_json(cli, args);
+        return Ok(run_json(cli, args));
     }
-    let plan = match load_plan_quiet(cli).and_then(runnable) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let plan = runnable(load_plan_quiet(cli)?)?;
     print!("{}", report(&plan));
-    match contain::probe(plan.settings.contain) {
-        Ok(mode) => println!("\ncontainment: {}", mode.describe()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::code(exit::CONFIG);
-        }
-    }
+    let mode = contain::probe(plan.settings.contain).map_err(Error::ContainTrial)?;
+    println!("\ncontainment: {}", mode.describe());
     match probe(&plan, args) {
-        None => exit::code(exit::OK),
+        None => Ok(exit::OK),
         Some(Ok(())) => {
             println!("database: probe OK");
-            exit::code(exit::OK)
+            Ok(exit::OK)
         }
-        Some(Err(f)) => {
-            eprintln!("error: database probe failed: {}", f.message);
-            exit::code(f.exit_code)
-        }
+        Some(Err(f)) => Err(Error::Probe(f)),
     }
 }
 
-fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
+/// `check --json`: everything, failures included, as one JSON object on
+/// stdout; the exit code says how it went.
+fn run_json(cli: &Cli, args: &CheckArgs) -> u8 {
     let path = config_path(cli);
     let loaded = plan::load(&path, &os_env()).and_then(|p| {
         let me = plan::privilege::Identity::current();
@@ -61,7 +53,7 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 .map(|p| json!({"location": p.location, "message": p.message}))
                 .collect();
             println!("{}", json!({"ok": false, "problems": list}));
-            return exit::code(problems.exit_code());
+            return problems.exit_code();
         }
     };
     let contained = contain::probe(plan.settings.contain);
@@ -69,12 +61,12 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
     let mut v = report_json(&plan);
     v["containment"] = match &contained {
         Ok(m) => json!({"mode": m.name(), "detail": m.describe()}),
-        Err(e) => json!({"mode": "refused", "detail": e}),
+        Err(e) => json!({"mode": "refused", "detail": e.to_string()}),
     };
     if contained.is_err() {
         v["ok"] = json!(false);
         println!("{v}");
-        return exit::code(exit::CONFIG);
+        return exit::CONFIG;
     }
     v["probe"] = match &probe {
         None => Value::Null,
@@ -84,8 +76,8 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> ExitCode {
     v["ok"] = json!(!matches!(probe, Some(Err(_))));
     println!("{v}");
     match probe {
-        Some(Err(f)) => exit::code(f.exit_code),
-        _ => exit::code(exit::OK),
+        Some(Err(f)) => f.exit_code,
+        _ => exit::OK,
     }
 }
 
@@ -95,14 +87,11 @@ fn probe(plan: &Plan, args: &CheckArgs) -> Option<Result<(), GateFailure>> {
         .database
         .as_ref()
         .filter(|d| d.settings.probe && !args.no_probe)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    Some(match rt {
+    Some(match runtime::current_thread() {
         Ok(rt) => rt.block_on(db::gate(db)),
         Err(e) => Err(GateFailure {
             exit_code: exit::INTERNAL,
-            message: format!("failed to start the runtime: {e}"),
+            message: e.to_string(),
         }),
     })
 }

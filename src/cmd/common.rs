@@ -3,11 +3,11 @@
 //! the same way everywhere.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::cli::{Cli, LogFormat as CliLogFormat};
-use crate::exit;
+use crate::error::Error;
 use crate::plan::{self, LogFormat, Plan, Source, Warning};
 
 /// The environment variable naming the config file.
@@ -32,72 +32,68 @@ pub(crate) fn os_env() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Load the Plan for `cli` (`--log-format` applied). On problems, print them
-/// all to stderr and return [`exit::CONFIG`]; warnings are printed to stderr
-/// as `warning: …`.
-pub(crate) fn load_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+/// Load the Plan for `cli` (`--log-format` applied), or all its problems;
+/// warnings are printed to stderr as `warning: …`.
+pub(crate) fn load_plan(cli: &Cli) -> Result<Plan, Error> {
     let plan = load_plan_quiet(cli)?;
     print_warnings(&plan.warnings);
     Ok(plan)
 }
 
-/// [`load_plan`], then refuse (like a Plan problem, [`exit::CONFIG`]) what
+/// [`load_plan`], then refuse (like a Plan problem) what
 /// this process may not do of the services' exec contexts — switch user,
 /// raise a limit, lower `nice` (`plan::privilege`): for the commands that
 /// start services (`check` says it first, `up`, `run`).
-pub(crate) fn load_runnable_plan(cli: &Cli) -> Result<Plan, ExitCode> {
+pub(crate) fn load_runnable_plan(cli: &Cli) -> Result<Plan, Error> {
     let plan = load_plan(cli)?;
     runnable(plan)
 }
 
-/// `plan`, or its privilege problems printed and [`exit::CONFIG`].
-pub(crate) fn runnable(plan: Plan) -> Result<Plan, ExitCode> {
-    let problems = plan::privilege::problems(&plan, &plan::privilege::Identity::current());
-    if problems.is_empty() {
-        return Ok(plan);
-    }
-    eprint!("error: {problems}");
-    Err(exit::code(problems.exit_code()))
+/// `plan`, or its privilege problems.
+pub(crate) fn runnable(plan: Plan) -> Result<Plan, Error> {
+    let me = plan::privilege::Identity::current();
+    plan::privilege::problems(&plan, &me)
+        .into_result(plan)
+        .map_err(Error::Config)
 }
 
 /// [`load_plan`] without printing warnings (for commands that report them
 /// themselves, like `check`).
-pub(crate) fn load_plan_quiet(cli: &Cli) -> Result<Plan, ExitCode> {
+pub(crate) fn load_plan_quiet(cli: &Cli) -> Result<Plan, Error> {
     load_quiet_with(cli, &os_env())
 }
 
 /// [`load_plan`] with the OS environment given (`up` keeps it for reloads).
-pub(crate) fn load_plan_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
+pub(crate) fn load_plan_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, Error> {
     let plan = load_quiet_with(cli, os)?;
     print_warnings(&plan.warnings);
     Ok(plan)
 }
 
-fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, ExitCode> {
-    let path = config_path(cli);
-    match plan::load(&path, os) {
-        Ok(mut plan) => {
-            // `--log-format` overrides `[supervisor] log_format`.
-            if let Some(f) = cli.log_format {
-                plan.settings.log_format = match f {
-                    CliLogFormat::Pretty => LogFormat::Pretty,
-                    CliLogFormat::Json => LogFormat::Json,
-                };
-            }
-            Ok(plan)
-        }
-        Err(problems) => {
-            eprint!("error: {problems}");
-            Err(exit::code(problems.exit_code()))
-        }
+fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, Error> {
+    let mut plan = plan::load(&config_path(cli), os).map_err(Error::Config)?;
+    plan.settings.log_format = log_format(cli, plan.settings.log_format);
+    Ok(plan)
+}
+
+/// The one place `--log-format` overrides `[supervisor] log_format`.
+pub(crate) fn log_format(cli: &Cli, configured: LogFormat) -> LogFormat {
+    match cli.log_format {
+        Some(CliLogFormat::Pretty) => LogFormat::Pretty,
+        Some(CliLogFormat::Json) => LogFormat::Json,
+        None => configured,
     }
+}
+
+/// The one colour decision: only on a terminal, and never with `NO_COLOR`
+/// set (no-color.org).
+pub(crate) fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Print warnings to stderr, one per line.
 pub(crate) fn print_warnings(warnings: &[Warning]) {
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
+    warnings.iter().for_each(super::warn);
 }
 
 /// Short label of a source, for grouping.

@@ -3,50 +3,40 @@
 //! our own reader (and dotenvy); `--explain` adds each variable's source and
 //! what it shadowed as a trailing comment, which keeps it re-readable.
 
-use std::process::ExitCode;
-
 use serde_json::{json, Map, Value};
 
 use super::common::load_plan;
+use super::{warn, Outcome};
 use crate::cli::{Cli, EnvArgs, EnvFormat};
 use crate::config::suggest;
+use crate::error::Error;
 use crate::exit;
 use crate::plan::{EnvVar, ServicePlan};
 
 /// Run `env`.
-pub(crate) fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {
-    let plan = match load_plan(cli) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub(crate) fn run(cli: &Cli, args: &EnvArgs) -> Outcome {
+    let plan = load_plan(cli)?;
     let copies = plan.copies(&args.service);
     if !copies.is_empty() {
-        let all: Vec<&str> = copies.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
-            "error: `{}` has {} replicas, each with its own environment (REPLICA, REPLICA_PORT); name one: {}",
-            args.service,
-            all.len(),
-            all.join(", ")
-        );
-        return exit::code(exit::CONFIG);
+        return Err(Error::Replicas {
+            service: args.service.clone(),
+            copies: copies.iter().map(|s| s.name.clone()).collect(),
+        });
     }
     let Some(service) = plan.service(&args.service) else {
         let names = plan.services.iter().map(|s| s.name.as_str());
-        let hint = suggest::did_you_mean(&args.service, names);
-        let all: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
-            "error: unknown service `{}`{hint}; services: {}",
-            args.service,
-            all.join(", ")
-        );
-        return exit::code(exit::CONFIG);
+        return Err(Error::UnknownService {
+            service: args.service.clone(),
+            hint: suggest::did_you_mean(&args.service, names),
+            known: plan.services.iter().map(|s| s.name.clone()).collect(),
+        });
     };
     let out = match args.format {
         EnvFormat::Dotenv => dotenv(service, args.explain, args.show_secrets),
         EnvFormat::Json => format!("{}\n", to_json(service, args.explain, args.show_secrets)),
     };
     print!("{out}");
-    exit::code(exit::OK)
+    Ok(exit::OK)
 }
 
 /// The dotenv rendering.
@@ -69,7 +59,9 @@ pub(crate) fn dotenv(s: &ServicePlan, explain: bool, show_secrets: bool) -> Stri
         let line = if is_dotenv_name(name) {
             line
         } else {
-            eprintln!("warning: `{name}` is not a dotenv variable name; printed as a comment");
+            warn(format_args!(
+                "`{name}` is not a dotenv variable name; printed as a comment"
+            ));
             format!("# {line}")
         };
         out.push_str(&line);

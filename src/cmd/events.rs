@@ -4,17 +4,16 @@
 //! UTC, as in `up`'s JSON output.
 
 use std::io::Write;
-use std::process::ExitCode;
 
+use super::Outcome;
 use crate::cli::{Cli, EventsArgs};
-use crate::cmd::control::stream;
+use crate::cmd::client::stream;
 use crate::control::protocol::{Item, Request};
-use crate::exit;
 
 /// Run `events`.
-pub(crate) fn run(cli: &Cli, args: &EventsArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &EventsArgs) -> Outcome {
     let mut out = std::io::stdout().lock();
-    let r = stream(cli, args.socket.as_deref(), &Request::Events, |item| {
+    stream(cli, args.socket.as_deref(), &Request::Events, |item| {
         let text = if args.json {
             serde_json::to_string(&item).unwrap_or_default()
         } else {
@@ -25,8 +24,7 @@ pub(crate) fn run(cli: &Cli, args: &EventsArgs) -> ExitCode {
         };
         // A closed pipe (`| head`): stop quietly.
         writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
-    });
-    exit::code(r.err().unwrap_or(exit::OK))
+    })
 }
 
 /// `12:03:04.512` from an RFC 3339 time.

@@ -2,56 +2,43 @@
 //! and write it; secrets only into 0600 files.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
+use super::Outcome;
 use crate::cli::{Cli, ExportArgs, ExportTarget};
 use crate::cmd::common::load_plan;
+use crate::error::Error;
 use crate::exit;
 use crate::export::{self, kubernetes, systemd, OutFile};
 use crate::plan::Plan;
 
 /// Run `export`.
-pub(crate) fn run(cli: &Cli, args: &ExportArgs) -> ExitCode {
-    let plan = match load_plan(cli) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
+pub(crate) fn run(cli: &Cli, args: &ExportArgs) -> Outcome {
+    let plan = load_plan(cli)?;
     let out_dir = absolute(&args.out);
-    let files = match render(&plan, args, &out_dir) {
-        Ok(files) => files,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::code(exit::USAGE);
-        }
-    };
-    match export::write_files(&out_dir, &files) {
-        Ok(paths) => {
-            report(&out_dir, &files, paths.len());
-            exit::code(exit::OK)
-        }
-        Err(e) => {
-            eprintln!(
-                "error: failed to write into {}: {e} (hint: check the directory exists or can be created, and is writable)",
-                out_dir.display()
-            );
-            exit::code(exit::IO)
-        }
-    }
+    let files = render(&plan, args, &out_dir)?;
+    let paths = export::write_files(&out_dir, &files).map_err(|err| Error::Write {
+        dir: out_dir.clone(),
+        err,
+    })?;
+    report(&out_dir, &files, paths.len());
+    Ok(exit::OK)
 }
 
-fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>, String> {
+fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>, Error> {
     let prefix = args.prefix.clone().unwrap_or_else(|| "uaol".into());
     if export::dns_label(&prefix) != prefix {
-        return Err(format!(
+        return Err(Error::Export(format!(
             "--prefix {prefix:?} is not a valid unit/object name: use lowercase letters, digits and '-'"
-        ));
+        )));
     }
     match args.target {
         ExportTarget::Systemd => {
             let binary = match &args.binary {
                 Some(b) => absolute(b),
                 None => std::env::current_exe().map_err(|e| {
-                    format!("cannot find this binary's path ({e}); pass --binary PATH")
+                    Error::Export(format!(
+                        "cannot find this binary's path ({e}); pass --binary PATH"
+                    ))
                 })?,
             };
             let opts = systemd::Options {
@@ -62,9 +49,9 @@ fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>
             Ok(systemd::render(plan, &opts))
         }
         ExportTarget::Kubernetes => {
-            let image = args.image.clone().ok_or(
-                "export kubernetes needs --image IMAGE (the container image holding your services and uaol-supervisor)",
-            )?;
+            let image = args.image.clone().ok_or_else(|| Error::Export(
+                "export kubernetes needs --image IMAGE (the container image holding your services and uaol-supervisor)".into(),
+            ))?;
             let opts = kubernetes::Options {
                 image,
                 namespace: args.namespace.clone(),

@@ -7,19 +7,18 @@
 //! lines it lost (`lagged: N events dropped`) and never slows `up` down.
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 use std::time::UNIX_EPOCH;
 
+use super::Outcome;
 use crate::cli::{Cli, LogsArgs};
-use crate::cmd::control::{call, stream, QUICK_TIMEOUT};
+use crate::cmd::client::{call, stream, QUICK_TIMEOUT};
 use crate::control::protocol::{Item, Request};
-use crate::exit;
 use crate::plan::LogFormat;
 use crate::supervisor::format::Style;
 use crate::supervisor::logs::Stream;
 
 /// Run `logs`.
-pub(crate) fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &LogsArgs) -> Outcome {
     let req = Request::Logs {
         service: None,
         services: args.services.clone(),
@@ -28,19 +27,17 @@ pub(crate) fn run(cli: &Cli, args: &LogsArgs) -> ExitCode {
     };
     let json = args.json || matches!(cli.log_format, Some(crate::cli::LogFormat::Json));
     let mut p = Printer::new(json);
-    let r = if args.follow {
-        stream(cli, args.socket.as_deref(), &req, |item| p.item(item))
-    } else {
-        call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT).map(|r| {
-            p.names(r.names.map(Vec::from).unwrap_or_default());
-            for l in r.lines.unwrap_or_default() {
-                if !p.line(None, &l.service, &l.stream, &l.line) {
-                    break;
-                }
-            }
-        })
-    };
-    exit::code(r.err().unwrap_or(exit::OK))
+    if args.follow {
+        return stream(cli, args.socket.as_deref(), &req, |item| p.item(item));
+    }
+    let r = call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT)?;
+    p.names(r.names.map(Vec::from).unwrap_or_default());
+    for l in r.lines.unwrap_or_default() {
+        if !p.line(None, &l.service, &l.stream, &l.line) {
+            break;
+        }
+    }
+    Ok(crate::exit::OK)
 }
 
 struct Printer {

@@ -4,13 +4,14 @@
 //! was done. A refused reload (problems in the new configuration, a database
 //! that fails the probe) exits like `check` would: 3, or the probe's code.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
+use super::Outcome;
 use crate::cli::{Cli, ReloadArgs};
-use crate::cmd::control::{candidates, kind_code, print_out};
+use crate::cmd::client::{answer_code, candidates, print_out};
 use crate::control::client;
-use crate::control::protocol::{ReloadResult, Request, Response};
+use crate::control::protocol::{ReloadResult, Request};
+use crate::error::Error;
 use crate::exit;
 use crate::plan::diff_render;
 
@@ -18,52 +19,36 @@ use crate::plan::diff_render;
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Run `reload`.
-pub(crate) fn run(cli: &Cli, args: &ReloadArgs) -> ExitCode {
-    exit::code(reload(cli, args))
-}
-
-fn reload(cli: &Cli, args: &ReloadArgs) -> u8 {
-    let candidates = match candidates(cli, args.socket.as_deref()) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub(crate) fn run(cli: &Cli, args: &ReloadArgs) -> Outcome {
+    let candidates = candidates(cli, args.socket.as_deref())?;
     let req = Request::Reload {
         dry_run: args.dry_run,
     };
-    let r = match client::call(&candidates, &req, RELOAD_TIMEOUT) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::NO_SUPERVISOR;
-        }
-    };
+    let r = client::call(&candidates, &req, RELOAD_TIMEOUT).map_err(Error::ReloadClient)?;
+    let code = answer_code(&r);
     if args.json {
         print_out(&format!(
             "{}\n",
             serde_json::to_string(&r).unwrap_or_default()
         ));
+        return Ok(code);
     }
-    let code = answer_code(&r);
-    if !args.json {
-        if let Some(e) = &r.error {
-            eprintln!("error: {e}");
+    let problems = match r.reload.as_deref() {
+        Some(res) if !res.problems.is_empty() => res.problems.clone(),
+        Some(res) => {
+            print_out(&human(res));
+            Vec::new()
         }
-        match &r.reload {
-            Some(res) if !res.problems.is_empty() => {
-                res.problems.iter().for_each(|p| eprintln!("{p}"));
-            }
-            Some(res) => print_out(&human(res)),
-            None => {}
-        }
+        None => Vec::new(),
+    };
+    if r.error.is_none() && problems.is_empty() && code == exit::OK {
+        return Ok(code);
     }
-    code
-}
-
-fn answer_code(r: &Response) -> u8 {
-    if r.ok {
-        return exit::OK;
-    }
-    r.exit_code.unwrap_or_else(|| kind_code(r.kind))
+    Err(Error::Reload {
+        error: r.error,
+        problems,
+        code,
+    })
 }
 
 /// The diff, then what was done.

@@ -15,8 +15,6 @@
 //! a dependency, a readiness check) and their last lines (escaped).
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,64 +23,53 @@ use nix::unistd::Pid;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 
+use super::{common, Outcome};
 use crate::cli::{Cli, RunArgs};
-use crate::cmd::{common, up};
 use crate::config::units::parse_duration;
+use crate::error::Error;
 use crate::exit;
 use crate::plan::Env;
+use crate::supervisor::reaper::{self, Reaper};
 use crate::supervisor::state::StateKind;
-use crate::supervisor::{
-    self, reaper, spawn, trace, visible, Handle, Options, Request, Supervisor,
-};
+use crate::supervisor::{self, runtime, spawn, trace, Handle, Options, Request, Supervisor};
 
 /// Run `run`.
-pub(crate) fn run(cli: &Cli, args: &RunArgs) -> ExitCode {
-    let timeout = match parse_duration(&args.timeout) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: --timeout: {e}");
-            return exit::code(exit::USAGE);
-        }
-    };
-    let plan = match common::load_runnable_plan(cli) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub(crate) fn run(cli: &Cli, args: &RunArgs) -> Outcome {
+    let timeout = parse_duration(&args.timeout).map_err(|message| Error::Flag {
+        flag: "timeout",
+        message,
+    })?;
+    let plan = common::load_runnable_plan(cli)?;
     // First, while this process has one thread (see `contain`).
-    if let Err(code) = supervisor::contain::enter_or_exit(plan.settings.contain) {
-        return exit::code(code);
-    }
+    supervisor::contain::enter(plan.settings.contain).map_err(Error::Contain)?;
     trace::init();
     let env = plan.global_env.clone();
     let opts = Options {
         services: args.services.clone(),
         init: false,
         probe: !args.no_probe,
-        format: up::log_format(cli, plan.settings.log_format),
-        colour: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        format: plan.settings.log_format,
+        colour: common::colour(),
         out: Box::new(std::io::stdout()),
         os_signals: false,
     };
     crate::supervisor::adopted::own_all_children();
-    let (handle, sup) = match Supervisor::new(Arc::new(plan), opts) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::code(exit::USAGE);
-        }
+    let (handle, sup) = Supervisor::new(Arc::new(plan), opts)?;
+    let reaper = reaper::global()?;
+    let rt = runtime::current_thread()?;
+    let cmd = Cmd {
+        argv: args.cmd.clone(),
+        env,
+        reaper,
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::code(exit::INTERNAL);
-        }
-    };
-    exit::code(rt.block_on(harness(handle, sup, env, args.cmd.clone(), timeout)))
+    rt.block_on(harness(handle, sup, cmd, timeout))
+}
+
+/// CMD, and what it needs to start.
+struct Cmd {
+    argv: Vec<OsString>,
+    env: Env,
+    reaper: Arc<Reaper>,
 }
 
 /// What ended the wait for readiness.
@@ -93,20 +80,14 @@ enum Wait {
     Signal(i32),
 }
 
-async fn harness(
-    h: Handle,
-    sup: Supervisor,
-    env: Env,
-    cmd: Vec<OsString>,
-    timeout: Duration,
-) -> u8 {
+async fn harness(h: Handle, sup: Supervisor, cmd: Cmd, timeout: Duration) -> Outcome {
     let sup = tokio::spawn(sup.run());
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) else {
-        eprintln!("error: cannot install signal handlers");
-        return finish(&h, sup, Some(exit::INTERNAL)).await;
+        finish(&h, sup, Some(exit::INTERNAL)).await;
+        return Err(Error::Signals);
     };
     let mut health = h.health.clone();
     let waited = tokio::select! {
@@ -123,20 +104,25 @@ async fn harness(
         // Our lines about the start come before CMD's output on the shared stdout.
         Wait::Ready => supervisor::sink::barrier(Duration::from_secs(1)).await,
         Wait::Failed(why) => {
-            eprintln!("error: CMD not run: {}", visible::escape_str(&why));
             // The supervisor's own code, as `up` exits: the gate's probe class
             // (1–7, as `check` and `probe` report it) or SERVICE_FAILED.
-            return finish(&h, sup, None).await;
+            let code = finish(&h, sup, None).await;
+            return Err(Error::CmdNotRun { why, code });
         }
         Wait::TimedOut => {
-            report_not_ready(&h, timeout).await;
-            return finish(&h, sup, Some(exit::NOT_READY)).await;
+            let (waiting, tails) = not_ready(&h).await;
+            finish(&h, sup, Some(exit::NOT_READY)).await;
+            return Err(Error::NotReady {
+                timeout,
+                waiting,
+                tails,
+            });
         }
-        Wait::Signal(n) => return finish(&h, sup, Some(128 + n as u8)).await,
+        Wait::Signal(n) => return Ok(finish(&h, sup, Some(128 + n as u8)).await),
     }
-    let code = run_cmd(&h, &env, &cmd, &mut int, &mut term).await;
-    let code = finish(&h, sup, Some(code)).await;
-    after_cmd(&h, code)
+    let ran = run_cmd(&h, &cmd, &mut int, &mut term).await;
+    let code = finish(&h, sup, Some(*ran.as_ref().unwrap_or(&exit::INTERNAL))).await;
+    after_cmd(&h, ran.map(|_| code))
 }
 
 /// CMD has ended and everything has stopped: a service that failed at any
@@ -144,43 +130,28 @@ async fn harness(
 /// while being stopped) — makes the run fail, whatever CMD returned. Decided
 /// from the engine's failure record once the supervisor has ended, not from
 /// which message happened to arrive first.
-fn after_cmd(h: &Handle, code: u8) -> u8 {
+fn after_cmd(h: &Handle, ran: Outcome) -> Outcome {
     let failed = h.health.borrow().failed.clone();
-    match failed {
-        Some(why) if code != exit::SERVICE_FAILED => {
-            eprintln!("error: a service failed: {}", visible::escape_str(&why));
-            exit::SERVICE_FAILED
-        }
-        _ => code,
+    match (ran, failed) {
+        (Ok(code), Some(why)) if code != exit::SERVICE_FAILED => Err(Error::ServiceFailed(why)),
+        (ran, _) => ran,
     }
 }
 
-/// Run CMD to its end; SERVICE_FAILED when a service failed meanwhile.
+/// Run CMD to its end: its code, or the error it ended with (a service
+/// failed meanwhile, so it was stopped).
 async fn run_cmd(
     h: &Handle,
-    env: &Env,
-    cmd: &[OsString],
+    cmd: &Cmd,
     int: &mut tokio::signal::unix::Signal,
     term: &mut tokio::signal::unix::Signal,
-) -> u8 {
-    let reaper = match reaper::global() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INTERNAL;
-        }
-    };
-    let child = match spawn::foreground(&reaper, cmd, env) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CMD_NOT_RUN;
-        }
-    };
+) -> Outcome {
+    let child =
+        spawn::foreground(&cmd.reaper, &cmd.argv, &cmd.env).map_err(Error::CmdNotStarted)?;
     let pid = Pid::from_raw(child.pid);
     let mut exit_rx = child.exit;
     let mut health = h.health.clone();
-    let mut service_failed = false;
+    let mut failed = None;
     loop {
         tokio::select! {
             r = &mut exit_rx => {
@@ -189,42 +160,43 @@ async fn run_cmd(
                     Ok(supervisor::state::Exit::Signal(s)) => 128u8.saturating_add(s as u8),
                     Err(_) => exit::INTERNAL,
                 };
-                return if service_failed { exit::SERVICE_FAILED } else { code };
+                return failed.map_or(Ok(code), |why| Err(Error::FailedDuringCmd(why)));
             }
             _ = term.recv() => { let _ = kill(pid, Signal::SIGTERM); }
             // The terminal delivered SIGINT to CMD already (same process group).
             _ = int.recv() => {}
-            r = health.wait_for(|x| x.failed.is_some()), if !service_failed => {
+            r = health.wait_for(|x| x.failed.is_some()), if failed.is_none() => {
                 let why = r.map(|x| x.failed.clone().unwrap_or_default()).unwrap_or_default();
-                let why = visible::escape_str(&why);
-                eprintln!("error: a service failed while CMD was running: {why}; stopping CMD");
-                service_failed = true;
+                failed = Some(why);
                 let _ = kill(pid, Signal::SIGTERM);
             }
         }
     }
 }
 
-/// Name the services that are not ready, with their last output lines.
-async fn report_not_ready(h: &Handle, timeout: Duration) {
+/// The services that are not ready, each with what it waits for, and
+/// their last output lines.
+async fn not_ready(h: &Handle) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let (tx, rx) = oneshot::channel();
     if h.control.send(Request::Status(tx)).await.is_err() {
-        return;
+        return Default::default();
     }
-    let Ok(snap) = rx.await else { return };
+    let Ok(snap) = rx.await else {
+        return Default::default();
+    };
     let waiting: Vec<_> = snap
         .services
         .iter()
         .filter(|s| !s.ready && s.state != StateKind::Exited)
         .collect();
-    let names: Vec<String> = waiting
+    let names = waiting
         .iter()
         .map(|s| match snap.waiting.get(&s.name) {
             Some(what) => format!("{} ({}): waiting for {what}", s.name, s.state),
             None => format!("{} ({})", s.name, s.state),
         })
         .collect();
-    eprintln!("error: not ready after {timeout:?}: {}", names.join("; "));
+    let mut tails = Vec::new();
     for s in waiting {
         let (tx, rx) = oneshot::channel();
         let req = Request::Logs {
@@ -233,16 +205,12 @@ async fn report_not_ready(h: &Handle, timeout: Duration) {
             reply: tx,
         };
         if h.control.send(req).await.is_err() {
-            return;
+            break;
         }
         let lines = rx.await.ok().and_then(Result::ok).unwrap_or_default();
-        if !lines.is_empty() {
-            eprintln!("--- last output of {} ---", s.name);
-            for l in lines {
-                eprintln!("{}", visible::escape_str(&l.line));
-            }
-        }
+        tails.push((s.name.clone(), lines.into_iter().map(|l| l.line).collect()));
     }
+    (names, tails)
 }
 
 /// Stop everything, wait for the supervisor, and pick the exit code: `code`,

@@ -5,33 +5,25 @@
 //! completed and none failed (a container HEALTHCHECK).
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
+use super::Outcome;
 use crate::cli::{Cli, StatusArgs};
-use crate::cmd::control::{call, print_out, QUICK_TIMEOUT};
+use crate::cmd::client::{call, print_out, QUICK_TIMEOUT};
 use crate::control::protocol::{Request, ServiceView};
+use crate::error::Error;
 use crate::exit;
 use crate::supervisor::state::StateKind;
 
 /// Run `status`.
-pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> Outcome {
     if args.watch {
         return super::watch::run(cli, args);
     }
     let req = Request::Status { watch: false };
-    let r = match call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT) {
-        Ok(r) => r,
-        Err(code) => return exit::code(code),
-    };
+    let r = call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT)?;
     let services = r.services.unwrap_or_default();
     let text = if args.json {
-        match serde_json::to_string_pretty(&services) {
-            Ok(s) => s + "\n",
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::code(exit::INTERNAL);
-            }
-        }
+        serde_json::to_string_pretty(&services)? + "\n"
     } else {
         let mut t = render(&services);
         if let Some(c) = &r.containment {
@@ -50,11 +42,10 @@ pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
     if args.check {
         let bad = unhealthy(&services);
         if !bad.is_empty() {
-            eprintln!("unhealthy: {}", bad.join("; "));
-            return exit::code(exit::UNHEALTHY);
+            return Err(Error::Unhealthy(bad));
         }
     }
-    exit::code(exit::OK)
+    Ok(exit::OK)
 }
 
 /// Why the set is not healthy; empty when every service is ready or

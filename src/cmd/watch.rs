@@ -5,21 +5,20 @@
 //! prints a new table after a blank line (`--json`: one JSON array per line).
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 
+use super::Outcome;
 use crate::cli::{Cli, StatusArgs};
-use crate::cmd::control::stream;
+use crate::cmd::client::stream;
 use crate::cmd::status::render;
 use crate::control::protocol::{Item, Request};
-use crate::exit;
 
 /// Clear the screen and go home.
 const CLEAR: &str = "\x1b[H\x1b[2J";
 
 /// Run `status --watch`.
-pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
+pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> Outcome {
     let tty = std::io::stdout().is_terminal();
     let _keys = if tty && std::io::stdin().is_terminal() {
         Keys::start()
@@ -29,7 +28,7 @@ pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let mut first = true;
     let req = Request::Status { watch: true };
-    let r = stream(cli, args.socket.as_deref(), &req, |item| {
+    stream(cli, args.socket.as_deref(), &req, |item| {
         let Item::Status { services } = item else {
             return true;
         };
@@ -46,8 +45,7 @@ pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> ExitCode {
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .is_ok()
-    });
-    exit::code(r.err().unwrap_or(exit::OK))
+    })
 }
 
 /// The terminal in non-canonical, no-echo, no-signal mode, and a thread that

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::protocol::{ActionResult, ErrorKind, Response};
 use super::serve::{gone, known, Context};
-use crate::supervisor::control::{Refusal, Request as Sup, Settled, Verb};
+use crate::supervisor::commands::{Refusal, Request as Sup, Settled, Verb};
 
 /// Perform `verb` on `name` and report. A replicated service's name acts on
 /// each copy in turn, each settled before the next (a rolling restart); `stop`

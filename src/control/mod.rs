@@ -30,46 +30,49 @@ pub(crate) mod stream;
 pub(crate) mod usage;
 pub(crate) mod watch;
 
-use crate::exit;
 use crate::plan::Plan;
 
-/// For `up`: claim the control socket of `plan`. `Ok(None)`: the default
-/// location cannot hold a socket (read-only or too long a path, as in a
-/// container with the config mounted read-only): warned, and `up` runs
-/// without one — supervising matters more. A configured path that fails, or
-/// a live `up` on it, is an error: printed, and its exit code returned.
-pub(crate) fn listen(plan: &Plan) -> Result<Option<bind::Bound>, u8> {
+/// Why `up` has no control socket.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ListenError {
+    /// No path for it.
+    #[error(transparent)]
+    Path(#[from] path::PathError),
+    /// The path cannot be claimed.
+    #[error(transparent)]
+    Bind(#[from] bind::BindError),
+}
+
+/// What [`listen`] got.
+#[derive(Debug)]
+pub(crate) enum Listening {
+    /// The socket, claimed.
+    On(bind::Bound),
+    /// The default place cannot hold a socket (read-only, or too long a path,
+    /// as in a container with the config mounted read-only): `up` runs
+    /// without one — supervising matters more — and warns with this.
+    Without(ListenError),
+}
+
+/// For `up`: claim the control socket of `plan`. A configured path that
+/// fails, or a live `up` on it, is an error.
+pub(crate) fn listen(plan: &Plan) -> Result<Listening, ListenError> {
     let configured = plan.settings.control_socket.as_deref();
-    let disabled = |e: &dyn std::fmt::Display| {
-        eprintln!(
-            "warning: no control socket ({e}); set [supervisor] control_socket to a writable path"
-        );
-    };
-    let path = match path::for_up(configured, &plan.config_path) {
-        Ok(p) => p,
-        Err(e) if configured.is_none() => {
-            disabled(&e);
-            return Ok(None);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(exit::CONFIG);
-        }
-    };
-    match bind::bind(&path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if configured.is_none() && unwritable(&e) => {
-            disabled(&e);
-            Ok(None)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(match e {
-                bind::BindError::InUse(_) => exit::ALREADY_RUNNING,
-                bind::BindError::NotSocket(_) => exit::CONFIG,
-                bind::BindError::Io(..) => exit::IO,
-            })
-        }
+    let claimed = path::for_up(configured, &plan.config_path)
+        .map_err(ListenError::from)
+        .and_then(|p| Ok(bind::bind(&p)?));
+    match claimed {
+        Ok(b) => Ok(Listening::On(b)),
+        Err(e) if configured.is_none() && tolerable(&e) => Ok(Listening::Without(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// At the default place: no path, or a place that cannot hold a socket.
+fn tolerable(e: &ListenError) -> bool {
+    match e {
+        ListenError::Path(_) => true,
+        ListenError::Bind(b) => unwritable(b),
     }
 }
 

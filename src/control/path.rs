@@ -43,13 +43,62 @@ pub(crate) fn defaults(canonical_config: &Path, runtime: Option<&Path>) -> Vec<P
     out
 }
 
+/// Why no socket path could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PathError {
+    /// The config file (whose place names the socket) cannot be found.
+    #[error("cannot find {}: {err}", config.display())]
+    NoConfig {
+        /// The config path.
+        config: PathBuf,
+        /// Why.
+        err: std::io::Error,
+    },
+    /// A client without a config to go by.
+    #[error("{0}\n  (run from the project directory, pass -c PATH, or --socket PATH)")]
+    ClientNoConfig(Box<PathError>),
+    /// The config cannot be read.
+    #[error("{0}")]
+    Unreadable(crate::plan::Problem),
+    /// `[supervisor] control_socket` is not a string, or the file not TOML.
+    #[error("{}: {why}", config.display())]
+    Setting {
+        /// The config path.
+        config: PathBuf,
+        /// What is wrong with it.
+        why: SettingError,
+    },
+    /// Longer than `sun_path` holds.
+    #[error("control socket path is {len} bytes, longer than the {MAX_PATH} a Unix socket allows: {}\n  (set a shorter [supervisor] control_socket)", path.display())]
+    TooLong {
+        /// The path.
+        path: PathBuf,
+        /// Its length in bytes.
+        len: usize,
+    },
+}
+
+/// What is wrong with `[supervisor] control_socket` as read by a client.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingError {
+    /// The file is not TOML.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// The value is not a string.
+    #[error("supervisor.control_socket: expected a string")]
+    NotAString,
+}
+
 /// The canonical form of the config path (it must exist).
-pub(crate) fn canonical(config: &Path) -> Result<PathBuf, String> {
-    std::fs::canonicalize(config).map_err(|e| format!("cannot find {}: {e}", config.display()))
+pub(crate) fn canonical(config: &Path) -> Result<PathBuf, PathError> {
+    std::fs::canonicalize(config).map_err(|err| PathError::NoConfig {
+        config: config.to_path_buf(),
+        err,
+    })
 }
 
 /// Where `up` listens: `configured` (already absolute), else the first default.
-pub(crate) fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf, String> {
+pub(crate) fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf, PathError> {
     let path = match configured {
         Some(p) => p.to_path_buf(),
         None => {
@@ -65,33 +114,37 @@ pub(crate) fn for_up(configured: Option<&Path>, config: &Path) -> Result<PathBuf
 /// `[supervisor] control_socket` read straight from the config text (the
 /// client does not build the whole Plan: its environment may lack the
 /// variables the services need), resolved against the config's directory.
-pub(crate) fn configured(text: &str, dir: &Path) -> Result<Option<PathBuf>, String> {
-    let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
+pub(crate) fn configured(text: &str, dir: &Path) -> Result<Option<PathBuf>, SettingError> {
+    let table: toml::Table = text.parse()?;
     let value = table
         .get("supervisor")
         .and_then(|s| s.get("control_socket"));
     match value {
         None => Ok(None),
         Some(toml::Value::String(s)) => Ok(Some(dir.join(s))),
-        Some(_) => Err("supervisor.control_socket: expected a string".into()),
+        Some(_) => Err(SettingError::NotAString),
     }
 }
 
 /// The sockets a client should try, preferred first.
-pub(crate) fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn for_client(
+    explicit: Option<&Path>,
+    config: &Path,
+) -> Result<Vec<PathBuf>, PathError> {
     if let Some(p) = explicit {
         return Ok(vec![p.to_path_buf()]);
     }
-    let canon = canonical(config).map_err(|e| {
-        format!("{e}\n  (run from the project directory, pass -c PATH, or --socket PATH)")
-    })?;
+    let canon = canonical(config).map_err(|e| PathError::ClientNoConfig(Box::new(e)))?;
     let dir = canon.parent().unwrap_or(Path::new("/"));
-    let text = crate::config::read_text(&canon).map_err(|p| p.to_string())?;
+    let text = crate::config::read_text(&canon).map_err(PathError::Unreadable)?;
     // A file that does not parse (an edit in progress, a `reload` about to
     // be refused for it) still names the default sockets: the running `up`
     // reports the problem itself.
     let set = match text.parse::<toml::Table>() {
-        Ok(_) => configured(&text, dir).map_err(|e| format!("{}: {e}", canon.display()))?,
+        Ok(_) => configured(&text, dir).map_err(|why| PathError::Setting {
+            config: canon.clone(),
+            why,
+        })?,
         Err(_) => None,
     };
     Ok(match set {
@@ -104,14 +157,14 @@ pub(crate) fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<P
 }
 
 /// A Unix socket path must fit in `sun_path`.
-pub(crate) fn check_len(path: &Path) -> Result<(), String> {
+pub(crate) fn check_len(path: &Path) -> Result<(), PathError> {
     use std::os::unix::ffi::OsStrExt;
-    let n = path.as_os_str().as_bytes().len();
-    if n > MAX_PATH {
-        return Err(format!(
-            "control socket path is {n} bytes, longer than the {MAX_PATH} a Unix socket allows: {}\n  (set a shorter [supervisor] control_socket)",
-            path.display()
-        ));
+    let len = path.as_os_str().as_bytes().len();
+    if len > MAX_PATH {
+        return Err(PathError::TooLong {
+            path: path.to_path_buf(),
+            len,
+        });
     }
     Ok(())
 }
@@ -166,13 +219,20 @@ mod tests {
         let dir = Path::new("/srv/app");
         let t = "[supervisor]\ncontrol_socket = \"run/uaol.sock\"\n";
         assert_eq!(
-            configured(t, dir),
-            Ok(Some(PathBuf::from("/srv/app/run/uaol.sock")))
+            configured(t, dir).ok(),
+            Some(Some(PathBuf::from("/srv/app/run/uaol.sock")))
         );
         let abs = "[supervisor]\ncontrol_socket = \"/tmp/x.sock\"\n";
-        assert_eq!(configured(abs, dir), Ok(Some(PathBuf::from("/tmp/x.sock"))));
-        assert_eq!(configured("[services.a]\ncommand = \"x\"\n", dir), Ok(None));
-        assert!(configured("[supervisor]\ncontrol_socket = 3\n", dir).is_err());
+        assert_eq!(
+            configured(abs, dir).ok(),
+            Some(Some(PathBuf::from("/tmp/x.sock")))
+        );
+        let none = configured("[services.a]\ncommand = \"x\"\n", dir);
+        assert_eq!(none.ok(), Some(None));
+        assert!(matches!(
+            configured("[supervisor]\ncontrol_socket = 3\n", dir),
+            Err(SettingError::NotAString)
+        ));
     }
 
     #[test]
@@ -180,6 +240,6 @@ mod tests {
         assert!(check_len(Path::new("/tmp/ok.sock")).is_ok());
         let long = format!("/{}", "x".repeat(200));
         let e = check_len(Path::new(&long)).unwrap_err();
-        assert!(e.contains("longer than"), "{e}");
+        assert!(e.to_string().contains("longer than"), "{e}");
     }
 }

@@ -22,7 +22,7 @@ use super::serve::{gone, Context};
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{self, LogFormat, Plan, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::control::{Request as Sup, Swap, Swapped, Verb};
+use crate::supervisor::commands::{Request as Sup, Swap, Swapped, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::graph;
 
@@ -93,7 +93,10 @@ impl Reloader {
     }
 
     /// The services `up` runs in `p` (`up A B`: those and their dependencies).
-    pub(crate) fn selected<'a>(&self, p: &'a Plan) -> Result<Vec<&'a ServicePlan>, String> {
+    pub(crate) fn selected<'a>(
+        &self,
+        p: &'a Plan,
+    ) -> Result<Vec<&'a ServicePlan>, graph::UnknownService> {
         let idx = graph::select(&p.services, &self.selection)?;
         Ok(idx.into_iter().map(|i| &p.services[i]).collect())
     }
@@ -115,7 +118,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     let new = r
         .load()
         .map_err(|p| refused(p.to_string(), p.exit_code()))?;
-    let bad = |e: String| refused(format!("{e}\n"), crate::exit::CONFIG);
+    let bad = |e: graph::UnknownService| refused(format!("{e}\n"), crate::exit::CONFIG);
     let (os, ns) = (
         r.selected(&old).map_err(bad)?,
         r.selected(&new).map_err(bad)?,

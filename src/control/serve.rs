@@ -16,7 +16,7 @@ use super::usage::{self, Usage};
 use crate::config::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::supervisor::control::{
+use crate::supervisor::commands::{
     Handle, Health, HistLine, Request as Sup, ServiceStatus, Snapshot, Verb,
 };
 use crate::supervisor::events::Bus;
@@ -235,7 +235,7 @@ pub(crate) async fn history(
     ctx.control.send(req).await.map_err(|_| gone())?;
     rx.await
         .map_err(|_| gone())?
-        .map_err(|e| Response::error(ErrorKind::UnknownService, e))
+        .map_err(|e| Response::error(ErrorKind::UnknownService, e.to_string()))
 }
 
 async fn logs(ctx: &Context, names: &[String], lines: usize) -> Result<Response, Response> {

@@ -24,6 +24,7 @@ use super::bind::Bound;
 use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
 use super::serve::{answer, Context};
 use crate::exit;
+use crate::supervisor::runtime::{self, NoRuntime};
 use crate::supervisor::Supervisor;
 
 /// At most this many connections are open at once; one more is refused at once.
@@ -52,17 +53,8 @@ pub(crate) fn run_reloading(
     mut bound: Option<Bound>,
     ctx: Context,
     hangups: Option<UnboundedReceiver<()>>,
-) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::INTERNAL;
-        }
-    };
+) -> Result<u8, NoRuntime> {
+    let rt = runtime::current_thread()?;
     let std = bound.as_mut().and_then(|b| b.listener.take());
     let path = bound.as_ref().map(|b| b.path().display().to_string());
     let code = rt.block_on(async move {
@@ -97,7 +89,7 @@ pub(crate) fn run_reloading(
     });
     drop(rt);
     drop(bound);
-    code
+    Ok(code)
 }
 
 /// Reload on each hangup, one at a time (pending forever without any).

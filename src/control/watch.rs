@@ -20,7 +20,7 @@ use tokio::time::{sleep_until, Instant};
 use super::act::act;
 use super::reload::{reload, Reloader};
 use super::serve::Context;
-use crate::supervisor::control::Verb;
+use crate::supervisor::commands::Verb;
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::state::StateKind;
 use crate::watch::debounce::{Debounce, Trigger};

@@ -38,11 +38,17 @@ use super::state::Exit;
 use crate::plan::Contain;
 
 #[cfg(target_os = "linux")]
-pub(crate) use super::contain_init::entry as init_entry;
+pub(crate) use super::contain_init::{entry as init_entry, InternalArgument};
+
+/// No namespace init outside Linux: never given.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, thiserror::Error)]
+#[error("no namespace init outside Linux")]
+pub(crate) enum InternalArgument {}
 
 /// No namespace init outside Linux: never our hidden mode.
 #[cfg(not(target_os = "linux"))]
-pub fn init_entry(_args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {
+pub fn init_entry(_args: &[std::ffi::OsString]) -> Option<Result<u8, InternalArgument>> {
     None
 }
 
@@ -104,18 +110,27 @@ struct Active {
 static ACTIVE: OnceLock<Active> = OnceLock::new();
 static LOST: AtomicBool = AtomicBool::new(false);
 
-/// [`enter`] for `up` and `run`: the exit code to end with when refused.
-pub(crate) fn enter_or_exit(setting: Contain) -> Result<Mode, u8> {
-    enter(setting).map_err(|e| {
-        eprintln!("error: {e} (set [supervisor] contain = \"auto\" or \"none\" to run without)");
-        crate::exit::CONFIG
-    })
+/// Why the kernel refused a namespace, as the sentence `check` and `status`
+/// show (it may come from a forked trial child over a pipe: text, not errno).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct NamespaceRefusal(pub(crate) String);
+
+impl From<String> for NamespaceRefusal {
+    fn from(why: String) -> NamespaceRefusal {
+        NamespaceRefusal(why)
+    }
 }
+
+/// `contain = "pidns"`, and the kernel refused it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("contain = \"pidns\", but {0}")]
+pub(crate) struct PidnsRefused(pub(crate) NamespaceRefusal);
 
 /// Choose and set up the containment for this process. Call once, on the
 /// thread that will spawn the services, before any other thread exists.
 /// `Err` only for `contain = "pidns"` when the kernel refuses.
-pub(crate) fn enter(setting: Contain) -> Result<Mode, String> {
+pub(crate) fn enter(setting: Contain) -> Result<Mode, PidnsRefused> {
     if let Some(a) = ACTIVE.get() {
         return Ok(a.mode.clone());
     }
@@ -124,8 +139,8 @@ pub(crate) fn enter(setting: Contain) -> Result<Mode, String> {
         _ if std::process::id() == 1 => (Mode::Pid1, None, None),
         _ => match new_namespace() {
             Ok((userns, pid, exit)) => (Mode::Pidns { userns }, Some(pid), Some(exit)),
-            Err(why) if setting == Contain::Auto => (Mode::Fallback(why), None, None),
-            Err(why) => return Err(format!("contain = \"pidns\", but {why}")),
+            Err(why) if setting == Contain::Auto => (Mode::Fallback(why.0), None, None),
+            Err(why) => return Err(PidnsRefused(why)),
         },
     };
     let _ = ACTIVE.set(Active {
@@ -137,14 +152,14 @@ pub(crate) fn enter(setting: Contain) -> Result<Mode, String> {
 }
 
 /// What [`enter`] would choose, without changing this process (for `check`).
-pub(crate) fn probe(setting: Contain) -> Result<Mode, String> {
+pub(crate) fn probe(setting: Contain) -> Result<Mode, PidnsRefused> {
     let mode = match setting {
         Contain::None => Mode::Off,
         _ if std::process::id() == 1 => Mode::Pid1,
         _ => match sys::trial(!is_root()) {
             Ok(()) => Mode::Pidns { userns: !is_root() },
-            Err(why) if setting == Contain::Auto => Mode::Fallback(why),
-            Err(why) => return Err(format!("contain = \"pidns\", but {why}")),
+            Err(why) if setting == Contain::Auto => Mode::Fallback(why.0),
+            Err(why) => return Err(PidnsRefused(why)),
         },
     };
     Ok(mode)
@@ -154,7 +169,7 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-fn new_namespace() -> Result<(bool, i32, oneshot::Receiver<Exit>), String> {
+fn new_namespace() -> Result<(bool, i32, oneshot::Receiver<Exit>), NamespaceRefusal> {
     let userns = !is_root();
     if userns {
         // A user namespace cannot be left again: enter it only once a forked
@@ -163,7 +178,7 @@ fn new_namespace() -> Result<(bool, i32, oneshot::Receiver<Exit>), String> {
         sys::trial(true)?;
         sys::new_userns()?;
     }
-    let reaper = reaper::global()?;
+    let reaper = reaper::global().map_err(|e| e.to_string())?;
     let waker = reaper
         .waker()
         .map_err(|e| format!("cannot share the reaper's wake socket: {e}"))?;

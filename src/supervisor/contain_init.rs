@@ -22,13 +22,17 @@
 //! it needs comes back from the page cache on the next touch (issue 17).
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use super::contain_sys::INIT_ARG;
 
+/// The init's argument, given by hand (only `contain` may exec us so).
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is internal to uaol-supervisor", INIT_ARG)]
+pub(crate) struct InternalArgument;
+
 /// If `args` ask for the namespace init, run it (never returns normally
 /// while the namespace lives); `None` for every other command line.
-pub(crate) fn entry(args: &[OsString]) -> Option<ExitCode> {
+pub(crate) fn entry(args: &[OsString]) -> Option<Result<u8, InternalArgument>> {
     if args.get(1).is_none_or(|a| a != INIT_ARG) {
         return None;
     }
@@ -39,11 +43,8 @@ pub(crate) fn entry(args: &[OsString]) -> Option<ExitCode> {
     // SAFETY: getpid takes no arguments.
     let pid = unsafe { libc::getpid() };
     match fd {
-        Some(fd) if pid == 1 => Some(ExitCode::from(run(fd))),
-        _ => {
-            eprintln!("error: `{INIT_ARG}` is internal to uaol-supervisor");
-            Some(ExitCode::from(crate::exit::USAGE))
-        }
+        Some(fd) if pid == 1 => Some(Ok(run(fd))),
+        _ => Some(Err(InternalArgument)),
     }
 }
 

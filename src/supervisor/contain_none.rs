@@ -4,26 +4,28 @@
 
 use std::os::fd::OwnedFd;
 
+use super::contain::NamespaceRefusal;
+
 const WHY: &str = "PID namespaces exist only on Linux";
 
-/// Refused: no user namespaces here.
-pub fn new_userns() -> Result<(), String> {
-    Err(WHY.into())
+/// PidnsRefused: no user namespaces here.
+pub fn new_userns() -> Result<(), NamespaceRefusal> {
+    Err(NamespaceRefusal(WHY.into()))
 }
 
-/// Refused: no PID namespaces here.
-pub fn spawn_init(_waker: &OwnedFd, _userns: bool) -> Result<i32, String> {
-    Err(WHY.into())
+/// PidnsRefused: no PID namespaces here.
+pub fn spawn_init(_waker: &OwnedFd, _userns: bool) -> Result<i32, NamespaceRefusal> {
+    Err(NamespaceRefusal(WHY.into()))
 }
 
-/// Refused: no PID namespaces here.
-pub fn join(_init: i32) -> Result<(), String> {
-    Err(WHY.into())
+/// PidnsRefused: no PID namespaces here.
+pub fn join(_init: i32) -> Result<(), NamespaceRefusal> {
+    Err(NamespaceRefusal(WHY.into()))
 }
 
-/// Refused: no PID namespaces here.
-pub fn trial(_userns: bool) -> Result<(), String> {
-    Err(WHY.into())
+/// PidnsRefused: no PID namespaces here.
+pub fn trial(_userns: bool) -> Result<(), NamespaceRefusal> {
+    Err(NamespaceRefusal(WHY.into()))
 }
 
 /// Mark descriptors 3..=`max` close-on-exec. Async-signal-safe.

@@ -20,16 +20,18 @@ use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use super::contain::NamespaceRefusal;
+
 /// The argument that makes our binary the namespace init (see `contain_init.rs`).
 pub(super) const INIT_ARG: &str = "__pidns-init";
 
 /// Put this process in a user namespace mapping our euid/egid to themselves.
-pub(super) fn new_userns() -> Result<(), String> {
+pub(super) fn new_userns() -> Result<(), NamespaceRefusal> {
     // SAFETY: geteuid/getegid cannot fail and take no pointers.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     // SAFETY: unshare takes a flag word; no pointers.
     if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
-        return Err(userns_refused(&io::Error::last_os_error()));
+        return Err(userns_refused(&io::Error::last_os_error()).into());
     }
     let map = |file: &str, text: String| {
         fs::write(format!("/proc/self/{file}"), text)
@@ -37,7 +39,8 @@ pub(super) fn new_userns() -> Result<(), String> {
     };
     map("uid_map", format!("{uid} {uid} 1"))?;
     map("setgroups", "deny".into())?;
-    map("gid_map", format!("{gid} {gid} 1"))
+    map("gid_map", format!("{gid} {gid} 1"))?;
+    Ok(())
 }
 
 fn userns_refused(e: &io::Error) -> String {
@@ -84,7 +87,7 @@ impl Exec {
 
 /// Clone + exec the namespace init, which keeps `waker` (the reaper's wake
 /// socket) open. Returns its pid as we see it.
-pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, String> {
+pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, NamespaceRefusal> {
     let exec = Exec::new(waker.as_raw_fd());
     let mut argv: Vec<*const libc::c_char> = exec.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -108,7 +111,7 @@ pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, String> {
         unsafe { init_child(&exec, &argv, &envp, waker.as_raw_fd(), err_w.as_raw_fd()) }
     }
     if pid < 0 {
-        return Err(pidns_refused(&io::Error::last_os_error(), userns));
+        return Err(pidns_refused(&io::Error::last_os_error(), userns).into());
     }
     drop(err_w);
     let mut errno = [0u8; 4];
@@ -117,7 +120,8 @@ pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, String> {
         _ => Err(format!(
             "cannot start the namespace init (/proc/self/exe): {}",
             io::Error::from_raw_os_error(i32::from_ne_bytes(errno))
-        )),
+        )
+        .into()),
     }
 }
 
@@ -187,7 +191,7 @@ pub(super) fn close_range_cloexec_works() -> bool {
 }
 
 /// Make this thread's future children land in `init`'s PID namespace.
-pub(super) fn join(init: i32) -> Result<(), String> {
+pub(super) fn join(init: i32) -> Result<(), NamespaceRefusal> {
     let ns = fs::File::open(format!("/proc/{init}/ns/pid"))
         .map_err(|e| format!("cannot open the new PID namespace: {e}"))?;
     // SAFETY: setns takes a descriptor we own for the duration of the call.
@@ -195,26 +199,27 @@ pub(super) fn join(init: i32) -> Result<(), String> {
         return Err(format!(
             "cannot enter the new PID namespace: {}",
             io::Error::last_os_error()
-        ));
+        )
+        .into());
     }
     Ok(())
 }
 
 /// For `check`: would [`new_userns`] (when `userns`) and a PID namespace work?
 /// Tried in a forked child, so this process stays as it is.
-pub(super) fn trial(userns: bool) -> Result<(), String> {
+pub(super) fn trial(userns: bool) -> Result<(), NamespaceRefusal> {
     let (r, w) = cloexec_pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
     // SAFETY: fork; the child below only makes system calls and allocates
     // (`check` is single-threaded when it asks), then `_exit`s.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(format!("cannot fork: {}", io::Error::last_os_error()));
+        return Err(format!("cannot fork: {}", io::Error::last_os_error()).into());
     }
     if pid == 0 {
         drop(r);
         let msg = match trial_child(userns) {
             Ok(()) => TRIAL_OK.to_owned(),
-            Err(e) => e,
+            Err(e) => e.0,
         };
         // SAFETY: writing our own buffer to our own pipe, then leaving.
         unsafe {
@@ -230,17 +235,15 @@ pub(super) fn trial(userns: bool) -> Result<(), String> {
     unsafe { libc::waitpid(pid, &mut status, 0) };
     match &buf[..n] {
         b if b == TRIAL_OK.as_bytes() => Ok(()),
-        [] => Err(format!(
-            "the namespace trial ended abnormally (wait status {status})"
-        )),
-        b => Err(String::from_utf8_lossy(b).into_owned()),
+        [] => Err(format!("the namespace trial ended abnormally (wait status {status})").into()),
+        b => Err(String::from_utf8_lossy(b).into_owned().into()),
     }
 }
 
 /// What a successful trial child writes (an empty pipe means it died).
 const TRIAL_OK: &str = "ok";
 
-fn trial_child(userns: bool) -> Result<(), String> {
+fn trial_child(userns: bool) -> Result<(), NamespaceRefusal> {
     if userns {
         new_userns()?;
     }
@@ -260,7 +263,7 @@ fn trial_child(userns: bool) -> Result<(), String> {
         unsafe { libc::_exit(0) }
     }
     if pid < 0 {
-        return Err(pidns_refused(&io::Error::last_os_error(), userns));
+        return Err(pidns_refused(&io::Error::last_os_error(), userns).into());
     }
     let mut status = 0;
     // SAFETY: waiting for the child we just cloned.

@@ -14,6 +14,8 @@
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, OnceLock};
 
+use super::contain::NamespaceRefusal;
+
 type Job = Box<dyn FnOnce() + Send>;
 
 static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
@@ -21,8 +23,8 @@ static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 /// Start the forking thread and run `setup` on it first (the namespace init
 /// and `setns`); the thread stays only if `setup` succeeds.
 pub(super) fn start<T: Send + 'static>(
-    setup: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
+    setup: impl FnOnce() -> Result<T, NamespaceRefusal> + Send + 'static,
+) -> Result<T, NamespaceRefusal> {
     let (jobs, rx) = mpsc::channel::<Job>();
     let (done, result) = mpsc::channel();
     std::thread::Builder::new()
@@ -44,7 +46,7 @@ pub(super) fn start<T: Send + 'static>(
         .map_err(|e| format!("cannot start the spawner thread: {e}"))?;
     let r = result
         .recv()
-        .map_err(|_| "the spawner thread died".to_owned())??;
+        .map_err(|_| NamespaceRefusal("the spawner thread died".to_owned()))??;
     let _ = SPAWNER.set(Mutex::new(jobs));
     Ok(r)
 }

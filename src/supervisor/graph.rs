@@ -33,10 +33,20 @@ pub(crate) enum Gate {
     Blocked(String),
 }
 
+/// A name given to [`select`] that is no service of the Plan.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown service `{name}` (services: {})", known.join(", "))]
+pub(crate) struct UnknownService {
+    /// The name asked for.
+    pub name: String,
+    /// Every service of the Plan.
+    pub known: Vec<String>,
+}
+
 /// The services to run, in plan (start) order: `names` and everything they
 /// depend on, or all when `names` is empty; a replicated service's name is
 /// every copy. Unknown names are an error.
-pub(crate) fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, String> {
+pub(crate) fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>, UnknownService> {
     if names.is_empty() {
         return Ok((0..all.len()).collect());
     }
@@ -53,11 +63,11 @@ pub(crate) fn select(all: &[ServicePlan], names: &[String]) -> Result<Vec<usize>
             Some(i) => stack.push(i),
             None if !copies(n).is_empty() => stack.extend(copies(n)),
             None => {
-                let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-                return Err(format!(
-                    "unknown service `{n}` (services: {})",
-                    known.join(", ")
-                ));
+                let known = all.iter().map(|s| s.name.clone()).collect();
+                return Err(UnknownService {
+                    name: n.clone(),
+                    known,
+                });
             }
         }
     }

@@ -28,7 +28,7 @@ impl Engine {
         let plan = Arc::clone(&self.units[i].plan);
         let child = match spawn::service(&self.reaper, &plan) {
             Ok(c) => c,
-            Err(e) => return self.feed(i, Event::SpawnFailed(e)),
+            Err(e) => return self.feed(i, Event::SpawnFailed(e.to_string())),
         };
         let pid = child.pid;
         let log_re = match plan.ready.as_ref().map(|r| &r.probe) {
@@ -94,7 +94,7 @@ impl Engine {
                         svc: i,
                         pid,
                         status,
-                        error,
+                        error: error.to_string(),
                     });
                     return;
                 }

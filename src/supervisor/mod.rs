@@ -13,13 +13,14 @@
 //!   [`signals`], [`trace`]: the mechanisms; [`child_setup`]: a service's
 //!   user, limits, umask and nice, applied between fork and exec;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
-//!   [`runtime`]: the one `select!` loop around it; [`control`] (+ `requests`,
+//!   [`runtime`]: the one `select!` loop around it; [`commands`] (+ `requests`,
 //!   `tickets`, `swap`): requests, reloads, commands answered once settled, and
 //!   health for `run` and the control socket; [`events`]: what the engine publishes.
 
 pub(crate) mod adopted;
 pub(crate) mod child_setup;
 pub(crate) mod chunk;
+pub(crate) mod commands;
 pub(crate) mod contain;
 #[cfg(target_os = "linux")]
 mod contain_init;
@@ -29,7 +30,6 @@ mod contain_sys;
 #[cfg(target_os = "linux")]
 mod contain_sys;
 mod contain_thread;
-pub(crate) mod control;
 pub(crate) mod engine;
 pub(crate) mod events;
 mod forkexec;
@@ -51,6 +51,7 @@ mod schedule;
 pub(crate) mod signals;
 pub(crate) mod sink;
 pub(crate) mod spawn;
+mod spawn_error;
 pub(crate) mod state;
 mod swap;
 pub(crate) mod tail;
@@ -60,7 +61,7 @@ pub(crate) mod trace;
 pub(crate) mod visible;
 pub(crate) mod waiting;
 
-pub(crate) use control::{Handle, Request};
+pub(crate) use commands::{Handle, Request};
 pub(crate) use runtime::{Options, Supervisor};
 
 #[cfg(test)]

@@ -46,12 +46,17 @@ pub(crate) struct Reaper {
     waker: UnixStream,
 }
 
-static REAPER: OnceLock<Result<Arc<Reaper>, String>> = OnceLock::new();
+static REAPER: OnceLock<Result<Arc<Reaper>, ReaperError>> = OnceLock::new();
+
+/// The reaper could not start (no socket pair, no SIGCHLD handler, no thread).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot start the reaper: {0}")]
+pub(crate) struct ReaperError(Arc<io::Error>);
 
 /// The reaper, started on first use.
-pub(crate) fn global() -> Result<Arc<Reaper>, String> {
+pub(crate) fn global() -> Result<Arc<Reaper>, ReaperError> {
     REAPER
-        .get_or_init(|| start().map_err(|e| format!("cannot start the reaper: {e}")))
+        .get_or_init(|| start().map_err(|e| ReaperError(Arc::new(e))))
         .clone()
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::control::{Health, HistLine, Request, ServiceStatus, Snapshot};
+use super::commands::{Health, HistLine, NoService, Request, ServiceStatus, Snapshot};
 use super::engine::{Engine, StopCause, SETTLE_UP};
 use super::state::State;
 
@@ -55,7 +55,7 @@ pub(super) fn on_request(engine: &mut Engine, req: Request) {
 }
 
 /// The last `lines` lines of `names` (all when empty), merged by order read.
-fn history(engine: &Engine, names: &[String], lines: usize) -> Result<Vec<HistLine>, String> {
+fn history(engine: &Engine, names: &[String], lines: usize) -> Result<Vec<HistLine>, NoService> {
     let which: Vec<usize> = if names.is_empty() {
         (0..engine.units.len()).collect()
     } else {
@@ -87,10 +87,10 @@ fn history(engine: &Engine, names: &[String], lines: usize) -> Result<Vec<HistLi
     Ok(all.split_off(skip))
 }
 
-fn find(engine: &Engine, name: &str) -> Result<usize, String> {
+fn find(engine: &Engine, name: &str) -> Result<usize, NoService> {
     engine
         .unit_named(name)
-        .ok_or_else(|| format!("no service `{name}`"))
+        .ok_or_else(|| NoService(name.to_owned()))
 }
 
 fn snapshot(engine: &Engine) -> Snapshot {

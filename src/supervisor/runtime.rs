@@ -5,7 +5,7 @@
 //! With nothing happening, every branch is parked: no polling, no CPU.
 //!
 //! Run it on a current-thread runtime on the thread that lives as long as the
-//! supervisor (see `spawn.rs` on `PR_SET_PDEATHSIG`); [`run_blocking`] does.
+//! supervisor (see `spawn.rs` on `PR_SET_PDEATHSIG`): [`current_thread`] builds it.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 
 use super::adopted;
-use super::control::{Handle, Health, Request};
+use super::commands::{Handle, Health, Request};
 use super::engine::{Engine, StopCause};
 use super::events::{self, Bus};
 use super::graph;
@@ -45,9 +45,34 @@ pub(crate) struct Options {
     pub os_signals: bool,
 }
 
+/// Why a supervisor cannot be prepared.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    /// A service asked for on the command line is not in the Plan.
+    #[error(transparent)]
+    UnknownService(#[from] graph::UnknownService),
+    /// The process-wide reaper did not start.
+    #[error(transparent)]
+    Reaper(#[from] reaper::ReaperError),
+}
+
+/// The tokio runtime did not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the runtime: {0}")]
+pub(crate) struct NoRuntime(#[from] std::io::Error);
+
+/// The one runtime builder: current-thread, with I/O and timers, run on the
+/// calling thread (see the module docs on why that thread matters).
+pub(crate) fn current_thread() -> Result<tokio::runtime::Runtime, NoRuntime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// A supervisor ready to run.
 pub(crate) struct Supervisor {
     plan: Arc<Plan>,
+    reaper: Arc<reaper::Reaper>,
     opts: Options,
     selected: Vec<usize>,
     control: mpsc::Receiver<Request>,
@@ -63,9 +88,10 @@ impl Supervisor {
         self.hangup = Some(tx);
     }
 
-    /// Prepare; fails on an unknown service name.
-    pub(crate) fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), String> {
+    /// Prepare; fails on an unknown service name, or without a reaper.
+    pub(crate) fn new(plan: Arc<Plan>, opts: Options) -> Result<(Handle, Supervisor), StartError> {
         let selected = graph::select(&plan.services, &opts.services)?;
+        let reaper = reaper::global()?;
         let (ctx, control) = mpsc::channel(16);
         let (health, hrx) = watch::channel(Health::default());
         let bus = events::bus();
@@ -80,6 +106,7 @@ impl Supervisor {
             handle,
             Supervisor {
                 plan,
+                reaper,
                 opts,
                 selected,
                 control,
@@ -94,6 +121,7 @@ impl Supervisor {
     pub(crate) async fn run(self) -> u8 {
         let Supervisor {
             plan,
+            reaper,
             opts,
             selected,
             mut control,
@@ -101,13 +129,6 @@ impl Supervisor {
             bus,
             hangup,
         } = self;
-        let reaper = match reaper::global() {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INTERNAL;
-            }
-        };
         tokio::spawn(super::contain::watch());
         let init = opts.init || std::process::id() == 1;
         spawn::raise_fd_limit();

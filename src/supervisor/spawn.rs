@@ -42,6 +42,8 @@ use super::contain_sys;
 use super::contain_thread;
 use super::forkexec::{self, Failure, Forked, Last, Spec, Stdio};
 use super::reaper::Reaper;
+use super::spawn_error::check_cwd;
+pub(crate) use super::spawn_error::SpawnError;
 use super::state::Exit;
 use crate::plan::{ExecContext, ServicePlan};
 
@@ -79,7 +81,7 @@ struct Why {
 impl Exec {
     /// Wait (asynchronously) for the exec: `Err` with the message naming the
     /// failed step. The child is reaped as usual (it exits 127).
-    pub(crate) async fn result(self) -> Result<(), String> {
+    pub(crate) async fn result(self) -> Result<(), SpawnError> {
         let Exec { status, why } = self;
         let rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(status) {
             Ok(rx) => rx,
@@ -105,14 +107,14 @@ impl Exec {
     }
 
     /// Wait for the exec, blocking.
-    fn wait(self) -> Result<(), String> {
+    fn wait(self) -> Result<(), SpawnError> {
         forkexec::wait_blocking(&self.status).map_err(|f| self.why.explain(f))
     }
 }
 
 /// Spawn the service with piped output; its exec is checked later
 /// ([`Child::exec`]), so this returns right after the fork.
-pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String> {
+pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, SpawnError> {
     check_cwd(&s.cwd)?;
     let argv: Vec<&OsStr> = match s.argv.is_empty() {
         true => vec![s.program.as_os_str()],
@@ -124,9 +126,13 @@ pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, String>
 
 /// Spawn a readiness probe `argv` with the service's env and cwd, output
 /// discarded; returns once it exec'd.
-pub(crate) fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result<Child, String> {
+pub(crate) fn probe(
+    reaper: &Reaper,
+    argv: &[String],
+    s: &ServicePlan,
+) -> Result<Child, SpawnError> {
     let Some(program) = argv.first() else {
-        return Err("empty exec readiness command".into());
+        return Err(SpawnError::EmptyCheck);
     };
     check_cwd(&s.cwd)?;
     let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
@@ -149,9 +155,9 @@ pub(crate) fn foreground(
     reaper: &Reaper,
     argv: &[std::ffi::OsString],
     env: &crate::plan::Env,
-) -> Result<Child, String> {
+) -> Result<Child, SpawnError> {
     let Some(program) = argv.first() else {
-        return Err("no command given".into());
+        return Err(SpawnError::NoCommand);
     };
     let args: Vec<&OsStr> = argv.iter().map(|a| a.as_os_str()).collect();
     let mut spec = spec(Path::new(program), &args, env.pairs(), None, Stdio::Inherit)?;
@@ -169,12 +175,10 @@ fn spec<'a>(
     env: impl Iterator<Item = (&'a str, &'a str)>,
     cwd: Option<&Path>,
     stdio: Stdio,
-) -> Result<Spec, String> {
-    let nul = |what: &str| {
-        format!(
-            "cannot start `{}`: its {what} contains a NUL byte",
-            program.display()
-        )
+) -> Result<Spec, SpawnError> {
+    let nul = |what| SpawnError::Nul {
+        program: program.to_path_buf(),
+        what,
     };
     let c = |b: &[u8]| CString::new(b);
     let envp = env
@@ -206,7 +210,7 @@ fn spec<'a>(
 
 /// Fork where `contain` says (the spawner thread inside a namespace), under
 /// the reaper's lock; the exec is still under way when this returns.
-fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, String> {
+fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, SpawnError> {
     spec.hook = super::child_setup::prepare(x);
     let why = Why {
         program: spec.program.to_string_lossy().into_owned(),
@@ -222,7 +226,7 @@ fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, Stri
     };
     let (forked, exit) = reaper
         .register(fork, |f: &Forked| f.pid)
-        .map_err(|e| describe(&why.program, why.cwd.as_deref(), &e))?;
+        .map_err(|e| SpawnError::starting(&why.program, why.cwd.as_deref(), e))?;
     Ok(Child {
         pid: forked.pid,
         stdout: forked.stdout,
@@ -237,12 +241,12 @@ fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, Stri
 
 impl Why {
     /// The spawn error for a step that failed in the child.
-    fn explain(&self, f: Failure) -> String {
+    fn explain(&self, f: Failure) -> SpawnError {
         let e = io::Error::from_raw_os_error(f.errno);
         let cwd = || self.cwd.as_deref().unwrap_or(Path::new(".")).display();
         let step = match f.step {
             forkexec::STEP_EXEC | forkexec::STEP_PARENT => {
-                return describe(&self.program, self.cwd.as_deref(), &e)
+                return SpawnError::starting(&self.program, self.cwd.as_deref(), e)
             }
             forkexec::STEP_SETPGID => "setpgid".to_owned(),
             forkexec::STEP_STDIO => "dup2 of stdio".to_owned(),
@@ -254,10 +258,10 @@ impl Why {
                 .and_then(|x| super::child_setup::step_name(x, n))
             {
                 Some(name) => name,
-                None => return describe(&self.program, self.cwd.as_deref(), &e),
+                None => return SpawnError::starting(&self.program, self.cwd.as_deref(), e),
             },
         };
-        format!("{step} failed in the child before exec: {e}")
+        SpawnError::ChildStep { step, err: e }
     }
 }
 
@@ -276,31 +280,6 @@ fn highest_fd() -> i32 {
                 .unwrap_or(1024)
         })
         .unwrap_or(1024)
-}
-
-fn check_cwd(cwd: &Path) -> Result<(), String> {
-    match std::fs::metadata(cwd) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(format!(
-            "working directory {} is not a directory",
-            cwd.display()
-        )),
-        Err(e) => Err(format!("working directory {}: {e}", cwd.display())),
-    }
-}
-
-fn describe(program: &str, cwd: Option<&Path>, e: &io::Error) -> String {
-    match e.kind() {
-        // A script whose `#!` interpreter is missing fails with ENOENT too.
-        io::ErrorKind::NotFound => crate::plan::explain_not_found(program, cwd),
-        io::ErrorKind::PermissionDenied => {
-            format!("permission denied executing `{program}` (is it executable?)")
-        }
-        _ if contain::lost() => format!(
-            "cannot start `{program}`: the PID namespace is gone (its init was killed): {e}"
-        ),
-        _ => format!("cannot execute `{program}`: {e}"),
-    }
 }
 
 /// The soft fd limit children get back (0 = unchanged).

@@ -17,16 +17,27 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::control::{Swap, Swapped};
+use super::commands::{Swap, Swapped};
 use super::engine::{policy, Engine, Unit};
 use super::graph::Graph;
 use super::sink::Record;
 use super::state::{Event, State};
 use crate::plan::ServicePlan;
 
+/// A reload that would make a running service depend on one that starts
+/// after it: the engine's order is fixed while `up` runs.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{service}` now depends on `{dependency}`, which starts after it: restart `up` to apply this order")]
+pub(crate) struct OrderChanged {
+    /// The kept service.
+    pub service: String,
+    /// Its new dependency.
+    pub dependency: String,
+}
+
 impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
-    pub(crate) fn swap(&mut self, s: Swap) -> Result<Swapped, String> {
+    pub(crate) fn swap(&mut self, s: Swap) -> Result<Swapped, OrderChanged> {
         self.check_order(&s)?;
         let index = |e: &Engine, n: &str| e.unit_named(n);
         let mut changed = Vec::new();
@@ -100,7 +111,7 @@ impl Engine {
     }
 
     /// Every kept service's dependencies must still come before it.
-    fn check_order(&self, s: &Swap) -> Result<(), String> {
+    fn check_order(&self, s: &Swap) -> Result<(), OrderChanged> {
         let index = |n: &str| self.unit_named(n);
         let added = |n: &str| s.added.iter().any(|a| a == n);
         for (i, u) in self.units.iter().enumerate().filter(|(_, u)| !u.retired) {
@@ -109,10 +120,10 @@ impl Engine {
             };
             for d in new.depends_on.iter().filter(|d| !added(&d.name)) {
                 if index(&d.name).is_none_or(|j| j >= i) {
-                    return Err(format!(
-                        "`{}` now depends on `{}`, which starts after it: restart `up` to apply this order",
-                        u.plan.name, d.name
-                    ));
+                    return Err(OrderChanged {
+                        service: u.plan.name.clone(),
+                        dependency: d.name.clone(),
+                    });
                 }
             }
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::control::{Handle, Request, Snapshot};
+use super::commands::{Handle, Request, Snapshot};
 use super::runtime::{Options, Supervisor};
 use crate::plan::*;
 

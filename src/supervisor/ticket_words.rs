@@ -3,7 +3,7 @@
 //! `restart flaky`". Another `impl Engine` block, apart from the mechanics
 //! in `tickets.rs`.
 
-use super::control::{Refusal, Settled, Verb};
+use super::commands::{Refusal, Settled, Verb};
 use super::engine::Engine;
 use super::state::State;
 use super::tickets::Command;

@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::control::{Refusal, Settled, Ticket, Verb};
+use super::commands::{Refusal, Settled, Ticket, Verb};
 use super::engine::{Engine, Timer, SETTLE_UP};
 use super::report;
 use super::state::{Event, State, StateKind};
@@ -66,6 +66,14 @@ pub(super) struct Command {
 /// At most this many schedule/advance rounds per wake-up (each round that
 /// made progress may enable the next; the chain is short in practice).
 const ROUNDS: usize = 64;
+
+/// Nothing to do: the service already is where the command would take it.
+#[derive(Debug, thiserror::Error)]
+#[error("`{service}` is already {kind}")]
+struct Already {
+    service: String,
+    kind: StateKind,
+}
 
 impl Engine {
     /// Accept a command; it is answered from [`Engine::settle`].
@@ -164,7 +172,7 @@ impl Engine {
             moved = true;
             match self.plan(cmd) {
                 Ok(steps) => cmd.steps = Some(steps),
-                Err(noop) => return (Some(Ok(self.settled(cmd, noop))), moved),
+                Err(noop) => return (Some(Ok(self.settled(cmd, noop.to_string()))), moved),
             }
         }
         loop {
@@ -194,10 +202,13 @@ impl Engine {
     }
 
     /// The steps of `cmd` from the states now, or why there is nothing to do.
-    fn plan(&mut self, cmd: &mut Command) -> Result<VecDeque<Step>, String> {
+    fn plan(&mut self, cmd: &mut Command) -> Result<VecDeque<Step>, Already> {
         let i = cmd.target;
         let kind = self.kind(i);
-        let already = || format!("`{}` is already {kind}", self.units[i].plan.name);
+        let already = || Already {
+            service: self.units[i].plan.name.clone(),
+            kind,
+        };
         match cmd.verb {
             Verb::Stop if kind.is_terminal() => Err(already()),
             Verb::Stop => Ok(VecDeque::from([Step::Stop(i)])),

@@ -50,7 +50,7 @@ fn a_failed_exec_arrives_after_the_spawn_and_the_child_is_reaped() {
     });
     let err = result.expect_err("exec of a 0644 file fails");
     assert_eq!(
-        err,
+        err.to_string(),
         format!(
             "permission denied executing `{}` (is it executable?)",
             s.program.display()

@@ -122,7 +122,7 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
                 .send(Request::Command {
-                    verb: crate::supervisor::control::Verb::Stop,
+                    verb: crate::supervisor::commands::Verb::Stop,
                     service: "only".into(),
                     ticket: tx,
                 })
@@ -138,7 +138,7 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
                 .send(Request::Command {
-                    verb: crate::supervisor::control::Verb::Start,
+                    verb: crate::supervisor::commands::Verb::Start,
                     service: "only".into(),
                     ticket: tx,
                 })

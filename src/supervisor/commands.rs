@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::events::Bus;
 use super::logs::Stream;
 use super::state::StateKind;
+use super::swap::OrderChanged;
 
 /// A control command on one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub(crate) enum Request {
         /// How many, in all.
         lines: usize,
         /// The answer.
-        reply: oneshot::Sender<Result<Vec<HistLine>, String>>,
+        reply: oneshot::Sender<Result<Vec<HistLine>, NoService>>,
     },
     /// `start` / `stop` / `restart` a service; the ticket is answered when
     /// it has settled (see `tickets.rs`).
@@ -92,8 +93,13 @@ pub(crate) enum Request {
     /// Stop everything and end (like SIGTERM).
     Shutdown,
     /// A reloaded Plan (see `swap.rs`); answered with what to restart.
-    Swap(Box<Swap>, oneshot::Sender<Result<Swapped, String>>),
+    Swap(Box<Swap>, oneshot::Sender<Result<Swapped, OrderChanged>>),
 }
+
+/// A name the engine does not supervise.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no service `{0}`")]
+pub(crate) struct NoService(pub String);
 
 /// The engine's answer to a [`Swap`].
 #[derive(Debug, Clone, PartialEq, Eq)]
