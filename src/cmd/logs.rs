@@ -6,10 +6,10 @@
 //! services — until Ctrl-C; a client that reads too slowly is told how many
 //! lines it lost (`lagged: N events dropped`) and never slows `up` down.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::UNIX_EPOCH;
 
-use super::Outcome;
+use super::{common, Outcome};
 use crate::cli::{Cli, LogsArgs};
 use crate::cmd::client::{call, stream, QUICK_TIMEOUT};
 use crate::control::protocol::{Item, Request};
@@ -25,7 +25,8 @@ pub(crate) fn run(cli: &Cli, args: &LogsArgs) -> Outcome {
         lines: args.lines,
         follow: args.follow,
     };
-    let json = args.json || matches!(cli.log_format, Some(crate::cli::LogFormat::Json));
+    // `--log-format json` too; never the config's (`logs` reads no config).
+    let json = args.json || common::log_format(cli, LogFormat::Pretty) == LogFormat::Json;
     let mut p = Printer::new(json);
     if args.follow {
         return stream(cli, args.socket.as_deref(), &req, |item| p.item(item));
@@ -48,8 +49,7 @@ struct Printer {
 
 impl Printer {
     fn new(json: bool) -> Printer {
-        let colour = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = common::colour();
         let format = if json {
             LogFormat::Json
         } else {

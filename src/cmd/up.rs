@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{common, warn, Outcome};
 use crate::cli::{Cli, UpArgs};
-use crate::control::reload::Reloader;
+use crate::control::reloader::Reloader;
 use crate::control::{self, Listening};
 use crate::error::Error;
 use crate::supervisor::signals::Signals;
@@ -42,7 +42,7 @@ pub(crate) fn run(cli: &Cli, args: &UpArgs) -> Outcome {
             None
         }
     };
-    let mut ctx = control::serve::Context::new(&plan, &handle);
+    let mut ctx = control::context::Context::new(&plan, &handle);
     let mut reloader = Reloader::new(Arc::clone(&plan), os_env);
     reloader.config = common::config_path(cli);
     reloader.log_format = cli.log_format.map(|_| plan.settings.log_format);

@@ -5,8 +5,8 @@
 
 use tokio::sync::oneshot;
 
+use super::context::{gone, known, Context};
 use super::protocol::{ActionResult, ErrorKind, Response};
-use super::serve::{gone, known, Context};
 use crate::supervisor::commands::{Refusal, Request as Sup, Settled, Verb};
 
 /// Perform `verb` on `name` and report. A replicated service's name acts on

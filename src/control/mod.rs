@@ -8,26 +8,30 @@
 //! `uaol-supervisor status` from the project directory just works.
 //!
 //! Layout: [`protocol`] (the wire types, pure), [`path`] (where the socket
-//! is), [`usage`] (process-group RSS/CPU with sysinfo), [`bind`] (stale/live
-//! socket handling, permissions, removal on exit), [`server`] (accept loop,
-//! peer check), [`serve`] (one request against the supervisor's handle),
+//! is), [`bind`] (stale/live socket handling, permissions, removal on exit),
+//! [`server`] (accept loop, peer check), [`context`] (what every handler
+//! shares: the supervisor's handle, the Plan's names and secrets),
+//! [`serve`] (one request against the supervisor's handle; process-group
+//! RSS/CPU from `supervisor::usage`),
 //! [`act`] (start/stop/restart: a command with a ticket to the engine, which
 //! plans the cascade from its one dependency graph and answers once settled),
-//! [`reload`] (read the configuration again, diff, probe, swap, apply),
+//! [`reload`] (read the configuration again, diff, probe, swap, apply; what
+//! it needs from `up`'s start is a [`reloader::Reloader`]),
 //! [`display`] (what a client shows is made inert), [`client`] (one request
 //! from a command).
 
 pub(crate) mod act;
 pub(crate) mod bind;
 pub(crate) mod client;
+pub(crate) mod context;
 pub(crate) mod display;
 pub(crate) mod path;
 pub(crate) mod protocol;
 pub(crate) mod reload;
+pub(crate) mod reloader;
 pub(crate) mod serve;
 pub(crate) mod server;
 pub(crate) mod stream;
-pub(crate) mod usage;
 pub(crate) mod watch;
 
 use crate::plan::Plan;

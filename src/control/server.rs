@@ -21,8 +21,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::bind::Bound;
+use super::context::Context;
 use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
-use super::serve::{answer, Context};
+use super::serve::answer;
 use crate::exit;
 use crate::supervisor::runtime::{self, NoRuntime};
 use crate::supervisor::Supervisor;

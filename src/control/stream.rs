@@ -25,8 +25,9 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::context::Context;
 use super::protocol::{Item, Request, Response};
-use super::serve::{history, names, views, Context};
+use super::serve::{history, names, views};
 use super::server::write_line;
 use crate::supervisor::chunk::split_lines;
 use crate::supervisor::events::Published;
@@ -56,10 +57,7 @@ pub(crate) fn spawn(
         Err(e) => return tracing::warn!("control socket: cannot hand over a stream: {e}"),
     };
     let run = move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        if let Ok(rt) = rt {
+        if let Ok(rt) = crate::supervisor::runtime::current_thread() {
             rt.block_on(async {
                 if let Ok(s) = UnixStream::from_std(std) {
                     serve(s, &ctx, req).await;

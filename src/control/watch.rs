@@ -18,8 +18,9 @@ use std::time::SystemTime;
 use tokio::time::{sleep_until, Instant};
 
 use super::act::act;
-use super::reload::{reload, Reloader};
-use super::serve::Context;
+use super::context::Context;
+use super::reload::reload;
+use super::reloader::Reloader;
 use crate::supervisor::commands::Verb;
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::state::StateKind;

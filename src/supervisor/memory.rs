@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::engine::{Engine, Timer};
 use super::state::{Event, State};
-use crate::control::usage;
+use super::usage;
 
 /// How often groups with a limit are sampled.
 pub(super) const INTERVAL: Duration = Duration::from_secs(2);

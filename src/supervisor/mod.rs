@@ -12,6 +12,8 @@
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
 //!   [`signals`], [`trace`]: the mechanisms; [`child_setup`]: a service's
 //!   user, limits, umask and nice, applied between fork and exec;
+//! - [`usage`]: a process group's RSS (the one reader, `statm`) and CPU, for
+//!   `max_memory` (`memory`) and `status`;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`commands`] (+ `requests`,
 //!   `tickets`, `swap`): requests, reloads, commands answered once settled, and
@@ -58,6 +60,7 @@ pub(crate) mod tail;
 mod ticket_words;
 mod tickets;
 pub(crate) mod trace;
+pub(crate) mod usage;
 pub(crate) mod visible;
 pub(crate) mod waiting;
 

@@ -139,10 +139,7 @@ where
         os_signals: false,
     };
     let (handle, sup) = Supervisor::new(plan(services), opts).expect("supervisor");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = super::runtime::current_thread().unwrap();
     let (code, t) = rt.block_on(async {
         tokio::time::timeout(limit, async {
             let sup = sup.run();

@@ -93,10 +93,7 @@ fn a_100mb_flood_is_relayed_and_does_not_starve_others() {
         os_signals: false,
     };
     let (h, sup) = Supervisor::new(plan(vec![flood, quiet]), opts).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::supervisor::runtime::current_thread().unwrap();
     let t = Instant::now();
     let code = rt.block_on(async {
         tokio::time::timeout(LIMIT, async {

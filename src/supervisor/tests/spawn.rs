@@ -22,10 +22,7 @@ fn not_executable(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    crate::supervisor::runtime::current_thread().unwrap()
 }
 
 #[test]

@@ -4,8 +4,11 @@
 //! and CPU% from two samples a short window apart. Sampled only while a
 //! `status` request is being served: there is no background sampling.
 //!
-//! The same membership scan serves `max_memory` ([`group_rss`]): the engine
-//! calls it every few seconds, only while a service with a limit is running.
+//! The same membership scan and the one RSS reader ([`rss_bytes`], from
+//! `/proc/<pid>/statm`) serve `max_memory` ([`group_rss`]): the engine calls
+//! it every few seconds, only while a service with a limit is running. Here,
+//! in the engine's layer, because the engine uses it; the control socket's
+//! `status` calls [`measure`].
 //!
 //! CPU time comes from the kernel in clock ticks (10 ms), so over the 200 ms
 //! window the resolution is 5 % of a core; good enough to tell idle from busy.
@@ -102,7 +105,7 @@ impl Sampler {
             .iter()
             .map(|&(p, _)| Pid::from_u32(p.unsigned_abs()))
             .collect();
-        let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
+        let kind = ProcessRefreshKind::nothing().with_cpu();
         self.sys
             .refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
         let procs = members
@@ -111,7 +114,7 @@ impl Sampler {
                 let p = self.sys.process(Pid::from_u32(pid.unsigned_abs()))?;
                 let proc = Proc {
                     pgid,
-                    rss: p.memory(),
+                    rss: rss_bytes(pid)?,
                     cpu_ms: p.accumulated_cpu_time(),
                 };
                 Some((pid, proc))
@@ -129,17 +132,27 @@ pub(crate) fn group_rss(groups: &[i32]) -> HashMap<i32, u64> {
     if groups.is_empty() {
         return out;
     }
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map_or(4096, |p| p as u64);
     for (pid, pgid) in members(groups) {
-        let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) else {
-            continue; // gone meanwhile
-        };
-        *out.entry(pgid).or_default() += resident_pages(&statm) * page;
+        // A process gone meanwhile counts nothing.
+        if let Some(rss) = rss_bytes(pid) {
+            *out.entry(pgid).or_default() += rss;
+        }
     }
     out
+}
+
+/// The one RSS reader: a process's resident set (bytes) from its `statm`;
+/// `None` when it is gone.
+pub(crate) fn rss_bytes(pid: i32) -> Option<u64> {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let page = *PAGE.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .map_or(4096, |p| p as u64)
+    });
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    Some(resident_pages(&statm) * page)
 }
 
 /// The resident page count of a `statm` line (its second field; pure).
@@ -230,10 +243,7 @@ mod tests {
     #[test]
     fn measures_this_process_group() {
         let me = nix::unistd::getpgrp().as_raw();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = super::super::runtime::current_thread().unwrap();
         let u = rt.block_on(measure(&[me], Duration::from_millis(50)));
         assert!(u[&me].rss_bytes > 0, "{u:?}");
         assert!(u[&me].processes >= 1);
