@@ -24,7 +24,7 @@ pub(crate) fn run(cli: &Cli, args: &CheckArgs) -> Outcome {
     }
     let plan = runnable(load_plan_quiet(cli)?)?;
     print!("{}", report(&plan));
-    let mode = contain::probe(plan.settings.contain).map_err(Error::ContainTrial)?;
+    let mode = contain::trial(plan.settings.contain).map_err(Error::ContainTrial)?;
     println!("\ncontainment: {}", mode.describe());
     match probe(&plan, args) {
         None => Ok(exit::OK),
@@ -56,7 +56,7 @@ fn run_json(cli: &Cli, args: &CheckArgs) -> u8 {
             return problems.exit_code();
         }
     };
-    let contained = contain::probe(plan.settings.contain);
+    let contained = contain::trial(plan.settings.contain);
     let probe = probe(&plan, args);
     let mut v = report_json(&plan);
     v["containment"] = match &contained {

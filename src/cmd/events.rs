@@ -7,7 +7,7 @@ use std::io::Write;
 
 use super::Outcome;
 use crate::cli::{Cli, EventsArgs};
-use crate::cmd::client::stream;
+use crate::cmd::remote::stream;
 use crate::control::protocol::{Item, Request};
 
 /// Run `events`.

@@ -11,7 +11,7 @@ use std::time::UNIX_EPOCH;
 
 use super::{common, Outcome};
 use crate::cli::{Cli, LogsArgs};
-use crate::cmd::client::{call, stream, QUICK_TIMEOUT};
+use crate::cmd::remote::{call, stream, QUICK_TIMEOUT};
 use crate::control::protocol::{Item, Request};
 use crate::plan::LogFormat;
 use crate::supervisor::format::Style;

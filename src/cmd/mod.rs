@@ -7,7 +7,6 @@
 use std::process::ExitCode;
 
 pub(crate) mod check;
-pub(crate) mod client;
 pub(crate) mod common;
 pub(crate) mod env;
 pub(crate) mod events;
@@ -15,10 +14,11 @@ pub(crate) mod export;
 pub(crate) mod logs;
 pub(crate) mod probe;
 pub(crate) mod reload;
+pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod up;
-pub(crate) mod watch;
+pub(crate) mod status_watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -37,9 +37,9 @@ pub(crate) fn dispatch(cli: Cli) -> ExitCode {
         Command::Probe(args) => probe::run(&cli, args),
         Command::Run(args) => run::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
-        Command::Restart(args) => client::verb(&cli, args, Verb::Restart),
-        Command::Stop(args) => client::verb(&cli, args, Verb::Stop),
-        Command::Start(args) => client::verb(&cli, args, Verb::Start),
+        Command::Restart(args) => remote::verb(&cli, args, Verb::Restart),
+        Command::Stop(args) => remote::verb(&cli, args, Verb::Stop),
+        Command::Start(args) => remote::verb(&cli, args, Verb::Start),
         Command::Logs(args) => logs::run(&cli, args),
         Command::Events(args) => events::run(&cli, args),
         Command::Reload(args) => reload::run(&cli, args),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Outcome;
 use crate::cli::{Cli, ReloadArgs};
-use crate::cmd::client::{answer_code, candidates, print_out};
+use crate::cmd::remote::{answer_code, candidates, print_out};
 use crate::control::client;
 use crate::control::protocol::{ReloadResult, Request};
 use crate::error::Error;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::Outcome;
 use crate::cli::{Cli, StatusArgs};
-use crate::cmd::client::{call, print_out, QUICK_TIMEOUT};
+use crate::cmd::remote::{call, print_out, QUICK_TIMEOUT};
 use crate::control::protocol::{Request, ServiceView};
 use crate::error::Error;
 use crate::exit;
@@ -17,7 +17,7 @@ use crate::supervisor::state::StateKind;
 /// Run `status`.
 pub(crate) fn run(cli: &Cli, args: &StatusArgs) -> Outcome {
     if args.watch {
-        return super::watch::run(cli, args);
+        return super::status_watch::run(cli, args);
     }
     let req = Request::Status { watch: false };
     let r = call(cli, args.socket.as_deref(), &req, QUICK_TIMEOUT)?;

@@ -2,7 +2,7 @@
 //! process group (a daemon that calls `setsid()`, then double-forks) is out of
 //! reach of the group signals, but as a child subreaper we are its parent once
 //! its own parent exits. After every service has stopped, any child of ours
-//! that the reaper does not know (not a service, probe or `run` command) is
+//! that the reaper does not know (not a service, readiness check or `run` command) is
 //! such an orphan: SIGTERM, then SIGKILL after a grace period, in rounds,
 //! because killing a daemon re-parents *its* children to us in turn. Without
 //! subreaper rights (not Linux) there is nothing to find. As PID 1 the

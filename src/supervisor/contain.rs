@@ -152,7 +152,7 @@ pub(crate) fn enter(setting: Contain) -> Result<Mode, PidnsRefused> {
 }
 
 /// What [`enter`] would choose, without changing this process (for `check`).
-pub(crate) fn probe(setting: Contain) -> Result<Mode, PidnsRefused> {
+pub(crate) fn trial(setting: Contain) -> Result<Mode, PidnsRefused> {
     let mode = match setting {
         Contain::None => Mode::Off,
         _ if std::process::id() == 1 => Mode::Pid1,

@@ -21,7 +21,7 @@ use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
 use super::spawn;
-use super::state::{step, Action, After, Ctx, Event, Exit, Policy, State, StateKind, Svc};
+use super::state::{step, Action, After, Event, Exit, Facts, Policy, State, StateKind, Svc};
 use super::waiting::GateWait;
 use crate::plan::ServicePlan;
 use crate::secret::Redactor;
@@ -253,7 +253,7 @@ impl Engine {
 
     /// Feed one event to service `i` and carry out what the state machine says.
     pub(crate) fn feed(&mut self, i: usize, e: Event) {
-        let cx = Ctx {
+        let cx = Facts {
             now: Instant::now(),
             jitter: self.jitter.sample(),
         };

@@ -24,7 +24,7 @@ pub(crate) struct Graph {
 
 /// Whether a service may start now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Gate {
+pub(crate) enum Clearance {
     /// Every dependency is satisfied.
     Go,
     /// Not yet.
@@ -114,25 +114,25 @@ impl Graph {
 
     /// May service `i` start, given every service's state and whether each has
     /// been started at least once?
-    pub(crate) fn gate(
+    pub(crate) fn clearance(
         &self,
         i: usize,
         names: &[&str],
         states: &[&State],
         started: &[bool],
-    ) -> Gate {
-        let mut gate = Gate::Go;
+    ) -> Clearance {
+        let mut clearance = Clearance::Go;
         for &(d, cond) in &self.deps[i] {
             match condition(cond, states[d], started[d]) {
-                Gate::Go => {}
-                Gate::Wait => gate = Gate::Wait,
-                Gate::Blocked(why) => {
+                Clearance::Go => {}
+                Clearance::Wait => clearance = Clearance::Wait,
+                Clearance::Blocked(why) => {
                     let c = cond.as_str();
-                    return Gate::Blocked(format!("dependency `{}` ({c}) {why}", names[d]));
+                    return Clearance::Blocked(format!("dependency `{}` ({c}) {why}", names[d]));
                 }
             }
         }
-        gate
+        clearance
     }
 
     /// The dependencies of `i` it is still waiting for (not yet satisfied,
@@ -146,7 +146,7 @@ impl Graph {
         self.deps[i]
             .iter()
             .copied()
-            .filter(|&(d, cond)| condition(cond, states[d], started[d]) == Gate::Wait)
+            .filter(|&(d, cond)| condition(cond, states[d], started[d]) == Clearance::Wait)
             .collect()
     }
 
@@ -228,17 +228,19 @@ fn reaches(deps: &[Vec<(usize, Condition)>], i: usize, target: &[bool]) -> bool 
 }
 
 /// One dependency condition against the dependency's current state.
-fn condition(cond: Condition, st: &State, started: bool) -> Gate {
+fn condition(cond: Condition, st: &State, started: bool) -> Clearance {
     use State as S;
     match (cond, st) {
-        (_, S::Failed { reason }) => Gate::Blocked(format!("failed: {reason}")),
-        (Condition::Started, _) if started => Gate::Go,
-        (Condition::Ready, S::Ready { .. } | S::Completed) => Gate::Go,
-        (Condition::Completed, S::Completed) => Gate::Go,
-        (Condition::Completed, S::Exited { status }) => Gate::Blocked(format!("ended ({status})")),
-        (_, S::Exited { status }) => Gate::Blocked(format!("ended ({status})")),
-        (_, S::Stopped) => Gate::Blocked("was stopped".into()),
-        _ => Gate::Wait,
+        (_, S::Failed { reason }) => Clearance::Blocked(format!("failed: {reason}")),
+        (Condition::Started, _) if started => Clearance::Go,
+        (Condition::Ready, S::Ready { .. } | S::Completed) => Clearance::Go,
+        (Condition::Completed, S::Completed) => Clearance::Go,
+        (Condition::Completed, S::Exited { status }) => {
+            Clearance::Blocked(format!("ended ({status})"))
+        }
+        (_, S::Exited { status }) => Clearance::Blocked(format!("ended ({status})")),
+        (_, S::Stopped) => Clearance::Blocked("was stopped".into()),
+        _ => Clearance::Wait,
     }
 }
 
@@ -318,19 +320,23 @@ mod tests {
             (Completed, &S::Completed, true, true),
         ];
         for (c, st, started, go) in rows {
-            assert_eq!(condition(c, st, started) == Gate::Go, go, "{c:?} {st:?}");
+            assert_eq!(
+                condition(c, st, started) == Clearance::Go,
+                go,
+                "{c:?} {st:?}"
+            );
         }
         assert!(matches!(
             condition(Completed, &failed, true),
-            Gate::Blocked(_)
+            Clearance::Blocked(_)
         ));
         assert!(matches!(
             condition(Completed, &exited, true),
-            Gate::Blocked(_)
+            Clearance::Blocked(_)
         ));
         assert!(matches!(
             condition(Started, &failed, true),
-            Gate::Blocked(_)
+            Clearance::Blocked(_)
         ));
     }
 }

@@ -111,7 +111,7 @@ pub(crate) fn status_is_2xx(head: &[u8]) -> bool {
 }
 
 async fn exec(argv: &[String], svc: &ServicePlan, reaper: &Reaper, limit: Duration) -> bool {
-    let child = match spawn::probe(reaper, argv, svc) {
+    let child = match spawn::readiness_exec(reaper, argv, svc) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(service = %svc.name, "readiness exec: {e}");
@@ -119,7 +119,7 @@ async fn exec(argv: &[String], svc: &ServicePlan, reaper: &Reaper, limit: Durati
         }
     };
     // Killed if this check is cancelled (the service exited or is stopping)
-    // or times out, so no probe outlives its check.
+    // or times out, so no check's process outlives its check.
     let guard = KillOnDrop(child.pid);
     let ok = match timeout(limit, child.exit).await {
         Ok(Ok(status)) => status == Exit::Code(0),
@@ -132,7 +132,7 @@ async fn exec(argv: &[String], svc: &ServicePlan, reaper: &Reaper, limit: Durati
     ok
 }
 
-/// SIGKILLs a probe's process group when dropped.
+/// SIGKILLs a readiness check's process group when dropped.
 struct KillOnDrop(i32);
 
 impl Drop for KillOnDrop {

@@ -4,7 +4,7 @@
 //! a PID-1 supervisor must also reap orphans it adopts (`waitpid(-1)`), which
 //! would steal tokio's statuses (tokio reaps per pid, via SIGCHLD or pidfd; containerd#9979
 //! is the same clash in Go). So services and
-//! readiness `exec` probes are forked by hand (`forkexec.rs`) and never
+//! readiness `exec` checks are forked by hand (`forkexec.rs`) and never
 //! waited on individually: a single
 //! process-wide reaper thread, woken by SIGCHLD through a self-pipe
 //! (signal-hook), loops `waitpid(-1, WNOHANG)`, routes the status of every pid

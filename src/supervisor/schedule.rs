@@ -4,7 +4,7 @@
 //! A second `impl Engine` block, kept apart from the per-service mechanics.
 
 use super::engine::{Engine, StopCause};
-use super::graph::Gate;
+use super::graph::Clearance;
 use super::report;
 use super::state::{Event, State};
 
@@ -27,10 +27,10 @@ impl Engine {
                 if self.units[i].plan.uses_database && !self.gate_open {
                     continue;
                 }
-                match self.gate(i) {
-                    Gate::Go => self.feed(i, Event::Start),
-                    Gate::Wait => continue,
-                    Gate::Blocked(why) => self.feed(i, Event::DependencyFailed(why)),
+                match self.clearance(i) {
+                    Clearance::Go => self.feed(i, Event::Start),
+                    Clearance::Wait => continue,
+                    Clearance::Blocked(why) => self.feed(i, Event::DependencyFailed(why)),
                 }
                 changed = true;
                 if self.stopping.is_some() {
@@ -47,13 +47,13 @@ impl Engine {
     /// is itself restarting must be ready again first), else hold. Returns
     /// whether anything changed.
     pub(super) fn backoff_elapsed(&mut self, i: usize) -> bool {
-        match self.gate(i) {
-            Gate::Go => {
+        match self.clearance(i) {
+            Clearance::Go => {
                 self.units[i].held = false;
                 self.feed(i, Event::BackoffElapsed);
                 true
             }
-            Gate::Wait => {
+            Clearance::Wait => {
                 if !std::mem::replace(&mut self.units[i].held, true) {
                     let what = self
                         .waiting_for(i)
@@ -63,7 +63,7 @@ impl Engine {
                 }
                 false
             }
-            Gate::Blocked(why) => {
+            Clearance::Blocked(why) => {
                 self.units[i].held = false;
                 self.feed(i, Event::DependencyFailed(why));
                 true
@@ -71,11 +71,11 @@ impl Engine {
         }
     }
 
-    fn gate(&self, i: usize) -> Gate {
+    fn clearance(&self, i: usize) -> Clearance {
         let names: Vec<&str> = self.units.iter().map(|u| u.plan.name.as_str()).collect();
         let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
         let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
-        self.graph.gate(i, &names, &states, &started)
+        self.graph.clearance(i, &names, &states, &started)
     }
 
     /// Begin stopping everything (idempotent).

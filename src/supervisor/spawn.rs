@@ -1,8 +1,8 @@
-//! Spawning a service (or a readiness `exec` probe): mechanism only, no policy.
+//! Spawning a service (or a readiness `exec` check): mechanism only, no policy.
 //!
 //! Each child gets: exactly the Plan's environment (the resolved pairs as its
 //! whole `envp` — nothing inherited), its `cwd`, stdin from /dev/null, stdout/stderr
-//! piped (or /dev/null for probes), its own process group (so a stop signal
+//! piped (or /dev/null for readiness checks), its own process group (so a stop signal
 //! reaches `npm → node` trees), an empty signal mask and default dispositions
 //! (tokio's signal handling must not leak into services), and on Linux
 //! `PR_SET_PDEATHSIG(SIGKILL)`, so a SIGKILLed supervisor takes its services
@@ -12,7 +12,7 @@
 //! done by the spawner thread (`contain_thread.rs`); both live as long as
 //! the supervisor does.
 //!
-//! Services and probes get descriptors 0, 1 and 2 only: whatever else the
+//! Services and readiness checks get descriptors 0, 1 and 2 only: whatever else the
 //! caller left open without close-on-exec (`up 7>/tmp/x`) is marked
 //! close-on-exec in the child. `run -- CMD` keeps them, like any wrapper.
 //!
@@ -22,7 +22,7 @@
 //! what it needs from the Plan and names failures. A service's spawn returns
 //! right after the fork: [`Child::exec`] says later whether the exec
 //! succeeded (`launch.rs` awaits it off the loop), so a restart does not wait
-//! for the child's exec and spawns at start overlap. Probes and `run -- CMD`
+//! for the child's exec and spawns at start overlap. Readiness checks and `run -- CMD`
 //! wait for it before returning (their callers want the error at once).
 
 use std::ffi::{CString, OsStr};
@@ -58,8 +58,8 @@ pub(crate) struct Child {
     pub stderr: Option<OwnedFd>,
     /// Resolves when the reaper has reaped it.
     pub exit: oneshot::Receiver<Exit>,
-    /// Whether its exec succeeded, still to be read (services only; probes
-    /// and `run` wait for it in [`probe`] / [`foreground`]).
+    /// Whether its exec succeeded, still to be read (services only; checks
+    /// and `run` wait for it in [`readiness_exec`] / [`foreground`]).
     pub exec: Option<Exec>,
 }
 
@@ -124,9 +124,9 @@ pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, SpawnEr
     start(reaper, spec, &s.exec)
 }
 
-/// Spawn a readiness probe `argv` with the service's env and cwd, output
+/// Spawn a readiness check's `argv` with the service's env and cwd, output
 /// discarded; returns once it exec'd.
-pub(crate) fn probe(
+pub(crate) fn readiness_exec(
     reaper: &Reaper,
     argv: &[String],
     s: &ServicePlan,

@@ -1,7 +1,7 @@
 //! The per-service lifecycle as data: [`State`] (variants carry their data),
 //! [`Event`], [`Action`], and ONE pure function [`step`] that decides every
 //! `(state, event)` pair — no clock, no I/O, no randomness of its own (the
-//! caller passes [`Ctx`]). The runtime feeds it events and executes the actions;
+//! caller passes [`Facts`]). The runtime feeds it events and executes the actions;
 //! the table tests in `state_tests.rs` pin each decision.
 //!
 //! ```text
@@ -77,7 +77,7 @@ impl Default for Svc {
 
 /// The outside facts a step may use.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ctx {
+pub(crate) struct Facts {
     /// The current time.
     pub now: Instant,
     /// A jitter sample in `[0, 1)`.
@@ -87,7 +87,7 @@ pub(crate) struct Ctx {
 /// The pure transition function: `(state, event) → (state, actions)`.
 /// Events that do not apply to the current state (stale timers, a readiness
 /// result for an older pid) leave it unchanged and do nothing.
-pub(crate) fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
+pub(crate) fn step(p: &Policy, mut s: Svc, e: Event, cx: Facts) -> (Svc, Vec<Action>) {
     use State as S;
     let state = std::mem::replace(&mut s.state, S::Pending);
     let (next, actions) = match (state, e) {
@@ -189,7 +189,7 @@ pub(crate) fn step(p: &Policy, mut s: Svc, e: Event, cx: Ctx) -> (Svc, Vec<Actio
 }
 
 /// Events while stopping: leader exit, group gone, deadline, kill, re-requests.
-fn stopping_step(p: &Policy, mut s: Svc, st: State, e: Event, cx: Ctx) -> (Svc, Vec<Action>) {
+fn stopping_step(p: &Policy, mut s: Svc, st: State, e: Event, cx: Facts) -> (Svc, Vec<Action>) {
     let State::Stopping {
         pid,
         deadline,
@@ -275,7 +275,7 @@ fn restarts(p: &Policy, success: bool) -> bool {
 /// check starts now; without one the run becomes ready when its exec has
 /// succeeded (`ReadyOk` from the launch task, like systemd's `Type=exec`),
 /// so a dependent never starts before a program that could not exec.
-fn spawned(p: &Policy, pid: i32, cx: Ctx) -> (State, Vec<Action>) {
+fn spawned(p: &Policy, pid: i32, cx: Facts) -> (State, Vec<Action>) {
     let actions = if p.has_ready {
         vec![Action::CheckReady { pid }]
     } else {
@@ -305,7 +305,7 @@ fn stopping_state(pid: i32, deadline: Instant, killed: bool, then: After) -> Sta
     }
 }
 
-fn stopping(p: &Policy, pid: i32, cx: Ctx, then: After) -> (State, Vec<Action>) {
+fn stopping(p: &Policy, pid: i32, cx: Facts, then: After) -> (State, Vec<Action>) {
     let at = cx.now + p.stop_timeout;
     (
         stopping_state(pid, at, false, then),
@@ -326,7 +326,7 @@ fn ended(
     s: &mut Svc,
     outcome: Outcome,
     ready_at: Option<Instant>,
-    cx: Ctx,
+    cx: Facts,
 ) -> (State, Vec<Action>) {
     let success = outcome == Outcome::Exit(Exit::Code(0));
     if p.oneshot && success {

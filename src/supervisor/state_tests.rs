@@ -28,8 +28,8 @@ fn policy() -> Policy {
     }
 }
 
-fn at(t0: Instant, ms: u64) -> Ctx {
-    Ctx {
+fn at(t0: Instant, ms: u64) -> Facts {
+    Facts {
         now: t0 + Duration::from_millis(ms),
         jitter: 0.5,
     }
@@ -42,7 +42,7 @@ fn svc(state: State) -> Svc {
     }
 }
 
-fn run(p: &Policy, state: State, e: Event, cx: Ctx) -> (State, Vec<Action>) {
+fn run(p: &Policy, state: State, e: Event, cx: Facts) -> (State, Vec<Action>) {
     let (s, a) = step(p, svc(state), e, cx);
     (s.state, a)
 }

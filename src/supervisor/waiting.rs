@@ -93,7 +93,7 @@ impl Engine {
             State::Backoff { .. } if u.held => {}
             State::Starting | State::Running { .. } => {
                 return u.plan.ready.as_ref().map(|r| {
-                    let what = self.redact.redact(&probe(&r.probe)).into_owned();
+                    let what = self.redact.redact(&check_words(&r.probe)).into_owned();
                     format!("its readiness check ({what})")
                 });
             }
@@ -127,7 +127,7 @@ impl Engine {
 
 /// A readiness check in a few words (an exec check by its program only: its
 /// arguments may carry secrets).
-fn probe(p: &ReadyProbe) -> String {
+fn check_words(p: &ReadyProbe) -> String {
     match p {
         ReadyProbe::Tcp(a) => format!("tcp {a}"),
         ReadyProbe::Http(u) => format!("http {u}"),

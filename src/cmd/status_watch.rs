@@ -10,7 +10,7 @@ use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 
 use super::Outcome;
 use crate::cli::{Cli, StatusArgs};
-use crate::cmd::client::stream;
+use crate::cmd::remote::stream;
 use crate::cmd::status::render;
 use crate::control::protocol::{Item, Request};
 
