@@ -17,8 +17,8 @@ pub(crate) mod reload;
 pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod status;
-pub(crate) mod up;
 pub(crate) mod status_watch;
+pub(crate) mod up;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;

@@ -120,10 +120,7 @@ type Flow = Result<(), Option<Response>>;
 impl Stream {
     async fn events(&mut self, ctx: &Context) -> Flow {
         loop {
-            let first = self.next(ctx).await;
-            let mut batch = vec![first];
-            self.drain(&mut batch);
-            for n in batch {
+            for n in self.batch(ctx).await {
                 match n {
                     Next::End => return Ok(()),
                     Next::Lagged(dropped) => self.write(&Item::Lagged { dropped }).await?,
@@ -159,10 +156,7 @@ impl Stream {
         }
         self.flush().await?;
         loop {
-            let first = self.next(ctx).await;
-            let mut batch = vec![first];
-            self.drain(&mut batch);
-            for n in batch {
+            for n in self.batch(ctx).await {
                 match n {
                     Next::End => return Ok(()),
                     Next::Lagged(dropped) => self.write(&Item::Lagged { dropped }).await?,
@@ -196,9 +190,7 @@ impl Stream {
             self.write(&Item::Status { services }).await?;
             self.flush().await?;
             loop {
-                let first = self.next(ctx).await;
-                let mut batch = vec![first];
-                self.drain(&mut batch);
+                let batch = self.batch(ctx).await;
                 if batch.iter().any(|n| matches!(n, Next::End)) {
                     return Ok(());
                 }
@@ -228,6 +220,14 @@ impl Stream {
             () = gone(&mut self.rd) => Next::End,
             _ = health.wait_for(|h| h.done) => Next::End,
         }
+    }
+
+    /// The next item (waiting for it) and whatever else is already waiting.
+    async fn batch(&mut self, ctx: &Context) -> Vec<Next> {
+        let first = self.next(ctx).await;
+        let mut batch = vec![first];
+        self.drain(&mut batch);
+        batch
     }
 
     /// Whatever else is already waiting (bounded), without waiting.

@@ -93,19 +93,9 @@ pub(super) fn spawn_init(waker: &OwnedFd, userns: bool) -> Result<i32, Namespace
     argv.push(std::ptr::null());
     let envp: [*const libc::c_char; 1] = [std::ptr::null()];
     let (err_r, err_w) = cloexec_pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack). The child runs only
-    // `init_child`, which makes async-signal-safe system calls on memory
-    // prepared above, then execs or `_exit`s.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
+    // SAFETY: the child runs only `init_child`, which makes async-signal-safe
+    // system calls on memory prepared above, then execs or `_exit`s.
+    let pid = unsafe { clone_newpid() };
     if pid == 0 {
         // SAFETY: see above; this never returns.
         unsafe { init_child(&exec, &argv, &envp, waker.as_raw_fd(), err_w.as_raw_fd()) }
@@ -247,17 +237,8 @@ fn trial_child(userns: bool) -> Result<(), NamespaceRefusal> {
     if userns {
         new_userns()?;
     }
-    // SAFETY: a fork-like clone whose child exits at once.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
+    // SAFETY: the child exits at once.
+    let pid = unsafe { clone_newpid() };
     if pid == 0 {
         // SAFETY: the child leaves at once.
         unsafe { libc::_exit(0) }
@@ -269,6 +250,26 @@ fn trial_child(userns: bool) -> Result<(), NamespaceRefusal> {
     // SAFETY: waiting for the child we just cloned.
     unsafe { libc::waitpid(pid as i32, &mut status, 0) };
     Ok(())
+}
+
+/// `clone(CLONE_NEWPID)` like a fork: 0 in the child (PID 1 of a new PID
+/// namespace), its pid in the parent, negative on failure (see errno).
+///
+/// # Safety
+/// As `fork`: the child may only make async-signal-safe calls until it
+/// execs or `_exit`s (no CLONE_VM, no new stack).
+unsafe fn clone_newpid() -> libc::c_long {
+    // SAFETY: the caller upholds the fork rules above.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    }
 }
 
 fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {

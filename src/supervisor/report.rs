@@ -72,16 +72,9 @@ pub(super) fn transition(u: &Unit, before: &State) {
                 );
             }
         }
-        State::Backoff {
-            until,
-            last,
-            attempt,
-        } => {
-            let delay = until.saturating_duration_since(Instant::now());
-            tracing::warn!(
-                service = name,
-                "{last}; restarting in {delay:.1?} (attempt {attempt})"
-            );
+        State::Backoff { .. } => {
+            let words = backoff(&u.svc.state).unwrap_or_default();
+            tracing::warn!(service = name, "{words}");
         }
         State::Exited { status } => {
             tracing::info!(
@@ -99,22 +92,29 @@ pub(super) fn transition(u: &Unit, before: &State) {
     }
 }
 
+/// `exit code 1; restarting in 1.2s (attempt 3)`, for a backoff state.
+fn backoff(state: &State) -> Option<String> {
+    let State::Backoff {
+        until,
+        last,
+        attempt,
+    } = state
+    else {
+        return None;
+    };
+    let delay = until.saturating_duration_since(Instant::now());
+    Some(format!(
+        "{last}; restarting in {delay:.1?} (attempt {attempt})"
+    ))
+}
+
 /// Why `u` went from `before` to its state, for the event stream: the exit,
 /// the failure, the backoff, what a stop is for.
 pub(super) fn reason(u: &Unit, before: &State) -> Option<String> {
     let exit = u.last_exit.map(|(e, _)| e.to_string());
     match &u.svc.state {
         State::Failed { reason } => Some(reason.to_string()),
-        State::Backoff {
-            until,
-            last,
-            attempt,
-        } => {
-            let delay = until.saturating_duration_since(Instant::now());
-            Some(format!(
-                "{last}; restarting in {delay:.1?} (attempt {attempt})"
-            ))
-        }
+        s @ State::Backoff { .. } => backoff(s),
         State::Exited { status } => Some(status.to_string()),
         State::Completed => exit,
         State::Stopped if matches!(before, State::Stopping { .. }) => exit,

@@ -24,3 +24,25 @@ pub(super) fn lines(p: &Path) -> Vec<String> {
 
 /// A generous bound for one test (the machine is small and shared).
 pub(super) const LIMIT: Duration = Duration::from_secs(30);
+
+/// Run `services` until one has failed; the run and a snapshot taken then.
+pub(super) fn run_until_failed(
+    services: Vec<crate::plan::ServicePlan>,
+) -> (
+    crate::supervisor::testkit::Run,
+    crate::supervisor::commands::Snapshot,
+) {
+    use crate::supervisor::testkit::{run, shutdown, status};
+    run(
+        services,
+        crate::plan::LogFormat::Pretty,
+        LIMIT,
+        |h| async move {
+            let mut hr = h.health.clone();
+            let _ = hr.wait_for(|x| x.failed.is_some()).await;
+            let s = status(&h).await;
+            shutdown(&h).await;
+            s
+        },
+    )
+}

@@ -86,18 +86,7 @@ fn failed_oneshot_blocks_dependents() {
         Condition::Completed,
     );
     let keep = sh("keep", "exec sleep 1000");
-    let (run, snap) = run(
-        vec![migrate, api, keep],
-        LogFormat::Pretty,
-        LIMIT,
-        |h| async move {
-            let mut hr = h.health.clone();
-            let _ = hr.wait_for(|x| x.failed.is_some()).await;
-            let s = status(&h).await;
-            shutdown(&h).await;
-            s
-        },
-    );
+    let (run, snap) = super::run_until_failed(vec![migrate, api, keep]);
     assert_eq!(run.code, crate::exit::SERVICE_FAILED);
     assert_eq!(state_of(&snap, "migrate"), "failed");
     assert_eq!(state_of(&snap, "api"), "failed");

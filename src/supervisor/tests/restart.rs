@@ -21,18 +21,7 @@ fn backoff_grows_then_crash_loop_fails_while_others_keep_running() {
         reset_after: Duration::from_secs(60),
     };
     crash.max_restarts = 4;
-    let (run, snap) = run(
-        vec![crash, sh("keep", "exec sleep 1000")],
-        LogFormat::Pretty,
-        LIMIT,
-        |h| async move {
-            let mut hr = h.health.clone();
-            let _ = hr.wait_for(|x| x.failed.is_some()).await;
-            let s = status(&h).await;
-            shutdown(&h).await;
-            s
-        },
-    );
+    let (run, snap) = super::run_until_failed(vec![crash, sh("keep", "exec sleep 1000")]);
     assert_eq!(run.code, crate::exit::SERVICE_FAILED);
     assert_eq!(state_of(&snap, "crash"), "failed");
     assert_eq!(state_of(&snap, "keep"), "ready");

@@ -65,18 +65,7 @@ fn an_exec_failure_fails_the_service_with_the_cause_while_others_run() {
     bad.program = not_executable(dir.path());
     bad.argv = vec![bad.program.display().to_string()];
     bad.restart = RestartPolicy::Always;
-    let (run, snap) = run(
-        vec![bad, sh("keep", "exec sleep 1000")],
-        LogFormat::Pretty,
-        LIMIT,
-        |h| async move {
-            let mut hr = h.health.clone();
-            let _ = hr.wait_for(|x| x.failed.is_some()).await;
-            let s = status(&h).await;
-            shutdown(&h).await;
-            s
-        },
-    );
+    let (run, snap) = super::run_until_failed(vec![bad, sh("keep", "exec sleep 1000")]);
     assert_eq!(run.code, crate::exit::SERVICE_FAILED);
     assert_eq!(state_of(&snap, "bad"), "failed");
     assert_eq!(snap.services[0].restarts, 0, "a failed exec is not retried");
