@@ -120,9 +120,17 @@ pub(crate) enum Error {
         /// Every service.
         known: Vec<String>,
     },
-    /// `export`: a flag that cannot work.
-    #[error("{0}")]
-    Export(String),
+    /// `export --prefix` that is no unit/object name.
+    #[error(
+        "--prefix {0:?} is not a valid unit/object name: use lowercase letters, digits and '-'"
+    )]
+    ExportPrefix(String),
+    /// `export systemd` without `--binary` and no path of our own.
+    #[error("cannot find this binary's path ({0}); pass --binary PATH")]
+    ExportBinary(std::io::Error),
+    /// `export kubernetes` without `--image`.
+    #[error("export kubernetes needs --image IMAGE (the container image holding your services and uaol-supervisor)")]
+    ExportImage,
     /// `export`: the files cannot be written.
     #[error("failed to write into {}: {err} (hint: check the directory exists or can be created, and is writable)", dir.display())]
     Write {
@@ -177,7 +185,8 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(p) => p.exit_code(),
-            Error::Flag { .. } | Error::Export(_) | Error::InternalArgument(_) => exit::USAGE,
+            Error::Flag { .. } | Error::InternalArgument(_) => exit::USAGE,
+            Error::ExportPrefix(_) | Error::ExportBinary(_) | Error::ExportImage => exit::USAGE,
             Error::Start(StartError::UnknownService(_)) => exit::USAGE,
             Error::Start(StartError::Reaper(_)) | Error::Reaper(_) => exit::INTERNAL,
             Error::Contain(_) | Error::ContainTrial(_) | Error::SocketPath(_) => exit::CONFIG,

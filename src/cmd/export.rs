@@ -27,19 +27,13 @@ pub(crate) fn run(cli: &Cli, args: &ExportArgs) -> Outcome {
 fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>, Error> {
     let prefix = args.prefix.clone().unwrap_or_else(|| "uaol".into());
     if export::dns_label(&prefix) != prefix {
-        return Err(Error::Export(format!(
-            "--prefix {prefix:?} is not a valid unit/object name: use lowercase letters, digits and '-'"
-        )));
+        return Err(Error::ExportPrefix(prefix));
     }
     match args.target {
         ExportTarget::Systemd => {
             let binary = match &args.binary {
                 Some(b) => absolute(b),
-                None => std::env::current_exe().map_err(|e| {
-                    Error::Export(format!(
-                        "cannot find this binary's path ({e}); pass --binary PATH"
-                    ))
-                })?,
+                None => std::env::current_exe().map_err(Error::ExportBinary)?,
             };
             let opts = systemd::Options {
                 prefix,
@@ -49,9 +43,7 @@ fn render(plan: &Plan, args: &ExportArgs, out_dir: &Path) -> Result<Vec<OutFile>
             Ok(systemd::render(plan, &opts))
         }
         ExportTarget::Kubernetes => {
-            let image = args.image.clone().ok_or_else(|| Error::Export(
-                "export kubernetes needs --image IMAGE (the container image holding your services and uaol-supervisor)".into(),
-            ))?;
+            let image = args.image.clone().ok_or(Error::ExportImage)?;
             let opts = kubernetes::Options {
                 image,
                 namespace: args.namespace.clone(),
