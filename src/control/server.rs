@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -24,6 +24,7 @@ use super::bind::Bound;
 use super::context::Context;
 use super::protocol::{ErrorKind, Request, Response, MAX_REQUEST};
 use super::serve::answer;
+use super::stream::write_line;
 use crate::exit;
 use crate::supervisor::runtime::{self, NoRuntime};
 use crate::supervisor::Supervisor;
@@ -33,8 +34,6 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// A client must send its request line within this (a local client that has
 /// a request sends it at once).
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(2);
-/// A client must take its answer within this.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in flight may take to be written once the runtime ended.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -183,20 +182,6 @@ async fn connection(
     };
     write_line(stream, &response).await;
     drop(permit);
-}
-
-/// Write one response line and close; a client that does not read its answer
-/// only loses its own connection.
-pub(crate) async fn write_line(mut stream: UnixStream, response: &Response) {
-    let mut line = serde_json::to_string(response).unwrap_or_else(|_| {
-        r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
-    });
-    line.push('\n');
-    let write = async {
-        stream.write_all(line.as_bytes()).await?;
-        stream.shutdown().await
-    };
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
 }
 
 /// Read and parse the one request line (bounded in size and time).

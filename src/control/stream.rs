@@ -15,6 +15,10 @@
 //! slowly only fills its own socket buffer; the broadcast then drops the
 //! oldest items *for it* and it is told how many (`lagged`); the engine and
 //! the relays never wait.
+//!
+//! [`write_line`], the one way a response line is written (one-shot answers
+//! in `server.rs` too), is here so that `server` depends on `stream`, not
+//! both ways.
 
 use std::sync::Arc;
 
@@ -28,7 +32,6 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::context::Context;
 use super::protocol::{Item, Request, Response};
 use super::serve::{history, names, views};
-use super::server::write_line;
 use crate::supervisor::chunk::split_lines;
 use crate::supervisor::events::Published;
 use crate::supervisor::format::rfc3339;
@@ -322,6 +325,23 @@ fn event_item(ctx: &Context, p: &Published) -> Option<Item> {
         }),
         Published::Output { .. } => None,
     }
+}
+
+/// A client must take its answer within this.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Write one response line and close; a client that does not read its answer
+/// only loses its own connection.
+pub(crate) async fn write_line(mut stream: UnixStream, response: &Response) {
+    let mut line = serde_json::to_string(response).unwrap_or_else(|_| {
+        r#"{"ok":false,"error":"cannot encode the response","kind":"unavailable"}"#.to_owned()
+    });
+    line.push('\n');
+    let write = async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use super::events::Bus;
 use super::logs::Stream;
 use super::state::StateKind;
-use super::swap::OrderChanged;
 
 /// A control command on one service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +93,17 @@ pub(crate) enum Request {
     Shutdown,
     /// A reloaded Plan (see `swap.rs`); answered with what to restart.
     Swap(Box<Swap>, oneshot::Sender<Result<Swapped, OrderChanged>>),
+}
+
+/// A reload that would make a running service depend on one that starts
+/// after it: the engine's order is fixed while `up` runs.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{service}` now depends on `{dependency}`, which starts after it: restart `up` to apply this order")]
+pub(crate) struct OrderChanged {
+    /// The kept service.
+    pub service: String,
+    /// Its new dependency.
+    pub dependency: String,
 }
 
 /// A name the engine does not supervise.

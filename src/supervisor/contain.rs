@@ -31,6 +31,7 @@ use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::oneshot;
 
+pub(crate) use super::contain_refusal::NamespaceRefusal;
 use super::contain_sys as sys;
 use super::contain_thread;
 use super::reaper;
@@ -109,18 +110,6 @@ struct Active {
 
 static ACTIVE: OnceLock<Active> = OnceLock::new();
 static LOST: AtomicBool = AtomicBool::new(false);
-
-/// Why the kernel refused a namespace, as the sentence `check` and `status`
-/// show (it may come from a forked trial child over a pipe: text, not errno).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct NamespaceRefusal(pub(crate) String);
-
-impl From<String> for NamespaceRefusal {
-    fn from(why: String) -> NamespaceRefusal {
-        NamespaceRefusal(why)
-    }
-}
 
 /// `contain = "pidns"`, and the kernel refused it.
 #[derive(Debug, Clone, thiserror::Error)]

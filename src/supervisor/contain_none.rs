@@ -4,7 +4,7 @@
 
 use std::os::fd::OwnedFd;
 
-use super::contain::NamespaceRefusal;
+use super::contain_refusal::NamespaceRefusal;
 
 const WHY: &str = "PID namespaces exist only on Linux";
 

@@ -20,7 +20,7 @@ use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::contain::NamespaceRefusal;
+use super::contain_refusal::NamespaceRefusal;
 
 /// The argument that makes our binary the namespace init (see `contain_init.rs`).
 pub(super) const INIT_ARG: &str = "__pidns-init";

@@ -14,7 +14,7 @@
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, OnceLock};
 
-use super::contain::NamespaceRefusal;
+use super::contain_refusal::NamespaceRefusal;
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -26,6 +26,7 @@ pub(crate) mod commands;
 pub(crate) mod contain;
 #[cfg(target_os = "linux")]
 mod contain_init;
+mod contain_refusal;
 #[cfg(not(target_os = "linux"))]
 #[path = "contain_none.rs"]
 mod contain_sys;

@@ -17,23 +17,12 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::commands::{Swap, Swapped};
+use super::commands::{OrderChanged, Swap, Swapped};
 use super::engine::{policy, Engine, Unit};
 use super::graph::Graph;
 use super::sink::Record;
 use super::state::{Event, State};
 use crate::plan::ServicePlan;
-
-/// A reload that would make a running service depend on one that starts
-/// after it: the engine's order is fixed while `up` runs.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("`{service}` now depends on `{dependency}`, which starts after it: restart `up` to apply this order")]
-pub(crate) struct OrderChanged {
-    /// The kept service.
-    pub service: String,
-    /// Its new dependency.
-    pub dependency: String,
-}
 
 impl Engine {
     /// Swap in `s`; the names to restart, or why not (nothing changed then).
