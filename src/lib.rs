@@ -22,6 +22,9 @@
 //!             tickets, streams from the events broadcast
 //! ```
 //!
+//! Every command returns `Result<u8, error::Error>` to `cmd::finish`, the one
+//! place that prints an error and picks its exit code (`exit`'s table).
+//!
 //! Raw input is parsed close to the file (`config`), turned into a validated,
 //! immutable [`plan::Plan`] in one place (`plan::build`), and every command is a
 //! view of, or an executor for, that Plan. Pure logic (parsing, resolution, the

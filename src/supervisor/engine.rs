@@ -20,7 +20,7 @@ use super::reaper::Reaper;
 use super::report;
 use super::restart::Jitter;
 use super::sink::Record;
-use super::spawn;
+use super::spawn::{self, SpawnError};
 use super::state::{step, Action, After, Event, Exit, Facts, Policy, State, StateKind, Svc};
 use super::waiting::GateWait;
 use crate::plan::ServicePlan;
@@ -56,7 +56,7 @@ pub(crate) enum Inbound {
         /// Its exit (127).
         status: Exit,
         /// The spawn error, naming the failed step.
-        error: String,
+        error: SpawnError,
     },
 }
 
@@ -421,6 +421,7 @@ impl Engine {
                 error,
             } => match self.units[svc].svc.state {
                 State::Running { pid: p, .. } | State::Ready { pid: p, .. } if p == pid => {
+                    let error = error.to_string();
                     self.feed(svc, Event::ExecFailed { pid, error })
                 }
                 // Being stopped meanwhile: an exit like any other.

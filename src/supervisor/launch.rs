@@ -94,7 +94,7 @@ impl Engine {
                         svc: i,
                         pid,
                         status,
-                        error: error.to_string(),
+                        error,
                     });
                     return;
                 }
