@@ -106,6 +106,17 @@ mod tests {
         assert!(unwritable(&io(libc::EACCES)));
         assert!(!unwritable(&io(libc::ENOSPC)));
         assert!(!unwritable(&BindError::InUse(p.clone())));
-        assert!(!unwritable(&BindError::NotSocket(p)));
+        assert!(!unwritable(&BindError::NotSocket(p.clone())));
+    }
+
+    #[test]
+    fn at_the_default_place_no_path_is_tolerated_but_a_live_up_is_not() {
+        let p = PathBuf::from("/x");
+        let long = path::PathError::TooLong {
+            path: p.clone(),
+            len: 200,
+        };
+        assert!(tolerable(&ListenError::Path(long)));
+        assert!(!tolerable(&ListenError::Bind(BindError::InUse(p))));
     }
 }
