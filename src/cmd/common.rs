@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, LogFormat as CliLogFormat};
 use crate::exit;
-use crate::plan::{self, LogFormat, Plan, Source, Warning};
+use crate::plan::{self, LogFormat, Plan, Problem, Source};
 
 /// The environment variable naming the config file.
 pub(crate) const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
@@ -94,7 +94,7 @@ fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, Exi
 }
 
 /// Print warnings to stderr, one per line.
-pub(crate) fn print_warnings(warnings: &[Warning]) {
+pub(crate) fn print_warnings(warnings: &[Problem]) {
     for w in warnings {
         eprintln!("warning: {w}");
     }

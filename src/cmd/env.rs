@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::common::load_plan;
 use crate::cli::{Cli, EnvArgs, EnvFormat};
-use crate::config::suggest;
+use crate::diag::suggest;
 use crate::exit;
 use crate::plan::{EnvVar, ServicePlan};
 

@@ -28,12 +28,11 @@ use tokio::sync::oneshot;
 use crate::cli::{Cli, RunArgs};
 use crate::cmd::{common, up};
 use crate::config::units::parse_duration;
+use crate::diag::visible;
 use crate::exit;
 use crate::plan::Env;
 use crate::supervisor::state::StateKind;
-use crate::supervisor::{
-    self, reaper, spawn, trace, visible, Handle, Options, Request, Supervisor,
-};
+use crate::supervisor::{self, reaper, spawn, trace, Handle, Options, Request, Supervisor};
 
 /// Run `run`.
 pub(crate) fn run(cli: &Cli, args: &RunArgs) -> ExitCode {

@@ -86,7 +86,7 @@ pub(crate) fn for_client(explicit: Option<&Path>, config: &Path) -> Result<Vec<P
         format!("{e}\n  (run from the project directory, pass -c PATH, or --socket PATH)")
     })?;
     let dir = canon.parent().unwrap_or(Path::new("/"));
-    let text = crate::config::read_text(&canon).map_err(|p| p.to_string())?;
+    let text = crate::diag::read::read_text(&canon).map_err(|p| p.to_string())?;
     // A file that does not parse (an edit in progress, a `reload` about to
     // be refused for it) still names the default sockets: the running `up`
     // reports the problem itself.

@@ -13,7 +13,7 @@ use super::act::act;
 use super::protocol::{ErrorKind, LastExit, LogLine, PlanInfo, Request, Response, ServiceView};
 use super::reload::{reload, Reloader};
 use super::usage::{self, Usage};
-use crate::config::suggest::did_you_mean;
+use crate::diag::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
 use crate::supervisor::control::{

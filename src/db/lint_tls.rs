@@ -102,7 +102,7 @@ pub(super) fn cert_files(
             continue;
         }
         use std::io::ErrorKind;
-        let bytes = match crate::config::read_bounded(&path, MAX_CERT_FILE) {
+        let bytes = match crate::diag::read::read_bounded(&path, MAX_CERT_FILE) {
             Ok(b) => b,
             Err(e) if matches!(e.kind(), ErrorKind::Other | ErrorKind::InvalidInput) => {
                 out.push(err(

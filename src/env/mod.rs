@@ -20,8 +20,8 @@ use std::path::Path;
 
 pub use layers::{EnvFile, Layers, DEFAULT_INHERIT};
 
-use crate::config::{io_reason, read_text};
-use crate::plan::Problem;
+use crate::diag::read::{io_reason, read_text};
+use crate::diag::Problem;
 
 /// Read and parse the env file at `path`. `outer` resolves `$NAME` before the
 /// file's own earlier lines (OS first, then earlier files).

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::ctx::{check_var_name, Ctx};
+use super::ctx::{check_var_name, BuildCtx};
 use super::{
-    deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source,
-    Warning,
+    deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problem, Problems, Settings,
+    Source,
 };
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
@@ -123,7 +123,7 @@ pub(super) fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked 
 }
 
 /// Build the Plan from parsed config. `path` is the config file as given.
-pub(super) fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
+pub(super) fn build(ctx: &mut BuildCtx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
     let settings = settings(ctx, &raw.supervisor);
     let inherit = match &raw.supervisor.inherit {
         Some(v) => v.iter().map(|s| s.get_ref().clone()).collect(),
@@ -214,7 +214,7 @@ pub(super) fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, 
 /// `REPLICA*`, so the problems and warnings of copy 1 stand for all of them
 /// (they are reported once).
 fn build_service(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     n: &Str,
     s: &toml::Spanned<crate::config::raw::RawService>,
     g: &Global,
@@ -261,7 +261,7 @@ fn defer_missing_files(v: &mut db::Validation) {
     }
 }
 
-fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
+fn settings(ctx: &mut BuildCtx, s: &RawSupervisor) -> Settings {
     let log_format = ctx.choice(
         &s.log_format,
         "supervisor.log_format",
@@ -293,7 +293,10 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
 /// The env files to read: the listed ones; when `env_files` is not written at
 /// all, `.env` beside supervisor.toml if it exists (as docker compose does) —
 /// `env_files = []` reads none. `None` span = the implicit default.
-fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::Range<usize>>)> {
+fn env_file_list(
+    ctx: &BuildCtx,
+    s: &RawSupervisor,
+) -> Vec<(String, Option<std::ops::Range<usize>>)> {
     match &s.env_files {
         Some(list) => list
             .iter()
@@ -304,7 +307,7 @@ fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::
     }
 }
 
-fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
+fn env_files(ctx: &mut BuildCtx, s: &RawSupervisor) -> Vec<EnvFile> {
     let mut files: Vec<EnvFile> = Vec::new();
     if s.env_files.is_none() && !ctx.base.join(".env").is_file() {
         // Not read now, but a `.env` created later is read by a reload.
@@ -341,7 +344,7 @@ fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
 }
 
 fn database(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     d: &RawDatabase,
     span: &std::ops::Range<usize>,
     lookup: super::ctx::Lookup,
@@ -408,7 +411,7 @@ fn database(
     Some((plan, traced))
 }
 
-fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
+fn export_names(ctx: &mut BuildCtx, d: &RawDatabase) -> Vec<String> {
     let Some(list) = &d.export_as else {
         return vec!["DATABASE_URL".into()];
     };
@@ -431,7 +434,7 @@ fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
 
 /// Two services whose exported names would be the same (`a_b` and `a-b`
 /// are both `a-b`): one would overwrite the other's unit, manifest and env file.
-fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clone) {
+fn name_collisions<'a>(ctx: &mut BuildCtx, names: impl Iterator<Item = &'a Str> + Clone) {
     let found = names::collisions(names.clone().map(|n| n.get_ref().as_str()));
     for (first, second, label) in found {
         let span = |name: &str| names.clone().find(|n| n.get_ref() == name).map(Str::span);
@@ -446,8 +449,8 @@ fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clo
     }
 }
 
-fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {
-    let mut out: Vec<Warning> = Vec::new();
+fn dedup(warnings: Vec<Problem>) -> Vec<Problem> {
+    let mut out: Vec<Problem> = Vec::new();
     for w in warnings {
         if !out.contains(&w) {
             out.push(w);

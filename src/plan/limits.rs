@@ -8,13 +8,18 @@
 
 use toml::Spanned;
 
-use super::ctx::Ctx;
+use super::ctx::BuildCtx;
 use super::{show_limit as show, Limit, Nice, Resource, Unit, INFINITY};
 use crate::config::raw::{RawLimits, RawNumOrString, RawService};
-use crate::config::{suggest, units};
+use crate::config::units;
+use crate::diag::suggest;
 
 /// `limits = { … }`, in [`Resource::ALL`] order.
-pub(super) fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec<Limit> {
+pub(super) fn limits(
+    ctx: &mut BuildCtx,
+    raw: &Option<Spanned<RawLimits>>,
+    key: &str,
+) -> Vec<Limit> {
     let Some(t) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for (name, value) in t.get_ref() {
@@ -44,7 +49,7 @@ pub(super) fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str)
 }
 
 /// `umask = "0027"`.
-pub(super) fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
+pub(super) fn umask(ctx: &mut BuildCtx, r: &RawService, key: &str) -> Option<u32> {
     let v = r.umask.as_ref()?;
     let s = match v.get_ref() {
         RawNumOrString::Str(s) => s.trim(),
@@ -71,7 +76,7 @@ pub(super) fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
 }
 
 /// `nice = N`.
-pub(super) fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
+pub(super) fn nice(ctx: &mut BuildCtx, r: &RawService, key: &str) -> Option<Nice> {
     let v = r.nice.as_ref()?;
     let n = *v.get_ref();
     if !(-20..=19).contains(&n) {

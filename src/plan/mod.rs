@@ -45,10 +45,11 @@ mod types;
 mod watch;
 pub use watch::DEFAULT_IGNORE as DEFAULT_WATCH_IGNORE;
 
+pub use crate::diag::Problem;
 pub use exec_types::*;
 pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
-pub use problems::{Locator, Problem, Problems};
+pub use problems::Problems;
 pub use types::*;
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, Lookup};
+use super::ctx::{BuildCtx, Lookup};
 use super::{command, interpreter};
 use crate::config::raw::{RawCommand, RawService};
 use crate::secret::{classify, Spans};
 
 /// `cwd`, absolute; must be an existing directory. Default: the config directory.
-pub(super) fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
+pub(super) fn cwd(ctx: &mut BuildCtx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
     let Some(c) = &r.cwd else {
         return ctx.base.clone();
     };
@@ -42,7 +42,7 @@ pub(super) fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> P
 /// secret, or a URL password), and the resolved program (empty on error,
 /// after recording it).
 pub(super) fn argv(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     r: &RawService,
     table: Range<usize>,
     key: &str,

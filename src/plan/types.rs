@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 
 use super::ExecContext;
 use crate::db::DatabasePlan;
+use crate::diag::Problem;
 use crate::secret::Spans;
 
 /// The whole validated configuration.
@@ -29,7 +30,7 @@ pub struct Plan {
     /// + the database URL under `export_as`.
     pub global_env: Env,
     /// Non-fatal findings (migration lint, shadowed OS variables, PG* mismatch…).
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<Problem>,
     /// Every file this Plan was read from (absolute): supervisor.toml and
     /// each env file, read or (`.env` by default) looked for. `up --watch`
     /// reloads when one of them changes.
@@ -131,25 +132,6 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line.
     Json,
-}
-
-/// A non-fatal finding, with where it comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// `file:line` or `services.x` or `database.url`; empty when global.
-    pub location: String,
-    /// The message; never contains a secret value.
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.location.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.location, self.message)
-        }
-    }
 }
 
 /// One service, fully resolved.
