@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, source_label};
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
+use crate::env::Env;
 use crate::exit;
-use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
+use crate::plan::{self, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
 use crate::supervisor::contain;
 

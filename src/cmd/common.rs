@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, LogFormat as CliLogFormat};
+use crate::env::Source;
 use crate::exit;
-use crate::plan::{self, LogFormat, Plan, Problem, Source};
+use crate::plan::{self, LogFormat, Plan, Problem};
 
 /// The environment variable naming the config file.
 pub(crate) const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";

@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 use super::common::load_plan;
 use crate::cli::{Cli, EnvArgs, EnvFormat};
 use crate::diag::suggest;
+use crate::env::EnvVar;
 use crate::exit;
-use crate::plan::{EnvVar, ServicePlan};
+use crate::plan::ServicePlan;
 
 /// Run `env`.
 pub(crate) fn run(cli: &Cli, args: &EnvArgs) -> ExitCode {

@@ -29,8 +29,8 @@ use crate::cli::{Cli, RunArgs};
 use crate::cmd::{common, up};
 use crate::config::units::parse_duration;
 use crate::diag::visible;
+use crate::env::Env;
 use crate::exit;
-use crate::plan::Env;
 use crate::supervisor::state::StateKind;
 use crate::supervisor::{self, reaper, spawn, trace, Handle, Options, Request, Supervisor};
 

@@ -9,7 +9,7 @@ use super::libpq::Conninfo;
 use super::lint_text::err;
 use super::nodepg::{NodeConfig, NodeError};
 use super::view::{ConnectPlan, SOCKET_DIR};
-use super::{keywords, Client, UrlError};
+use super::{keywords, Client, UrlError, DEFAULT_PORT};
 
 fn identifier(s: &str) -> bool {
     !s.is_empty()
@@ -170,13 +170,13 @@ pub(super) fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Ve
         ([h], Some(nh)) if h == nh => {}
         _ => out.push(ambiguous("host", "check for an unencoded `@` in the password or a query `host=`")),
     }
+    let port = |p: Option<&str>| p.map_or(Some(u32::from(DEFAULT_PORT)), |p| p.parse::<u32>().ok());
     let lp = ci
         .ports
         .first()
         .map(String::as_str)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("5432");
-    if lp.parse::<u32>().ok() != n.port.as_deref().unwrap_or("5432").parse::<u32>().ok() {
+        .filter(|p| !p.is_empty());
+    if port(lp) != port(n.port.as_deref()) {
         out.push(ambiguous(
             "port",
             "check the percent-encoding of the password",

@@ -34,6 +34,9 @@ use std::time::Duration;
 
 use crate::secret::{Redactor, Secret};
 
+/// The port libpq and node-postgres use when the URL names none.
+pub(crate) const DEFAULT_PORT: u16 = 5432;
+
 /// `[database] client`: whose reading of the URL and TLS rules to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Client {
@@ -56,7 +59,9 @@ pub enum Expect {
     Cockroachdb,
 }
 
-/// The `[database]` options that drive validation and the probe.
+/// The `[database]` options that drive validation and the probe. `Default`
+/// is the one place their defaults are written (`plan::build` fills absent
+/// keys from it; `probe --url` uses it whole).
 #[derive(Debug, Clone)]
 pub struct DbSettings {
     /// `client`.

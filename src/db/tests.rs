@@ -240,7 +240,7 @@ fn password_never_printed() {
 
 #[test]
 fn pg_env_disagreement() {
-    use crate::plan::{Env, EnvVar, Source};
+    use crate::env::{Env, EnvVar, Source};
     let url = validate("postgresql://app:pw@db.example.com:5432/app", &libpq())
         .url
         .expect("url");

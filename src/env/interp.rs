@@ -8,7 +8,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::plan::Source;
+use super::Source;
 use crate::secret::Spans;
 
 /// A variable as a lookup found it: its value, which parts of it are

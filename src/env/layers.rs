@@ -10,8 +10,8 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use super::dotenv::Entry;
+use super::{Env, EnvVar, Shadowed, Source};
 use crate::diag::Problem;
-use crate::plan::{Env, EnvVar, Shadowed, Source};
 use crate::secret::{classify, Spans};
 
 /// The default `inherit` list.

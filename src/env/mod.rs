@@ -8,17 +8,20 @@
 //!   keeping what each `${NAME}` brought in and from where (taint, provenance);
 //! - [`layers`]: stacking with provenance (shadowed values kept), each value's
 //!   secret parts ([`crate::secret::classify`]), `inherit` globs, the OS-vs-file warning;
-//! - [`lint`]: values npm `dotenv` would read differently.
+//! - [`lint`]: values npm `dotenv` would read differently;
+//! - [`Env`] (`vars.rs`): the result, each value with its [`Source`].
 
 pub mod dotenv;
 pub mod interp;
 pub mod layers;
 mod lines;
 pub mod lint;
+mod vars;
 
 use std::path::Path;
 
 pub use layers::{EnvFile, Layers, DEFAULT_INHERIT};
+pub use vars::{Env, EnvVar, Shadowed, Source};
 
 use crate::diag::read::{io_reason, read_text};
 use crate::diag::Problem;

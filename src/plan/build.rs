@@ -7,120 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ctx::{check_var_name, BuildCtx};
+use super::global::{file_looked, Global};
 use super::{
     deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problem, Problems, Settings,
-    Source,
 };
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
-use crate::env::interp::{Looked, Traced};
-use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
-use crate::secret::{classify, Redactor, Spans};
-
-/// What every service shares.
-pub(super) struct Global {
-    /// `inherit`.
-    pub inherit: Vec<String>,
-    /// `env_files`, read.
-    pub files: Vec<EnvFile>,
-    /// The env files merged (later wins): the second place `${VAR}` looks.
-    pub file_vars: BTreeMap<String, Looked>,
-    /// `[env]`, interpolated: name, value, line.
-    pub env: Vec<(String, Traced, usize)>,
-    /// `[database]` was written.
-    pub db_configured: bool,
-    /// `[database]`, validated (None when absent or invalid).
-    pub db: Option<DatabasePlan>,
-    /// `[supervisor] stop_timeout`.
-    pub stop_timeout: Duration,
-    /// Finds the database password (and its encoded forms) in values.
-    pub password: Redactor,
-    /// What `database.url`'s `${NAME}`s brought in: names, origins, taint.
-    pub db_url: Traced,
-}
-
-impl Global {
-    /// `${VAR}` lookup for global values: OS first, then the env files.
-    pub(super) fn lookup<'a>(
-        &'a self,
-        os: &'a BTreeMap<String, String>,
-    ) -> impl Fn(&str) -> Option<Looked> + 'a {
-        move |n: &str| os_looked(os, n).or_else(|| self.file_vars.get(n).cloned())
-    }
-
-    /// Where the database password sits in `value` when it was pasted rather
-    /// than interpolated (any encoded form; the free-text rules apply).
-    pub(super) fn known(&self, value: &str) -> Vec<std::ops::Range<usize>> {
-        self.password.find(value)
-    }
-
-    /// Layers 1–3: inherit, then `user` (the target user's `HOME`, `USER`,
-    /// `LOGNAME` over the inherited ones), env files, `[env]`.
-    pub(super) fn base_layers(
-        &self,
-        os: &BTreeMap<String, String>,
-        user: &[(&str, String, Source)],
-    ) -> Layers {
-        let mut l = Layers::inherit(os, &self.inherit);
-        for (name, value, source) in user {
-            l.set(name, value.clone(), source.clone(), &Spans::default());
-        }
-        for f in &self.files {
-            l.add_file(f, false);
-        }
-        for (name, t, line) in &self.env {
-            l.set(
-                name,
-                t.value.clone(),
-                Source::GlobalEnv { line: *line },
-                &t.secret,
-            );
-        }
-        l
-    }
-
-    /// Layer 6: the database URL under every `export_as` name.
-    pub(super) fn add_database(&self, l: &mut Layers) {
-        if let Some(db) = &self.db {
-            let via: Vec<(String, Box<Source>)> = self
-                .db_url
-                .refs
-                .iter()
-                .map(|r| (r.name.clone(), Box::new(r.origin.clone())))
-                .collect();
-            for name in &db.export_as {
-                let source = Source::Database { via: via.clone() };
-                l.set(
-                    name,
-                    db.url.expose().to_string(),
-                    source,
-                    &self.db_url.secret,
-                );
-            }
-        }
-    }
-}
-
-/// An OS variable as a `${NAME}` lookup sees it.
-pub(super) fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
-    os.get(name).map(|v| Looked {
-        secret: classify(name, v, &Spans::default()),
-        value: v.clone(),
-        origin: Source::Os,
-    })
-}
-
-/// An env file entry as a `${NAME}` lookup sees it.
-pub(super) fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
-    Looked {
-        secret: classify(&e.key, &e.value, &e.secret),
-        value: e.value.clone(),
-        origin: Source::EnvFile {
-            path: f.path.clone(),
-            line: e.line,
-        },
-    }
-}
+use crate::env::interp::Traced;
+use crate::env::{lint::lint, read_env_file, EnvFile, DEFAULT_INHERIT};
+use crate::secret::Redactor;
 
 /// Build the Plan from parsed config. `path` is the config file as given.
 pub(super) fn build(ctx: &mut BuildCtx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
@@ -350,12 +245,13 @@ fn database(
     lookup: super::ctx::Lookup,
     files_may_appear: bool,
 ) -> Option<(DatabasePlan, Traced)> {
+    let dflt = DbSettings::default();
     let settings = DbSettings {
         client: ctx.choice(
             &d.client,
             "database.client",
             &[("libpq", Client::Libpq), ("node-pg", Client::NodePg)],
-            Client::Libpq,
+            dflt.client,
         ),
         expect: ctx.choice(
             &d.expect,
@@ -365,17 +261,17 @@ fn database(
                 ("postgres", Expect::Postgres),
                 ("cockroachdb", Expect::Cockroachdb),
             ],
-            Expect::Any,
+            dflt.expect,
         ),
-        allow_localhost: d.allow_localhost.unwrap_or(true),
-        require_tls: d.require_tls.unwrap_or(false),
-        probe: d.probe.unwrap_or(true),
+        allow_localhost: d.allow_localhost.unwrap_or(dflt.allow_localhost),
+        require_tls: d.require_tls.unwrap_or(dflt.require_tls),
+        probe: d.probe.unwrap_or(dflt.probe),
         probe_timeout: ctx.duration(
             &d.probe_timeout,
             "database.probe_timeout",
-            Duration::from_secs(5),
+            dflt.probe_timeout,
         ),
-        wait: ctx.duration(&d.wait, "database.wait", Duration::from_secs(30)),
+        wait: ctx.duration(&d.wait, "database.wait", dflt.wait),
         base_dir: ctx.base.clone(),
     };
     let export_as = export_names(ctx, d);

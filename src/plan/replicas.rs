@@ -11,9 +11,10 @@
 use std::collections::BTreeSet;
 
 use super::ctx::BuildCtx;
-use super::{Replica, Source};
+use super::Replica;
 use crate::config::raw::{RawService, Str};
 use crate::env::interp::Looked;
+use crate::env::Source;
 use crate::secret::Spans;
 
 /// The largest `replicas` accepted: more copies than this on one host is a

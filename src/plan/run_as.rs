@@ -16,8 +16,9 @@ use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
 use toml::Spanned;
 
 use super::ctx::BuildCtx;
-use super::{RunAs, Source};
+use super::RunAs;
 use crate::config::raw::{RawNumOrString, RawService};
+use crate::env::Source;
 
 /// A `user` or `group` value: a name or a numeric id.
 #[derive(Debug, Clone, PartialEq, Eq)]

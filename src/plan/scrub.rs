@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use super::build::Global;
-use super::{Env, Problem, Problems, ServicePlan};
+use super::global::Global;
+use super::{Problem, Problems, ServicePlan};
 use crate::db::libpq;
+use crate::env::Env;
 use crate::secret::{looks_secret, too_short, Redactor};
 
 /// The password of a `scheme://user:password@host` value, as written.

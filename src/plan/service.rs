@@ -10,19 +10,20 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::build::{file_looked, os_looked, Global};
 use super::ctx::{BuildCtx, Lookup};
+use super::global::{file_looked, os_looked, Global};
 use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
 use super::{
-    command, exec, interpreter, replicas, Condition, Env, ExecContext, LogFile, Problem,
-    ReadyCheck, ReadyProbe, Replica, RestartPolicy, ServicePlan, Source,
+    command, exec, interpreter, replicas, Condition, ExecContext, LogFile, Problem, ReadyCheck,
+    ReadyProbe, Replica, RestartPolicy, ServicePlan,
 };
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
 use crate::env::{lint::lint, read_env_file, EnvFile};
+use crate::env::{Env, Source};
 use crate::secret::Spans;
 
 /// A service plan plus what the graph pass needs.

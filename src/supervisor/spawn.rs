@@ -148,7 +148,7 @@ pub(crate) fn probe(reaper: &Reaper, argv: &[String], s: &ServicePlan) -> Result
 pub(crate) fn foreground(
     reaper: &Reaper,
     argv: &[std::ffi::OsString],
-    env: &crate::plan::Env,
+    env: &crate::env::Env,
 ) -> Result<Child, String> {
     let Some(program) = argv.first() else {
         return Err("no command given".into());
