@@ -22,11 +22,13 @@ pub mod nodepg;
 mod pgenv;
 pub mod probe;
 mod redact;
+mod url_kind;
 mod validate;
 pub mod view;
 mod view_node;
 
 pub use pgenv::lint_pg_env;
+pub use url_kind::UrlKind;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -156,8 +158,9 @@ impl fmt::Debug for DbUrl {
 /// A URL problem: a stable kind name and an actionable message without secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlError {
-    /// Stable identifier, e.g. `placeholder`, `bad_scheme`, `unencoded_reserved`.
-    pub kind: &'static str,
+    /// What kind of problem; its stable name (`placeholder`, `bad_scheme`, …)
+    /// is what `check` and `probe --json` show.
+    pub kind: UrlKind,
     /// What is wrong and how to fix it. Never contains the password.
     pub message: String,
 }
@@ -171,17 +174,6 @@ pub struct Validation {
     pub errors: Vec<UrlError>,
     /// Non-fatal findings.
     pub warnings: Vec<String>,
-}
-
-impl UrlError {
-    /// The variable holding the URL is not set at all (`looked_in` says where
-    /// the plan looked, e.g. "the OS environment and .env").
-    pub fn unset(name: &str, looked_in: &str) -> UrlError {
-        UrlError {
-            kind: "unset",
-            message: format!("{name} is not set (looked in {looked_in}); without it node-postgres silently connects to localhost:5432. Set it in .env or the environment"),
-        }
-    }
 }
 
 /// Validate `raw` (already interpolated) under `settings`. Pure apart from

@@ -5,7 +5,11 @@ use super::*;
 use crate::secret::percent_encode;
 
 fn kinds(raw: &str, s: &DbSettings) -> Vec<&'static str> {
-    validate(raw, s).errors.iter().map(|e| e.kind).collect()
+    validate(raw, s)
+        .errors
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect()
 }
 
 fn libpq() -> DbSettings {

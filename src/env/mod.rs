@@ -41,7 +41,7 @@ pub fn read_env_file(
     let text = read_text(path)?;
     let entries = dotenv::parse(&text, outer).map_err(|e| Problem {
         location: format!("{}:{}", path.display(), e.line),
-        message: e.message,
+        message: e.why.to_string(),
     })?;
     if let Some(e) = entries.iter().find(|e| e.value.contains('\0')) {
         return Err(Problem {

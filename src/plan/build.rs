@@ -136,10 +136,9 @@ fn build_service(
 /// starts before the gate may create the file; the probe reads it at gate time
 /// and fails there (exit 4) if it is still missing.
 fn defer_missing_files(v: &mut db::Validation) {
-    const DEFERRABLE: [&str; 3] = ["sslrootcert_missing", "sslcert_missing", "sslkey_missing"];
     let (deferred, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut v.errors)
         .into_iter()
-        .partition(|e| DEFERRABLE.contains(&e.kind));
+        .partition(|e| e.kind.is_missing_file());
     v.errors = errors;
     for e in deferred {
         v.warnings.push(format!(
@@ -150,7 +149,7 @@ fn defer_missing_files(v: &mut db::Validation) {
     if v.errors.is_empty() && v.url.is_none() {
         // Nothing else was wrong: validation produced no URL only because of the file.
         v.errors.push(db::UrlError {
-            kind: "internal",
+            kind: db::UrlKind::Internal,
             message: "the database URL could not be read".into(),
         });
     }

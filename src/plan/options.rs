@@ -169,9 +169,7 @@ pub(super) fn max_memory(
 fn size(ctx: &mut BuildCtx, s: &Spanned<RawNumOrString>, key: &str) -> Option<u64> {
     let parsed = match s.get_ref() {
         RawNumOrString::Str(t) => units::parse_size(t),
-        RawNumOrString::Int(n) => {
-            u64::try_from(*n).map_err(|_| "a size cannot be negative".to_string())
-        }
+        RawNumOrString::Int(n) => u64::try_from(*n).map_err(|_| units::UnitError::NegativeSize),
     };
     match parsed {
         Ok(0) => {

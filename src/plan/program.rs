@@ -69,15 +69,17 @@ pub(super) fn argv(
                     (l.value, l.secret),
                 ]),
                 Some(l) if shell => Ok(vec![(l.value, l.secret)]),
-                Some(l) => command::split_traced(&l.value).map(|words| {
-                    words
-                        .into_iter()
-                        .map(|w| {
-                            let spans = w.spans(&l.secret);
-                            (w.text, spans)
-                        })
-                        .collect()
-                }),
+                Some(l) => command::split_traced(&l.value)
+                    .map_err(|e| e.to_string())
+                    .map(|words| {
+                        words
+                            .into_iter()
+                            .map(|w| {
+                                let spans = w.spans(&l.secret);
+                                (w.text, spans)
+                            })
+                            .collect()
+                    }),
                 None => return Default::default(),
             }
         }
@@ -119,7 +121,7 @@ pub(super) fn argv(
             let shown = spans
                 .first()
                 .map_or(argv[0].clone(), |s| s.display(&argv[0]));
-            let e = e.replace(&argv[0], &shown);
+            let e = e.to_string().replace(&argv[0], &shown);
             ctx.err(&cmd.span(), key, format!("command not found: {e}"));
             (argv, spans, PathBuf::new())
         }
