@@ -13,18 +13,19 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::units::UnitError;
 use crate::control::bind::BindError;
 use crate::control::client::ClientError;
 use crate::control::path::PathError;
 use crate::control::ListenError;
 use crate::db::{GateFailure, UrlError};
+use crate::diag::visible::escape_str;
 use crate::exit;
 use crate::plan::Problems;
 use crate::supervisor::contain::{InternalArgument, PidnsRefused};
 use crate::supervisor::reaper::ReaperError;
 use crate::supervisor::runtime::{NoRuntime, StartError};
 use crate::supervisor::spawn::SpawnError;
-use crate::supervisor::visible::escape_str;
 
 /// Why a command failed; each variant has one exit code.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +39,7 @@ pub(crate) enum Error {
         /// The flag, without dashes.
         flag: &'static str,
         /// Why.
-        message: String,
+        message: UnitError,
     },
     /// `up` / `run` cannot prepare the supervisor.
     #[error(transparent)]
@@ -296,11 +297,14 @@ mod tests {
         assert_eq!(Error::Unhealthy(vec![]).exit_code(), exit::UNHEALTHY);
         let e = Error::Flag {
             flag: "timeout",
-            message: "bad".into(),
+            message: UnitError::Duration("x".into()),
         };
         assert_eq!(
             (e.exit_code(), e.report().as_str()),
-            (exit::USAGE, "error: --timeout: bad\n")
+            (
+                exit::USAGE,
+                "error: --timeout: invalid duration `x` (expected e.g. \"250ms\", \"10s\", \"5m\")\n"
+            )
         );
     }
 

@@ -7,7 +7,7 @@
 //! ## Theory of operation
 //!
 //! ```text
-//! supervisor.toml ─► config::read_text, config::parse ─► RawConfig ──┐
+//! supervisor.toml ─► diag::read_text, config::parse  ─► RawConfig ──┐
 //! .env file(s) ────► env::read_env_file (line numbers, lint) ────────┤
 //! OS environment ──► cmd::common::os_env (captured once) ─────────────┤
 //!                                                                     ▼
@@ -37,6 +37,7 @@ pub(crate) mod cmd;
 pub(crate) mod config;
 pub(crate) mod control;
 pub mod db;
+pub(crate) mod diag;
 pub mod env;
 pub(crate) mod error;
 pub(crate) mod exit;

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             assert!(e.line >= 1 && e.line <= lines, "line {} of {lines}", e.line);
             if only_in_values(text) {
-                assert_no_canary("a .env syntax error", &e.message);
+                assert_no_canary("a .env syntax error", &e.why.to_string());
             }
         }
     }

@@ -11,9 +11,10 @@ use super::common::{config_path, layer, load_plan_quiet, os_env, runnable, sourc
 use super::Outcome;
 use crate::cli::{CheckArgs, Cli};
 use crate::db::{self, GateFailure};
+use crate::env::Env;
 use crate::error::Error;
 use crate::exit;
-use crate::plan::{self, Env, Plan, ReadyProbe, ServicePlan};
+use crate::plan::{self, Plan, ReadyProbe, ServicePlan};
 use crate::secret::Redactor;
 use crate::supervisor::{contain, runtime};
 

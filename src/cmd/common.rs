@@ -7,8 +7,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, LogFormat as CliLogFormat};
+use crate::env::Source;
 use crate::error::Error;
-use crate::plan::{self, LogFormat, Plan, Source, Warning};
+use crate::plan::{self, LogFormat, Plan, Problem};
 
 /// The environment variable naming the config file.
 pub(crate) const CONFIG_ENV: &str = "UAOL_SUPERVISOR_CONFIG";
@@ -92,7 +93,7 @@ pub(crate) fn colour() -> bool {
 }
 
 /// Print warnings to stderr, one per line.
-pub(crate) fn print_warnings(warnings: &[Warning]) {
+pub(crate) fn print_warnings(warnings: &[Problem]) {
     warnings.iter().for_each(super::warn);
 }
 

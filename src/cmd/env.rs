@@ -8,10 +8,11 @@ use serde_json::{json, Map, Value};
 use super::common::load_plan;
 use super::{warn, Outcome};
 use crate::cli::{Cli, EnvArgs, EnvFormat};
-use crate::config::suggest;
+use crate::diag::suggest;
+use crate::env::EnvVar;
 use crate::error::Error;
 use crate::exit;
-use crate::plan::{EnvVar, ServicePlan};
+use crate::plan::ServicePlan;
 
 /// Run `env`.
 pub(crate) fn run(cli: &Cli, args: &EnvArgs) -> Outcome {

@@ -6,8 +6,8 @@
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::suggest;
-use crate::plan::{Locator, Problem};
+use crate::diag::suggest;
+use crate::diag::{Locator, Problem};
 
 /// Top-level tables.
 pub(crate) const ROOT: &[&str] = &["supervisor", "env", "database", "services"];

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::protocol::{ErrorKind, Response};
 use super::reloader::Reloader;
-use crate::config::suggest::did_you_mean;
+use crate::diag::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
 use crate::supervisor::commands::{Handle, Health, Request as Sup, Snapshot};

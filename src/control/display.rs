@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::protocol::{ActionResult, Item, LastExit, LogLine, ReloadResult, Response, ServiceView};
-use crate::supervisor::visible::escape_str;
+use crate::diag::visible::escape_str;
 
 /// `text` with every control character except tab written as a visible
 /// escape — the same rule, and code, as `up`'s pretty output

@@ -59,7 +59,7 @@ pub(crate) enum PathError {
     ClientNoConfig(Box<PathError>),
     /// The config cannot be read.
     #[error("{0}")]
-    Unreadable(crate::plan::Problem),
+    Unreadable(crate::diag::Problem),
     /// `[supervisor] control_socket` is not a string, or the file not TOML.
     #[error("{}: {why}", config.display())]
     Setting {
@@ -136,7 +136,7 @@ pub(crate) fn for_client(
     }
     let canon = canonical(config).map_err(|e| PathError::ClientNoConfig(Box::new(e)))?;
     let dir = canon.parent().unwrap_or(Path::new("/"));
-    let text = crate::config::read_text(&canon).map_err(PathError::Unreadable)?;
+    let text = crate::diag::read::read_text(&canon).map_err(PathError::Unreadable)?;
     // A file that does not parse (an edit in progress, a `reload` about to
     // be refused for it) still names the default sockets: the running `up`
     // reports the problem itself.

@@ -7,7 +7,7 @@
 //! echo the URI; ours name the component and never carry input text.
 
 use super::decode::{self, DecodeError};
-use super::keywords;
+use super::{keywords, UrlKind};
 use crate::secret::Secret;
 
 /// libpq's reading of a URI.
@@ -48,16 +48,16 @@ impl Conninfo {
 }
 
 /// Why libpq cannot read the URI: `(kind, message)`, no input echoed.
-pub type ReadError = (&'static str, String);
+pub type ReadError = (UrlKind, String);
 
 fn decode_err(component: &str, e: DecodeError) -> ReadError {
     match e {
         DecodeError::BadEscape => (
-            "bad_percent_encoding",
+            UrlKind::BadPercentEncoding,
             format!("the {component} contains a `%` that is not followed by two hex digits; libpq refuses it (write a literal % as %25)"),
         ),
-        DecodeError::Nul => ("bad_percent_encoding", format!("the {component} contains %00, which libpq forbids")),
-        DecodeError::NotUtf8 => ("bad_percent_encoding", format!("the {component} does not decode to UTF-8 text")),
+        DecodeError::Nul => (UrlKind::BadPercentEncoding, format!("the {component} contains %00, which libpq forbids")),
+        DecodeError::NotUtf8 => (UrlKind::BadPercentEncoding, format!("the {component} does not decode to UTF-8 text")),
     }
 }
 
@@ -165,7 +165,7 @@ fn read_hosts(mut p: &str) -> Result<Hosts<'_>, ReadError> {
 
 fn ipv6_err(what: &str) -> ReadError {
     (
-        "bad_ipv6",
+        UrlKind::BadIpv6,
         format!("the IPv6 host address in brackets {what}"),
     )
 }
@@ -177,13 +177,13 @@ fn read_params(ci: &mut Conninfo, query: &str) -> Result<(), ReadError> {
         }
         let Some((key, value)) = pair.split_once('=') else {
             return Err((
-                "bad_query",
+                UrlKind::BadQuery,
                 "a query parameter has no `=` (write key=value pairs separated by &)".into(),
             ));
         };
         if value.contains('=') {
             return Err((
-                "bad_query",
+                UrlKind::BadQuery,
                 "a query parameter has a second `=`; percent-encode it in the value as %3D".into(),
             ));
         }

@@ -9,7 +9,7 @@ use super::libpq::Conninfo;
 use super::lint_text::err;
 use super::nodepg::{NodeConfig, NodeError};
 use super::view::{ConnectPlan, SOCKET_DIR};
-use super::{keywords, Client, UrlError};
+use super::{keywords, Client, UrlError, UrlKind, DEFAULT_PORT};
 
 fn identifier(s: &str) -> bool {
     !s.is_empty()
@@ -70,8 +70,8 @@ pub(super) fn unknown_params(ci: &Conninfo, client: Client) -> (Vec<UrlError>, V
             "a query parameter".into()
         };
         match (client, key.as_str()) {
-            (Client::Libpq, "uselibpqcompat") => errors.push(err("unknown_parameter", "uselibpqcompat is a node-postgres option; libpq (psql) refuses the URL with it. Remove it, or set [database] client = \"node-pg\"")),
-            (Client::Libpq, _) => errors.push(err("unknown_parameter", format!("libpq refuses the URL: {shown} is not a connection parameter{}", suggest(key)))),
+            (Client::Libpq, "uselibpqcompat") => errors.push(err(UrlKind::UnknownParameter, "uselibpqcompat is a node-postgres option; libpq (psql) refuses the URL with it. Remove it, or set [database] client = \"node-pg\"")),
+            (Client::Libpq, _) => errors.push(err(UrlKind::UnknownParameter, format!("libpq refuses the URL: {shown} is not a connection parameter{}", suggest(key)))),
             (Client::NodePg, "uselibpqcompat") => {}
             (Client::NodePg, _) => warnings.push(format!("node-postgres ignores {shown}, and psql and other libpq tools refuse a URL with it{}", suggest(key))),
         }
@@ -88,7 +88,7 @@ pub(super) fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
                 || (client == Client::NodePg && value == "no-verify");
             if !ok {
                 out.push(err(
-                    "bad_sslmode",
+                    UrlKind::BadSslmode,
                     format!(
                         "unknown sslmode; use one of {} (verify-full for a remote database)",
                         keywords::SSLMODES.join(", ")
@@ -98,7 +98,7 @@ pub(super) fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
         } else if client == Client::Libpq && keywords::is_known(key) {
             if let Some(why) = keywords::check_value(key, value) {
                 out.push(err(
-                    "bad_parameter_value",
+                    UrlKind::BadParameterValue,
                     format!("the value of {key} {why}"),
                 ));
             }
@@ -109,23 +109,23 @@ pub(super) fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
         Some("require" | "verify-ca" | "verify-full")
     );
     if client == Client::Libpq && ci.param("sslnegotiation") == Some("direct") && !strong {
-        out.push(err("bad_parameter_value", "libpq refuses sslnegotiation=direct with a weak sslmode: use sslmode=require or stronger"));
+        out.push(err(UrlKind::BadParameterValue, "libpq refuses sslnegotiation=direct with a weak sslmode: use sslmode=require or stronger"));
     }
     let weak = matches!(ci.param("sslmode"), Some(m) if m != "verify-full");
     if client == Client::Libpq && ci.param("sslrootcert") == Some("system") && weak {
-        out.push(err("bad_parameter_value", "libpq refuses a weak sslmode with sslrootcert=system: use sslmode=verify-full (or leave sslmode out)"));
+        out.push(err(UrlKind::BadParameterValue, "libpq refuses a weak sslmode with sslrootcert=system: use sslmode=verify-full (or leave sslmode out)"));
     }
     for port in ci.ports.iter().filter(|p| !p.is_empty()) {
         match port.parse::<u32>() {
-            Err(_) => out.push(err("bad_port", "the port is not a number (if the password contains `/`, percent-encode it as %2F: psql reads what follows the first `:` of the host part as the port)")),
-            Ok(p) if p == 0 || p > 65535 => out.push(err("bad_port", "the port is out of range (1–65535)")),
+            Err(_) => out.push(err(UrlKind::BadPort, "the port is not a number (if the password contains `/`, percent-encode it as %2F: psql reads what follows the first `:` of the host part as the port)")),
+            Ok(p) if p == 0 || p > 65535 => out.push(err(UrlKind::BadPort, "the port is out of range (1–65535)")),
             Ok(_) => {}
         }
     }
     let n_hosts = ci.hosts.len().max(1);
     if ci.ports.len() > 1 && ci.ports.len() != n_hosts {
         out.push(err(
-            "port_count_mismatch",
+            UrlKind::PortCountMismatch,
             format!(
                 "{} ports for {n_hosts} hosts: give one port, or one per host",
                 ci.ports.len()
@@ -140,16 +140,16 @@ pub(super) fn values(ci: &Conninfo, client: Client) -> Vec<UrlError> {
 pub(super) fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Vec<UrlError> {
     let ambiguous = |field: &str, cause: &str| {
         err(
-            "ambiguous",
+            UrlKind::Ambiguous,
             format!(
                 "libpq and node-postgres read the {field} of the database URL differently: {cause}"
             ),
         )
     };
     let n = match node {
-        Err(NodeError::InvalidUrl) if ci.hosts.len() > 1 => return vec![err("node_pg_multi_host", "node-postgres does not support several hosts (new URL() throws Invalid URL); give one host, or put a load balancer in front")],
-        Err(NodeError::InvalidUrl) => return vec![err("node_pg_invalid_url", "node-postgres cannot parse the database URL (new URL() throws Invalid URL); look for unencoded reserved characters or a non-numeric port")],
-        Err(NodeError::UriError(what)) => return vec![err("node_pg_invalid_url", format!("node-postgres cannot decode the {what} (decodeURIComponent throws URIError); check its percent-encoding"))],
+        Err(NodeError::InvalidUrl) if ci.hosts.len() > 1 => return vec![err(UrlKind::NodePgMultiHost, "node-postgres does not support several hosts (new URL() throws Invalid URL); give one host, or put a load balancer in front")],
+        Err(NodeError::InvalidUrl) => return vec![err(UrlKind::NodePgInvalidUrl, "node-postgres cannot parse the database URL (new URL() throws Invalid URL); look for unencoded reserved characters or a non-numeric port")],
+        Err(NodeError::UriError(what)) => return vec![err(UrlKind::NodePgInvalidUrl, format!("node-postgres cannot decode the {what} (decodeURIComponent throws URIError); check its percent-encoding"))],
         Ok(n) => n,
     };
     let mut out = Vec::new();
@@ -170,13 +170,13 @@ pub(super) fn compare(ci: &Conninfo, node: &Result<NodeConfig, NodeError>) -> Ve
         ([h], Some(nh)) if h == nh => {}
         _ => out.push(ambiguous("host", "check for an unencoded `@` in the password or a query `host=`")),
     }
+    let port = |p: Option<&str>| p.map_or(Some(u32::from(DEFAULT_PORT)), |p| p.parse::<u32>().ok());
     let lp = ci
         .ports
         .first()
         .map(String::as_str)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("5432");
-    if lp.parse::<u32>().ok() != n.port.as_deref().unwrap_or("5432").parse::<u32>().ok() {
+        .filter(|p| !p.is_empty());
+    if port(lp) != port(n.port.as_deref()) {
         out.push(ambiguous(
             "port",
             "check the percent-encoding of the password",
@@ -207,7 +207,7 @@ pub(super) fn localhost(plan: &ConnectPlan) -> Option<UrlError> {
         .any(|e| is_loopback(&e.host) || e.hostaddr.as_deref().is_some_and(is_loopback));
     hit.then(|| {
         let what = if plan.endpoints.iter().any(|e| e.host == SOCKET_DIR) { "a local Unix socket (empty host)" } else { "a loopback host" };
-        err("localhost_not_allowed", format!("the database URL points at {what}, but [database] allow_localhost = false: this is the classic fallback that produced ECONNREFUSED. Set the real remote host"))
+        err(UrlKind::LocalhostNotAllowed, format!("the database URL points at {what}, but [database] allow_localhost = false: this is the classic fallback that produced ECONNREFUSED. Set the real remote host"))
     })
 }
 

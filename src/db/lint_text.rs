@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 use regex_lite::Regex;
 
 use super::libpq::Conninfo;
-use super::UrlError;
+use super::{UrlError, UrlKind};
 
-pub(crate) fn err(kind: &'static str, message: impl Into<String>) -> UrlError {
+pub(crate) fn err(kind: UrlKind, message: impl Into<String>) -> UrlError {
     UrlError {
         kind,
         message: message.into(),
@@ -22,15 +22,15 @@ pub(crate) fn err(kind: &'static str, message: impl Into<String>) -> UrlError {
 /// Empty / whitespace / surrounding whitespace.
 pub(super) fn blank(raw: &str) -> Option<UrlError> {
     if raw.is_empty() {
-        return Some(err("empty", "the database URL is empty; node-postgres ignores an empty connection string and silently connects to localhost:5432. Set DATABASE_URL to the real URL"));
+        return Some(err(UrlKind::Empty, "the database URL is empty; node-postgres ignores an empty connection string and silently connects to localhost:5432. Set DATABASE_URL to the real URL"));
     }
     if raw.trim().is_empty() {
         return Some(err(
-            "whitespace",
+            UrlKind::Whitespace,
             "the database URL contains only whitespace; set DATABASE_URL to the real URL",
         ));
     }
-    (raw.trim() != raw).then(|| err("whitespace", "the database URL has leading or trailing whitespace, which libpq does not accept; remove it (check quoting in .env)"))
+    (raw.trim() != raw).then(|| err(UrlKind::Whitespace, "the database URL has leading or trailing whitespace, which libpq does not accept; remove it (check quoting in .env)"))
 }
 
 /// Wrong scheme, with a hint per common case.
@@ -55,7 +55,7 @@ pub(super) fn scheme(raw: &str) -> UrlError {
         "an unknown scheme"
     };
     err(
-        "bad_scheme",
+        UrlKind::BadScheme,
         format!("the database URL must start with postgresql:// or postgres://; this is {hint}"),
     )
 }
@@ -71,7 +71,7 @@ pub(super) fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
             .any(|h| ci.hosts[0].eq_ignore_ascii_case(h))
         && ci.ports.iter().all(|p| p.is_empty() || p == "5432")
         && ci.dbname.as_deref() == Some("uaol");
-    hit.then(|| err("known_fallback", "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))
+    hit.then(|| err(UrlKind::KnownFallback, "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))
 }
 
 /// Compiled once: `validate` runs per `check`, and per input under the fuzzer.
@@ -146,7 +146,7 @@ pub(super) fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
         for (what, value) in parts {
             if let Some(m) = found(&value) {
                 out.push(err(
-                    "placeholder",
+                    UrlKind::Placeholder,
                     format!(
                         "the {what} still holds a template placeholder ({}); {fix}",
                         quote(m)
@@ -160,7 +160,7 @@ pub(super) fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
             .as_ref()
             .is_some_and(|p| strict.iter().any(|r| r.is_match(p.expose())))
         {
-            out.push(err("placeholder", format!("the password still holds a template placeholder (like \"<password>\" or YOUR_PASSWORD); {fix}")));
+            out.push(err(UrlKind::Placeholder, format!("the password still holds a template placeholder (like \"<password>\" or YOUR_PASSWORD); {fix}")));
         }
     }
     // A URL libpq cannot read: look at the whole text, with the password cut
@@ -170,7 +170,7 @@ pub(super) fn placeholders(raw: &str, ci: Option<&Conninfo>) -> Vec<UrlError> {
         _ => raw.to_string(),
     };
     if ci.is_none() && found(&without_password).is_some() {
-        out.push(err("placeholder", format!("the database URL still holds a template placeholder (like \"[host]\" or \"<password>\"); {fix}")));
+        out.push(err(UrlKind::Placeholder, format!("the database URL still holds a template placeholder (like \"[host]\" or \"<password>\"); {fix}")));
     }
     out
 }
@@ -234,7 +234,7 @@ pub(super) fn reserved(raw: &str) -> (Vec<UrlError>, Vec<String>) {
         }
         if !found.is_empty() {
             errors.push(err(
-                "unencoded_reserved",
+                UrlKind::UnencodedReserved,
                 format!(
                     "the {what} in the database URL contains {}",
                     found.join(", and ")
@@ -283,7 +283,7 @@ mod tests {
             placeholders("postgresql://[user]:<password>@[host]/db", None).len(),
             1
         );
-        assert_eq!(scheme("jdbc:postgresql://h/db").kind, "bad_scheme");
+        assert_eq!(scheme("jdbc:postgresql://h/db").kind, UrlKind::BadScheme);
         assert!(scheme("cockroachdb://h/db")
             .message
             .contains("postgresql://"));

@@ -8,7 +8,7 @@ use regex_lite::Regex;
 
 use super::lint_text::err;
 use super::view::{resolve, ConnectPlan, Tls, Trust};
-use super::{Client, DbSettings, UrlError};
+use super::{Client, DbSettings, UrlError, UrlKind};
 
 /// Errors and warnings.
 pub(super) type Findings = (Vec<UrlError>, Vec<String>);
@@ -16,7 +16,7 @@ pub(super) type Findings = (Vec<UrlError>, Vec<String>);
 /// `require_tls = true` but the client may connect in plaintext.
 pub(super) fn require_tls(plan: &ConnectPlan, settings: &DbSettings) -> Option<UrlError> {
     (settings.require_tls && !plan.tls.mandatory()).then(|| {
-        err("tls_not_required", format!("[database] require_tls = true, but with this URL the services may connect without TLS (sslmode: {}); add ?sslmode=verify-full", plan.tls_note))
+        err(UrlKind::TlsNotRequired, format!("[database] require_tls = true, but with this URL the services may connect without TLS (sslmode: {}); add ?sslmode=verify-full", plan.tls_note))
     })
 }
 
@@ -30,7 +30,7 @@ pub(super) fn cockroach(plan: &ConnectPlan, port_explicit: bool, client: Client)
     let cloud = plan.endpoints.iter().any(|e| is_crdb_cloud(&e.host));
     let crdb_port = port_explicit && plan.endpoints.iter().any(|e| e.port == 26257);
     if cloud && !port_explicit {
-        errors.push(err("cockroach_port_missing", "the URL names a CockroachDB Cloud host without a port: libpq and node-postgres then use 5432, but CockroachDB listens on 26257. Add :26257 after the host"));
+        errors.push(err(UrlKind::CockroachPortMissing, "the URL names a CockroachDB Cloud host without a port: libpq and node-postgres then use 5432, but CockroachDB listens on 26257. Add :26257 after the host"));
     }
     if cloud || crdb_port {
         let local = plan
@@ -38,7 +38,7 @@ pub(super) fn cockroach(plan: &ConnectPlan, port_explicit: bool, client: Client)
             .iter()
             .all(|e| e.host == "localhost" || e.host.starts_with("127.") || e.host == "::1");
         match plan.tls {
-            Tls::Disable | Tls::Allow if !local => errors.push(err("cockroach_tls_missing", match client {
+            Tls::Disable | Tls::Allow if !local => errors.push(err(UrlKind::CockroachTlsMissing, match client {
                 Client::NodePg => "a CockroachDB host without TLS: node-postgres connects in plaintext when the URL has no sslmode, and the server answers \"server requires encryption\". Add ?sslmode=verify-full",
                 Client::Libpq => "a CockroachDB host with TLS disabled: the server answers \"server requires encryption\". Use ?sslmode=verify-full",
             })),
@@ -87,12 +87,12 @@ pub(super) fn cert_files(
         let Some(value) = value else { continue };
         if *key == "sslrootcert" && *value == "system" {
             if client == Client::NodePg {
-                out.push(err("sslrootcert_system", "sslrootcert=system is a libpq keyword; node-postgres opens a file called \"system\" and fails (ENOENT). Remove sslrootcert to use the Mozilla roots"));
+                out.push(err(UrlKind::SslrootcertSystem, "sslrootcert=system is a libpq keyword; node-postgres opens a file called \"system\" and fails (ENOENT). Remove sslrootcert to use the Mozilla roots"));
             }
             continue;
         }
         if value.starts_with('~') || value.contains('$') {
-            out.push(err("sslrootcert_unexpanded", format!("{key} starts with ~ or contains $: neither the drivers nor .env expand it. Write the absolute path")));
+            out.push(err(UrlKind::SslrootcertUnexpanded, format!("{key} starts with ~ or contains $: neither the drivers nor .env expand it. Write the absolute path")));
             continue;
         }
         let path = resolve(base, value);
@@ -102,22 +102,22 @@ pub(super) fn cert_files(
             continue;
         }
         use std::io::ErrorKind;
-        let bytes = match crate::config::read_bounded(&path, MAX_CERT_FILE) {
+        let bytes = match crate::diag::read::read_bounded(&path, MAX_CERT_FILE) {
             Ok(b) => b,
             Err(e) if matches!(e.kind(), ErrorKind::Other | ErrorKind::InvalidInput) => {
                 out.push(err(
-                    "sslrootcert_unreadable",
+                    UrlKind::SslrootcertUnreadable,
                     format!("{key} file {shown} is {e}"),
                 ));
                 continue;
             }
             Err(_) => {
-                out.push(err("sslrootcert_unreadable", format!("{key} file {shown} is not readable by this user; the services need to read it too")));
+                out.push(err(UrlKind::SslrootcertUnreadable, format!("{key} file {shown} is not readable by this user; the services need to read it too")));
                 continue;
             }
         };
         if *key == "sslrootcert" && certificates(&bytes) == 0 {
-            out.push(err("sslrootcert_not_pem", format!("{key} file {shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----); download the CA certificate in PEM form")));
+            out.push(err(UrlKind::SslrootcertNotPem, format!("{key} file {shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----); download the CA certificate in PEM form")));
         }
     }
     out
@@ -126,11 +126,11 @@ pub(super) fn cert_files(
 /// The largest certificate or key file read (a CA bundle is ~200 KiB).
 pub(super) const MAX_CERT_FILE: u64 = 4 * 1024 * 1024;
 
-fn missing_kind(key: &str) -> &'static str {
+fn missing_kind(key: &str) -> UrlKind {
     match key {
-        "sslrootcert" => "sslrootcert_missing",
-        "sslcert" => "sslcert_missing",
-        _ => "sslkey_missing",
+        "sslrootcert" => UrlKind::SslrootcertMissing,
+        "sslcert" => UrlKind::SslcertMissing,
+        _ => UrlKind::SslkeyMissing,
     }
 }
 
@@ -174,7 +174,7 @@ pub(super) fn node_verify_ca(
     has_root: bool,
 ) -> Option<UrlError> {
     (client == Client::NodePg && compat && sslmode == Some("verify-ca") && !has_root)
-        .then(|| err("node_pg_verify_ca_without_root", "with uselibpqcompat=true, node-postgres refuses sslmode=verify-ca without sslrootcert; add sslrootcert=<CA file>"))
+        .then(|| err(UrlKind::NodePgVerifyCaWithoutRoot, "with uselibpqcompat=true, node-postgres refuses sslmode=verify-ca without sslrootcert; add sslrootcert=<CA file>"))
 }
 
 /// libpq refuses a private key readable by group/others ("private key file has
@@ -186,7 +186,7 @@ pub(super) fn key_permissions(key: Option<&str>, base: &Path, client: Client) ->
     let allowed = if meta.uid() == 0 { 0o027 } else { 0o077 };
     (client == Client::Libpq && meta.mode() & allowed != 0).then(|| {
         err(
-            "sslkey_permissions",
+            UrlKind::SslkeyPermissions,
             format!(
                 "sslkey file {} is readable by group or others; libpq refuses it. chmod 600 it",
                 path.display()

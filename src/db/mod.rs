@@ -22,17 +22,22 @@ pub mod nodepg;
 mod pgenv;
 pub mod probe;
 mod redact;
+mod url_kind;
 mod validate;
 pub mod view;
 mod view_node;
 
 pub use pgenv::lint_pg_env;
+pub use url_kind::UrlKind;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::secret::{Redactor, Secret};
+
+/// The port libpq and node-postgres use when the URL names none.
+pub(crate) const DEFAULT_PORT: u16 = 5432;
 
 /// `[database] client`: whose reading of the URL and TLS rules to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +61,9 @@ pub enum Expect {
     Cockroachdb,
 }
 
-/// The `[database]` options that drive validation and the probe.
+/// The `[database]` options that drive validation and the probe. `Default`
+/// is the one place their defaults are written (`plan::build` fills absent
+/// keys from it; `probe --url` uses it whole).
 #[derive(Debug, Clone)]
 pub struct DbSettings {
     /// `client`.
@@ -151,8 +158,9 @@ impl fmt::Debug for DbUrl {
 /// A URL problem: a stable kind name and an actionable message without secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlError {
-    /// Stable identifier, e.g. `placeholder`, `bad_scheme`, `unencoded_reserved`.
-    pub kind: &'static str,
+    /// What kind of problem; its stable name (`placeholder`, `bad_scheme`, …)
+    /// is what `check` and `probe --json` show.
+    pub kind: UrlKind,
     /// What is wrong and how to fix it. Never contains the password.
     pub message: String,
 }
@@ -166,17 +174,6 @@ pub struct Validation {
     pub errors: Vec<UrlError>,
     /// Non-fatal findings.
     pub warnings: Vec<String>,
-}
-
-impl UrlError {
-    /// The variable holding the URL is not set at all (`looked_in` says where
-    /// the plan looked, e.g. "the OS environment and .env").
-    pub fn unset(name: &str, looked_in: &str) -> UrlError {
-        UrlError {
-            kind: "unset",
-            message: format!("{name} is not set (looked in {looked_in}); without it node-postgres silently connects to localhost:5432. Set it in .env or the environment"),
-        }
-    }
 }
 
 /// Validate `raw` (already interpolated) under `settings`. Pure apart from

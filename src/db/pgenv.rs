@@ -7,7 +7,7 @@
 
 use super::view::SOCKET_DIR;
 use super::DbUrl;
-use crate::plan::Env;
+use crate::env::Env;
 
 /// Warnings for `PG*` variables in `env` that disagree with `url`.
 pub fn lint_pg_env(url: &DbUrl, env: &Env) -> Vec<String> {

@@ -5,7 +5,11 @@ use super::*;
 use crate::secret::percent_encode;
 
 fn kinds(raw: &str, s: &DbSettings) -> Vec<&'static str> {
-    validate(raw, s).errors.iter().map(|e| e.kind).collect()
+    validate(raw, s)
+        .errors
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect()
 }
 
 fn libpq() -> DbSettings {
@@ -240,7 +244,7 @@ fn password_never_printed() {
 
 #[test]
 fn pg_env_disagreement() {
-    use crate::plan::{Env, EnvVar, Source};
+    use crate::env::{Env, EnvVar, Source};
     let url = validate("postgresql://app:pw@db.example.com:5432/app", &libpq())
         .url
         .expect("url");

@@ -169,6 +169,7 @@ fn scrub(v: &mut Validation, r: &Redactor, stray: &redact::Stray) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::UrlKind;
 
     /// Found by the `validate` fuzz target: an `sslrootcert` path that was a
     /// piece of a mis-split password showed in `sslrootcert_missing`.
@@ -177,7 +178,9 @@ mod tests {
         let raw = "postgresql://u:Z)x4Qv@h/app?password=Zx3Qv&sslrootcert=a-u?x@[::1]:5,h2:Zx6Ov@h.ex:p:Kq3secret@pem.crt";
         let v = run(raw, &DbSettings::default());
         assert!(
-            v.errors.iter().any(|e| e.kind == "unencoded_reserved"),
+            v.errors
+                .iter()
+                .any(|e| e.kind == UrlKind::UnencodedReserved),
             "{v:?}"
         );
         for e in &v.errors {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::libpq::Conninfo;
 use super::nodepg::NodeConfig;
-use super::Client;
+use super::{Client, DEFAULT_PORT};
 
 /// How much of the server certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,8 +184,9 @@ pub(super) fn client_cert(
     }
 }
 
+/// A port as written; [`DEFAULT_PORT`] when empty or not a port.
 pub(super) fn port_of(s: &str) -> u16 {
-    s.parse().ok().filter(|p| *p > 0).unwrap_or(5432)
+    s.parse().ok().filter(|p| *p > 0).unwrap_or(DEFAULT_PORT)
 }
 
 /// libpq's plan. Ports/hostaddrs that do not line up were reported by the lints;

@@ -35,7 +35,38 @@ pub struct SyntaxError {
     /// 1-based line.
     pub line: usize,
     /// What is wrong.
-    pub message: String,
+    pub why: LineError,
+}
+
+/// What is wrong with a line of an env file. Never holds a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    /// A quote opened on this line is never closed, to the end of the file.
+    #[error("unterminated quoted value (a quote opened here is never closed)")]
+    UnterminatedValue,
+    /// A name without `=`.
+    #[error("expected `=` after `{0}`")]
+    ExpectedEquals(String),
+    /// Not a name where one should be.
+    #[error("expected a variable name (letters, digits, `_` or `.`, not starting with a digit)")]
+    ExpectedName,
+    /// An unquoted value with a space in it (1-based column in the value).
+    #[error("unexpected character after whitespace at value column {0} (quote a value that contains spaces)")]
+    AfterWhitespace(usize),
+    /// `\` before a character that has no escape.
+    #[error("unknown escape `\\{escape}` at value column {col}")]
+    UnknownEscape {
+        /// The character after the backslash.
+        escape: char,
+        /// 1-based column in the value.
+        col: usize,
+    },
+    /// `${` without its `}`.
+    #[error("unterminated `${{` (missing `}}`)")]
+    UnterminatedBrace,
+    /// A quote inside the value never closed.
+    #[error("unterminated quote")]
+    UnterminatedQuote,
 }
 
 /// Parse a whole file. `outer` resolves `$NAME` before this file's own lines.
@@ -45,7 +76,7 @@ pub fn parse(
 ) -> Result<Vec<Entry>, SyntaxError> {
     let lines = logical_lines(text).map_err(|line| SyntaxError {
         line,
-        message: "unterminated quoted value (a quote opened here is never closed)".into(),
+        why: LineError::UnterminatedValue,
     })?;
     let mut local: HashMap<String, (String, Spans)> = HashMap::new();
     let mut out = Vec::new();
@@ -75,7 +106,7 @@ pub fn parse(
                     secret,
                 });
             }
-            Err(message) => return Err(SyntaxError { line, message }),
+            Err(why) => return Err(SyntaxError { line, why }),
         }
     }
     Ok(out)
@@ -91,7 +122,7 @@ struct Value {
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<(String, Spans)>;
 
-fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, String> {
+fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, LineError> {
     let mut rest = line.trim_end().trim_start();
     if rest.is_empty() || rest.starts_with('#') {
         return Ok(None);
@@ -104,7 +135,7 @@ fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, Str
     }
     rest = rest
         .strip_prefix('=')
-        .ok_or_else(|| format!("expected `=` after `{key}`"))?
+        .ok_or_else(|| LineError::ExpectedEquals(key.clone()))?
         .trim_start();
     if rest.is_empty() || rest.starts_with('#') {
         let unquoted_hash = false;
@@ -120,12 +151,9 @@ fn parse_line(line: &str, lookup: Lookup) -> Result<Option<(String, Value)>, Str
     Ok(Some((key, value)))
 }
 
-fn take_key(rest: &mut &str) -> Result<String, String> {
+fn take_key(rest: &mut &str) -> Result<String, LineError> {
     if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        return Err(
-            "expected a variable name (letters, digits, `_` or `.`, not starting with a digit)"
-                .into(),
-        );
+        return Err(LineError::ExpectedName);
     }
     let end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
@@ -143,7 +171,7 @@ enum Subst {
 }
 
 /// dotenvy's `parse_value`, state for state.
-fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
+fn parse_value(input: &str, lookup: Lookup) -> Result<Value, LineError> {
     let (mut strong, mut weak, mut escaped, mut expecting_end) = (false, false, false, false);
     let mut out = String::new();
     let mut mode = Subst::None;
@@ -158,17 +186,13 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
                     v.unquoted_hash = true;
                     break;
                 }
-                _ => {
-                    return Err(format!(
-                        "unexpected character after whitespace at value column {col} (quote a value that contains spaces)"
-                    ))
-                }
+                _ => return Err(LineError::AfterWhitespace(col)),
             }
         } else if escaped {
             match c {
                 '\\' | '\'' | '"' | '$' | ' ' => out.push(c),
                 'n' => out.push('\n'),
-                _ => return Err(format!("unknown escape `\\{c}` at value column {col}")),
+                _ => return Err(LineError::UnknownEscape { escape: c, col }),
             }
             escaped = false;
         } else if strong {
@@ -220,10 +244,10 @@ fn parse_value(input: &str, lookup: Lookup) -> Result<Value, String> {
         }
     }
     if mode == Subst::Braced {
-        return Err("unterminated `${` (missing `}`)".into());
+        return Err(LineError::UnterminatedBrace);
     }
     if strong || weak {
-        return Err("unterminated quote".into());
+        return Err(LineError::UnterminatedQuote);
     }
     substitute(&mut name, lookup, &mut out, &mut v.secret);
     v.value = out;

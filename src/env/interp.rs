@@ -8,7 +8,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::plan::Source;
+use super::Source;
 use crate::secret::Spans;
 
 /// A variable as a lookup found it: its value, which parts of it are
@@ -79,23 +79,43 @@ impl Traced {
     }
 }
 
+/// Why a `${…}` cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterpError {
+    /// `${` without its `}`.
+    #[error("unterminated `${{` (missing `}}`; write `$$` for a literal `$`)")]
+    Unterminated,
+    /// `${…}` whose name is not one (the whole body kept).
+    #[error(
+        "invalid variable name in `${{{0}}}` (letters, digits and `_`, not starting with a digit)"
+    )]
+    BadName(String),
+    /// `${NAME:?}` with `NAME` unset (or empty).
+    #[error("`{0}` is not set")]
+    Unset(String),
+    /// `${NAME:?message}` with `NAME` unset (or empty).
+    #[error("`{name}` is not set: {message}")]
+    UnsetBecause {
+        /// The variable.
+        name: String,
+        /// The message, interpolated.
+        message: String,
+    },
+    /// An operator other than `-` and `?` (the whole body kept).
+    #[error(
+        "unsupported expression `${{{0}}}` (use ${{VAR}}, ${{VAR:-default}} or ${{VAR:?message}})"
+    )]
+    Unsupported(String),
+    /// `${NAME}` with `NAME` unset and no default.
+    #[error("undefined variable `{0}` (set it in the OS environment or an env file, or write `${{{0}:-default}}`)")]
+    Undefined(String),
+}
+
 /// A lookup that knows secrecy and origin.
 pub type TracedLookup<'a> = &'a dyn Fn(&str) -> Option<Looked>;
 
-/// Interpolate `s`, looking names up with `lookup`.
-pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let traced = |n: &str| {
-        lookup(n).map(|value| Looked {
-            value,
-            secret: Spans::default(),
-            origin: Source::Os,
-        })
-    };
-    interpolate_traced(s, &traced).map(|t| t.value)
-}
-
 /// Interpolate `s`, keeping track of what each `${NAME}` brought in.
-pub fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, String> {
+pub fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, InterpError> {
     let mut out = Traced::default();
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -105,9 +125,7 @@ pub fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, Strin
             out.push_str("$");
             rest = tail;
         } else if let Some(body_start) = after.strip_prefix('{') {
-            let end = closing_brace(body_start).ok_or_else(|| {
-                "unterminated `${` (missing `}`; write `$$` for a literal `$`)".to_string()
-            })?;
+            let end = closing_brace(body_start).ok_or(InterpError::Unterminated)?;
             out.append(expand(&body_start[..end], lookup)?);
             rest = &body_start[end + 1..];
         } else {
@@ -148,15 +166,13 @@ fn found(name: &str, l: Looked) -> Traced {
     }
 }
 
-fn expand(body: &str, lookup: TracedLookup) -> Result<Traced, String> {
+fn expand(body: &str, lookup: TracedLookup) -> Result<Traced, InterpError> {
     let name_end = body
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(body.len());
     let (name, op) = body.split_at(name_end);
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(format!(
-            "invalid variable name in `${{{body}}}` (letters, digits and `_`, not starting with a digit)"
-        ));
+        return Err(InterpError::BadName(body.into()));
     }
     let value = lookup(name);
     let empty_counts = op.starts_with(':');
@@ -174,28 +190,39 @@ fn expand(body: &str, lookup: TracedLookup) -> Result<Traced, String> {
     if let Some(message) = op.strip_prefix('?') {
         return match value {
             Some(v) if !missing => Ok(found(name, v)),
-            _ if message.is_empty() => Err(format!("`{name}` is not set")),
-            _ => Err(format!(
-                "`{name}` is not set: {}",
-                interpolate_traced(message, lookup)?.value
-            )),
+            _ if message.is_empty() => Err(InterpError::Unset(name.into())),
+            _ => Err(InterpError::UnsetBecause {
+                name: name.into(),
+                message: interpolate_traced(message, lookup)?.value,
+            }),
         };
     }
     if !op.is_empty() || empty_counts {
-        return Err(format!(
-            "unsupported expression `${{{body}}}` (use ${{VAR}}, ${{VAR:-default}} or ${{VAR:?message}})"
-        ));
+        return Err(InterpError::Unsupported(body.into()));
     }
-    value.map(|v| found(name, v)).ok_or_else(|| {
-        format!(
-            "undefined variable `{name}` (set it in the OS environment or an env file, or write `${{{name}:-default}}`)"
-        )
-    })
+    value
+        .map(|v| found(name, v))
+        .ok_or_else(|| InterpError::Undefined(name.into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Interpolate `s`, looking names up with `lookup`.
+    fn interpolate(
+        s: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, InterpError> {
+        let traced = |n: &str| {
+            lookup(n).map(|value| Looked {
+                value,
+                secret: Spans::default(),
+                origin: Source::Os,
+            })
+        };
+        interpolate_traced(s, &traced).map(|t| t.value)
+    }
 
     fn lookup(name: &str) -> Option<String> {
         match name {
@@ -246,7 +273,7 @@ mod tests {
         ];
         for (input, needle) in bad {
             let err = interpolate(input, &lookup).expect_err(input);
-            assert!(err.contains(needle), "{input}: {err}");
+            assert!(err.to_string().contains(needle), "{input}: {err}");
         }
     }
 

@@ -10,7 +10,8 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use super::dotenv::Entry;
-use crate::plan::{Env, EnvVar, Shadowed, Source, Warning};
+use super::{Env, EnvVar, Shadowed, Source};
+use crate::diag::Problem;
 use crate::secret::{classify, Spans};
 
 /// The default `inherit` list.
@@ -92,7 +93,7 @@ impl Layers {
         mut self,
         os: &BTreeMap<String, String>,
         known: &dyn Fn(&str) -> Vec<Range<usize>>,
-    ) -> (Env, Vec<Warning>) {
+    ) -> (Env, Vec<Problem>) {
         let mut warnings = Vec::new();
         for (name, var) in self.vars.iter_mut() {
             add_known(&mut var.secret, &var.value, known);
@@ -128,13 +129,13 @@ fn add_known(secret: &mut Spans, value: &str, known: &dyn Fn(&str) -> Vec<Range<
     }
 }
 
-fn os_file_warning(name: &str, source: &Source, inherited: bool) -> Warning {
+fn os_file_warning(name: &str, source: &Source, inherited: bool) -> Problem {
     let why = if inherited {
         "env files take precedence over inherited OS variables"
     } else {
         "it is not in `inherit`; OS values come in only through `inherit` or `${NAME}` in supervisor.toml"
     };
-    Warning {
+    Problem {
         location: source.to_string(),
         message: format!(
             "`{name}` is set in the OS environment and in this env file; services get the file's value ({why})"

@@ -8,20 +8,23 @@
 //!   keeping what each `${NAME}` brought in and from where (taint, provenance);
 //! - [`layers`]: stacking with provenance (shadowed values kept), each value's
 //!   secret parts ([`crate::secret::classify`]), `inherit` globs, the OS-vs-file warning;
-//! - [`lint`]: values npm `dotenv` would read differently.
+//! - [`lint`]: values npm `dotenv` would read differently;
+//! - [`Env`] (`vars.rs`): the result, each value with its [`Source`].
 
 pub mod dotenv;
 pub mod interp;
 pub mod layers;
 mod lines;
 pub mod lint;
+mod vars;
 
 use std::path::Path;
 
 pub use layers::{EnvFile, Layers, DEFAULT_INHERIT};
+pub use vars::{Env, EnvVar, Shadowed, Source};
 
-use crate::config::{io_reason, read_text};
-use crate::plan::Problem;
+use crate::diag::read::{io_reason, read_text};
+use crate::diag::Problem;
 
 /// Read and parse the env file at `path`. `outer` resolves `$NAME` before the
 /// file's own earlier lines (OS first, then earlier files).
@@ -38,7 +41,7 @@ pub fn read_env_file(
     let text = read_text(path)?;
     let entries = dotenv::parse(&text, outer).map_err(|e| Problem {
         location: format!("{}:{}", path.display(), e.line),
-        message: e.message,
+        message: e.why.to_string(),
     })?;
     if let Some(e) = entries.iter().find(|e| e.value.contains('\0')) {
         return Err(Problem {

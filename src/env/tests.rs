@@ -116,7 +116,8 @@ fn syntax_errors_name_the_line() {
     ] {
         let err = parse(text, &none).expect_err(text);
         assert_eq!(err.line, line, "{text:?}");
-        assert!(err.message.contains(needle), "{text:?}: {}", err.message);
+        let message = err.why.to_string();
+        assert!(message.contains(needle), "{text:?}: {message}");
     }
 }
 

@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::plan::{Env, EnvVar, Source};
+use crate::env::{Env, EnvVar, Source};
 
 /// One generated file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::db::{self, DatabasePlan, DbSettings};
+use crate::env::{Env, EnvVar, Source};
 use crate::plan::*;
 use crate::secret::Spans;
 

@@ -6,124 +6,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::ctx::{check_var_name, Ctx};
+use super::ctx::{check_var_name, BuildCtx};
+use super::global::{file_looked, Global};
 use super::{
-    deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problems, Settings, Source,
-    Warning,
+    deps, names, replicas, scrub, service, Contain, LogFormat, Plan, Problem, Problems, Settings,
 };
 use crate::config::raw::{RawConfig, RawDatabase, RawSupervisor, Str};
 use crate::db::{self, Client, DatabasePlan, DbSettings, Expect};
-use crate::env::interp::{Looked, Traced};
-use crate::env::{lint::lint, read_env_file, EnvFile, Layers, DEFAULT_INHERIT};
-use crate::secret::{classify, Redactor, Spans};
-
-/// What every service shares.
-pub(super) struct Global {
-    /// `inherit`.
-    pub inherit: Vec<String>,
-    /// `env_files`, read.
-    pub files: Vec<EnvFile>,
-    /// The env files merged (later wins): the second place `${VAR}` looks.
-    pub file_vars: BTreeMap<String, Looked>,
-    /// `[env]`, interpolated: name, value, line.
-    pub env: Vec<(String, Traced, usize)>,
-    /// `[database]` was written.
-    pub db_configured: bool,
-    /// `[database]`, validated (None when absent or invalid).
-    pub db: Option<DatabasePlan>,
-    /// `[supervisor] stop_timeout`.
-    pub stop_timeout: Duration,
-    /// Finds the database password (and its encoded forms) in values.
-    pub password: Redactor,
-    /// What `database.url`'s `${NAME}`s brought in: names, origins, taint.
-    pub db_url: Traced,
-}
-
-impl Global {
-    /// `${VAR}` lookup for global values: OS first, then the env files.
-    pub(super) fn lookup<'a>(
-        &'a self,
-        os: &'a BTreeMap<String, String>,
-    ) -> impl Fn(&str) -> Option<Looked> + 'a {
-        move |n: &str| os_looked(os, n).or_else(|| self.file_vars.get(n).cloned())
-    }
-
-    /// Where the database password sits in `value` when it was pasted rather
-    /// than interpolated (any encoded form; the free-text rules apply).
-    pub(super) fn known(&self, value: &str) -> Vec<std::ops::Range<usize>> {
-        self.password.find(value)
-    }
-
-    /// Layers 1–3: inherit, then `user` (the target user's `HOME`, `USER`,
-    /// `LOGNAME` over the inherited ones), env files, `[env]`.
-    pub(super) fn base_layers(
-        &self,
-        os: &BTreeMap<String, String>,
-        user: &[(&str, String, Source)],
-    ) -> Layers {
-        let mut l = Layers::inherit(os, &self.inherit);
-        for (name, value, source) in user {
-            l.set(name, value.clone(), source.clone(), &Spans::default());
-        }
-        for f in &self.files {
-            l.add_file(f, false);
-        }
-        for (name, t, line) in &self.env {
-            l.set(
-                name,
-                t.value.clone(),
-                Source::GlobalEnv { line: *line },
-                &t.secret,
-            );
-        }
-        l
-    }
-
-    /// Layer 6: the database URL under every `export_as` name.
-    pub(super) fn add_database(&self, l: &mut Layers) {
-        if let Some(db) = &self.db {
-            let via: Vec<(String, Box<Source>)> = self
-                .db_url
-                .refs
-                .iter()
-                .map(|r| (r.name.clone(), Box::new(r.origin.clone())))
-                .collect();
-            for name in &db.export_as {
-                let source = Source::Database { via: via.clone() };
-                l.set(
-                    name,
-                    db.url.expose().to_string(),
-                    source,
-                    &self.db_url.secret,
-                );
-            }
-        }
-    }
-}
-
-/// An OS variable as a `${NAME}` lookup sees it.
-pub(super) fn os_looked(os: &BTreeMap<String, String>, name: &str) -> Option<Looked> {
-    os.get(name).map(|v| Looked {
-        secret: classify(name, v, &Spans::default()),
-        value: v.clone(),
-        origin: Source::Os,
-    })
-}
-
-/// An env file entry as a `${NAME}` lookup sees it.
-pub(super) fn file_looked(f: &EnvFile, e: &crate::env::dotenv::Entry) -> Looked {
-    Looked {
-        secret: classify(&e.key, &e.value, &e.secret),
-        value: e.value.clone(),
-        origin: Source::EnvFile {
-            path: f.path.clone(),
-            line: e.line,
-        },
-    }
-}
+use crate::env::interp::Traced;
+use crate::env::{lint::lint, read_env_file, EnvFile, DEFAULT_INHERIT};
+use crate::secret::Redactor;
 
 /// Build the Plan from parsed config. `path` is the config file as given.
-pub(super) fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
+pub(super) fn build(ctx: &mut BuildCtx, path: &Path, raw: RawConfig) -> Result<Plan, Problems> {
     let settings = settings(ctx, &raw.supervisor);
     let inherit = match &raw.supervisor.inherit {
         Some(v) => v.iter().map(|s| s.get_ref().clone()).collect(),
@@ -214,7 +109,7 @@ pub(super) fn build(ctx: &mut Ctx, path: &Path, raw: RawConfig) -> Result<Plan, 
 /// `REPLICA*`, so the problems and warnings of copy 1 stand for all of them
 /// (they are reported once).
 fn build_service(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     n: &Str,
     s: &toml::Spanned<crate::config::raw::RawService>,
     g: &Global,
@@ -241,10 +136,9 @@ fn build_service(
 /// starts before the gate may create the file; the probe reads it at gate time
 /// and fails there (exit 4) if it is still missing.
 fn defer_missing_files(v: &mut db::Validation) {
-    const DEFERRABLE: [&str; 3] = ["sslrootcert_missing", "sslcert_missing", "sslkey_missing"];
     let (deferred, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut v.errors)
         .into_iter()
-        .partition(|e| DEFERRABLE.contains(&e.kind));
+        .partition(|e| e.kind.is_missing_file());
     v.errors = errors;
     for e in deferred {
         v.warnings.push(format!(
@@ -255,13 +149,13 @@ fn defer_missing_files(v: &mut db::Validation) {
     if v.errors.is_empty() && v.url.is_none() {
         // Nothing else was wrong: validation produced no URL only because of the file.
         v.errors.push(db::UrlError {
-            kind: "internal",
+            kind: db::UrlKind::Internal,
             message: "the database URL could not be read".into(),
         });
     }
 }
 
-fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
+fn settings(ctx: &mut BuildCtx, s: &RawSupervisor) -> Settings {
     let log_format = ctx.choice(
         &s.log_format,
         "supervisor.log_format",
@@ -293,7 +187,10 @@ fn settings(ctx: &mut Ctx, s: &RawSupervisor) -> Settings {
 /// The env files to read: the listed ones; when `env_files` is not written at
 /// all, `.env` beside supervisor.toml if it exists (as docker compose does) —
 /// `env_files = []` reads none. `None` span = the implicit default.
-fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::Range<usize>>)> {
+fn env_file_list(
+    ctx: &BuildCtx,
+    s: &RawSupervisor,
+) -> Vec<(String, Option<std::ops::Range<usize>>)> {
     match &s.env_files {
         Some(list) => list
             .iter()
@@ -304,7 +201,7 @@ fn env_file_list(ctx: &Ctx, s: &RawSupervisor) -> Vec<(String, Option<std::ops::
     }
 }
 
-fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
+fn env_files(ctx: &mut BuildCtx, s: &RawSupervisor) -> Vec<EnvFile> {
     let mut files: Vec<EnvFile> = Vec::new();
     if s.env_files.is_none() && !ctx.base.join(".env").is_file() {
         // Not read now, but a `.env` created later is read by a reload.
@@ -341,18 +238,19 @@ fn env_files(ctx: &mut Ctx, s: &RawSupervisor) -> Vec<EnvFile> {
 }
 
 fn database(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     d: &RawDatabase,
     span: &std::ops::Range<usize>,
     lookup: super::ctx::Lookup,
     files_may_appear: bool,
 ) -> Option<(DatabasePlan, Traced)> {
+    let dflt = DbSettings::default();
     let settings = DbSettings {
         client: ctx.choice(
             &d.client,
             "database.client",
             &[("libpq", Client::Libpq), ("node-pg", Client::NodePg)],
-            Client::Libpq,
+            dflt.client,
         ),
         expect: ctx.choice(
             &d.expect,
@@ -362,17 +260,17 @@ fn database(
                 ("postgres", Expect::Postgres),
                 ("cockroachdb", Expect::Cockroachdb),
             ],
-            Expect::Any,
+            dflt.expect,
         ),
-        allow_localhost: d.allow_localhost.unwrap_or(true),
-        require_tls: d.require_tls.unwrap_or(false),
-        probe: d.probe.unwrap_or(true),
+        allow_localhost: d.allow_localhost.unwrap_or(dflt.allow_localhost),
+        require_tls: d.require_tls.unwrap_or(dflt.require_tls),
+        probe: d.probe.unwrap_or(dflt.probe),
         probe_timeout: ctx.duration(
             &d.probe_timeout,
             "database.probe_timeout",
-            Duration::from_secs(5),
+            dflt.probe_timeout,
         ),
-        wait: ctx.duration(&d.wait, "database.wait", Duration::from_secs(30)),
+        wait: ctx.duration(&d.wait, "database.wait", dflt.wait),
         base_dir: ctx.base.clone(),
     };
     let export_as = export_names(ctx, d);
@@ -408,7 +306,7 @@ fn database(
     Some((plan, traced))
 }
 
-fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
+fn export_names(ctx: &mut BuildCtx, d: &RawDatabase) -> Vec<String> {
     let Some(list) = &d.export_as else {
         return vec!["DATABASE_URL".into()];
     };
@@ -431,7 +329,7 @@ fn export_names(ctx: &mut Ctx, d: &RawDatabase) -> Vec<String> {
 
 /// Two services whose exported names would be the same (`a_b` and `a-b`
 /// are both `a-b`): one would overwrite the other's unit, manifest and env file.
-fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clone) {
+fn name_collisions<'a>(ctx: &mut BuildCtx, names: impl Iterator<Item = &'a Str> + Clone) {
     let found = names::collisions(names.clone().map(|n| n.get_ref().as_str()));
     for (first, second, label) in found {
         let span = |name: &str| names.clone().find(|n| n.get_ref() == name).map(Str::span);
@@ -446,8 +344,8 @@ fn name_collisions<'a>(ctx: &mut Ctx, names: impl Iterator<Item = &'a Str> + Clo
     }
 }
 
-fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {
-    let mut out: Vec<Warning> = Vec::new();
+fn dedup(warnings: Vec<Problem>) -> Vec<Problem> {
+    let mut out: Vec<Problem> = Vec::new();
     for w in warnings {
         if !out.contains(&w) {
             out.push(w);

@@ -10,9 +10,58 @@ use nix::unistd::{access, AccessFlags};
 
 use crate::secret::Spans;
 
+/// Why a command line cannot be split into words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    /// `'` without its closing quote.
+    #[error("unterminated single quote in the command")]
+    SingleQuote,
+    /// `"` without its closing quote.
+    #[error("unterminated double quote in the command")]
+    DoubleQuote,
+    /// A `\` at the very end.
+    #[error("the command ends with a lone backslash")]
+    LoneBackslash,
+    /// `|`, `&`, `;`, `<`, `>` or a backquote outside quotes.
+    #[error("the command contains the shell operator `{0}` but is not run by a shell (set `shell = true`, or quote it)")]
+    Operator(char),
+}
+
+/// Why `argv[0]` does not name a program the child could run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// A path (with a `/`) that is not an executable file.
+    #[error("`{program}` {why}")]
+    Path {
+        /// The program as written.
+        program: String,
+        /// What the path is instead.
+        why: &'static str,
+    },
+    /// A bare name, and the service has no PATH.
+    #[error("`{0}` cannot be found: the service has no PATH (add \"PATH\" to `inherit`, or set PATH in its env)")]
+    NoPath(String),
+    /// Found on PATH, but not executable.
+    #[error("`{program}` found at {} but it is not executable", found.display())]
+    NotExecutable {
+        /// The program as written.
+        program: String,
+        /// Where it was found.
+        found: PathBuf,
+    },
+    /// Not on PATH.
+    #[error("`{program}` not found on the service's PATH ({path})")]
+    NotFound {
+        /// The program as written.
+        program: String,
+        /// The PATH searched.
+        path: String,
+    },
+}
+
 /// Split `line` into words. Errors on unterminated quotes and on shell
 /// operators, which would otherwise be passed to the program literally.
-pub fn split(line: &str) -> Result<Vec<String>, String> {
+pub fn split(line: &str) -> Result<Vec<String>, SplitError> {
     Ok(split_traced(line)?.into_iter().map(|w| w.text).collect())
 }
 
@@ -54,7 +103,7 @@ impl Word {
 
 /// [`split`], keeping where each byte of each word came from (so what
 /// interpolation brought into the line can be followed into the words).
-pub fn split_traced(line: &str) -> Result<Vec<Word>, String> {
+pub fn split_traced(line: &str) -> Result<Vec<Word>, SplitError> {
     let mut words = Vec::new();
     let mut cur: Option<Word> = None;
     let mut chars = line.char_indices().peekable();
@@ -71,7 +120,7 @@ pub fn split_traced(line: &str) -> Result<Vec<Word>, String> {
                     match chars.next() {
                         Some((_, '\'')) => break,
                         Some((i, c)) => w.push(i, c),
-                        None => return Err("unterminated single quote in the command".into()),
+                        None => return Err(SplitError::SingleQuote),
                     }
                 }
             }
@@ -87,23 +136,19 @@ pub fn split_traced(line: &str) -> Result<Vec<Word>, String> {
                                 w.push(b, '\\');
                                 w.push(i, c);
                             }
-                            None => return Err("unterminated double quote in the command".into()),
+                            None => return Err(SplitError::DoubleQuote),
                         },
                         Some((i, c)) => w.push(i, c),
-                        None => return Err("unterminated double quote in the command".into()),
+                        None => return Err(SplitError::DoubleQuote),
                     }
                 }
             }
             '\\' => match chars.next() {
                 Some((_, '\n')) => {}
                 Some((i, c)) => cur.get_or_insert_with(Word::default).push(i, c),
-                None => return Err("the command ends with a lone backslash".into()),
+                None => return Err(SplitError::LoneBackslash),
             },
-            '|' | '&' | ';' | '<' | '>' | '`' => {
-                return Err(format!(
-                    "the command contains the shell operator `{c}` but is not run by a shell (set `shell = true`, or quote it)"
-                ))
-            }
+            '|' | '&' | ';' | '<' | '>' | '`' => return Err(SplitError::Operator(c)),
             c => cur.get_or_insert_with(Word::default).push(at, c),
         }
     }
@@ -114,16 +159,19 @@ pub fn split_traced(line: &str) -> Result<Vec<Word>, String> {
 /// Resolve `program` as `execvp` would in the child: a name with a `/` is
 /// relative to `cwd`; a bare name is searched in `path` (the service's own
 /// PATH; empty entries mean `cwd`). The result is absolute and executable.
-pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf, String> {
+pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf, ResolveError> {
     if program.contains('/') {
         let p = cwd.join(program);
         return match check_executable(&p) {
             Ok(()) => Ok(p),
-            Err(why) => Err(format!("`{program}` {why}")),
+            Err(why) => Err(ResolveError::Path {
+                program: program.into(),
+                why,
+            }),
         };
     }
     let Some(path) = path else {
-        return Err(format!("`{program}` cannot be found: the service has no PATH (add \"PATH\" to `inherit`, or set PATH in its env)"));
+        return Err(ResolveError::NoPath(program.into()));
     };
     let mut not_executable = None;
     for dir in path.split(':') {
@@ -135,13 +183,14 @@ pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf,
         }
     }
     match not_executable {
-        Some(p) => Err(format!(
-            "`{program}` found at {} but it is not executable",
-            p.display()
-        )),
-        None => Err(format!(
-            "`{program}` not found on the service's PATH ({path})"
-        )),
+        Some(found) => Err(ResolveError::NotExecutable {
+            program: program.into(),
+            found,
+        }),
+        None => Err(ResolveError::NotFound {
+            program: program.into(),
+            path: path.into(),
+        }),
     }
 }
 
@@ -187,7 +236,7 @@ mod tests {
             ("a\\", "lone backslash"),
         ] {
             let err = split(line).expect_err(line);
-            assert!(err.contains(needle), "{line}: {err}");
+            assert!(err.to_string().contains(needle), "{line}: {err}");
         }
     }
 
@@ -216,7 +265,7 @@ mod tests {
             ("./missing", None, "does not exist"),
         ] {
             let err = resolve(prog, path, cwd).expect_err(prog);
-            assert!(err.contains(needle), "{prog}: {err}");
+            assert!(err.to_string().contains(needle), "{prog}: {err}");
         }
     }
 

@@ -8,18 +8,20 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Locator, Problems, Warning};
+use super::Problems;
 use crate::config::raw::{EnvTable, Str};
-use crate::config::{suggest, units};
+use crate::config::units;
+use crate::diag::suggest;
+use crate::diag::{Locator, Problem};
 use crate::env::interp::{interpolate_traced, Traced};
 
 /// A `${VAR}` lookup that knows each value's secret parts and origin.
 pub(super) type Lookup<'a> = crate::env::interp::TracedLookup<'a>;
 
 /// Shared state of one `build`.
-pub struct Ctx<'a> {
+pub struct BuildCtx<'a> {
     /// Positions in supervisor.toml.
-    pub loc: &'a Locator,
+    pub(crate) loc: &'a Locator,
     /// The OS environment, captured once by the command.
     pub os: &'a BTreeMap<String, String>,
     /// The config file's directory, absolute.
@@ -29,12 +31,12 @@ pub struct Ctx<'a> {
     /// Everything wrong so far.
     pub problems: Problems,
     /// Everything suspicious so far.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<Problem>,
     /// The env files read (or looked for), absolute: part of [`Plan::inputs`].
     pub inputs: Vec<PathBuf>,
 }
 
-impl Ctx<'_> {
+impl BuildCtx<'_> {
     /// Record a problem at `span`, prefixed with the key path.
     pub fn err(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
         let location = self.loc.at(span);
@@ -43,7 +45,7 @@ impl Ctx<'_> {
 
     /// Record a warning at `span`.
     pub fn warn(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
-        self.warnings.push(Warning {
+        self.warnings.push(Problem {
             location: self.loc.at(span),
             message: format!("{key}: {msg}"),
         });
@@ -98,7 +100,7 @@ impl Ctx<'_> {
         self.interp_traced(v, key, lookup).map(|t| t.value)
     }
 
-    /// [`Ctx::interp`], keeping what each `${NAME}` brought in (taint).
+    /// [`BuildCtx::interp`], keeping what each `${NAME}` brought in (taint).
     pub fn interp_traced(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<Traced> {
         match interpolate_traced(v.get_ref(), lookup) {
             Ok(s) => Some(s),

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use super::ctx::Ctx;
+use super::ctx::BuildCtx;
 use super::graph::{show_cycle, start_order, Graph};
 use super::service::Built;
 use super::{Condition, Dependency, ServicePlan};
-use crate::config::suggest;
+use crate::diag::suggest;
 
 /// Replicated services by group name → their copies' names, in order: a
 /// dependency on the group waits for every copy.
@@ -28,7 +28,7 @@ fn groups(built: &[Built]) -> BTreeMap<String, Vec<String>> {
 /// Fill every service's `depends_on` and return the services in start order.
 /// The default condition is `completed` for a oneshot dependency, else `ready`
 /// (which is `started` for a service without a readiness check).
-pub(super) fn order(ctx: &mut Ctx, mut built: Vec<Built>) -> Vec<ServicePlan> {
+pub(super) fn order(ctx: &mut BuildCtx, mut built: Vec<Built>) -> Vec<ServicePlan> {
     let oneshot: BTreeMap<String, bool> = built
         .iter()
         .map(|b| (b.plan.name.clone(), b.plan.oneshot))

@@ -12,7 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EnvVar, Plan, ServicePlan};
+use super::{Plan, ServicePlan};
+use crate::env::EnvVar;
 use crate::secret::Redactor;
 
 /// Everything a reload would do.
@@ -220,7 +221,7 @@ fn settings(o: &ServicePlan, n: &ServicePlan, ro: &Redactor, rn: &Redactor) -> V
 /// without restarting anything.
 fn rest(s: &ServicePlan) -> String {
     let mut s = s.clone();
-    s.env = super::Env::default();
+    s.env = crate::env::Env::default();
     // A copy is the same process whatever the count: scaling `replicas`
     // adds or removes copies and leaves the others running.
     if let Some(r) = &mut s.replica {

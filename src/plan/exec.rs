@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::Env;
+use crate::env::Env;
 
 /// `MAX_ARG_STRLEN`: the longest single string, NUL included (32 pages).
 pub(super) const MAX_ARG_STRLEN: usize = 32 * 4096;
@@ -100,7 +100,7 @@ fn size(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{EnvVar, Source};
+    use crate::env::{EnvVar, Source};
 
     fn env(pairs: &[(&str, String)]) -> Env {
         let mut e = Env::default();

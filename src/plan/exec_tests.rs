@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{load_text, Plan, Problems, Resource, RunAs, Source, INFINITY};
+use super::{load_text, Plan, Problems, Resource, RunAs, INFINITY};
+use crate::env::Source;
 
 fn load(service_keys: &str) -> Result<Plan, Problems> {
     let toml = format!("[services.s]\ncommand = \"/bin/sh\"\n{service_keys}\n");
@@ -259,6 +260,6 @@ fn a_user_that_cannot_reach_its_program_or_cwd_is_warned_about() {
     );
 }
 
-fn sources(shadowed: &[crate::plan::Shadowed]) -> Vec<Source> {
+fn sources(shadowed: &[crate::env::Shadowed]) -> Vec<Source> {
     shadowed.iter().map(|s| s.source.clone()).collect()
 }

@@ -8,13 +8,45 @@
 
 use toml::Spanned;
 
-use super::ctx::Ctx;
+use super::ctx::BuildCtx;
 use super::{show_limit as show, Limit, Nice, Resource, Unit, INFINITY};
 use crate::config::raw::{RawLimits, RawNumOrString, RawService};
-use crate::config::{suggest, units};
+use crate::config::units;
+use crate::diag::suggest;
+
+/// Why a `limits` value is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum LimitError {
+    /// A negative integer.
+    #[error("{0} is negative")]
+    Negative(i64),
+    /// Not an integer, for a limit that counts.
+    #[error("`{0}` is not a count: give an integer, \"infinity\" or \"soft:hard\"")]
+    NotACount(String),
+    /// A size or duration that is not one.
+    #[error(transparent)]
+    Unit(#[from] units::UnitError),
+    /// `soft:hard` with soft above hard (both as shown).
+    #[error("the soft limit {soft} is above the hard limit {hard}")]
+    SoftAboveHard {
+        /// The soft limit, as shown.
+        soft: String,
+        /// The hard limit, as shown.
+        hard: String,
+    },
+    /// `nofile = "infinity"`.
+    #[error(
+        "nofile cannot be infinity: the kernel caps it at fs.nr_open (give a number, e.g. 65536)"
+    )]
+    NofileInfinity,
+}
 
 /// `limits = { … }`, in [`Resource::ALL`] order.
-pub(super) fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str) -> Vec<Limit> {
+pub(super) fn limits(
+    ctx: &mut BuildCtx,
+    raw: &Option<Spanned<RawLimits>>,
+    key: &str,
+) -> Vec<Limit> {
     let Some(t) = raw else { return Vec::new() };
     let mut out = Vec::new();
     for (name, value) in t.get_ref() {
@@ -44,7 +76,7 @@ pub(super) fn limits(ctx: &mut Ctx, raw: &Option<Spanned<RawLimits>>, key: &str)
 }
 
 /// `umask = "0027"`.
-pub(super) fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
+pub(super) fn umask(ctx: &mut BuildCtx, r: &RawService, key: &str) -> Option<u32> {
     let v = r.umask.as_ref()?;
     let s = match v.get_ref() {
         RawNumOrString::Str(s) => s.trim(),
@@ -71,7 +103,7 @@ pub(super) fn umask(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<u32> {
 }
 
 /// `nice = N`.
-pub(super) fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
+pub(super) fn nice(ctx: &mut BuildCtx, r: &RawService, key: &str) -> Option<Nice> {
     let v = r.nice.as_ref()?;
     let n = *v.get_ref();
     if !(-20..=19).contains(&n) {
@@ -89,10 +121,10 @@ pub(super) fn nice(ctx: &mut Ctx, r: &RawService, key: &str) -> Option<Nice> {
 }
 
 /// `(soft, hard)` of one value.
-pub(super) fn limit_value(r: Resource, v: &RawNumOrString) -> Result<(u64, u64), String> {
+pub(super) fn limit_value(r: Resource, v: &RawNumOrString) -> Result<(u64, u64), LimitError> {
     let (soft, hard) = match v {
         RawNumOrString::Int(n) => {
-            let n = u64::try_from(*n).map_err(|_| format!("{n} is negative"))?;
+            let n = u64::try_from(*n).map_err(|_| LimitError::Negative(*n))?;
             (n, n)
         }
         RawNumOrString::Str(s) => match s.split_once(':') {
@@ -104,19 +136,18 @@ pub(super) fn limit_value(r: Resource, v: &RawNumOrString) -> Result<(u64, u64),
         },
     };
     if soft > hard {
-        return Err(format!(
-            "the soft limit {} is above the hard limit {}",
-            show(soft),
-            show(hard)
-        ));
+        return Err(LimitError::SoftAboveHard {
+            soft: show(soft),
+            hard: show(hard),
+        });
     }
     if r == Resource::Nofile && hard == INFINITY {
-        return Err("nofile cannot be infinity: the kernel caps it at fs.nr_open (give a number, e.g. 65536)".into());
+        return Err(LimitError::NofileInfinity);
     }
     Ok((soft, hard))
 }
 
-fn one(r: Resource, s: &str) -> Result<u64, String> {
+fn one(r: Resource, s: &str) -> Result<u64, LimitError> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("infinity") {
         return Ok(INFINITY);
@@ -124,12 +155,10 @@ fn one(r: Resource, s: &str) -> Result<u64, String> {
     if let Ok(n) = s.parse::<u64>() {
         return Ok(n);
     }
-    match r.unit() {
-        Unit::Bytes => units::parse_size(s),
-        Unit::Seconds => units::parse_duration(s).map(|d| d.as_secs()),
-        Unit::Micros => units::parse_duration(s).map(|d| d.as_micros() as u64),
-        Unit::Count => Err(format!(
-            "`{s}` is not a count: give an integer, \"infinity\" or \"soft:hard\""
-        )),
-    }
+    Ok(match r.unit() {
+        Unit::Bytes => units::parse_size(s)?,
+        Unit::Seconds => units::parse_duration(s)?.as_secs(),
+        Unit::Micros => units::parse_duration(s)?.as_micros() as u64,
+        Unit::Count => return Err(LimitError::NotACount(s.into())),
+    })
 }

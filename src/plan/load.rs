@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::build::build;
-use super::ctx::Ctx;
-use super::{Locator, Plan, Problems};
+use super::ctx::BuildCtx;
+use super::{Plan, Problems};
 use crate::config;
+use crate::diag::{self, Locator};
 
 /// Load `path` and build the Plan, with `os_env` as the OS environment (captured
 /// once by the caller; never read again). All problems come back together.
 pub fn load(path: &Path, os_env: &BTreeMap<String, String>) -> Result<Plan, Problems> {
-    let text = config::read_text(path).map_err(|mut p| {
+    let text = diag::read::read_text(path).map_err(|mut p| {
         if !path.exists() {
             p.message = "cannot read the configuration: no such file (pass -c PATH or set $UAOL_SUPERVISOR_CONFIG)".into();
         }
@@ -43,7 +44,7 @@ pub fn load_text(
     } else {
         std::path::absolute(&shown_base).unwrap_or_else(|_| shown_base.clone())
     };
-    let mut ctx = Ctx {
+    let mut ctx = BuildCtx {
         loc: &loc,
         os: os_env,
         base,
@@ -55,7 +56,7 @@ pub fn load_text(
     build(&mut ctx, path, raw)
 }
 
-fn single(p: config::Problem) -> Problems {
+fn single(p: diag::Problem) -> Problems {
     let mut all = Problems::default();
     all.push(p.location, p.message);
     all

@@ -13,7 +13,9 @@
 //! - [`replicas`]: `replicas = N` expanded into `NAME.1` … `NAME.N` here,
 //!   each with `REPLICA` / `REPLICA_PORT`;
 //! - `deps` + [`graph`]: conditions, cycles named, start order;
-//! - `ctx`: where problems and warnings are collected, typed readers;
+//! - `ctx` (`BuildCtx`): where problems and warnings are
+//!   collected, typed readers; `global`: what every service of one build
+//!   shares (filled by `build`, read by `service`);
 //! - [`command`]: shell-like splitting and PATH lookup (pure);
 //! - [`diff`] (+ `diff_render`): what a reload would change, pure;
 //! - [`names`]: service names as unit, object and file names (one mapping);
@@ -27,6 +29,7 @@ pub mod diff;
 pub mod diff_render;
 mod exec;
 mod exec_types;
+mod global;
 pub mod graph;
 mod interpreter;
 mod limits;
@@ -45,10 +48,11 @@ mod types;
 mod watch;
 pub use watch::DEFAULT_IGNORE as DEFAULT_WATCH_IGNORE;
 
+pub use crate::diag::Problem;
 pub use exec_types::*;
 pub use interpreter::explain_not_found;
 pub use load::{load, load_text};
-pub use problems::{Locator, Problem, Problems};
+pub use problems::Problems;
 pub use types::*;
 
 #[cfg(test)]

@@ -6,13 +6,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::ctx::{Ctx, Lookup};
+use super::ctx::{BuildCtx, Lookup};
 use super::{command, Backoff, LogFile, ReadyCheck, ReadyProbe};
 use crate::config::raw::{RawBackoff, RawCommand, RawLogFile, RawNumOrString, RawReady};
 use crate::config::units;
 
 /// `backoff = { initial, max, factor, reset_after }`.
-pub(super) fn backoff(ctx: &mut Ctx, raw: &Option<Spanned<RawBackoff>>, key: &str) -> Backoff {
+pub(super) fn backoff(ctx: &mut BuildCtx, raw: &Option<Spanned<RawBackoff>>, key: &str) -> Backoff {
     let d = Backoff::default();
     let Some(b) = raw else { return d };
     let r = b.get_ref();
@@ -40,7 +40,7 @@ pub(super) fn backoff(ctx: &mut Ctx, raw: &Option<Spanned<RawBackoff>>, key: &st
 /// `ready = { http | tcp | exec | log, interval, timeout }`. `oneshot` is the
 /// span of `oneshot = true`, if set: readiness has no meaning for a oneshot.
 pub(super) fn ready(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     raw: &Option<Spanned<RawReady>>,
     key: &str,
     lookup: Lookup,
@@ -85,7 +85,7 @@ pub(super) fn ready(
     })
 }
 
-fn probe(ctx: &mut Ctx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<ReadyProbe> {
+fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<ReadyProbe> {
     if let Some(h) = &rr.http {
         let k = format!("{key}.http");
         let url = ctx.interp(h, &k, lookup)?;
@@ -144,7 +144,7 @@ fn probe(ctx: &mut Ctx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<Read
 
 /// `stop_signal`: a name or number.
 pub(super) fn stop_signal(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     raw: &Option<Spanned<RawNumOrString>>,
     key: &str,
 ) -> Option<Signal> {
@@ -158,7 +158,7 @@ pub(super) fn stop_signal(
 
 /// `max_memory`: a size string or a number of bytes; must be > 0.
 pub(super) fn max_memory(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     raw: &Option<Spanned<RawNumOrString>>,
     key: &str,
 ) -> Option<u64> {
@@ -166,12 +166,10 @@ pub(super) fn max_memory(
     size(ctx, s, key)
 }
 
-fn size(ctx: &mut Ctx, s: &Spanned<RawNumOrString>, key: &str) -> Option<u64> {
+fn size(ctx: &mut BuildCtx, s: &Spanned<RawNumOrString>, key: &str) -> Option<u64> {
     let parsed = match s.get_ref() {
         RawNumOrString::Str(t) => units::parse_size(t),
-        RawNumOrString::Int(n) => {
-            u64::try_from(*n).map_err(|_| "a size cannot be negative".to_string())
-        }
+        RawNumOrString::Int(n) => u64::try_from(*n).map_err(|_| units::UnitError::NegativeSize),
     };
     match parsed {
         Ok(0) => {
@@ -188,7 +186,7 @@ fn size(ctx: &mut Ctx, s: &Spanned<RawNumOrString>, key: &str) -> Option<u64> {
 
 /// `log_file = { path, max_size = "50MiB", keep = 5 }`.
 pub(super) fn log_file(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     raw: &Option<Spanned<RawLogFile>>,
     key: &str,
 ) -> Option<LogFile> {

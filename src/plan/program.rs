@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, Lookup};
+use super::ctx::{BuildCtx, Lookup};
 use super::{command, interpreter};
 use crate::config::raw::{RawCommand, RawService};
 use crate::secret::{classify, Spans};
 
 /// `cwd`, absolute; must be an existing directory. Default: the config directory.
-pub(super) fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
+pub(super) fn cwd(ctx: &mut BuildCtx, r: &RawService, key: &str, lookup: Lookup) -> PathBuf {
     let Some(c) = &r.cwd else {
         return ctx.base.clone();
     };
@@ -42,7 +42,7 @@ pub(super) fn cwd(ctx: &mut Ctx, r: &RawService, key: &str, lookup: Lookup) -> P
 /// secret, or a URL password), and the resolved program (empty on error,
 /// after recording it).
 pub(super) fn argv(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     r: &RawService,
     table: Range<usize>,
     key: &str,
@@ -69,15 +69,17 @@ pub(super) fn argv(
                     (l.value, l.secret),
                 ]),
                 Some(l) if shell => Ok(vec![(l.value, l.secret)]),
-                Some(l) => command::split_traced(&l.value).map(|words| {
-                    words
-                        .into_iter()
-                        .map(|w| {
-                            let spans = w.spans(&l.secret);
-                            (w.text, spans)
-                        })
-                        .collect()
-                }),
+                Some(l) => command::split_traced(&l.value)
+                    .map_err(|e| e.to_string())
+                    .map(|words| {
+                        words
+                            .into_iter()
+                            .map(|w| {
+                                let spans = w.spans(&l.secret);
+                                (w.text, spans)
+                            })
+                            .collect()
+                    }),
                 None => return Default::default(),
             }
         }
@@ -119,7 +121,7 @@ pub(super) fn argv(
             let shown = spans
                 .first()
                 .map_or(argv[0].clone(), |s| s.display(&argv[0]));
-            let e = e.replace(&argv[0], &shown);
+            let e = e.to_string().replace(&argv[0], &shown);
             ctx.err(&cmd.span(), key, format!("command not found: {e}"));
             (argv, spans, PathBuf::new())
         }

@@ -10,10 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use super::ctx::Ctx;
-use super::{Replica, Source};
+use super::ctx::BuildCtx;
+use super::Replica;
 use crate::config::raw::{RawService, Str};
 use crate::env::interp::Looked;
+use crate::env::Source;
 use crate::secret::Spans;
 
 /// The largest `replicas` accepted: more copies than this on one host is a
@@ -39,7 +40,7 @@ pub fn split(name: &str) -> Option<(&str, u32)> {
 /// `replicas` / `replica_port_base` of one service: `None` when it is not
 /// replicated (no `replicas` key), else the count and port base. Invalid
 /// values are recorded and read as 1 / no base.
-pub fn spec(ctx: &mut Ctx, r: &RawService, n: &str) -> Option<(u32, Option<u16>)> {
+pub fn spec(ctx: &mut BuildCtx, r: &RawService, n: &str) -> Option<(u32, Option<u16>)> {
     let key = |k: &str| format!("services.{n}.{k}");
     let Some(raw) = &r.replicas else {
         if let Some(b) = &r.replica_port_base {
@@ -129,7 +130,7 @@ pub fn collisions<'a>(names: &[&'a str], replicated: &BTreeSet<&str>) -> Vec<(&'
 }
 
 /// Record a problem for each collision, naming both services.
-pub fn check_collisions(ctx: &mut Ctx, raws: &[(&Str, bool)]) {
+pub fn check_collisions(ctx: &mut BuildCtx, raws: &[(&Str, bool)]) {
     let names: Vec<&str> = raws.iter().map(|(n, _)| n.get_ref().as_str()).collect();
     let replicated: BTreeSet<&str> = raws
         .iter()

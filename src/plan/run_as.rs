@@ -15,9 +15,10 @@ use std::ffi::CString;
 use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
 use toml::Spanned;
 
-use super::ctx::Ctx;
-use super::{RunAs, Source};
+use super::ctx::BuildCtx;
+use super::RunAs;
 use crate::config::raw::{RawNumOrString, RawService};
+use crate::env::Source;
 
 /// A `user` or `group` value: a name or a numeric id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +29,7 @@ enum Spec {
 
 /// Resolve `user` / `group`; `None` when neither is set or (after recording
 /// the problem) when one cannot be resolved.
-pub(super) fn run_as(ctx: &mut Ctx, r: &RawService, service: &str) -> Option<RunAs> {
+pub(super) fn run_as(ctx: &mut BuildCtx, r: &RawService, service: &str) -> Option<RunAs> {
     let key = |k: &str| format!("services.{service}.{k}");
     let user = spec(ctx, r.user.as_ref(), &key("user"));
     let group = spec(ctx, r.group.as_ref(), &key("group"));
@@ -96,7 +97,11 @@ fn written(s: &Spec) -> String {
 }
 
 /// `Ok(None)`-like: `Some(None)` when absent, `None` after a problem.
-fn spec(ctx: &mut Ctx, raw: Option<&Spanned<RawNumOrString>>, key: &str) -> Option<Option<Spec>> {
+fn spec(
+    ctx: &mut BuildCtx,
+    raw: Option<&Spanned<RawNumOrString>>,
+    key: &str,
+) -> Option<Option<Spec>> {
     let Some(v) = raw else {
         return Some(None);
     };
@@ -143,7 +148,7 @@ fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$'))
 }
 
-fn group_id(ctx: &mut Ctx, g: &Spec, raw: &Spanned<RawNumOrString>, key: &str) -> Option<u32> {
+fn group_id(ctx: &mut BuildCtx, g: &Spec, raw: &Spanned<RawNumOrString>, key: &str) -> Option<u32> {
     match g {
         Spec::Id(n) => Some(*n),
         Spec::Name(name) => match Group::from_name(name) {
@@ -169,7 +174,7 @@ fn group_id(ctx: &mut Ctx, g: &Spec, raw: &Spanned<RawNumOrString>, key: &str) -
 }
 
 fn with_user(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     out: &mut RunAs,
     u: &Spec,
     raw: &Spanned<RawNumOrString>,

@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use super::build::Global;
-use super::{Env, Problems, ServicePlan, Warning};
+use super::global::Global;
+use super::{Problem, Problems, ServicePlan};
 use crate::db::libpq;
+use crate::env::Env;
 use crate::secret::{looks_secret, too_short, Redactor};
 
 /// The password of a `scheme://user:password@host` value, as written.
@@ -69,7 +70,7 @@ pub(super) fn redactor(
 /// A warning for every secret value (or secret part of a value) that free
 /// text cannot be scrubbed of reliably ([`too_short`]): it is masked wherever
 /// a value is shown, but a service that prints it is printed as is.
-pub(super) fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Warning> {
+pub(super) fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<Problem> {
     let envs = std::iter::once(global_env).chain(services.iter().map(|s| &s.env));
     let mut out = Vec::new();
     for (name, v) in envs.flat_map(|e| &e.vars) {
@@ -80,7 +81,7 @@ pub(super) fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<W
             .filter(|t| !t.is_empty())
             .find_map(too_short);
         if let Some(why) = why {
-            out.push(Warning {
+            out.push(Problem {
                 location: v.source.to_string(),
                 message: format!(
                     "`{name}` is secret but too short to redact reliably from service output ({why}): `env`, `check` and exports mask it, a service that prints it is shown as is; use a longer secret, or rename the variable if it is not one"
@@ -92,7 +93,7 @@ pub(super) fn short_secrets(global_env: &Env, services: &[ServicePlan]) -> Vec<W
 }
 
 /// Mask every secret in `problems` and `warnings`.
-pub(super) fn scrub(problems: &mut Problems, warnings: &mut [Warning], r: &Redactor) {
+pub(super) fn scrub(problems: &mut Problems, warnings: &mut [Problem], r: &Redactor) {
     for p in &mut problems.0 {
         p.message = r.redact(&p.message).into_owned();
     }

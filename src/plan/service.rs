@@ -10,19 +10,20 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use toml::Spanned;
 
-use super::build::{file_looked, os_looked, Global};
-use super::ctx::{Ctx, Lookup};
+use super::ctx::{BuildCtx, Lookup};
+use super::global::{file_looked, os_looked, Global};
 use super::limits;
 use super::options::{backoff, log_file, max_memory, ready, stop_signal};
 use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
 use super::{
-    command, exec, interpreter, replicas, Condition, Env, ExecContext, LogFile, ReadyCheck,
-    ReadyProbe, Replica, RestartPolicy, ServicePlan, Source, Warning,
+    command, exec, interpreter, replicas, Condition, ExecContext, LogFile, Problem, ReadyCheck,
+    ReadyProbe, Replica, RestartPolicy, ServicePlan,
 };
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
 use crate::env::{lint::lint, read_env_file, EnvFile};
+use crate::env::{Env, Source};
 use crate::secret::Spans;
 
 /// A service plan plus what the graph pass needs.
@@ -39,7 +40,7 @@ pub(super) struct Built {
 /// `${REPLICA}` / `${REPLICA_PORT}` resolve to the copy's values, and those two
 /// variables are set above every other layer.
 pub(super) fn build(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     name: &Str,
     raw: &Spanned<RawService>,
     g: &Global,
@@ -76,7 +77,7 @@ pub(super) fn build(
         for message in super::run_as_access::problems(who, &program, &cwd) {
             let location = who.at.clone();
             let message = format!("{}: {message}", key("user"));
-            ctx.warnings.push(Warning { location, message });
+            ctx.warnings.push(Problem { location, message });
         }
     }
     let oneshot = r.oneshot.as_ref().is_some_and(|o| *o.get_ref());
@@ -167,7 +168,7 @@ struct Extra<'a> {
 /// The six layers for one service (+ [`Extra`]), with the OS-vs-file and PG* warnings.
 #[allow(clippy::too_many_arguments)]
 fn service_env(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     n: &str,
     r: &RawService,
     g: &Global,
@@ -202,7 +203,7 @@ fn service_env(
         let location = format!("services.{n}");
         let found = crate::db::lint_pg_env(&db.url, &env);
         ctx.warnings
-            .extend(found.into_iter().map(|message| Warning {
+            .extend(found.into_iter().map(|message| Problem {
                 location: location.clone(),
                 message,
             }));
@@ -212,7 +213,7 @@ fn service_env(
 
 /// Never put a secret in a child's argv (docs/environment.md "Secrets") — any user on the host
 /// can read a process's arguments. Warn, naming where it came from.
-fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret: &[Spans]) {
+fn secret_argument_warning(ctx: &mut BuildCtx, r: &RawService, key: &str, argv_secret: &[Spans]) {
     let Some(cmd) = &r.command else { return };
     let Some((i, spans)) = argv_secret.iter().enumerate().find(|(_, s)| s.is_secret()) else {
         return;
@@ -233,7 +234,7 @@ fn secret_argument_warning(ctx: &mut Ctx, r: &RawService, key: &str, argv_secret
 /// `exec` readiness probe's — which is also resolved like the command (the
 /// service's PATH and cwd, its interpreter), as a probe that cannot start
 /// leaves the service never ready.
-fn exec_checks(ctx: &mut Ctx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
+fn exec_checks(ctx: &mut BuildCtx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
     let limit = exec::arg_limit();
     let n = &plan.name;
     if !plan.argv.is_empty() {
@@ -264,7 +265,7 @@ fn exec_checks(ctx: &mut Ctx, plan: &ServicePlan, r: &RawService, table: Range<u
     }
 }
 
-fn check_name(ctx: &mut Ctx, name: &Str) {
+fn check_name(ctx: &mut BuildCtx, name: &Str) {
     let n = name.get_ref();
     let bad: Vec<char> = n
         .chars()
@@ -287,7 +288,7 @@ fn check_name(ctx: &mut Ctx, name: &Str) {
     }
 }
 
-fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
+fn service_env_file(ctx: &mut BuildCtx, rel: &Str, g: &Global) -> Option<EnvFile> {
     ctx.inputs.push(ctx.abs(rel.get_ref()));
     let outer = |n: &str| {
         let file = || g.file_vars.get(n).map(|l| &l.value);
@@ -307,7 +308,7 @@ fn service_env_file(ctx: &mut Ctx, rel: &Str, g: &Global) -> Option<EnvFile> {
     }
 }
 
-fn uses_database(ctx: &mut Ctx, r: &RawService, g: &Global, key: &str) -> bool {
+fn uses_database(ctx: &mut BuildCtx, r: &RawService, g: &Global, key: &str) -> bool {
     match &r.uses_database {
         None => g.db_configured,
         Some(u) if *u.get_ref() && !g.db_configured => {
@@ -318,7 +319,7 @@ fn uses_database(ctx: &mut Ctx, r: &RawService, g: &Global, key: &str) -> bool {
     }
 }
 
-fn restart(ctx: &mut Ctx, r: &RawService, oneshot: bool, key: &str) -> RestartPolicy {
+fn restart(ctx: &mut BuildCtx, r: &RawService, oneshot: bool, key: &str) -> RestartPolicy {
     use RestartPolicy::*;
     let default = if oneshot { Never } else { OnFailure };
     let p = ctx.choice(
@@ -337,7 +338,11 @@ fn restart(ctx: &mut Ctx, r: &RawService, oneshot: bool, key: &str) -> RestartPo
     p
 }
 
-fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned<Condition>>)> {
+fn depends(
+    ctx: &mut BuildCtx,
+    r: &RawService,
+    key: &str,
+) -> Vec<(Str, Option<Spanned<Condition>>)> {
     let Some(d) = &r.depends_on else {
         return Vec::new();
     };
@@ -361,7 +366,7 @@ fn depends(ctx: &mut Ctx, r: &RawService, key: &str) -> Vec<(Str, Option<Spanned
 }
 
 /// `user`, `group`, `limits`, `umask`, `nice`.
-fn exec_context(ctx: &mut Ctx, r: &RawService, n: &str) -> ExecContext {
+fn exec_context(ctx: &mut BuildCtx, r: &RawService, n: &str) -> ExecContext {
     let key = |k: &str| format!("services.{n}.{k}");
     ExecContext {
         run_as: run_as(ctx, r, n),

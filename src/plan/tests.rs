@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{load, Condition, Plan, Problems, ReadyProbe, Source};
+use super::{load, Condition, Plan, Problems, ReadyProbe};
+use crate::env::Source;
 
 struct Project {
     dir: tempfile::TempDir,

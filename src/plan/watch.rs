@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ctx::{Ctx, Lookup};
+use super::ctx::{BuildCtx, Lookup};
 use super::WatchPaths;
 use crate::config::raw::RawService;
 
@@ -28,7 +28,7 @@ pub const DEFAULT_IGNORE: &[&str] = &[
 
 /// The service's `watch` paths (absolute) and ignore globs; `None` without `watch`.
 pub(super) fn paths(
-    ctx: &mut Ctx,
+    ctx: &mut BuildCtx,
     r: &RawService,
     cwd: &Path,
     key: &str,

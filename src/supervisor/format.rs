@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::logs::Stream;
-use super::visible;
+use crate::diag::visible;
 use crate::plan::LogFormat;
 
 /// How lines look.

@@ -5,8 +5,8 @@
 //!   function (table-tested in `state_tests.rs`);
 //! - [`restart`]: backoff delay, jitter, restart window (pure);
 //! - [`graph`]: selection, dependency conditions, stop order (pure);
-//! - [`format`] + [`visible`] (+ `scan`): how lines look, control characters made
-//!   visible (pure);
+//! - [`format`]: how lines look; control characters are made visible by
+//!   [`crate::diag::visible`] (pure);
 //! - [`contain`] (+ `contain_sys`, `contain_init`): the PID namespace that
 //!   nothing outlives, chosen once before the supervisor starts;
 //! - [`spawn`], [`reaper`], [`ready`], [`logs`], [`sink`], [`rotate`],
@@ -49,7 +49,6 @@ mod requests;
 pub(crate) mod restart;
 pub(crate) mod rotate;
 pub(crate) mod runtime;
-mod scan;
 mod schedule;
 pub(crate) mod signals;
 pub(crate) mod sink;
@@ -62,7 +61,6 @@ mod ticket_words;
 mod tickets;
 pub(crate) mod trace;
 pub(crate) mod usage;
-pub(crate) mod visible;
 pub(crate) mod waiting;
 
 pub(crate) use commands::{Handle, Request};

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::chunk::Chunk;
 use super::logs::Stream;
 use super::rotate::Rotating;
-use super::visible;
+use crate::diag::visible;
 use crate::plan::{LogFile, LogFormat};
 
 pub(crate) use super::format::Style;

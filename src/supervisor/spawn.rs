@@ -154,7 +154,7 @@ pub(crate) fn readiness_exec(
 pub(crate) fn foreground(
     reaper: &Reaper,
     argv: &[std::ffi::OsString],
-    env: &crate::plan::Env,
+    env: &crate::env::Env,
 ) -> Result<Child, SpawnError> {
     let Some(program) = argv.first() else {
         return Err(SpawnError::NoCommand);

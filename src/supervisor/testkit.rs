@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 
 use super::commands::{Handle, Request, Snapshot};
 use super::runtime::{Options, Supervisor};
+use crate::env::{Env, EnvVar, Source};
 use crate::plan::*;
 
 /// A service running `sh -c script` in `/tmp` with only PATH set.

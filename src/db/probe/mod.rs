@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 pub use failure::Failure;
 
 use super::{DbSettings, DbUrl, Expect};
+use crate::diag::visible::escape_str;
 use crate::exit;
-use crate::supervisor::visible::escape_str;
 
 /// One timed phase.
 #[derive(Debug, Clone)]

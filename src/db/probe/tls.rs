@@ -183,7 +183,7 @@ fn roots(trust: &Trust) -> Result<Roots, Failure> {
                     format!("sslrootcert {} {what}", path.display()),
                 )
             };
-            let bytes = crate::config::read_bounded(path, crate::db::lint_tls::MAX_CERT_FILE)
+            let bytes = crate::diag::read::read_bounded(path, crate::db::lint_tls::MAX_CERT_FILE)
                 .map_err(|_| bad("cannot be read (or is not a certificate file)"))?;
             for cert in CertificateDer::pem_slice_iter(&bytes).flatten() {
                 let _ = store.add(cert.clone());
