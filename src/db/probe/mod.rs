@@ -35,8 +35,8 @@ use crate::exit;
 /// One timed phase.
 #[derive(Debug, Clone)]
 pub struct Phase {
-    /// `dns`, `tcp`, `tls`, `auth`, `query`.
-    pub name: &'static str,
+    /// Which phase.
+    pub name: failure::PhaseName,
     /// How long it took.
     pub elapsed: Duration,
     /// Whether it succeeded.
@@ -229,7 +229,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
             progress.note(
                 attempts,
                 start.elapsed(),
-                &format!("{} ({})", f.class.replace('_', " "), f.phase),
+                &format!("{} ({})", f.class.as_str().replace('_', " "), f.phase),
             );
         }
         let left = settings.wait.saturating_sub(start.elapsed());
@@ -278,7 +278,11 @@ fn judge(report: &mut Report, expect: Expect) {
             "[database] expect = {w:?}, but the server is {}",
             info.product
         );
-        report.outcome = Err(failure::query("unexpected_server", exit::DB_QUERY, msg));
+        report.outcome = Err(failure::query(
+            failure::Class::UnexpectedServer,
+            exit::DB_QUERY,
+            msg,
+        ));
     }
 }
 
