@@ -15,7 +15,7 @@ use crate::exit;
 use crate::secret::Secret;
 
 /// Inputs shared by every host of one attempt.
-pub(super) struct Ctx<'a> {
+pub(super) struct Attempt<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
@@ -40,11 +40,11 @@ pub(super) fn first_pass(t: Target) -> Target {
 
 /// Try each host in order; with `prefer-standby` and no standby found, try
 /// them all again accepting any server (libpq's second pass).
-pub(super) async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+pub(super) async fn run(ctx: &Attempt<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let r = pass(ctx, phases).await;
     match r {
         Err(f) if ctx.target != ctx.plan.target && f.exit_code != exit::DB_AUTH => {
-            let any = Ctx {
+            let any = Attempt {
                 target: Target::Any,
                 user: ctx.user.clone(),
                 database: ctx.database.clone(),
@@ -57,7 +57,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<Server
 }
 
 /// Each host in order; authentication failures stop (libpq does the same).
-async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+async fn pass(ctx: &Attempt<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
         let mut r = endpoint(ctx, ep, phases).await;
@@ -67,7 +67,7 @@ async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Fail
                 tls: Tls::Require(Verify::None),
                 ..ctx.plan.clone()
             };
-            let retry = Ctx {
+            let retry = Attempt {
                 plan: &plan,
                 user: ctx.user.clone(),
                 database: ctx.database.clone(),
@@ -98,7 +98,7 @@ fn push(phases: &mut Vec<Phase>, name: PhaseName, t: Instant, r: Result<String, 
 }
 
 async fn endpoint(
-    ctx: &Ctx<'_>,
+    ctx: &Attempt<'_>,
     ep: &Endpoint,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
@@ -235,7 +235,7 @@ struct Link<'a> {
 }
 
 async fn session(
-    ctx: &Ctx<'_>,
+    ctx: &Attempt<'_>,
     link: Link<'_>,
     mut io: Box<dyn Io>,
     phases: &mut Vec<Phase>,

@@ -203,7 +203,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
     // `wait` is the overall deadline: the last attempt is cut there. Without
     // one (wait = 0), the single attempt gets its full per-host budget.
     let until = (!settings.wait.is_zero()).then(|| tokio::time::Instant::now() + settings.wait);
-    let ctx = attempt::Ctx {
+    let ctx = attempt::Attempt {
         plan,
         password: url.password(),
         budget: plan
