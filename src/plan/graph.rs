@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 /// Services in file order, each with the names it depends on (all known).
-pub type DependsOn<'a> = Vec<(&'a str, Vec<&'a str>)>;
+pub(crate) type DependsOn<'a> = Vec<(&'a str, Vec<&'a str>)>;
 
 /// A start order (dependencies first), or the cycles that prevent one.
-pub fn start_order<'a>(graph: &DependsOn<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a str>>> {
+pub(crate) fn start_order<'a>(graph: &DependsOn<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a str>>> {
     let index: BTreeMap<&str, usize> = graph
         .iter()
         .enumerate()
@@ -94,7 +94,7 @@ fn cycles<'a>(
 }
 
 /// `a → b → a`.
-pub fn show_cycle(cycle: &[&str]) -> String {
+pub(crate) fn show_cycle(cycle: &[&str]) -> String {
     cycle.join(" → ")
 }
 
