@@ -11,7 +11,7 @@ use toml::Spanned;
 
 /// `command` / `ready.exec`: a string (split like a shell would) or an argv array.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawCommand {
+pub(crate) enum RawCommand {
     /// A string.
     Line(String),
     /// An array of strings.
@@ -20,7 +20,7 @@ pub enum RawCommand {
 
 /// `depends_on`: `["a", "b"]` or `{ a = "completed", b = "ready" }`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawDepends {
+pub(crate) enum RawDepends {
     /// Names; the condition is chosen per dependency (see `plan::build`).
     List(Vec<Spanned<String>>),
     /// Name → condition.
@@ -29,7 +29,7 @@ pub enum RawDepends {
 
 /// A value written either as a string or as an integer (signals, sizes).
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawNumOrString {
+pub(crate) enum RawNumOrString {
     /// `"SIGTERM"`, `"512MiB"`.
     Str(String),
     /// `15`, `1048576`.
@@ -39,7 +39,7 @@ pub enum RawNumOrString {
 /// An environment value: strings, and (for convenience) numbers and booleans,
 /// which become their TOML spelling (`3001`, `true`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvValue(pub String);
+pub(crate) struct EnvValue(pub String);
 
 struct CommandVisitor;
 

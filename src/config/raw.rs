@@ -78,7 +78,7 @@ pub(crate) struct RawDatabase {
 /// `[services.NAME]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(crate) struct RawService {
     /// `command`: a string or an array of strings.
     pub command: Option<Spanned<RawCommand>>,
     /// `shell`: run a string command with `/bin/sh -c`.
@@ -143,7 +143,7 @@ pub(crate) type RawLimits = BTreeMap<Str, Spanned<RawNumOrString>>;
 /// `backoff = { … }`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBackoff {
+pub(crate) struct RawBackoff {
     /// `initial`.
     pub initial: Option<Str>,
     /// `max`.
@@ -157,7 +157,7 @@ pub struct RawBackoff {
 /// `ready = { … }`: exactly one of http / tcp / exec / log.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawReady {
+pub(crate) struct RawReady {
     /// `http`.
     pub http: Option<Str>,
     /// `tcp`.
@@ -175,7 +175,7 @@ pub struct RawReady {
 /// `log_file = { … }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLogFile {
+pub(crate) struct RawLogFile {
     /// `path`.
     pub path: Str,
     /// `max_size`.

@@ -3,62 +3,43 @@
 //! itself is broken), and prints or serializes its stable name (`check`,
 //! `probe --json` `"kind"`). The names are part of the output contract.
 
-use std::fmt;
+use crate::diag::named::named_enum;
 
-macro_rules! url_kinds {
-    ($($variant:ident = $name:literal,)*) => {
-        /// The kind of a [`super::UrlError`]; [`UrlKind::as_str`] is its stable name.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum UrlKind {
-            $(
-                #[doc = concat!("`", $name, "`")]
-                $variant,
-            )*
-        }
-
-        impl UrlKind {
-            /// The stable name, as printed and serialized.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(UrlKind::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-url_kinds! {
-    Ambiguous = "ambiguous",
-    BadIpv6 = "bad_ipv6",
-    BadParameterValue = "bad_parameter_value",
-    BadPercentEncoding = "bad_percent_encoding",
-    BadPort = "bad_port",
-    BadQuery = "bad_query",
-    BadScheme = "bad_scheme",
-    BadSslmode = "bad_sslmode",
-    CockroachPortMissing = "cockroach_port_missing",
-    CockroachTlsMissing = "cockroach_tls_missing",
-    Empty = "empty",
-    Internal = "internal",
-    KnownFallback = "known_fallback",
-    LocalhostNotAllowed = "localhost_not_allowed",
-    NodePgInvalidUrl = "node_pg_invalid_url",
-    NodePgMultiHost = "node_pg_multi_host",
-    NodePgVerifyCaWithoutRoot = "node_pg_verify_ca_without_root",
-    Placeholder = "placeholder",
-    PortCountMismatch = "port_count_mismatch",
-    SslcertMissing = "sslcert_missing",
-    SslkeyMissing = "sslkey_missing",
-    SslkeyPermissions = "sslkey_permissions",
-    SslrootcertMissing = "sslrootcert_missing",
-    SslrootcertNotPem = "sslrootcert_not_pem",
-    SslrootcertSystem = "sslrootcert_system",
-    SslrootcertUnexpanded = "sslrootcert_unexpanded",
-    SslrootcertUnreadable = "sslrootcert_unreadable",
-    TlsNotRequired = "tls_not_required",
-    UnencodedReserved = "unencoded_reserved",
-    UnknownParameter = "unknown_parameter",
-    Whitespace = "whitespace",
+named_enum! {
+    /// The kind of a [`super::UrlError`]; [`UrlKind::as_str`] is its stable name.
+    pub enum UrlKind {
+        Ambiguous = "ambiguous",
+        BadIpv6 = "bad_ipv6",
+        BadParameterValue = "bad_parameter_value",
+        BadPercentEncoding = "bad_percent_encoding",
+        BadPort = "bad_port",
+        BadQuery = "bad_query",
+        BadScheme = "bad_scheme",
+        BadSslmode = "bad_sslmode",
+        CockroachPortMissing = "cockroach_port_missing",
+        CockroachTlsMissing = "cockroach_tls_missing",
+        Empty = "empty",
+        Internal = "internal",
+        KnownFallback = "known_fallback",
+        LocalhostNotAllowed = "localhost_not_allowed",
+        NodePgInvalidUrl = "node_pg_invalid_url",
+        NodePgMultiHost = "node_pg_multi_host",
+        NodePgVerifyCaWithoutRoot = "node_pg_verify_ca_without_root",
+        Placeholder = "placeholder",
+        PortCountMismatch = "port_count_mismatch",
+        SslcertMissing = "sslcert_missing",
+        SslkeyMissing = "sslkey_missing",
+        SslkeyPermissions = "sslkey_permissions",
+        SslrootcertMissing = "sslrootcert_missing",
+        SslrootcertNotPem = "sslrootcert_not_pem",
+        SslrootcertSystem = "sslrootcert_system",
+        SslrootcertUnexpanded = "sslrootcert_unexpanded",
+        SslrootcertUnreadable = "sslrootcert_unreadable",
+        TlsNotRequired = "tls_not_required",
+        UnencodedReserved = "unencoded_reserved",
+        UnknownParameter = "unknown_parameter",
+        Whitespace = "whitespace",
+    }
 }
 
 impl UrlKind {
@@ -69,17 +50,5 @@ impl UrlKind {
             self,
             UrlKind::SslrootcertMissing | UrlKind::SslcertMissing | UrlKind::SslkeyMissing
         )
-    }
-}
-
-impl fmt::Display for UrlKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for UrlKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }

@@ -10,11 +10,13 @@
 //! - [`Locator`]: byte offsets in a file's text as `file:line:col`;
 //! - [`read`]: bounded reads of regular files (supervisor.toml, env files,
 //!   certificates), with short reasons;
+//! - [`named`]: closed sets with stable printed names (`named_enum!`);
 //! - [`suggest`]: "did you mean …?" by edit distance;
 //! - [`visible`] (+ `scan`): text made harmless for a terminal (service
 //!   output, server messages, anything from outside shown to a person).
 
 mod locator;
+pub(crate) mod named;
 mod problem;
 pub(crate) mod read;
 mod scan;

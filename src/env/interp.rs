@@ -14,7 +14,7 @@ use crate::secret::Spans;
 /// A variable as a lookup found it: its value, which parts of it are
 /// secret, and where it came from. `Debug` masks the secret parts.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Looked {
+pub(crate) struct Looked {
     /// The value.
     pub value: String,
     /// Its secret parts.
@@ -25,7 +25,7 @@ pub struct Looked {
 
 /// One `${NAME}` that contributed to a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ref {
+pub(crate) struct Ref {
     /// The name.
     pub name: String,
     /// Where its value was found.
@@ -37,7 +37,7 @@ pub struct Ref {
 /// An interpolated value with what interpolation brought in: the secret
 /// parts (taint) and every reference. `Debug` masks the secret parts.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Traced {
+pub(crate) struct Traced {
     /// The value.
     pub value: String,
     /// Secret parts that came from secret variables.
@@ -81,7 +81,7 @@ impl Traced {
 
 /// Why a `${…}` cannot be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InterpError {
+pub(crate) enum InterpError {
     /// `${` without its `}`.
     #[error("unterminated `${{` (missing `}}`; write `$$` for a literal `$`)")]
     Unterminated,
@@ -112,10 +112,10 @@ pub enum InterpError {
 }
 
 /// A lookup that knows secrecy and origin.
-pub type TracedLookup<'a> = &'a dyn Fn(&str) -> Option<Looked>;
+pub(crate) type TracedLookup<'a> = &'a dyn Fn(&str) -> Option<Looked>;
 
 /// Interpolate `s`, keeping track of what each `${NAME}` brought in.
-pub fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, InterpError> {
+pub(crate) fn interpolate_traced(s: &str, lookup: TracedLookup) -> Result<Traced, InterpError> {
     let mut out = Traced::default();
     let mut rest = s;
     while let Some(i) = rest.find('$') {

@@ -144,12 +144,12 @@ fn os_file_warning(name: &str, source: &Source, inherited: bool) -> Problem {
 }
 
 /// Whether `name` matches one of the `inherit` glob patterns.
-pub fn inherited(name: &str, patterns: &[String]) -> bool {
+pub(crate) fn inherited(name: &str, patterns: &[String]) -> bool {
     patterns.iter().any(|p| glob(p.as_bytes(), name.as_bytes()))
 }
 
 /// `*` (any run) and `?` (one byte) glob, case-sensitive.
-pub fn glob(pat: &[u8], s: &[u8]) -> bool {
+pub(crate) fn glob(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while i < s.len() {

@@ -8,7 +8,7 @@ use super::layers::EnvFile;
 use crate::diag::Problem;
 
 /// Warnings for one env file.
-pub fn lint(file: &EnvFile) -> Vec<Problem> {
+pub(crate) fn lint(file: &EnvFile) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let at = |line: usize| format!("{}:{line}", file.path.display());

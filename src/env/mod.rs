@@ -12,10 +12,10 @@
 //! - [`Env`] (`vars.rs`): the result, each value with its [`Source`].
 
 pub mod dotenv;
-pub mod interp;
-pub mod layers;
+pub(crate) mod interp;
+pub(crate) mod layers;
 mod lines;
-pub mod lint;
+pub(crate) mod lint;
 mod vars;
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use crate::secret::Spans;
 
 /// Why a command line cannot be split into words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SplitError {
+pub(crate) enum SplitError {
     /// `'` without its closing quote.
     #[error("unterminated single quote in the command")]
     SingleQuote,
@@ -29,7 +29,7 @@ pub enum SplitError {
 
 /// Why `argv[0]` does not name a program the child could run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
+pub(crate) enum ResolveError {
     /// A path (with a `/`) that is not an executable file.
     #[error("`{program}` {why}")]
     Path {
@@ -61,13 +61,13 @@ pub enum ResolveError {
 
 /// Split `line` into words. Errors on unterminated quotes and on shell
 /// operators, which would otherwise be passed to the program literally.
-pub fn split(line: &str) -> Result<Vec<String>, SplitError> {
+pub(crate) fn split(line: &str) -> Result<Vec<String>, SplitError> {
     Ok(split_traced(line)?.into_iter().map(|w| w.text).collect())
 }
 
 /// A word of a split command line, with where each of its bytes came from.
 #[derive(Debug, Default)]
-pub struct Word {
+pub(crate) struct Word {
     /// The word.
     pub text: String,
     /// For each byte of `text`, its byte offset in the line.
@@ -80,7 +80,7 @@ impl Word {
         self.origin.extend(std::iter::repeat_n(at, c.len_utf8()));
     }
     /// `spans` of the line, carried over to this word.
-    pub fn spans(&self, line_spans: &Spans) -> Spans {
+    pub(crate) fn spans(&self, line_spans: &Spans) -> Spans {
         let mut out = Spans::default();
         for part in line_spans.parts() {
             let inside = |i: &usize| part.range.contains(&self.origin[*i]);
@@ -103,7 +103,7 @@ impl Word {
 
 /// [`split`], keeping where each byte of each word came from (so what
 /// interpolation brought into the line can be followed into the words).
-pub fn split_traced(line: &str) -> Result<Vec<Word>, SplitError> {
+pub(crate) fn split_traced(line: &str) -> Result<Vec<Word>, SplitError> {
     let mut words = Vec::new();
     let mut cur: Option<Word> = None;
     let mut chars = line.char_indices().peekable();
@@ -159,7 +159,11 @@ pub fn split_traced(line: &str) -> Result<Vec<Word>, SplitError> {
 /// Resolve `program` as `execvp` would in the child: a name with a `/` is
 /// relative to `cwd`; a bare name is searched in `path` (the service's own
 /// PATH; empty entries mean `cwd`). The result is absolute and executable.
-pub fn resolve(program: &str, path: Option<&str>, cwd: &Path) -> Result<PathBuf, ResolveError> {
+pub(crate) fn resolve(
+    program: &str,
+    path: Option<&str>,
+    cwd: &Path,
+) -> Result<PathBuf, ResolveError> {
     if program.contains('/') {
         let p = cwd.join(program);
         return match check_executable(&p) {

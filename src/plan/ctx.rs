@@ -19,7 +19,7 @@ use crate::env::interp::{interpolate_traced, Traced};
 pub(super) type Lookup<'a> = crate::env::interp::TracedLookup<'a>;
 
 /// Shared state of one `build`.
-pub struct BuildCtx<'a> {
+pub(crate) struct BuildCtx<'a> {
     /// Positions in supervisor.toml.
     pub(crate) loc: &'a Locator,
     /// The OS environment, captured once by the command.
@@ -38,13 +38,13 @@ pub struct BuildCtx<'a> {
 
 impl BuildCtx<'_> {
     /// Record a problem at `span`, prefixed with the key path.
-    pub fn err(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
+    pub(crate) fn err(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
         let location = self.loc.at(span);
         self.problems.push(location, format!("{key}: {msg}"));
     }
 
     /// Record a warning at `span`.
-    pub fn warn(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
+    pub(crate) fn warn(&mut self, span: &Range<usize>, key: &str, msg: impl Display) {
         self.warnings.push(Problem {
             location: self.loc.at(span),
             message: format!("{key}: {msg}"),
@@ -52,12 +52,12 @@ impl BuildCtx<'_> {
     }
 
     /// 1-based line of `span` in supervisor.toml.
-    pub fn line(&self, span: &Range<usize>) -> usize {
+    pub(crate) fn line(&self, span: &Range<usize>) -> usize {
         self.loc.line(span.start)
     }
 
     /// A duration value, or `default` when absent (or invalid, after recording).
-    pub fn duration(&mut self, v: &Option<Str>, key: &str, default: Duration) -> Duration {
+    pub(crate) fn duration(&mut self, v: &Option<Str>, key: &str, default: Duration) -> Duration {
         let Some(v) = v else { return default };
         units::parse_duration(v.get_ref()).unwrap_or_else(|e| {
             self.err(&v.span(), key, e);
@@ -66,7 +66,7 @@ impl BuildCtx<'_> {
     }
 
     /// One of `options`, with "did you mean" on a typo.
-    pub fn choice<T: Copy>(
+    pub(crate) fn choice<T: Copy>(
         &mut self,
         v: &Option<Str>,
         key: &str,
@@ -96,12 +96,12 @@ impl BuildCtx<'_> {
     }
 
     /// Interpolate a string value; `None` (after recording) on error.
-    pub fn interp(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<String> {
+    pub(crate) fn interp(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<String> {
         self.interp_traced(v, key, lookup).map(|t| t.value)
     }
 
     /// [`BuildCtx::interp`], keeping what each `${NAME}` brought in (taint).
-    pub fn interp_traced(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<Traced> {
+    pub(crate) fn interp_traced(&mut self, v: &Str, key: &str, lookup: Lookup) -> Option<Traced> {
         match interpolate_traced(v.get_ref(), lookup) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -112,7 +112,7 @@ impl BuildCtx<'_> {
     }
 
     /// Resolve and interpolate an env table: `(name, value, line)` in name order.
-    pub fn env_table(
+    pub(crate) fn env_table(
         &mut self,
         table: &EnvTable,
         key: &str,
@@ -137,12 +137,12 @@ impl BuildCtx<'_> {
     }
 
     /// `rel` against the config directory, absolute.
-    pub fn abs(&self, rel: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn abs(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.base.join(rel)
     }
 
     /// `rel` against the config directory as the user wrote it (for sources).
-    pub fn shown(&self, rel: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn shown(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.shown_base.join(rel)
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::ctx::BuildCtx;
-use super::graph::{show_cycle, start_order, Graph};
+use super::graph::{show_cycle, start_order, DependsOn};
 use super::service::Built;
 use super::{Condition, Dependency, ServicePlan};
 use crate::diag::suggest;
@@ -77,7 +77,7 @@ pub(super) fn order(ctx: &mut BuildCtx, mut built: Vec<Built>) -> Vec<ServicePla
         }
         b.plan.depends_on = deps;
     }
-    let graph: Graph = built
+    let graph: DependsOn = built
         .iter()
         .map(|b| {
             (

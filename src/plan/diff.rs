@@ -18,7 +18,7 @@ use crate::secret::Redactor;
 
 /// Everything a reload would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanDiff {
+pub(crate) struct PlanDiff {
     /// Every service of either Plan: new Plan order, then the removed ones.
     pub services: Vec<ServiceDiff>,
     /// The database URL (redacted) when it changed: `[old, new]`.
@@ -31,7 +31,7 @@ pub struct PlanDiff {
 
 /// One service's fate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceDiff {
+pub(crate) struct ServiceDiff {
     /// Its name.
     pub name: String,
     /// Added, removed, changed, unchanged.
@@ -47,7 +47,7 @@ pub struct ServiceDiff {
 /// What happens to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Only in the new Plan: it starts.
     Added,
     /// Only in the old Plan: it stops.
@@ -60,7 +60,7 @@ pub enum Kind {
 
 impl Kind {
     /// The word.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Added => "added",
             Kind::Removed => "removed",
@@ -72,7 +72,7 @@ impl Kind {
 
 /// A setting, old → new (both shown under the secret rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// Which setting (`command`, `cwd`, `ready`, `control_socket`…).
     pub setting: String,
     /// Before.
@@ -83,7 +83,7 @@ pub struct Change {
 
 /// One variable, old → new.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VarChange {
+pub(crate) struct VarChange {
     /// Its name.
     pub name: String,
     /// Before (`None`: added).
@@ -94,7 +94,7 @@ pub struct VarChange {
 
 /// A value as it may be printed, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shown {
+pub(crate) struct Shown {
     /// The value under the secret rules.
     pub value: String,
     /// `.env:14`, `supervisor.toml:9 [env]`, `database.url`…
@@ -103,12 +103,12 @@ pub struct Shown {
 
 impl PlanDiff {
     /// Whether applying it would touch anything running.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.services.iter().all(|s| s.kind == Kind::Unchanged)
     }
 
     /// The names of services of `kind`.
-    pub fn named(&self, kind: Kind) -> Vec<String> {
+    pub(crate) fn named(&self, kind: Kind) -> Vec<String> {
         let of = self.services.iter().filter(|s| s.kind == kind);
         of.map(|s| s.name.clone()).collect()
     }
@@ -116,7 +116,7 @@ impl PlanDiff {
 
 /// The difference between `old` and `new`, over the services each runs
 /// (`old_svcs` / `new_svcs`: the selected ones, in start order).
-pub fn diff(
+pub(crate) fn diff(
     old: &Plan,
     old_svcs: &[&ServicePlan],
     new: &Plan,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::diff::{Kind, PlanDiff, ServiceDiff, VarChange};
 
 /// The diff as lines of text, ending with a newline.
-pub fn human(d: &PlanDiff) -> String {
+pub(crate) fn human(d: &PlanDiff) -> String {
     let mut out = String::new();
     if let Some(db) = &d.database {
         let _ = writeln!(out, "database   {} → {}", db.old, db.new);

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 /// Services in file order, each with the names it depends on (all known).
-pub type Graph<'a> = Vec<(&'a str, Vec<&'a str>)>;
+pub(crate) type DependsOn<'a> = Vec<(&'a str, Vec<&'a str>)>;
 
 /// A start order (dependencies first), or the cycles that prevent one.
-pub fn start_order<'a>(graph: &Graph<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a str>>> {
+pub(crate) fn start_order<'a>(graph: &DependsOn<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a str>>> {
     let index: BTreeMap<&str, usize> = graph
         .iter()
         .enumerate()
@@ -44,7 +44,7 @@ pub fn start_order<'a>(graph: &Graph<'a>) -> Result<Vec<&'a str>, Vec<Vec<&'a st
 /// topological sort (one per back edge). Iterative, so a huge generated
 /// config cannot overflow the stack.
 fn cycles<'a>(
-    graph: &Graph<'a>,
+    graph: &DependsOn<'a>,
     index: &BTreeMap<&str, usize>,
     done: &[bool],
 ) -> Vec<Vec<&'a str>> {
@@ -94,7 +94,7 @@ fn cycles<'a>(
 }
 
 /// `a → b → a`.
-pub fn show_cycle(cycle: &[&str]) -> String {
+pub(crate) fn show_cycle(cycle: &[&str]) -> String {
     cycle.join(" → ")
 }
 
@@ -102,14 +102,14 @@ pub fn show_cycle(cycle: &[&str]) -> String {
 mod tests {
     use super::*;
 
-    fn g<'a>(edges: &[(&'a str, &[&'a str])]) -> Graph<'a> {
+    fn g<'a>(edges: &[(&'a str, &[&'a str])]) -> DependsOn<'a> {
         edges.iter().map(|(n, d)| (*n, d.to_vec())).collect()
     }
 
     #[test]
     fn orders_and_cycles() {
         type Want = Result<Vec<&'static str>, Vec<&'static str>>;
-        let cases: Vec<(Graph, Want)> = vec![
+        let cases: Vec<(DependsOn, Want)> = vec![
             (g(&[("a", &[]), ("b", &[])]), Ok(vec!["a", "b"])),
             (g(&[("api", &["db"]), ("db", &[])]), Ok(vec!["db", "api"])),
             (

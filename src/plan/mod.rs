@@ -22,24 +22,24 @@
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;
-pub mod command;
+pub(crate) mod command;
 mod ctx;
 mod deps;
-pub mod diff;
-pub mod diff_render;
+pub(crate) mod diff;
+pub(crate) mod diff_render;
 mod exec;
 mod exec_types;
 mod global;
-pub mod graph;
+pub(crate) mod graph;
 mod interpreter;
 mod limits;
 mod load;
-pub mod names;
+pub(crate) mod names;
 mod options;
-pub mod privilege;
+pub(crate) mod privilege;
 mod problems;
 mod program;
-pub mod replicas;
+pub(crate) mod replicas;
 mod run_as;
 mod run_as_access;
 mod scrub;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// A name safe for systemd units and Kubernetes objects (RFC 1123 label):
 /// lowercase ASCII letters, digits and `-`, at most 63 characters, never
 /// starting or ending with `-`; `x` when nothing is left.
-pub fn dns_label(name: &str) -> String {
+pub(crate) fn dns_label(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| match c {
@@ -35,7 +35,9 @@ pub fn dns_label(name: &str) -> String {
 /// Pairs `(earlier, later, label)` of names (in the order given) whose
 /// [`dns_label`] is the same; each later name is paired with the first one
 /// that took its label.
-pub fn collisions<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(&'a str, &'a str, String)> {
+pub(crate) fn collisions<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<(&'a str, &'a str, String)> {
     let mut first: BTreeMap<String, &str> = BTreeMap::new();
     let mut out = Vec::new();
     for name in names {

@@ -18,7 +18,7 @@ const CAP_SYS_NICE: u32 = 23;
 
 /// Who the supervisor is, as far as the exec context is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Effective uid.
     pub euid: u32,
     /// Effective gid.
@@ -33,7 +33,7 @@ pub struct Identity {
 
 impl Identity {
     /// This process.
-    pub fn current() -> Identity {
+    pub(crate) fn current() -> Identity {
         // SAFETY: geteuid/getegid cannot fail and touch no memory.
         let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
         let caps = std::fs::read_to_string("/proc/self/status")
@@ -81,13 +81,13 @@ impl Identity {
 }
 
 /// `CapEff:` of a /proc/PID/status text.
-pub fn cap_eff(status: &str) -> Option<u64> {
+pub(crate) fn cap_eff(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("CapEff:"))?;
     u64::from_str_radix(line["CapEff:".len()..].trim(), 16).ok()
 }
 
 /// What `me` cannot do of `plan`'s exec contexts.
-pub fn problems(plan: &Plan, me: &Identity) -> Problems {
+pub(crate) fn problems(plan: &Plan, me: &Identity) -> Problems {
     let mut out = Problems::default();
     for s in &plan.services {
         let key = |k: &str| format!("services.{}.{k}", s.name);

@@ -20,16 +20,16 @@ use crate::secret::Spans;
 /// The largest `replicas` accepted: more copies than this on one host is a
 /// configuration mistake more often than a plan (each is a process group
 /// with its own log buffer).
-pub const MAX: u32 = 64;
+pub(crate) const MAX: u32 = 64;
 
 /// The copy's name: `worker` + 2 → `worker.2`.
-pub fn name(group: &str, index: u32) -> String {
+pub(crate) fn name(group: &str, index: u32) -> String {
     format!("{group}.{index}")
 }
 
 /// `worker.2` → `("worker", 2)`: a name that a replicated `worker` would
 /// produce (a `.` then only digits, not starting with 0).
-pub fn split(name: &str) -> Option<(&str, u32)> {
+pub(crate) fn split(name: &str) -> Option<(&str, u32)> {
     let (group, index) = name.rsplit_once('.')?;
     if group.is_empty() || index.starts_with('0') || !index.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -40,7 +40,7 @@ pub fn split(name: &str) -> Option<(&str, u32)> {
 /// `replicas` / `replica_port_base` of one service: `None` when it is not
 /// replicated (no `replicas` key), else the count and port base. Invalid
 /// values are recorded and read as 1 / no base.
-pub fn spec(ctx: &mut BuildCtx, r: &RawService, n: &str) -> Option<(u32, Option<u16>)> {
+pub(crate) fn spec(ctx: &mut BuildCtx, r: &RawService, n: &str) -> Option<(u32, Option<u16>)> {
     let key = |k: &str| format!("services.{n}.{k}");
     let Some(raw) = &r.replicas else {
         if let Some(b) = &r.replica_port_base {
@@ -71,7 +71,7 @@ pub fn spec(ctx: &mut BuildCtx, r: &RawService, n: &str) -> Option<(u32, Option<
 }
 
 /// Every copy of a replicated service.
-pub fn copies(group: &str, count: u32, port_base: Option<u16>) -> Vec<Replica> {
+pub(crate) fn copies(group: &str, count: u32, port_base: Option<u16>) -> Vec<Replica> {
     (1..=count)
         .map(|index| Replica {
             group: group.to_string(),
@@ -84,7 +84,7 @@ pub fn copies(group: &str, count: u32, port_base: Option<u16>) -> Vec<Replica> {
 
 /// The variables the supervisor sets in a copy: `REPLICA`, and
 /// `REPLICA_PORT` with a port base.
-pub fn vars(r: &Replica) -> Vec<(&'static str, String)> {
+pub(crate) fn vars(r: &Replica) -> Vec<(&'static str, String)> {
     let mut out = vec![("REPLICA", r.index.to_string())];
     if let Some(p) = r.port() {
         out.push(("REPLICA_PORT", p.to_string()));
@@ -93,7 +93,7 @@ pub fn vars(r: &Replica) -> Vec<(&'static str, String)> {
 }
 
 /// Where `REPLICA` / `REPLICA_PORT` come from.
-pub fn source(r: &Replica) -> Source {
+pub(crate) fn source(r: &Replica) -> Source {
     Source::Replica {
         group: r.group.clone(),
         index: r.index,
@@ -103,7 +103,7 @@ pub fn source(r: &Replica) -> Source {
 
 /// `${REPLICA}` / `${REPLICA_PORT}` for a copy's own fields (looked up before
 /// anything else: the OS cannot override them).
-pub fn looked(r: Option<&Replica>, var: &str) -> Option<Looked> {
+pub(crate) fn looked(r: Option<&Replica>, var: &str) -> Option<Looked> {
     let r = r?;
     let (_, value) = vars(r).into_iter().find(|(k, _)| *k == var)?;
     Some(Looked {
@@ -116,7 +116,10 @@ pub fn looked(r: Option<&Replica>, var: &str) -> Option<Looked> {
 /// Pairs `(written, group)` where a written service name is one a replicated
 /// `group` produces (`worker.2` beside `worker` with `replicas`): whatever
 /// the count, as a later scale-up would collide.
-pub fn collisions<'a>(names: &[&'a str], replicated: &BTreeSet<&str>) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn collisions<'a>(
+    names: &[&'a str],
+    replicated: &BTreeSet<&str>,
+) -> Vec<(&'a str, &'a str)> {
     names
         .iter()
         .filter_map(|n| {
@@ -130,7 +133,7 @@ pub fn collisions<'a>(names: &[&'a str], replicated: &BTreeSet<&str>) -> Vec<(&'
 }
 
 /// Record a problem for each collision, naming both services.
-pub fn check_collisions(ctx: &mut BuildCtx, raws: &[(&Str, bool)]) {
+pub(crate) fn check_collisions(ctx: &mut BuildCtx, raws: &[(&Str, bool)]) {
     let names: Vec<&str> = raws.iter().map(|(n, _)| n.get_ref().as_str()).collect();
     let replicated: BTreeSet<&str> = raws
         .iter()

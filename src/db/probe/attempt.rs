@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::time::timeout_at;
 
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::wire::Io;
 use super::{auth, handshake, query, target, Phase, ServerInfo};
 use crate::db::view::{ConnectPlan, Endpoint, Target, Tls, Verify};
@@ -15,7 +15,7 @@ use crate::exit;
 use crate::secret::Secret;
 
 /// Inputs shared by every host of one attempt.
-pub(super) struct Ctx<'a> {
+pub(super) struct Attempt<'a> {
     pub plan: &'a ConnectPlan,
     pub password: Option<&'a Secret>,
     pub budget: Duration,
@@ -40,11 +40,11 @@ pub(super) fn first_pass(t: Target) -> Target {
 
 /// Try each host in order; with `prefer-standby` and no standby found, try
 /// them all again accepting any server (libpq's second pass).
-pub(super) async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+pub(super) async fn run(ctx: &Attempt<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let r = pass(ctx, phases).await;
     match r {
         Err(f) if ctx.target != ctx.plan.target && f.exit_code != exit::DB_AUTH => {
-            let any = Ctx {
+            let any = Attempt {
                 target: Target::Any,
                 user: ctx.user.clone(),
                 database: ctx.database.clone(),
@@ -57,17 +57,17 @@ pub(super) async fn run(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<Server
 }
 
 /// Each host in order; authentication failures stop (libpq does the same).
-async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
+async fn pass(ctx: &Attempt<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Failure> {
     let mut last = None;
     for ep in &ctx.plan.endpoints {
         let mut r = endpoint(ctx, ep, phases).await;
-        if ctx.plan.tls == Tls::Allow && matches!(&r, Err(f) if f.class == "tls_required") {
+        if ctx.plan.tls == Tls::Allow && matches!(&r, Err(f) if f.class == Class::TlsRequired) {
             // libpq `allow`: plaintext refused, so try again with TLS (unverified).
             let plan = ConnectPlan {
                 tls: Tls::Require(Verify::None),
                 ..ctx.plan.clone()
             };
-            let retry = Ctx {
+            let retry = Attempt {
                 plan: &plan,
                 user: ctx.user.clone(),
                 database: ctx.database.clone(),
@@ -81,10 +81,10 @@ async fn pass(ctx: &Ctx<'_>, phases: &mut Vec<Phase>) -> Result<ServerInfo, Fail
             Err(f) => last = Some(f),
         }
     }
-    Err(last.unwrap_or_else(|| failure::config("no_host", "the URL names no host".into())))
+    Err(last.unwrap_or_else(|| failure::config(Class::NoHost, "the URL names no host".into())))
 }
 
-fn push(phases: &mut Vec<Phase>, name: &'static str, t: Instant, r: Result<String, &Failure>) {
+fn push(phases: &mut Vec<Phase>, name: PhaseName, t: Instant, r: Result<String, &Failure>) {
     let (ok, detail) = match r {
         Ok(d) => (true, d),
         Err(f) => (false, f.message.clone()),
@@ -98,7 +98,7 @@ fn push(phases: &mut Vec<Phase>, name: &'static str, t: Instant, r: Result<Strin
 }
 
 async fn endpoint(
-    ctx: &Ctx<'_>,
+    ctx: &Attempt<'_>,
     ep: &Endpoint,
     phases: &mut Vec<Phase>,
 ) -> Result<ServerInfo, Failure> {
@@ -113,11 +113,11 @@ async fn endpoint(
         let r = match timeout_at(deadline, tokio::net::UnixStream::connect(&path)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&path, &e)),
-            Err(_) => Err(failure::timeout("tcp", &path, Some(budget))),
+            Err(_) => Err(failure::timeout(PhaseName::Tcp, &path, Some(budget))),
         };
         push(
             phases,
-            "tcp",
+            PhaseName::Tcp,
             t,
             r.as_ref().map(|_| format!("Unix socket {path}")),
         );
@@ -138,9 +138,9 @@ async fn endpoint(
         let r = match timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(failure::tcp(&shown, &e)),
-            Err(_) => Err(failure::timeout("tcp", &shown, Some(budget))),
+            Err(_) => Err(failure::timeout(PhaseName::Tcp, &shown, Some(budget))),
         };
-        push(phases, "tcp", t, r.as_ref().map(|_| shown.clone()));
+        push(phases, PhaseName::Tcp, t, r.as_ref().map(|_| shown.clone()));
         match r {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
@@ -153,7 +153,7 @@ async fn endpoint(
                 };
                 return session(ctx, link, Box::new(s), phases).await;
             }
-            Err(f) if f.class == "timeout" => return Err(f),
+            Err(f) if f.class == Class::Timeout => return Err(f),
             Err(f) => last = Some(f),
         }
     }
@@ -173,7 +173,12 @@ async fn resolve(
         .and_then(|a| a.parse::<IpAddr>().ok())
         .or_else(|| ep.host.parse().ok())
     {
-        push(phases, "dns", t, Ok(format!("{ip} (numeric, no lookup)")));
+        push(
+            phases,
+            PhaseName::Dns,
+            t,
+            Ok(format!("{ip} (numeric, no lookup)")),
+        );
         return Ok(vec![SocketAddr::new(ip, ep.port)]);
     }
     let r = match timeout_at(
@@ -184,12 +189,12 @@ async fn resolve(
     {
         Ok(Ok(it)) => Ok(it.collect::<Vec<_>>()),
         Ok(Err(e)) => Err(failure::dns(&ep.host, &e)),
-        Err(_) => Err(failure::timeout("dns", &ep.host, Some(budget))),
+        Err(_) => Err(failure::timeout(PhaseName::Dns, &ep.host, Some(budget))),
     };
     // A name that resolves to loopback is the same mistake as `localhost`.
     let r = match r {
         Ok(a) if !allow_localhost && all_loopback(&a) => Err(failure::config(
-            "localhost_not_allowed",
+            Class::LocalhostNotAllowed,
             format!(
                 "\"{}\" resolves to a loopback address, but [database] allow_localhost = false",
                 ep.host
@@ -207,7 +212,7 @@ async fn resolve(
                 .join(", ")
         )
     };
-    push(phases, "dns", t, r.as_ref().map(shown));
+    push(phases, PhaseName::Dns, t, r.as_ref().map(shown));
     r
 }
 
@@ -230,7 +235,7 @@ struct Link<'a> {
 }
 
 async fn session(
-    ctx: &Ctx<'_>,
+    ctx: &Attempt<'_>,
     link: Link<'_>,
     mut io: Box<dyn Io>,
     phases: &mut Vec<Phase>,
@@ -252,11 +257,11 @@ async fn session(
     .await
     {
         Ok(r) => r,
-        Err(_) => Err(stalled("tls", step)),
+        Err(_) => Err(stalled(PhaseName::Tls, step)),
     };
     push(
         phases,
-        "tls",
+        PhaseName::Tls,
         t,
         negotiated
             .as_ref()
@@ -279,11 +284,11 @@ async fn session(
     let mut step = "";
     let session = match timeout_at(deadline, auth::login(io.as_mut(), &login, &mut step)).await {
         Ok(r) => r,
-        Err(_) => Err(stalled("auth", step)),
+        Err(_) => Err(stalled(PhaseName::Auth, step)),
     };
     push(
         phases,
-        "auth",
+        PhaseName::Auth,
         t,
         session
             .as_ref()
@@ -308,11 +313,11 @@ async fn session(
     let t = Instant::now();
     let r = match timeout_at(deadline, query::check(io.as_mut(), addr, &ctx.database)).await {
         Ok(r) => r,
-        Err(_) => Err(stalled("query", "check query")),
+        Err(_) => Err(stalled(PhaseName::Query, "check query")),
     };
     push(
         phases,
-        "query",
+        PhaseName::Query,
         t,
         r.as_ref()
             .map(|q| format!("database \"{}\" as \"{}\"", q.database, q.user)),
@@ -344,12 +349,17 @@ async fn target_phase(
     let r = match timeout_at(deadline, target::check(io, role, want, addr)).await {
         Ok(r) => r,
         Err(_) => Err(failure::stalled(
-            "target",
+            PhaseName::Target,
             addr,
             budget,
             "target_session_attrs check",
         )),
     };
-    push(phases, "target", t, r.as_ref().map(ToString::to_string));
+    push(
+        phases,
+        PhaseName::Target,
+        t,
+        r.as_ref().map(ToString::to_string),
+    );
     r.map(drop)
 }

@@ -6,7 +6,7 @@ use bytes::BytesMut;
 use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
 
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::wire::{self, Io, ServerError};
 use crate::db::view::Binding;
 use crate::exit;
@@ -44,13 +44,13 @@ pub(super) struct Session {
 }
 
 fn io_fail(addr: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
-    move |e| failure::io_error("auth", addr, &e)
+    move |e| failure::io_error(PhaseName::Auth, addr, &e)
 }
 
 fn need_password<'a>(l: &Login<'a>) -> Result<&'a Secret, Failure> {
     l.password.ok_or_else(|| {
         failure::auth(
-            "no_password",
+            Class::NoPassword,
             exit::DB_AUTH,
             format!(
                 "the server requires a password for user \"{}\" but the database URL has none",
@@ -79,13 +79,13 @@ fn sasl_start(l: &Login<'_>, mechs: &str) -> Result<(sasl::ScramSha256, &'static
             ));
         }
         _ if l.binding == Binding::Require => {
-            return Err(failure::auth("channel_binding_required", exit::DB_AUTH, "channel_binding=require, but SCRAM-SHA-256-PLUS is not possible here (no TLS, a certificate without a usable hash, or the server does not offer it; CockroachDB never does)".into()));
+            return Err(failure::auth(Class::ChannelBindingRequired, exit::DB_AUTH, "channel_binding=require, but SCRAM-SHA-256-PLUS is not possible here (no TLS, a certificate without a usable hash, or the server does not offer it; CockroachDB never does)".into()));
         }
         _ => {}
     }
     if !offered(sasl::SCRAM_SHA_256) {
         return Err(failure::auth(
-            "auth_unsupported",
+            Class::AuthUnsupported,
             exit::DB_AUTH,
             "the server offers no SASL mechanism the probe supports (SCRAM-SHA-256)".into(),
         ));
@@ -131,12 +131,12 @@ pub(super) async fn login(
         match msg.tag {
             b'R' => match wire::auth_code(&msg.body) {
                 Some(0) if l.binding == Binding::Require && s.method != sasl::SCRAM_SHA_256_PLUS => {
-                    return Err(failure::auth("channel_binding_required", exit::DB_AUTH, "channel_binding=require, but the server authenticated without channel binding (SCRAM-SHA-256-PLUS)".into()));
+                    return Err(failure::auth(Class::ChannelBindingRequired, exit::DB_AUTH, "channel_binding=require, but the server authenticated without channel binding (SCRAM-SHA-256-PLUS)".into()));
                 }
                 Some(0) => {}
                 Some(3) => {
                     if !l.tls {
-                        return Err(failure::auth("cleartext_refused", exit::DB_TLS, "the server asks for the password in clear text over an unencrypted connection; the probe refuses to send it. Use TLS (sslmode=verify-full) or SCRAM".into()));
+                        return Err(failure::auth(Class::CleartextRefused, exit::DB_TLS, "the server asks for the password in clear text over an unencrypted connection; the probe refuses to send it. Use TLS (sslmode=verify-full) or SCRAM".into()));
                     }
                     s.method = "password";
                     frontend::password_message(need_password(l)?.expose().as_bytes(), &mut buf).map_err(io_fail(l.addr))?;
@@ -155,15 +155,15 @@ pub(super) async fn login(
                     scram = Some(sc);
                 }
                 Some(11) => {
-                    let sc = scram.as_mut().ok_or_else(|| failure::io_error("auth", l.addr, &std::io::Error::new(std::io::ErrorKind::InvalidData, "")))?;
-                    sc.update(&msg.body[4..]).map_err(|_| failure::auth("auth_failed", exit::DB_AUTH, "the server's SCRAM challenge is invalid".into()))?;
+                    let sc = scram.as_mut().ok_or_else(|| failure::io_error(PhaseName::Auth, l.addr, &std::io::Error::new(std::io::ErrorKind::InvalidData, "")))?;
+                    sc.update(&msg.body[4..]).map_err(|_| failure::auth(Class::AuthFailed, exit::DB_AUTH, "the server's SCRAM challenge is invalid".into()))?;
                     frontend::sasl_response(sc.message(), &mut buf).map_err(io_fail(l.addr))?;
                 }
                 Some(12) => {
-                    let sc = scram.as_mut().ok_or_else(|| failure::io_error("auth", l.addr, &std::io::Error::new(std::io::ErrorKind::InvalidData, "")))?;
-                    sc.finish(&msg.body[4..]).map_err(|_| failure::auth("auth_server_signature", exit::DB_AUTH, "the server's SCRAM signature does not verify: this server does not know the password (man in the middle?)".into()))?;
+                    let sc = scram.as_mut().ok_or_else(|| failure::io_error(PhaseName::Auth, l.addr, &std::io::Error::new(std::io::ErrorKind::InvalidData, "")))?;
+                    sc.finish(&msg.body[4..]).map_err(|_| failure::auth(Class::AuthServerSignature, exit::DB_AUTH, "the server's SCRAM signature does not verify: this server does not know the password (man in the middle?)".into()))?;
                 }
-                _ => return Err(failure::auth("auth_unsupported", exit::DB_AUTH, "the server asks for an authentication method the probe does not support (Kerberos/GSSAPI/SSPI)".into())),
+                _ => return Err(failure::auth(Class::AuthUnsupported, exit::DB_AUTH, "the server asks for an authentication method the probe does not support (Kerberos/GSSAPI/SSPI)".into())),
             },
             b'E' => return Err(failure::startup(&wire::server_error(&msg.body), l.user, l.database, l.tls)),
             b'S' => s.params.push(wire::parameter(&msg.body)),

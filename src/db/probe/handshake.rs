@@ -5,7 +5,7 @@
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::wire::Io;
 use super::{tls, TlsInfo};
 use crate::db::view::{ConnectPlan, Endpoint, Tls, Verify};
@@ -42,7 +42,7 @@ pub(super) async fn negotiate(
         Tls::Disable | Tls::Allow => return Ok((io, None, format!("no TLS: {}", plan.tls_note))),
         Tls::Prefer(v) | Tls::Require(v) => v,
     };
-    let io_err = |e: std::io::Error| failure::io_error("tls", addr, &e);
+    let io_err = |e: std::io::Error| failure::io_error(PhaseName::Tls, addr, &e);
     // SSLRequest (code 80877103), unless TLS starts directly.
     *step = "SSLRequest (PostgreSQL's \"may I use TLS?\")";
     let reply = if plan.direct_tls {
@@ -73,7 +73,7 @@ pub(super) async fn negotiate(
     let config = tls::config(verify, plan)?;
     let name = ServerName::try_from(ep.host.clone()).map_err(|_| {
         failure::tls(
-            "tls_bad_name",
+            Class::TlsBadName,
             format!("\"{}\" is not a valid TLS server name", ep.host),
         )
     })?;

@@ -35,8 +35,8 @@ use crate::exit;
 /// One timed phase.
 #[derive(Debug, Clone)]
 pub struct Phase {
-    /// `dns`, `tcp`, `tls`, `auth`, `query`.
-    pub name: &'static str,
+    /// Which phase.
+    pub name: failure::PhaseName,
     /// How long it took.
     pub elapsed: Duration,
     /// Whether it succeeded.
@@ -203,7 +203,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
     // `wait` is the overall deadline: the last attempt is cut there. Without
     // one (wait = 0), the single attempt gets its full per-host budget.
     let until = (!settings.wait.is_zero()).then(|| tokio::time::Instant::now() + settings.wait);
-    let ctx = attempt::Ctx {
+    let ctx = attempt::Attempt {
         plan,
         password: url.password(),
         budget: plan
@@ -229,7 +229,7 @@ pub async fn run(url: &DbUrl, settings: &DbSettings, progress: Progress) -> Repo
             progress.note(
                 attempts,
                 start.elapsed(),
-                &format!("{} ({})", f.class.replace('_', " "), f.phase),
+                &format!("{} ({})", f.class.as_str().replace('_', " "), f.phase),
             );
         }
         let left = settings.wait.saturating_sub(start.elapsed());
@@ -278,7 +278,11 @@ fn judge(report: &mut Report, expect: Expect) {
             "[database] expect = {w:?}, but the server is {}",
             info.product
         );
-        report.outcome = Err(failure::query("unexpected_server", exit::DB_QUERY, msg));
+        report.outcome = Err(failure::query(
+            failure::Class::UnexpectedServer,
+            exit::DB_QUERY,
+            msg,
+        ));
     }
 }
 

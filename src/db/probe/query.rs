@@ -3,7 +3,7 @@
 //! that does not exist on CockroachDB (which accepts the connection anyway).
 
 use super::auth;
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::wire::Io;
 use crate::exit;
 
@@ -46,8 +46,8 @@ async fn run(
 ) -> Result<Vec<Vec<Option<String>>>, Failure> {
     match auth::simple(io, sql).await {
         Ok(rows) => Ok(rows),
-        Err(Err(e)) => Err(failure::io_error("query", addr, &e)),
-        Err(Ok(e)) if e.code == "3D000" => Err(failure::query("db_missing", exit::DB_MISSING, format!("database \"{database}\" does not exist (SQLSTATE 3D000: {}); CockroachDB accepts the connection and fails on first use. CockroachDB Cloud's default is \"defaultdb\"", e.message))),
-        Err(Ok(e)) => Err(failure::query("query_failed", exit::DB_QUERY, format!("connected and authenticated, but \"{sql}\" failed (SQLSTATE {}: {})", e.code, e.message))),
+        Err(Err(e)) => Err(failure::io_error(PhaseName::Query, addr, &e)),
+        Err(Ok(e)) if e.code == "3D000" => Err(failure::query(Class::DbMissing, exit::DB_MISSING, format!("database \"{database}\" does not exist (SQLSTATE 3D000: {}); CockroachDB accepts the connection and fails on first use. CockroachDB Cloud's default is \"defaultdb\"", e.message))),
+        Err(Ok(e)) => Err(failure::query(Class::QueryFailed, exit::DB_QUERY, format!("connected and authenticated, but \"{sql}\" failed (SQLSTATE {}: {})", e.code, e.message))),
     }
 }

@@ -7,7 +7,7 @@
 //! `prefer-standby` second pass lives in [`super::attempt`].
 
 use super::auth;
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::wire::Io;
 use crate::db::view::Target;
 use crate::exit;
@@ -112,9 +112,9 @@ async fn one_value(io: &mut dyn Io, addr: &str, sql: &str) -> Result<String, Fai
             .next()
             .and_then(|r| r.into_iter().next().flatten())
             .unwrap_or_default()),
-        Err(Err(e)) => Err(failure::io_error("target", addr, &e)),
+        Err(Err(e)) => Err(failure::io_error(PhaseName::Target, addr, &e)),
         Err(Ok(e)) => Err(failure::query(
-            "query_failed",
+            Class::QueryFailed,
             exit::DB_QUERY,
             format!(
                 "\"{sql}\" (for target_session_attrs) failed (SQLSTATE {}: {})",
@@ -163,7 +163,7 @@ mod tests {
         let (r, sql) = ask_old_server(Target::ReadWrite, "on").await;
         assert_eq!(sql, "SHOW transaction_read_only");
         let f = r.expect_err("read-only server");
-        assert_eq!(f.class, "session_attrs");
+        assert_eq!(f.class, Class::SessionAttrs);
         assert!(
             f.message.contains("SHOW transaction_read_only = on"),
             "{}",

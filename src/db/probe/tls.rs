@@ -19,7 +19,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
 };
 
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure};
 use super::{names, x509};
 use crate::db::view::{ConnectPlan, Trust, Verify};
 use crate::db::Client;
@@ -179,7 +179,7 @@ fn roots(trust: &Trust) -> Result<Roots, Failure> {
         Trust::File(path) => {
             let bad = |what: &str| {
                 failure::config(
-                    "sslrootcert_unusable",
+                    Class::SslrootcertUnusable,
                     format!("sslrootcert {} {what}", path.display()),
                 )
             };
@@ -204,7 +204,7 @@ fn client_identity(
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Failure> {
     let bad = |what: &str, p: &Path| {
         failure::config(
-            "sslcert_unusable",
+            Class::SslcertUnusable,
             format!("{what} {} is not a readable PEM file", p.display()),
         )
     };
@@ -224,7 +224,12 @@ fn client_identity(
 pub(super) fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientConfig>, Failure> {
     let trust = &plan.trust;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let internal = |_| failure::tls("tls_setup", "could not set up TLS (internal error)".into());
+    let internal = |_| {
+        failure::tls(
+            Class::TlsSetup,
+            "could not set up TLS (internal error)".into(),
+        )
+    };
     let verifier: Arc<dyn ServerCertVerifier> = match verify {
         Verify::None => Arc::new(EncryptOnly(provider.signature_verification_algorithms)),
         Verify::Ca | Verify::Full => {
@@ -234,7 +239,7 @@ pub(super) fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientCon
                     .build()
                     .map_err(|_| {
                         failure::tls(
-                            "tls_setup",
+                            Class::TlsSetup,
                             "could not build the certificate verifier".into(),
                         )
                     })?;
@@ -254,7 +259,7 @@ pub(super) fn config(verify: Verify, plan: &ConnectPlan) -> Result<Arc<ClientCon
     let mut cfg = match &plan.client_cert {
         Some((cert, key)) => {
             let (certs, key) = client_identity(cert, key)?;
-            cfg.with_client_auth_cert(certs, key).map_err(|_| failure::config("sslcert_unusable", "the client certificate and key (sslcert/sslkey) do not match or are of an unsupported type".into()))?
+            cfg.with_client_auth_cert(certs, key).map_err(|_| failure::config(Class::SslcertUnusable, "the client certificate and key (sslcert/sslkey) do not match or are of an unsupported type".into()))?
         }
         None => cfg.with_no_client_auth(),
     };

@@ -4,7 +4,7 @@
 
 use rustls::{AlertDescription, CertificateError, Error, OtherError, PeerIncompatible};
 
-use super::failure::{self, Failure};
+use super::failure::{self, Class, Failure, PhaseName};
 use super::tls::trust_label;
 use crate::db::view::Trust;
 
@@ -12,7 +12,7 @@ use crate::db::view::Trust;
 pub(super) fn classify(e: &std::io::Error, host: &str, addr: &str, trust: &Trust) -> Failure {
     match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
         Some(err) => describe(err, host, addr, trust),
-        None => failure::io_error("tls", addr, e),
+        None => failure::io_error(PhaseName::Tls, addr, e),
     }
 }
 
@@ -24,17 +24,16 @@ pub(super) fn describe(err: &Error, host: &str, addr: &str, trust: &Trust) -> Fa
         Error::InvalidMessage(_)
         | Error::InappropriateMessage { .. }
         | Error::InappropriateHandshakeMessage { .. }
-        | Error::PeerSentOversizedRecord => failure::io_error(
-            "tls",
+        | Error::PeerSentOversizedRecord => failure::io_error(PhaseName::Tls,
             addr,
             &std::io::Error::new(std::io::ErrorKind::InvalidData, ""),
         ),
-        Error::PeerIncompatible(p) => failure::tls("tls_incompatible", format!("{addr} and the probe have no TLS settings in common ({}). rustls speaks TLS 1.2 and 1.3 with modern ciphers, as current libpq and Node do: raise the server's ssl_min_protocol_version / ssl_ciphers", incompatible(p))),
-        Error::NoCertificatesPresented => failure::tls("tls_bad_certificate", format!("{addr} sent no certificate, so it cannot be verified")),
-        Error::DecryptError | Error::PeerMisbehaved(_) | Error::InvalidEncryptedClientHello(_) | Error::NoApplicationProtocol | Error::BadMaxFragmentSize => failure::tls("tls_protocol", format!("{addr} broke the TLS protocol during the handshake (a proxy or middlebox in between, or not a TLS server?)")),
-        Error::UnsupportedNameType => failure::tls("tls_bad_name", format!("\"{host}\" cannot be used as a TLS server name")),
-        Error::InvalidCertRevocationList(_) => failure::tls("tls_revoked", format!("the revocation status of the certificate for {host} could not be checked")),
-        _ => failure::tls("tls_failed", format!("the TLS handshake with {addr} failed inside the TLS library (no system time, no randomness, or a bad client certificate/key pair)")),
+        Error::PeerIncompatible(p) => failure::tls(Class::TlsIncompatible, format!("{addr} and the probe have no TLS settings in common ({}). rustls speaks TLS 1.2 and 1.3 with modern ciphers, as current libpq and Node do: raise the server's ssl_min_protocol_version / ssl_ciphers", incompatible(p))),
+        Error::NoCertificatesPresented => failure::tls(Class::TlsBadCertificate, format!("{addr} sent no certificate, so it cannot be verified")),
+        Error::DecryptError | Error::PeerMisbehaved(_) | Error::InvalidEncryptedClientHello(_) | Error::NoApplicationProtocol | Error::BadMaxFragmentSize => failure::tls(Class::TlsProtocol, format!("{addr} broke the TLS protocol during the handshake (a proxy or middlebox in between, or not a TLS server?)")),
+        Error::UnsupportedNameType => failure::tls(Class::TlsBadName, format!("\"{host}\" cannot be used as a TLS server name")),
+        Error::InvalidCertRevocationList(_) => failure::tls(Class::TlsRevoked, format!("the revocation status of the certificate for {host} could not be checked")),
+        _ => failure::tls(Class::TlsFailed, format!("the TLS handshake with {addr} failed inside the TLS library (no system time, no randomness, or a bad client certificate/key pair)")),
     }
 }
 
@@ -45,17 +44,17 @@ fn untrusted(host: &str, trust: &Trust) -> String {
 fn certificate(c: &CertificateError, host: &str, trust: &Trust) -> Failure {
     let bad = |why: &str| {
         failure::tls(
-            "tls_bad_certificate",
+            Class::TlsBadCertificate,
             format!("the server certificate for {host} was rejected: {why}"),
         )
     };
     match c {
-        CertificateError::UnknownIssuer | CertificateError::BadSignature => failure::tls("tls_untrusted", untrusted(host, trust)),
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => failure::tls("tls_hostname_mismatch", format!("the server certificate is not valid for \"{host}\" (host name mismatch). Use the exact host name the certificate was issued for (its subjectAltName, or its CN when it has no DNS name)")),
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => failure::tls("tls_expired", format!("the server certificate for {host} has expired")),
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => failure::tls("tls_not_yet_valid", format!("the server certificate for {host} is not valid yet: check this machine's clock")),
-        CertificateError::Revoked => failure::tls("tls_revoked", format!("the server certificate for {host} has been revoked")),
-        CertificateError::UnknownRevocationStatus | CertificateError::ExpiredRevocationList | CertificateError::ExpiredRevocationListContext { .. } | CertificateError::InvalidOcspResponse => failure::tls("tls_revoked", format!("the revocation status of the certificate for {host} could not be checked")),
+        CertificateError::UnknownIssuer | CertificateError::BadSignature => failure::tls(Class::TlsUntrusted, untrusted(host, trust)),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => failure::tls(Class::TlsHostnameMismatch, format!("the server certificate is not valid for \"{host}\" (host name mismatch). Use the exact host name the certificate was issued for (its subjectAltName, or its CN when it has no DNS name)")),
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => failure::tls(Class::TlsExpired, format!("the server certificate for {host} has expired")),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => failure::tls(Class::TlsNotYetValid, format!("the server certificate for {host} is not valid yet: check this machine's clock")),
+        CertificateError::Revoked => failure::tls(Class::TlsRevoked, format!("the server certificate for {host} has been revoked")),
+        CertificateError::UnknownRevocationStatus | CertificateError::ExpiredRevocationList | CertificateError::ExpiredRevocationListContext { .. } | CertificateError::InvalidOcspResponse => failure::tls(Class::TlsRevoked, format!("the revocation status of the certificate for {host} could not be checked")),
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => bad("it is not meant for a TLS server (its keyUsage/extendedKeyUsage exclude serverAuth; a CA certificate with keyCertSign only cannot be the server's own). Issue a server certificate with extendedKeyUsage=serverAuth"),
         CertificateError::BadEncoding => bad("it is not a well-formed X.509 certificate"),
         CertificateError::UnhandledCriticalExtension => bad("it has a critical extension that TLS clients do not understand"),
@@ -109,12 +108,12 @@ fn incompatible(p: &PeerIncompatible) -> &'static str {
 
 fn alert(a: AlertDescription, addr: &str) -> Failure {
     let (class, why) = match a {
-        AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity | AlertDescription::ProtocolVersion => ("tls_incompatible", "no TLS version or cipher in common: raise the server's ssl_min_protocol_version / ssl_ciphers"),
-        AlertDescription::CertificateRequired => ("tls_client_certificate", "the server requires a client certificate: set sslcert and sslkey"),
-        AlertDescription::BadCertificate | AlertDescription::UnsupportedCertificate | AlertDescription::CertificateRevoked | AlertDescription::CertificateExpired | AlertDescription::CertificateUnknown | AlertDescription::UnknownCA | AlertDescription::AccessDenied => ("tls_client_certificate", "the server rejected the client certificate (sslcert/sslkey): not signed by the server's ssl_ca_file, expired, or not allowed"),
-        AlertDescription::NoApplicationProtocol => ("tls_alert", "the server does not accept ALPN \"postgresql\" (sslnegotiation=direct needs PostgreSQL 17+)"),
-        AlertDescription::UnrecognisedName => ("tls_alert", "the server does not know the host name sent as SNI"),
-        _ => ("tls_alert", "the server ended the TLS handshake with an error alert (see the server log)"),
+        AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity | AlertDescription::ProtocolVersion => (Class::TlsIncompatible, "no TLS version or cipher in common: raise the server's ssl_min_protocol_version / ssl_ciphers"),
+        AlertDescription::CertificateRequired => (Class::TlsClientCertificate, "the server requires a client certificate: set sslcert and sslkey"),
+        AlertDescription::BadCertificate | AlertDescription::UnsupportedCertificate | AlertDescription::CertificateRevoked | AlertDescription::CertificateExpired | AlertDescription::CertificateUnknown | AlertDescription::UnknownCA | AlertDescription::AccessDenied => (Class::TlsClientCertificate, "the server rejected the client certificate (sslcert/sslkey): not signed by the server's ssl_ca_file, expired, or not allowed"),
+        AlertDescription::NoApplicationProtocol => (Class::TlsAlert, "the server does not accept ALPN \"postgresql\" (sslnegotiation=direct needs PostgreSQL 17+)"),
+        AlertDescription::UnrecognisedName => (Class::TlsAlert, "the server does not know the host name sent as SNI"),
+        _ => (Class::TlsAlert, "the server ended the TLS handshake with an error alert (see the server log)"),
     };
     failure::tls(class, format!("{addr} aborted the TLS handshake: {why}"))
 }

@@ -149,6 +149,10 @@ fn expect_cockroachdb_against_postgres() {
         .expect("rt");
     let report = rt.block_on(db::probe::run(&u, &settings, db::probe::Progress::quiet()));
     let f = report.failure().expect("mismatch");
-    assert_eq!((f.class, f.exit_code), ("unexpected_server", 7), "{f:?}");
+    assert_eq!(
+        (f.class.as_str(), f.exit_code),
+        ("unexpected_server", 7),
+        "{f:?}"
+    );
     assert!(f.message.contains("the server is PostgreSQL"), "{f:?}");
 }
