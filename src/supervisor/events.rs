@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
 
-use super::chunk::Chunk;
-use super::logs::Stream;
+use super::chunk::{Chunk, Stream};
 use super::state::StateKind;
 
 /// How many items a subscriber may fall behind before it loses some.

@@ -34,29 +34,10 @@ use regex_lite::Regex;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
-pub(crate) use super::chunk::{Chunk, Lines};
+pub(crate) use super::chunk::{Chunk, Lines, Stream};
 use super::sink::Record;
 pub(crate) use super::tail::{new_tail, SharedTail};
 use crate::secret::Redactor;
-
-/// Which output stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stream {
-    /// stdout.
-    Stdout,
-    /// stderr.
-    Stderr,
-}
-
-impl Stream {
-    /// `stdout` / `stderr`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
 
 /// Where a relay's lines go.
 pub(crate) struct Relay {

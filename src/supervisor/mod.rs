@@ -30,6 +30,7 @@ mod contain_sys;
 mod contain_sys;
 mod contain_thread;
 pub(crate) mod control;
+mod emit;
 pub(crate) mod engine;
 pub(crate) mod events;
 mod forkexec;

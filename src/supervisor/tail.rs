@@ -14,9 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr_iter};
 
-use super::chunk::{split_lines, Chunk};
+use super::chunk::{split_lines, Chunk, Stream};
 use super::events::{self, Bus, Published};
-use super::logs::Stream;
 
 /// The global output order: every batch of lines, of any service, gets the
 /// next number, so `logs` can merge tails and a follower can join the live
