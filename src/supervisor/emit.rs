@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
@@ -29,8 +29,8 @@ pub(crate) enum Record {
         svc: usize,
         /// Stream.
         stream: Stream,
-        /// The lines (bytes, newline-terminated).
-        chunk: Chunk,
+        /// The lines (bytes, newline-terminated), shared with the tail's subscribers.
+        chunk: Arc<Chunk>,
         /// When they were read.
         ts: SystemTime,
     },

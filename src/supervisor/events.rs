@@ -39,8 +39,8 @@ pub(crate) enum Published {
         stream: Stream,
         /// Position in the global output order (the tails use the same numbers).
         seq: u64,
-        /// The lines.
-        chunk: Chunk,
+        /// The lines, shared with the sink (never copied for a subscriber).
+        chunk: Arc<Chunk>,
     },
 }
 

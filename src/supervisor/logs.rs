@@ -92,6 +92,8 @@ pub(crate) async fn relay(fd: OwnedFd, mut r: Relay) {
     }
 }
 
+/// Unused room a chunk may keep (see `deliver`).
+const SLACK: usize = 4096;
 /// The most one read takes (a whole widened pipe once flooding).
 const READ_SIZE: usize = 64 * 1024;
 /// A read this big (half a default pipe) means the child is flooding.
@@ -144,6 +146,14 @@ async fn deliver(r: &mut Relay, mut chunk: Chunk) {
     if !r.redact.is_empty() {
         scrub(&r.redact, &mut chunk);
     }
+    // One buffer for the sink and every follower (`logs -f`): shared, not
+    // copied. A follower that lags keeps up to `events::CAPACITY` chunks
+    // alive, so a short read gives back the room reserved for a long one
+    // (in place: a shrinking realloc does not copy).
+    if chunk.bytes.capacity() - chunk.bytes.len() > SLACK {
+        chunk.bytes.shrink_to_fit();
+    }
+    let chunk = Arc::new(chunk);
     r.tail
         .lock()
         .unwrap_or_else(|p| p.into_inner())
