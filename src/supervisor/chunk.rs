@@ -21,6 +21,9 @@ use memchr::{memchr, memchr_iter};
 pub(crate) const MAX_LINE: usize = 16 * 1024;
 /// Marks a piece of a line that continues in the next piece.
 pub(crate) const CUT: &str = "…";
+/// A chunk this big (one read of half a default pipe) means a flood: the
+/// relay widens the child's pipe, the writer its stdout.
+pub(crate) const FLOOD: usize = 32 * 1024;
 
 /// Which output stream (here, at the bottom of the relay's modules, so
 /// that the tail, the sink, the formatter and the bus can name it without

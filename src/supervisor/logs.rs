@@ -34,6 +34,7 @@ use regex_lite::Regex;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
+use super::chunk::FLOOD;
 pub(crate) use super::chunk::{Chunk, Lines, Stream};
 use super::sink::Record;
 pub(crate) use super::tail::{new_tail, SharedTail};
@@ -96,8 +97,6 @@ pub(crate) async fn relay(fd: OwnedFd, mut r: Relay) {
 const SLACK: usize = 4096;
 /// The most one read takes (a whole widened pipe once flooding).
 const READ_SIZE: usize = 64 * 1024;
-/// A read this big (half a default pipe) means the child is flooding.
-const FLOOD: usize = 32 * 1024;
 /// The pipe size asked for a flooding child.
 const WIDE_PIPE: i32 = 256 * 1024;
 
