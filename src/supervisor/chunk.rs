@@ -1,5 +1,6 @@
 //! Service output as bytes: a [`Chunk`] is a run of complete lines in one
-//! buffer, and [`Lines`] splits a pipe's byte stream into chunks.
+//! buffer of one [`Stream`], and [`Lines`] splits a pipe's byte stream into
+//! chunks. A leaf: the relay, tail, sink, formatter and bus all build on it.
 //!
 //! Why bytes and not one `String` per line: the relay is the hot path (a
 //! chatty service can write hundreds of MB/s), and a `String` per line costs
@@ -20,6 +21,30 @@ use memchr::{memchr, memchr_iter};
 pub(crate) const MAX_LINE: usize = 16 * 1024;
 /// Marks a piece of a line that continues in the next piece.
 pub(crate) const CUT: &str = "…";
+/// A chunk this big (one read of half a default pipe) means a flood: the
+/// relay widens the child's pipe, the writer its stdout.
+pub(crate) const FLOOD: usize = 32 * 1024;
+
+/// Which output stream (here, at the bottom of the relay's modules, so
+/// that the tail, the sink, the formatter and the bus can name it without
+/// importing the relay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// stdout.
+    Stdout,
+    /// stderr.
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` / `stderr`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
 
 /// Complete lines, each ending in `\n`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
 
-use super::chunk::Chunk;
-use super::logs::Stream;
+use super::chunk::{Chunk, Stream};
 use super::state::StateKind;
 
 /// How many items a subscriber may fall behind before it loses some.
@@ -40,8 +39,8 @@ pub(crate) enum Published {
         stream: Stream,
         /// Position in the global output order (the tails use the same numbers).
         seq: u64,
-        /// The lines.
-        chunk: Chunk,
+        /// The lines, shared with the sink (never copied for a subscriber).
+        chunk: Arc<Chunk>,
     },
 }
 

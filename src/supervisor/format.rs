@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::logs::Stream;
+use super::chunk::Stream;
 use crate::diag::visible;
 use crate::plan::LogFormat;
 

@@ -34,29 +34,11 @@ use regex_lite::Regex;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
-pub(crate) use super::chunk::{Chunk, Lines};
+use super::chunk::FLOOD;
+pub(crate) use super::chunk::{Chunk, Lines, Stream};
 use super::sink::Record;
 pub(crate) use super::tail::{new_tail, SharedTail};
 use crate::secret::Redactor;
-
-/// Which output stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stream {
-    /// stdout.
-    Stdout,
-    /// stderr.
-    Stderr,
-}
-
-impl Stream {
-    /// `stdout` / `stderr`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
 
 /// Where a relay's lines go.
 pub(crate) struct Relay {
@@ -111,10 +93,10 @@ pub(crate) async fn relay(fd: OwnedFd, mut r: Relay) {
     }
 }
 
+/// Unused room a chunk may keep (see `deliver`).
+const SLACK: usize = 4096;
 /// The most one read takes (a whole widened pipe once flooding).
 const READ_SIZE: usize = 64 * 1024;
-/// A read this big (half a default pipe) means the child is flooding.
-const FLOOD: usize = 32 * 1024;
 /// The pipe size asked for a flooding child.
 const WIDE_PIPE: i32 = 256 * 1024;
 
@@ -163,6 +145,14 @@ async fn deliver(r: &mut Relay, mut chunk: Chunk) {
     if !r.redact.is_empty() {
         scrub(&r.redact, &mut chunk);
     }
+    // One buffer for the sink and every follower (`logs -f`): shared, not
+    // copied. A follower that lags keeps up to `events::CAPACITY` chunks
+    // alive, so a short read gives back the room reserved for a long one
+    // (in place: a shrinking realloc does not copy).
+    if chunk.bytes.capacity() - chunk.bytes.len() > SLACK {
+        chunk.bytes.shrink_to_fit();
+    }
+    let chunk = Arc::new(chunk);
     r.tail
         .lock()
         .unwrap_or_else(|p| p.into_inner())

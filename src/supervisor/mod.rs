@@ -33,6 +33,7 @@ mod contain_sys;
 #[cfg(target_os = "linux")]
 mod contain_sys;
 mod contain_thread;
+mod emit;
 pub(crate) mod engine;
 pub(crate) mod events;
 mod forkexec;

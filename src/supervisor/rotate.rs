@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use super::sink::emit_event;
+use super::emit::emit_event;
 use crate::plan::LogFile;
 
 /// A `log_file` with size rotation: `path` → `path.1` → … → `path.keep`.

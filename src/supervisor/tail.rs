@@ -14,9 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr_iter};
 
-use super::chunk::{split_lines, Chunk};
+use super::chunk::{split_lines, Chunk, Stream};
 use super::events::{self, Bus, Published};
-use super::logs::Stream;
 
 /// The global output order: every batch of lines, of any service, gets the
 /// next number, so `logs` can merge tails and a follower can join the live
@@ -72,11 +71,12 @@ impl Tail {
         c.bytes.extend_from_slice(line.as_bytes());
         c.bytes.push(b'\n');
         c.lines = 1;
-        self.push_chunk(stream, &c);
+        self.push_chunk(stream, &Arc::new(c));
     }
 
-    /// Append lines, evicting the oldest as needed (and publish them).
-    pub(crate) fn push_chunk(&mut self, stream: Stream, c: &Chunk) {
+    /// Append lines, evicting the oldest as needed (and publish them: the
+    /// bus gets the same buffer as the sink, a reference count, not a copy).
+    pub(crate) fn push_chunk(&mut self, stream: Stream, c: &Arc<Chunk>) {
         if c.is_empty() {
             return;
         }
@@ -87,7 +87,7 @@ impl Tail {
                 svc: *svc,
                 stream,
                 seq,
-                chunk: c.clone(),
+                chunk: Arc::clone(c),
             });
         }
         let (start, lines) = if c.lines > self.max_lines || c.bytes.len() > self.max_bytes {
@@ -182,12 +182,12 @@ mod tests {
         t.last(n).into_iter().map(|(_, l)| l).collect()
     }
 
-    fn chunk(lines: &[&str]) -> Chunk {
+    fn chunk(lines: &[&str]) -> Arc<Chunk> {
         let mut c = Chunk::default();
         for l in lines {
             c.push_line(l.as_bytes());
         }
-        c
+        Arc::new(c)
     }
 
     #[test]

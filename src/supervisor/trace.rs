@@ -7,7 +7,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use super::sink::emit_event;
+use super::emit::emit_event;
 
 /// Install the global subscriber once (later calls are no-ops).
 pub(crate) fn init() {
