@@ -5,9 +5,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit;
+use crate::plan::LogFormat;
 
 /// A small process supervisor that resolves every service's environment once,
 /// validates and probes the database, then starts, watches and stops the services.
@@ -28,14 +30,23 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum LogFormat {
-    /// `name | line`, aligned, coloured on a terminal; control characters in
-    /// a service's output shown as escapes (`\r`, `\x1b`).
-    Pretty,
-    /// One JSON object per line: ts, service, stream, line.
-    Json,
+/// `--log-format` takes the Plan's [`LogFormat`] itself (one type for the
+/// flag and `[supervisor] log_format`); its names and `--help` text are here.
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogFormat::Pretty, LogFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LogFormat::Pretty => PossibleValue::new("pretty").help(
+                "`name | line`, aligned, coloured on a terminal; control characters in \
+                 a service's output shown as escapes (`\\r`, `\\x1b`)",
+            ),
+            LogFormat::Json => PossibleValue::new("json")
+                .help("One JSON object per line: ts, service, stream, line"),
+        })
+    }
 }
 
 /// The subcommands.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::args::{self, Piece};
 use super::{dns_label, exported_vars, human_duration, OutFile};
 use crate::db::Client;
-use crate::plan::{Condition, Plan, ReadyProbe, RestartPolicy, ServicePlan};
+use crate::plan::{Condition, Plan, ReadyKind, RestartPolicy, ServicePlan};
 
 /// How to render.
 #[derive(Debug, Clone)]
@@ -274,13 +274,13 @@ fn extra_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
         // Each value shown as any value is (URL password masked), then the
         // whole line scrubbed of every known secret.
         let v = |x: &String| super::shown(plan, x);
-        let what = match &ready.probe {
-            ReadyProbe::Tcp(a) => format!("tcp = {:?}", v(a)),
-            ReadyProbe::Http(u) => format!("http = {:?}", v(u)),
-            ReadyProbe::Exec(argv) => {
+        let what = match &ready.kind {
+            ReadyKind::Tcp(a) => format!("tcp = {:?}", v(a)),
+            ReadyKind::Http(u) => format!("http = {:?}", v(u)),
+            ReadyKind::Exec(argv) => {
                 format!("exec = {:?}", argv.iter().map(v).collect::<Vec<_>>())
             }
-            ReadyProbe::Log(re) => format!("log = {:?}", v(re)),
+            ReadyKind::Log(re) => format!("log = {:?}", v(re)),
         };
         let _ = writeln!(
             s,
@@ -558,12 +558,12 @@ mod tests {
     fn comments_show_values_masked() {
         let mut plan = testplan::plan();
         plan.services[1].ready = Some(crate::plan::ReadyCheck {
-            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            kind: ReadyKind::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(5),
         });
         plan.services[2].ready = Some(crate::plan::ReadyCheck {
-            probe: ReadyProbe::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
+            kind: ReadyKind::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(5),
         });

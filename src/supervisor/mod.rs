@@ -64,7 +64,7 @@ pub(crate) mod trace;
 pub(crate) mod usage;
 pub(crate) mod waiting;
 
-pub(crate) use commands::{Handle, Request};
+pub(crate) use commands::{EngineRequest, Handle};
 pub(crate) use runtime::{Options, Supervisor};
 
 #[cfg(test)]
