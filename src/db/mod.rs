@@ -27,7 +27,7 @@ mod validate;
 pub mod view;
 mod view_node;
 
-pub use pgenv::lint_pg_env;
+pub(crate) use pgenv::lint_pg_env;
 pub use url_kind::UrlKind;
 
 use std::fmt;
@@ -122,7 +122,7 @@ impl DbUrl {
         }
     }
     /// The URL exactly as the services receive it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.raw.expose()
     }
     /// The allow-list redacted form, safe to print.
@@ -130,13 +130,13 @@ impl DbUrl {
         &self.redacted
     }
     /// The decoded password, if any.
-    pub fn password(&self) -> Option<&Secret> {
+    pub(crate) fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
     /// A redactor for the password (every reading of it), its encoded forms
     /// and its pieces between whitespace: the server splits `options` at
     /// spaces and echoes the piece it rejects in its error.
-    pub fn redactor(&self) -> Redactor {
+    pub(crate) fn redactor(&self) -> Redactor {
         let mut r = Redactor::default();
         for s in self.password.iter().chain(&self.extra_secrets) {
             r.add_with_fragments(s.expose());
@@ -144,7 +144,7 @@ impl DbUrl {
         r
     }
     /// What the configured client will do: endpoints, user, database, TLS.
-    pub fn connect_plan(&self) -> &view::ConnectPlan {
+    pub(crate) fn connect_plan(&self) -> &view::ConnectPlan {
         &self.plan
     }
 }
@@ -212,7 +212,10 @@ pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
 
 /// [`gate`] with the caller's [`probe::Progress`] (e.g. one that records the
 /// last transient failure for a "still waiting for …" message).
-pub async fn gate_with(db: &DatabasePlan, progress: probe::Progress) -> Result<(), GateFailure> {
+pub(crate) async fn gate_with(
+    db: &DatabasePlan,
+    progress: probe::Progress,
+) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }

@@ -16,12 +16,14 @@ mod spans;
 use std::fmt;
 
 pub use encode::percent_encode;
-pub use name::looks_secret;
-pub use redactor::{too_short, Redactor, MIN_FREE_TEXT};
-pub use spans::{classify, url_secrets, Span, Spans};
+pub(crate) use name::looks_secret;
+pub(crate) use redactor::too_short;
+pub use redactor::Redactor;
+pub use spans::Spans;
+pub(crate) use spans::{classify, url_secrets};
 
 /// What every masked value prints as.
-pub const MASK: &str = "****";
+pub(crate) const MASK: &str = "****";
 
 /// A secret string. No `Display`; `Debug` is masked.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -29,7 +31,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wrap a value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
     /// The value itself. Call only where it must leave the process (child env,
