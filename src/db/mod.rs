@@ -2,8 +2,8 @@
 //! read it, and a real handshake probe (DNS → TCP → TLS → auth → query).
 //!
 //! Interface used by the rest of the crate (kept stable; internals may grow):
-//! - [`validate`]: pure, called by `plan::build`;
-//! - [`lint_pg_env`]: `PG*` variables in a service env that disagree with the URL;
+//! - [`validate`](fn@validate): pure, called by `plan::build`;
+//! - `lint_pg_env`: `PG*` variables in a service env that disagree with the URL;
 //! - [`DatabasePlan`]: what the Plan holds;
 //! - [`gate`]: the probe run before `uses_database` services start;
 //! - [`probe`]: the probe itself, for `probe` and `check`.
@@ -165,7 +165,7 @@ pub struct UrlError {
     pub message: String,
 }
 
-/// The result of [`validate`]: all problems at once.
+/// The result of [`validate`](fn@validate): all problems at once.
 #[derive(Debug, Clone, Default)]
 pub struct Validation {
     /// The URL, when it could be read at all.
@@ -197,7 +197,7 @@ pub struct DatabasePlan {
 /// Why the database gate did not open.
 #[derive(Debug, Clone)]
 pub struct GateFailure {
-    /// Exit code from the table in [`crate::exit`].
+    /// Exit code from the table in `crate::exit` (docs/exit-codes.md).
     pub exit_code: u8,
     /// What happened, in words a user can act on. No secrets.
     pub message: String,

@@ -32,7 +32,7 @@ pub(crate) struct BuildCtx<'a> {
     pub problems: Problems,
     /// Everything suspicious so far.
     pub warnings: Vec<Problem>,
-    /// The env files read (or looked for), absolute: part of [`Plan::inputs`].
+    /// The env files read (or looked for), absolute: part of [`Plan::inputs`](super::Plan::inputs).
     pub inputs: Vec<PathBuf>,
 }
 

@@ -2,9 +2,9 @@
 //!
 //! [`Secret`] has no `Display`, and its `Debug` prints `****`; the only way to
 //! the value is [`Secret::expose`], which is greppable. What is secret is
-//! decided per value, in one place ([`classify`]: the name rule
-//! [`looks_secret`], taint through interpolation, URL passwords), and a value
-//! is printed in one way ([`Spans::display`]: only the secret bytes masked).
+//! decided per value, in one place (`classify`: the name rule
+//! `looks_secret`, taint through interpolation, URL passwords), and a value
+//! is printed in one way (`Spans::display`: only the secret bytes masked).
 //! [`Redactor`] scrubs the known secrets, in every common encoding, out of
 //! free text (child output, server errors) as the last line of defence.
 

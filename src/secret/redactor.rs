@@ -143,7 +143,7 @@ fn overlapping<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize>
     })
 }
 
-/// Replaces every occurrence of known secret strings with [`MASK`].
+/// Replaces every occurrence of known secret strings with `MASK`.
 #[derive(Clone, Default)]
 pub struct Redactor {
     groups: Vec<Group>,

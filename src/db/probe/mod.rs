@@ -97,7 +97,7 @@ impl Report {
     pub fn failure(&self) -> Option<&Failure> {
         self.outcome.as_ref().err()
     }
-    /// Exit code per the table in [`crate::exit`].
+    /// Exit code per the table in `crate::exit` (docs/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
         self.failure().map_or(exit::OK, |f| f.exit_code)
     }
