@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::db::Client;
 use crate::exit;
 use crate::plan::LogFormat;
 
@@ -167,7 +168,7 @@ pub(crate) struct ProbeArgs {
     pub url_env: Option<String>,
     /// With --url/--url-env: whose reading of the URL and TLS rules to follow.
     #[arg(long, value_enum, value_name = "CLIENT")]
-    pub client: Option<ProbeClient>,
+    pub client: Option<Client>,
     /// Keep retrying transient failures up to this long (e.g. "30s"): an
     /// overall deadline, the last attempt is cut there.
     #[arg(long, value_name = "DURATION")]
@@ -177,13 +178,20 @@ pub(crate) struct ProbeArgs {
     pub json: bool,
 }
 
-/// `probe --client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ProbeClient {
-    /// libpq (psql and most drivers).
-    Libpq,
-    /// node-postgres (pg-connection-string 2.x).
-    NodePg,
+/// `probe --client` takes `[database] client`'s type, [`Client`], by the
+/// same names.
+impl ValueEnum for Client {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Client::Libpq, Client::NodePg]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            Client::Libpq => "libpq (psql and most drivers)",
+            Client::NodePg => "node-postgres (pg-connection-string 2.x)",
+        };
+        Some(PossibleValue::new(self.as_str()).help(help))
+    }
 }
 
 /// `run`

@@ -39,6 +39,9 @@ use crate::secret::{Redactor, Secret};
 /// The port libpq and node-postgres use when the URL names none.
 pub(crate) const DEFAULT_PORT: u16 = 5432;
 
+/// The variable the URL is exported as when `[database] export_as` is absent.
+pub(crate) const DEFAULT_EXPORT: &str = "DATABASE_URL";
+
 /// `[database] client`: whose reading of the URL and TLS rules to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Client {
@@ -47,6 +50,16 @@ pub enum Client {
     Libpq,
     /// node-postgres with pg-connection-string 2.x.
     NodePg,
+}
+
+impl Client {
+    /// The name `[database] client` and `probe --client` take.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq",
+            Client::NodePg => "node-pg",
+        }
+    }
 }
 
 /// `[database] expect`.

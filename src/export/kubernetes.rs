@@ -16,7 +16,7 @@ use super::escape::kubernetes_arg;
 use super::exec;
 use super::yaml::{emit, map, s, Y};
 use super::{dns_label, exported_vars, human_duration, secs_ceil, OutFile};
-use crate::db::Client;
+use crate::db;
 use crate::plan::{Condition, Plan, ReadyCheck, ReadyKind, RestartPolicy, ServicePlan};
 
 /// How to render.
@@ -374,11 +374,8 @@ fn init_containers(
             .export_as
             .first()
             .cloned()
-            .unwrap_or_else(|| "DATABASE_URL".into());
-        let client = match db.settings.client {
-            Client::Libpq => "libpq",
-            Client::NodePg => "node-pg",
-        };
+            .unwrap_or_else(|| db::DEFAULT_EXPORT.into());
+        let client = db.settings.client.as_str();
         let cmd = [
             "uaol-supervisor",
             "probe",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, Piece};
 use super::{dns_label, exported_vars, human_duration, OutFile};
-use crate::db::Client;
+use crate::db;
 use crate::plan::{Condition, Plan, ReadyKind, RestartPolicy, ServicePlan};
 
 /// How to render.
@@ -177,11 +177,8 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
             .export_as
             .first()
             .map(String::as_str)
-            .unwrap_or("DATABASE_URL");
-        let client = match db.settings.client {
-            Client::Libpq => "libpq",
-            Client::NodePg => "node-pg",
-        };
+            .unwrap_or(db::DEFAULT_EXPORT);
+        let client = db.settings.client.as_str();
         let _ = writeln!(
             s,
             "# The database gate: probe (DNS, TCP, TLS, auth, query) before starting.\nExecStartPre={} probe --url-env {var} --client {client} --wait {}",
