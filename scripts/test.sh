@@ -41,6 +41,10 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --all-targets --quiet -- -D warnings
+# The code's own documentation (module docs, intra-doc links) stays whole:
+# no broken, private or ambiguous links. Only this crate (--no-deps): seconds.
+echo "== cargo doc" >&2
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items --quiet
 echo "== cargo test" >&2
 cargo test --all-targets --quiet 2>&1
 # The fuzz targets are their own workspace (cargo-fuzz); compile them without

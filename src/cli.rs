@@ -5,9 +5,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::db::Client;
 use crate::exit;
+use crate::plan::LogFormat;
 
 /// A small process supervisor that resolves every service's environment once,
 /// validates and probes the database, then starts, watches and stops the services.
@@ -28,14 +31,23 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum LogFormat {
-    /// `name | line`, aligned, coloured on a terminal; control characters in
-    /// a service's output shown as escapes (`\r`, `\x1b`).
-    Pretty,
-    /// One JSON object per line: ts, service, stream, line.
-    Json,
+/// `--log-format` takes the Plan's [`LogFormat`] itself (one type for the
+/// flag and `[supervisor] log_format`); its names and `--help` text are here.
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogFormat::Pretty, LogFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LogFormat::Pretty => PossibleValue::new("pretty").help(
+                "`name | line`, aligned, coloured on a terminal; control characters in \
+                 a service's output shown as escapes (`\\r`, `\\x1b`)",
+            ),
+            LogFormat::Json => PossibleValue::new("json")
+                .help("One JSON object per line: ts, service, stream, line"),
+        })
+    }
 }
 
 /// The subcommands.
@@ -156,7 +168,7 @@ pub(crate) struct ProbeArgs {
     pub url_env: Option<String>,
     /// With --url/--url-env: whose reading of the URL and TLS rules to follow.
     #[arg(long, value_enum, value_name = "CLIENT")]
-    pub client: Option<ProbeClient>,
+    pub client: Option<Client>,
     /// Keep retrying transient failures up to this long (e.g. "30s"): an
     /// overall deadline, the last attempt is cut there.
     #[arg(long, value_name = "DURATION")]
@@ -166,13 +178,20 @@ pub(crate) struct ProbeArgs {
     pub json: bool,
 }
 
-/// `probe --client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ProbeClient {
-    /// libpq (psql and most drivers).
-    Libpq,
-    /// node-postgres (pg-connection-string 2.x).
-    NodePg,
+/// `probe --client` takes `[database] client`'s type, [`Client`], by the
+/// same names.
+impl ValueEnum for Client {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Client::Libpq, Client::NodePg]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            Client::Libpq => "libpq (psql and most drivers)",
+            Client::NodePg => "node-postgres (pg-connection-string 2.x)",
+        };
+        Some(PossibleValue::new(self.as_str()).help(help))
+    }
 }
 
 /// `run`

@@ -14,7 +14,7 @@ use crate::db::{self, GateFailure};
 use crate::env::Env;
 use crate::error::Error;
 use crate::exit;
-use crate::plan::{self, Plan, ReadyProbe, ServicePlan};
+use crate::plan::{self, Plan, ReadyKind, ServicePlan};
 use crate::secret::Redactor;
 use crate::supervisor::{contain, runtime};
 
@@ -166,7 +166,7 @@ fn describe(s: &ServicePlan, r: &Redactor) -> String {
         parts.push(format!("after {}", deps.join(", ")));
     }
     if let Some(r) = &s.ready {
-        parts.push(format!("ready: {}", ready(&r.probe)));
+        parts.push(format!("ready: {}", ready(&r.kind)));
     }
     if s.oneshot {
         parts.push("oneshot".into());
@@ -178,12 +178,12 @@ fn describe(s: &ServicePlan, r: &Redactor) -> String {
     r.redact(&parts.join("; ")).into_owned()
 }
 
-fn ready(p: &ReadyProbe) -> String {
+fn ready(p: &ReadyKind) -> String {
     match p {
-        ReadyProbe::Tcp(a) => format!("tcp {a}"),
-        ReadyProbe::Http(u) => format!("http {u}"),
-        ReadyProbe::Exec(argv) => format!("exec {}", shell_words(argv)),
-        ReadyProbe::Log(re) => format!("log /{re}/"),
+        ReadyKind::Tcp(a) => format!("tcp {a}"),
+        ReadyKind::Http(u) => format!("http {u}"),
+        ReadyKind::Exec(argv) => format!("exec {}", shell_words(argv)),
+        ReadyKind::Log(re) => format!("log /{re}/"),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, LogFormat as CliLogFormat};
+use crate::cli::Cli;
 use crate::env::Source;
 use crate::error::Error;
 use crate::plan::{self, LogFormat, Plan, Problem};
@@ -79,11 +79,7 @@ fn load_quiet_with(cli: &Cli, os: &BTreeMap<String, String>) -> Result<Plan, Err
 
 /// The one place `--log-format` overrides `[supervisor] log_format`.
 pub(crate) fn log_format(cli: &Cli, configured: LogFormat) -> LogFormat {
-    match cli.log_format {
-        Some(CliLogFormat::Pretty) => LogFormat::Pretty,
-        Some(CliLogFormat::Json) => LogFormat::Json,
-        None => configured,
-    }
+    cli.log_format.unwrap_or(configured)
 }
 
 /// The one colour decision: only on a terminal, and never with `NO_COLOR`

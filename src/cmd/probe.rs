@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{common, warn, Outcome};
-use crate::cli::{Cli, ProbeArgs, ProbeClient};
+use crate::cli::{Cli, ProbeArgs};
 use crate::config::units::parse_duration;
 use crate::db::{self, probe, DbSettings, DbUrl};
 use crate::error::Error;
@@ -52,13 +52,9 @@ fn source(cli: &Cli, args: &ProbeArgs) -> Result<Result<Source, u8>, Error> {
         return Ok(Ok((db.url, db.settings, Vec::new())));
     };
     let base_dir = std::env::current_dir().unwrap_or_default();
-    let client = match args.client {
-        Some(ProbeClient::NodePg) => db::Client::NodePg,
-        _ => db::Client::Libpq,
-    };
     let settings = DbSettings {
         base_dir,
-        client,
+        client: args.client.unwrap_or_default(),
         ..DbSettings::default()
     };
     let v = db::validate(raw.expose(), &settings);

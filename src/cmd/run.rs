@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::exit;
 use crate::supervisor::reaper::{self, Reaper};
 use crate::supervisor::state::StateKind;
-use crate::supervisor::{self, runtime, spawn, trace, Handle, Options, Request, Supervisor};
+use crate::supervisor::{self, runtime, spawn, trace, EngineRequest, Handle, Options, Supervisor};
 
 /// Run `run`.
 pub(crate) fn run(cli: &Cli, args: &RunArgs) -> Outcome {
@@ -178,7 +178,7 @@ async fn run_cmd(
 /// their last output lines.
 async fn not_ready(h: &Handle) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let (tx, rx) = oneshot::channel();
-    if h.control.send(Request::Status(tx)).await.is_err() {
+    if h.control.send(EngineRequest::Status(tx)).await.is_err() {
         return Default::default();
     }
     let Ok(snap) = rx.await else {
@@ -199,7 +199,7 @@ async fn not_ready(h: &Handle) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let mut tails = Vec::new();
     for s in waiting {
         let (tx, rx) = oneshot::channel();
-        let req = Request::Logs {
+        let req = EngineRequest::Logs {
             services: vec![s.name.clone()],
             lines: 20,
             reply: tx,
@@ -216,7 +216,7 @@ async fn not_ready(h: &Handle) -> (Vec<String>, Vec<(String, Vec<String>)>) {
 /// Stop everything, wait for the supervisor, and pick the exit code: `code`,
 /// or with `None` the supervisor's own (the mapping `up` exits with).
 async fn finish(h: &Handle, sup: tokio::task::JoinHandle<u8>, code: Option<u8>) -> u8 {
-    let _ = h.control.send(Request::Shutdown).await;
+    let _ = h.control.send(EngineRequest::Shutdown).await;
     match sup.await {
         Ok(own) => code.unwrap_or(if own == exit::OK {
             exit::SERVICE_FAILED

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::context::{gone, known, Context};
 use super::protocol::{ActionResult, ErrorKind, Response};
-use crate::supervisor::commands::{Refusal, Request as Sup, Settled, Verb};
+use crate::supervisor::commands::{EngineRequest, Refusal, Settled, Verb};
 
 /// Perform `verb` on `name` and report. A replicated service's name acts on
 /// each copy in turn, each settled before the next (a rolling restart); `stop`
@@ -36,7 +36,7 @@ pub(crate) async fn act(ctx: &Context, verb: Verb, name: &str) -> Result<Respons
 
 async fn one(ctx: &Context, verb: Verb, name: &str) -> Result<Response, Response> {
     let (ticket, answer) = oneshot::channel();
-    let req = Sup::Command {
+    let req = EngineRequest::Command {
         verb,
         service: name.to_owned(),
         ticket,

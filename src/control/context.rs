@@ -15,7 +15,7 @@ use super::reloader::Reloader;
 use crate::diag::suggest::did_you_mean;
 use crate::plan::Plan;
 use crate::secret::Redactor;
-use crate::supervisor::commands::{Handle, Health, Request as Sup, Snapshot};
+use crate::supervisor::commands::{EngineRequest, Handle, Health, Snapshot};
 use crate::supervisor::events::Bus;
 use crate::supervisor::usage;
 
@@ -23,7 +23,7 @@ use crate::supervisor::usage;
 /// facts from the Plan.
 pub(crate) struct Context {
     /// Requests to the runtime.
-    pub control: mpsc::Sender<Sup>,
+    pub control: mpsc::Sender<EngineRequest>,
     /// The aggregate health (its last value says why the runtime ended).
     pub health: watch::Receiver<Health>,
     /// Masks secrets in anything served (replaced by a reload).
@@ -119,7 +119,7 @@ impl Context {
     pub(crate) async fn snapshot(&self) -> Result<Snapshot, Response> {
         let (tx, rx) = oneshot::channel();
         self.control
-            .send(Sup::Status(tx))
+            .send(EngineRequest::Status(tx))
             .await
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())

@@ -11,7 +11,7 @@ use crate::diag::visible::escape_str;
 
 /// `text` with every control character except tab written as a visible
 /// escape — the same rule, and code, as `up`'s pretty output
-/// ([`crate::supervisor::visible`]).
+/// ([`crate::diag::visible`]).
 pub(crate) fn visible(text: &str) -> Cow<'_, str> {
     escape_str(text)
 }

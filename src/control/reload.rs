@@ -21,7 +21,7 @@ use super::reloader::Reloader;
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{Plan, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::commands::{Request as Sup, Swap, Swapped, Verb};
+use crate::supervisor::commands::{EngineRequest, Swap, Swapped, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::graph;
 
@@ -120,7 +120,7 @@ async fn swap(
         redactor,
     };
     ctx.control
-        .send(Sup::Swap(Box::new(s), tx))
+        .send(EngineRequest::Swap(Box::new(s), tx))
         .await
         .map_err(|_| gone())?;
     let got = rx.await.map_err(|_| gone())?;
@@ -136,7 +136,7 @@ fn both(old: &Plan, new: &Plan) -> Redactor {
 
 async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult, Response> {
     let (ticket, answer) = oneshot::channel();
-    let req = Sup::Command {
+    let req = EngineRequest::Command {
         verb,
         service: name,
         ticket,

@@ -12,7 +12,7 @@ use super::context::{gone, known, Context};
 use super::protocol::{ErrorKind, LastExit, LogLine, PlanInfo, Request, Response, ServiceView};
 use super::reload::reload;
 use crate::secret::Redactor;
-use crate::supervisor::commands::{HistLine, Request as Sup, ServiceStatus, Verb};
+use crate::supervisor::commands::{EngineRequest, HistLine, ServiceStatus, Verb};
 use crate::supervisor::usage::{self, Usage};
 
 /// Answer `req` (one response; streams are `stream.rs`).
@@ -91,7 +91,7 @@ pub(crate) async fn history(
         known(ctx, n)?;
     }
     let (reply, rx) = oneshot::channel();
-    let req = Sup::Logs {
+    let req = EngineRequest::Logs {
         services: names.to_vec(),
         lines,
         reply,

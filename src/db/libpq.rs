@@ -14,28 +14,28 @@ use crate::secret::Secret;
 #[derive(Clone, Default)]
 pub struct Conninfo {
     /// `postgresql` or `postgres`.
-    pub scheme: &'static str,
+    pub(crate) scheme: &'static str,
     /// Decoded user name, when given and non-empty.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Decoded password, when given and non-empty.
     pub password: Option<Secret>,
     /// Host list (decoded; an empty entry means the default: a Unix socket).
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     /// Port list (decoded; empty entries mean 5432).
-    pub ports: Vec<String>,
+    pub(crate) ports: Vec<String>,
     /// Database name, when given and non-empty.
-    pub dbname: Option<String>,
+    pub(crate) dbname: Option<String>,
     /// Other query parameters, decoded, in order (later duplicates replace).
-    pub params: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
     /// Secret-bearing query parameters other than `password`.
-    pub secret_params: Vec<(String, Secret)>,
+    pub(crate) secret_params: Vec<(String, Secret)>,
     /// Query keys libpq does not know (it refuses the URI).
-    pub unknown: Vec<String>,
+    pub(crate) unknown: Vec<String>,
 }
 
 impl Conninfo {
     /// A query parameter's value.
-    pub fn param(&self, key: &str) -> Option<&str> {
+    pub(crate) fn param(&self, key: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == key)

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use regex_lite::Regex;
 
 use super::libpq::Conninfo;
-use super::{UrlError, UrlKind};
+use super::{UrlError, UrlKind, DEFAULT_PORT};
 
 pub(crate) fn err(kind: UrlKind, message: impl Into<String>) -> UrlError {
     UrlError {
@@ -69,7 +69,10 @@ pub(super) fn known_fallback(ci: &Conninfo) -> Option<UrlError> {
         && ["localhost", "127.0.0.1", "::1"]
             .iter()
             .any(|h| ci.hosts[0].eq_ignore_ascii_case(h))
-        && ci.ports.iter().all(|p| p.is_empty() || p == "5432")
+        && ci
+            .ports
+            .iter()
+            .all(|p| p.is_empty() || *p == DEFAULT_PORT.to_string())
         && ci.dbname.as_deref() == Some("uaol");
     hit.then(|| err(UrlKind::KnownFallback, "the database URL is the hard-coded development fallback (postgresql://user:password@localhost:5432/uaol): the real value was not loaded. Check the env_files paths, quoting, and duplicate DATABASE_URL lines"))
 }

@@ -2,8 +2,8 @@
 //! read it, and a real handshake probe (DNS → TCP → TLS → auth → query).
 //!
 //! Interface used by the rest of the crate (kept stable; internals may grow):
-//! - [`validate`]: pure, called by `plan::build`;
-//! - [`lint_pg_env`]: `PG*` variables in a service env that disagree with the URL;
+//! - [`validate`](fn@validate): pure, called by `plan::build`;
+//! - `lint_pg_env`: `PG*` variables in a service env that disagree with the URL;
 //! - [`DatabasePlan`]: what the Plan holds;
 //! - [`gate`]: the probe run before `uses_database` services start;
 //! - [`probe`]: the probe itself, for `probe` and `check`.
@@ -27,7 +27,7 @@ mod validate;
 pub mod view;
 mod view_node;
 
-pub use pgenv::lint_pg_env;
+pub(crate) use pgenv::lint_pg_env;
 pub use url_kind::UrlKind;
 
 use std::fmt;
@@ -39,6 +39,9 @@ use crate::secret::{Redactor, Secret};
 /// The port libpq and node-postgres use when the URL names none.
 pub(crate) const DEFAULT_PORT: u16 = 5432;
 
+/// The variable the URL is exported as when `[database] export_as` is absent.
+pub(crate) const DEFAULT_EXPORT: &str = "DATABASE_URL";
+
 /// `[database] client`: whose reading of the URL and TLS rules to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Client {
@@ -47,6 +50,16 @@ pub enum Client {
     Libpq,
     /// node-postgres with pg-connection-string 2.x.
     NodePg,
+}
+
+impl Client {
+    /// The name `[database] client` and `probe --client` take.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq",
+            Client::NodePg => "node-pg",
+        }
+    }
 }
 
 /// `[database] expect`.
@@ -122,7 +135,7 @@ impl DbUrl {
         }
     }
     /// The URL exactly as the services receive it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.raw.expose()
     }
     /// The allow-list redacted form, safe to print.
@@ -130,13 +143,13 @@ impl DbUrl {
         &self.redacted
     }
     /// The decoded password, if any.
-    pub fn password(&self) -> Option<&Secret> {
+    pub(crate) fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
     /// A redactor for the password (every reading of it), its encoded forms
     /// and its pieces between whitespace: the server splits `options` at
     /// spaces and echoes the piece it rejects in its error.
-    pub fn redactor(&self) -> Redactor {
+    pub(crate) fn redactor(&self) -> Redactor {
         let mut r = Redactor::default();
         for s in self.password.iter().chain(&self.extra_secrets) {
             r.add_with_fragments(s.expose());
@@ -144,7 +157,7 @@ impl DbUrl {
         r
     }
     /// What the configured client will do: endpoints, user, database, TLS.
-    pub fn connect_plan(&self) -> &view::ConnectPlan {
+    pub(crate) fn connect_plan(&self) -> &view::ConnectPlan {
         &self.plan
     }
 }
@@ -165,7 +178,7 @@ pub struct UrlError {
     pub message: String,
 }
 
-/// The result of [`validate`]: all problems at once.
+/// The result of [`validate`](fn@validate): all problems at once.
 #[derive(Debug, Clone, Default)]
 pub struct Validation {
     /// The URL, when it could be read at all.
@@ -197,7 +210,7 @@ pub struct DatabasePlan {
 /// Why the database gate did not open.
 #[derive(Debug, Clone)]
 pub struct GateFailure {
-    /// Exit code from the table in [`crate::exit`].
+    /// Exit code from the table in `crate::exit` (docs/exit-codes.md).
     pub exit_code: u8,
     /// What happened, in words a user can act on. No secrets.
     pub message: String,
@@ -212,7 +225,10 @@ pub async fn gate(db: &DatabasePlan) -> Result<(), GateFailure> {
 
 /// [`gate`] with the caller's [`probe::Progress`] (e.g. one that records the
 /// last transient failure for a "still waiting for …" message).
-pub async fn gate_with(db: &DatabasePlan, progress: probe::Progress) -> Result<(), GateFailure> {
+pub(crate) async fn gate_with(
+    db: &DatabasePlan,
+    progress: probe::Progress,
+) -> Result<(), GateFailure> {
     if !db.settings.probe {
         return Ok(());
     }

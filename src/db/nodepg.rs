@@ -15,22 +15,22 @@ use crate::secret::Secret;
 #[derive(Clone, Default)]
 pub struct NodeConfig {
     /// `user` (None when empty: pg then uses `PGUSER` or `$USER`).
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// `password` (None when empty).
     pub password: Option<Secret>,
     /// `host` as pg passes it to `net.connect` (IPv6 brackets kept); None = localhost.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// `port` string; None = 5432.
-    pub port: Option<String>,
+    pub(crate) port: Option<String>,
     /// `database` (None: pg uses the user name).
-    pub database: Option<String>,
+    pub(crate) database: Option<String>,
     /// Query parameters, form-decoded, last duplicate wins.
-    pub params: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
 }
 
 impl NodeConfig {
     /// A query parameter's value.
-    pub fn param(&self, key: &str) -> Option<&str> {
+    pub(crate) fn param(&self, key: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == key)

@@ -10,7 +10,7 @@ use super::DbUrl;
 use crate::env::Env;
 
 /// Warnings for `PG*` variables in `env` that disagree with `url`.
-pub fn lint_pg_env(url: &DbUrl, env: &Env) -> Vec<String> {
+pub(crate) fn lint_pg_env(url: &DbUrl, env: &Env) -> Vec<String> {
     let plan = url.connect_plan();
     let first = plan.endpoints.first();
     let host = first.map(|e| e.host.as_str()).filter(|h| *h != SOCKET_DIR);

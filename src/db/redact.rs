@@ -110,7 +110,7 @@ pub(super) fn render(ci: &Conninfo) -> String {
     render_with(ci, &Stray::default())
 }
 
-/// [`render`], masking the pieces of a mis-split password too.
+/// `render` (the test view), masking the pieces of a mis-split password too.
 pub(super) fn render_with(ci: &Conninfo, stray: &Stray) -> String {
     let mut out = format!("{}://", ci.scheme);
     if ci.user.is_some() || ci.password.is_some() {

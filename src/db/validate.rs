@@ -9,7 +9,7 @@ use super::view::{self, Tls};
 use super::{libpq, lint_conn, lint_tls, nodepg, redact, Client, DbSettings, DbUrl, Validation};
 use crate::secret::{Redactor, Secret};
 
-/// See [`super::validate`].
+/// See [`super::validate`](fn@super::validate).
 pub(super) fn run(raw: &str, settings: &DbSettings) -> Validation {
     let mut v = Validation::default();
     if let Some(e) = lint_text::blank(raw) {

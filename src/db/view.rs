@@ -14,7 +14,7 @@ use super::{Client, DEFAULT_PORT};
 
 /// How much of the server certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verify {
+pub(crate) enum Verify {
     /// Encrypt only.
     None,
     /// Chain to a trusted root (`verify-ca`).
@@ -25,7 +25,7 @@ pub enum Verify {
 
 /// The TLS policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tls {
+pub(crate) enum Tls {
     /// Plaintext only (`disable`, or node-postgres without sslmode).
     Disable,
     /// Plaintext first, TLS if the server insists (libpq `allow`).
@@ -38,14 +38,14 @@ pub enum Tls {
 
 impl Tls {
     /// Whether the connection is guaranteed to be encrypted.
-    pub fn mandatory(self) -> bool {
+    pub(crate) fn mandatory(self) -> bool {
         matches!(self, Tls::Require(_))
     }
 }
 
 /// `channel_binding` (SCRAM-SHA-256-PLUS over TLS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binding {
+pub(crate) enum Binding {
     /// Never (node-postgres unless enabled in code; `disable`).
     Disable,
     /// When possible (libpq's default).
@@ -56,7 +56,7 @@ pub enum Binding {
 
 /// libpq's `target_session_attrs`: which kind of server a host must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// Any server (the default; node-postgres always).
     Any,
     /// Not read-only (`default_transaction_read_only` off and not a hot standby).
@@ -73,7 +73,7 @@ pub enum Target {
 
 impl Target {
     /// libpq's keyword value for this target.
-    pub fn keyword(self) -> &'static str {
+    pub(crate) fn keyword(self) -> &'static str {
         match self {
             Target::Any => "any",
             Target::ReadWrite => "read-write",
@@ -85,7 +85,7 @@ impl Target {
     }
 
     /// Parse libpq's keyword (anything else was reported by the lints: `Any`).
-    pub fn parse(value: Option<&str>) -> Target {
+    pub(crate) fn parse(value: Option<&str>) -> Target {
         match value {
             Some("read-write") => Target::ReadWrite,
             Some("read-only") => Target::ReadOnly,
@@ -99,7 +99,7 @@ impl Target {
 
 /// Which roots verify the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trust {
+pub(crate) enum Trust {
     /// The Mozilla root set (webpki-roots; what Node bundles).
     Mozilla,
     /// `sslrootcert=system` (libpq ≥ 16): the system store; probed with the Mozilla set.
@@ -112,9 +112,9 @@ pub enum Trust {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// Host name or IP (SNI and verify-full use it); a Unix socket directory when it starts with `/`.
-    pub host: String,
+    pub(crate) host: String,
     /// `hostaddr`: a numeric address that skips DNS.
-    pub hostaddr: Option<String>,
+    pub(crate) hostaddr: Option<String>,
     /// TCP port (also names the Unix socket file).
     pub port: u16,
 }
@@ -123,39 +123,39 @@ pub struct Endpoint {
 #[derive(Debug, Clone)]
 pub struct ConnectPlan {
     /// Whose rules these are (host name matching differs in detail).
-    pub client: Client,
+    pub(crate) client: Client,
     /// Hosts in order.
     pub endpoints: Vec<Endpoint>,
     /// User; `None` = the OS user, as both drivers default.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Database; `None` = the user name.
-    pub database: Option<String>,
+    pub(crate) database: Option<String>,
     /// `options` (e.g. `--cluster=<routing-id>`), sent in the startup packet.
-    pub options: Option<String>,
+    pub(crate) options: Option<String>,
     /// TLS policy.
-    pub tls: Tls,
+    pub(crate) tls: Tls,
     /// Trust store.
-    pub trust: Trust,
+    pub(crate) trust: Trust,
     /// libpq `connect_timeout` (per host; values under 2 s count as 2 s, 0 = none).
-    pub connect_timeout: Option<std::time::Duration>,
+    pub(crate) connect_timeout: Option<std::time::Duration>,
     /// `sslcert`/`sslkey`: the client certificate presented during TLS.
-    pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
     /// `channel_binding`.
-    pub binding: Binding,
+    pub(crate) binding: Binding,
     /// `sslnegotiation=direct` (PostgreSQL 17+): TLS at once with ALPN
     /// `postgresql`, no SSLRequest.
-    pub direct_tls: bool,
+    pub(crate) direct_tls: bool,
     /// `target_session_attrs` (libpq; node-postgres ignores it).
-    pub target: Target,
+    pub(crate) target: Target,
     /// Human description, e.g. `verify-full (node-postgres reads sslmode=require as verify-full)`.
-    pub tls_note: String,
+    pub(crate) tls_note: String,
 }
 
 /// Default Unix socket directory of Debian's libpq.
-pub const SOCKET_DIR: &str = "/var/run/postgresql";
+pub(crate) const SOCKET_DIR: &str = "/var/run/postgresql";
 
 /// Resolve a certificate path as the URL gives it, relative to `base`.
-pub fn resolve(base: &Path, value: &str) -> PathBuf {
+pub(crate) fn resolve(base: &Path, value: &str) -> PathBuf {
     let p = Path::new(value);
     if p.is_absolute() {
         p.to_path_buf()

@@ -3,12 +3,12 @@
 //! Never calls `std::env::set_var`, never reads the process environment: the
 //! OS environment is captured once by the command and passed in.
 //!
-//! - [`dotenv`] / [`lines`]: dotenvy's syntax, with line numbers;
-//! - [`interp`]: `${VAR}` / `${VAR:-d}` / `${VAR:?msg}` / `$$` for supervisor.toml,
+//! - [`dotenv`] / `lines`: dotenvy's syntax, with line numbers;
+//! - `interp`: `${VAR}` / `${VAR:-d}` / `${VAR:?msg}` / `$$` for supervisor.toml,
 //!   keeping what each `${NAME}` brought in and from where (taint, provenance);
-//! - [`layers`]: stacking with provenance (shadowed values kept), each value's
-//!   secret parts ([`crate::secret::classify`]), `inherit` globs, the OS-vs-file warning;
-//! - [`lint`]: values npm `dotenv` would read differently;
+//! - `layers`: stacking with provenance (shadowed values kept), each value's
+//!   secret parts (`crate::secret::classify`), `inherit` globs, the OS-vs-file warning;
+//! - `lint`: values npm `dotenv` would read differently;
 //! - [`Env`] (`vars.rs`): the result, each value with its [`Source`].
 
 pub mod dotenv;

@@ -47,7 +47,7 @@ impl fmt::Debug for Env {
 pub struct EnvVar {
     /// The value the child gets. Print it only through [`EnvVar::display_value`].
     pub value: String,
-    /// Its secret parts ([`crate::secret::classify`]): masked in every output
+    /// Its secret parts (`crate::secret::classify`): masked in every output
     /// unless `--show-secrets`, kept out of every 0644 exported file.
     pub secret: Spans,
     /// Where the value came from.

@@ -7,7 +7,7 @@
 //! through `string(byte)`, which re-encodes a non-ASCII byte: `$é` arrives
 //! mangled. Doubling **every** `$` is the one escape that survives all of
 //! that: each `$$` pair is read as an escaped `$`, and nothing else is
-//! touched. The same expander runs over `exec` readiness probe commands
+//! touched. The same expander runs over `exec` readiness check commands
 //! (`ExpandContainerCommandOnlyStatic`, from the container's `env` only), so
 //! they are escaped the same way; `envFrom` values are never expanded.
 

@@ -16,8 +16,8 @@ use super::escape::kubernetes_arg;
 use super::exec;
 use super::yaml::{emit, map, s, Y};
 use super::{dns_label, exported_vars, human_duration, secs_ceil, OutFile};
-use crate::db::Client;
-use crate::plan::{Condition, Plan, ReadyCheck, ReadyProbe, RestartPolicy, ServicePlan};
+use crate::db;
+use crate::plan::{Condition, Plan, ReadyCheck, ReadyKind, RestartPolicy, ServicePlan};
 
 /// How to render.
 #[derive(Debug, Clone)]
@@ -309,8 +309,8 @@ fn container(plan: &Plan, svc: &ServicePlan, opts: &Options, notes: &mut Vec<(St
         ));
     }
     if let Some(ready) = &svc.ready {
-        let secret_exec = match &ready.probe {
-            ReadyProbe::Exec(argv) => argv.iter().any(|a| super::shown(plan, a) != *a),
+        let secret_exec = match &ready.kind {
+            ReadyKind::Exec(argv) => argv.iter().any(|a| super::shown(plan, a) != *a),
             _ => false,
         };
         match readiness_probe(ready).filter(|_| !secret_exec) {
@@ -374,11 +374,8 @@ fn init_containers(
             .export_as
             .first()
             .cloned()
-            .unwrap_or_else(|| "DATABASE_URL".into());
-        let client = match db.settings.client {
-            Client::Libpq => "libpq",
-            Client::NodePg => "node-pg",
-        };
+            .unwrap_or_else(|| db::DEFAULT_EXPORT.into());
+        let client = db.settings.client.as_str();
         let cmd = [
             "uaol-supervisor",
             "probe",
@@ -455,26 +452,26 @@ fn service(svc: &ServicePlan, opts: &Options, port: u16) -> Y {
 }
 
 fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
-    let action = match &ready.probe {
-        ReadyProbe::Http(url) => {
+    let action = match &ready.kind {
+        ReadyKind::Http(url) => {
             let (port, path) = http_port_path(url)?;
             (
                 "httpGet",
                 map([("path", s(path)), ("port", Y::Int(i64::from(port)))]),
             )
         }
-        ReadyProbe::Tcp(addr) => (
+        ReadyKind::Tcp(addr) => (
             "tcpSocket",
             map([("port", Y::Int(i64::from(tcp_port(addr)?)))]),
         ),
-        ReadyProbe::Exec(argv) => (
+        ReadyKind::Exec(argv) => (
             "exec",
             map([(
                 "command",
                 Y::List(argv.iter().map(|a| s(kubernetes_arg(a))).collect()),
             )]),
         ),
-        ReadyProbe::Log(_) => return None,
+        ReadyKind::Log(_) => return None,
     };
     let period = secs_ceil(ready.interval, 1);
     let threshold = secs_ceil(ready.timeout, 1).div_ceil(period).max(1);
@@ -486,9 +483,9 @@ fn readiness_probe(ready: &ReadyCheck) -> Option<Y> {
 }
 
 fn ready_port(ready: &ReadyCheck) -> Option<u16> {
-    match &ready.probe {
-        ReadyProbe::Http(url) => http_port_path(url).map(|(p, _)| p),
-        ReadyProbe::Tcp(addr) => tcp_port(addr),
+    match &ready.kind {
+        ReadyKind::Http(url) => http_port_path(url).map(|(p, _)| p),
+        ReadyKind::Tcp(addr) => tcp_port(addr),
         _ => None,
     }
 }
@@ -552,7 +549,7 @@ mod tests {
     fn an_exec_readiness_check_holding_a_secret_is_not_written() {
         let mut plan = testplan::plan();
         plan.services[1].ready = Some(ReadyCheck {
-            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            kind: ReadyKind::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(5),
         });

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, Piece};
 use super::{dns_label, exported_vars, human_duration, OutFile};
-use crate::db::Client;
-use crate::plan::{Condition, Plan, ReadyProbe, RestartPolicy, ServicePlan};
+use crate::db;
+use crate::plan::{Condition, Plan, ReadyKind, RestartPolicy, ServicePlan};
 
 /// How to render.
 #[derive(Debug, Clone)]
@@ -177,11 +177,8 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
             .export_as
             .first()
             .map(String::as_str)
-            .unwrap_or("DATABASE_URL");
-        let client = match db.settings.client {
-            Client::Libpq => "libpq",
-            Client::NodePg => "node-pg",
-        };
+            .unwrap_or(db::DEFAULT_EXPORT);
+        let client = db.settings.client.as_str();
         let _ = writeln!(
             s,
             "# The database gate: probe (DNS, TCP, TLS, auth, query) before starting.\nExecStartPre={} probe --url-env {var} --client {client} --wait {}",
@@ -274,13 +271,13 @@ fn extra_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
         // Each value shown as any value is (URL password masked), then the
         // whole line scrubbed of every known secret.
         let v = |x: &String| super::shown(plan, x);
-        let what = match &ready.probe {
-            ReadyProbe::Tcp(a) => format!("tcp = {:?}", v(a)),
-            ReadyProbe::Http(u) => format!("http = {:?}", v(u)),
-            ReadyProbe::Exec(argv) => {
+        let what = match &ready.kind {
+            ReadyKind::Tcp(a) => format!("tcp = {:?}", v(a)),
+            ReadyKind::Http(u) => format!("http = {:?}", v(u)),
+            ReadyKind::Exec(argv) => {
                 format!("exec = {:?}", argv.iter().map(v).collect::<Vec<_>>())
             }
-            ReadyProbe::Log(re) => format!("log = {:?}", v(re)),
+            ReadyKind::Log(re) => format!("log = {:?}", v(re)),
         };
         let _ = writeln!(
             s,
@@ -558,12 +555,12 @@ mod tests {
     fn comments_show_values_masked() {
         let mut plan = testplan::plan();
         plan.services[1].ready = Some(crate::plan::ReadyCheck {
-            probe: ReadyProbe::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
+            kind: ReadyKind::Exec(vec!["check".into(), "jwt-signing-key-123".into()]),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(5),
         });
         plan.services[2].ready = Some(crate::plan::ReadyCheck {
-            probe: ReadyProbe::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
+            kind: ReadyKind::Http("http://u:hunter22@127.0.0.1:3000/health".into()),
             interval: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(5),
         });

@@ -141,7 +141,7 @@ pub(crate) fn plan() -> Plan {
         condition: Condition::Completed,
     }];
     auth.ready = Some(ReadyCheck {
-        probe: ReadyProbe::Http("http://127.0.0.1:3001/health".into()),
+        kind: ReadyKind::Http("http://127.0.0.1:3001/health".into()),
         interval: Duration::from_millis(250),
         timeout: Duration::from_secs(30),
     });
@@ -156,7 +156,7 @@ pub(crate) fn plan() -> Plan {
         condition: Condition::Ready,
     }];
     api.ready = Some(ReadyCheck {
-        probe: ReadyProbe::Tcp("127.0.0.1:3000".into()),
+        kind: ReadyKind::Tcp("127.0.0.1:3000".into()),
         interval: Duration::from_secs(1),
         timeout: Duration::from_secs(20),
     });
@@ -169,7 +169,7 @@ pub(crate) fn plan() -> Plan {
     worker.stop_signal = Signal::SIGINT;
     worker.backoff.initial = Duration::ZERO;
     worker.ready = Some(ReadyCheck {
-        probe: ReadyProbe::Log("worker started".into()),
+        kind: ReadyKind::Log("worker started".into()),
         interval: Duration::from_millis(250),
         timeout: Duration::from_secs(30),
     });

@@ -249,7 +249,7 @@ fn database(
         client: ctx.choice(
             &d.client,
             "database.client",
-            &[("libpq", Client::Libpq), ("node-pg", Client::NodePg)],
+            &[Client::Libpq, Client::NodePg].map(|c| (c.as_str(), c)),
             dflt.client,
         ),
         expect: ctx.choice(
@@ -308,7 +308,7 @@ fn database(
 
 fn export_names(ctx: &mut BuildCtx, d: &RawDatabase) -> Vec<String> {
     let Some(list) = &d.export_as else {
-        return vec!["DATABASE_URL".into()];
+        return vec![db::DEFAULT_EXPORT.into()];
     };
     let mut out: Vec<String> = Vec::new();
     for n in list {

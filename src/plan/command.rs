@@ -27,6 +27,20 @@ pub(crate) enum SplitError {
     Operator(char),
 }
 
+/// Why a path is not a file this process could `execve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotRunnable {
+    /// Nothing at the path (or it cannot be looked at).
+    #[error("does not exist")]
+    Missing,
+    /// A directory, socket, … rather than a regular file.
+    #[error("is not a file")]
+    NotAFile,
+    /// No execute bit, or `access(X_OK)` refuses it.
+    #[error("is not executable")]
+    NotExecutable,
+}
+
 /// Why `argv[0]` does not name a program the child could run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ResolveError {
@@ -36,7 +50,7 @@ pub(crate) enum ResolveError {
         /// The program as written.
         program: String,
         /// What the path is instead.
-        why: &'static str,
+        why: NotRunnable,
     },
     /// A bare name, and the service has no PATH.
     #[error("`{0}` cannot be found: the service has no PATH (add \"PATH\" to `inherit`, or set PATH in its env)")]
@@ -198,15 +212,16 @@ pub(crate) fn resolve(
     }
 }
 
-pub(crate) fn check_executable(p: &Path) -> Result<(), &'static str> {
-    let meta = std::fs::metadata(p).map_err(|_| "does not exist")?;
+/// Whether `p` is an executable regular file (as `execve` will need).
+pub(crate) fn check_executable(p: &Path) -> Result<(), NotRunnable> {
+    let meta = std::fs::metadata(p).map_err(|_| NotRunnable::Missing)?;
     if !meta.is_file() {
-        return Err("is not a file");
+        return Err(NotRunnable::NotAFile);
     }
     if meta.permissions().mode() & 0o111 == 0 {
-        return Err("is not executable");
+        return Err(NotRunnable::NotExecutable);
     }
-    access(p, AccessFlags::X_OK).map_err(|_| "is not executable")
+    access(p, AccessFlags::X_OK).map_err(|_| NotRunnable::NotExecutable)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub(crate) struct BuildCtx<'a> {
     pub problems: Problems,
     /// Everything suspicious so far.
     pub warnings: Vec<Problem>,
-    /// The env files read (or looked for), absolute: part of [`Plan::inputs`].
+    /// The env files read (or looked for), absolute: part of [`Plan::inputs`](super::Plan::inputs).
     pub inputs: Vec<PathBuf>,
 }
 
@@ -147,15 +147,47 @@ impl BuildCtx<'_> {
     }
 }
 
+/// Why a name cannot be an environment variable name for `execve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(super) enum VarNameError {
+    /// `""`.
+    #[error("empty variable name")]
+    Empty,
+    /// `=` would end the name early in `NAME=value`.
+    #[error("a variable name cannot contain `=`")]
+    Equals,
+    /// A NUL byte would end the C string.
+    #[error("a variable name cannot contain a NUL byte")]
+    Nul,
+}
+
 /// Whether `name` can be an environment variable name for `execve`.
-pub(super) fn check_var_name(name: &str) -> Result<(), &'static str> {
+pub(super) fn check_var_name(name: &str) -> Result<(), VarNameError> {
     if name.is_empty() {
-        Err("empty variable name")
+        Err(VarNameError::Empty)
     } else if name.contains('=') {
-        Err("a variable name cannot contain `=`")
+        Err(VarNameError::Equals)
     } else if name.contains('\0') {
-        Err("a variable name cannot contain a NUL byte")
+        Err(VarNameError::Nul)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn var_names_execve_cannot_take() {
+        assert_eq!(check_var_name("DATABASE_URL"), Ok(()));
+        for (name, want) in [
+            ("", "empty variable name"),
+            ("A=B", "a variable name cannot contain `=`"),
+            ("A\0B", "a variable name cannot contain a NUL byte"),
+        ] {
+            let err = check_var_name(name).expect_err(name);
+            assert_eq!(err.to_string(), want, "{name:?}");
+        }
     }
 }

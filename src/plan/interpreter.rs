@@ -11,7 +11,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::command::check_executable;
+use super::command::{check_executable, NotRunnable};
 
 /// The kernel reads this much of a file to recognise `#!` (BINPRM_BUF_SIZE).
 const HEAD: usize = 256;
@@ -41,7 +41,7 @@ pub(super) fn problem(program: &Path, cwd: &Path, path: Option<&str>) -> Option<
         };
         let full = cwd.join(&needed);
         if let Err(why) = check_executable(&full) {
-            let fix = if why == "does not exist" {
+            let fix = if why == NotRunnable::Missing {
                 "; install it, or correct the path"
             } else {
                 ""

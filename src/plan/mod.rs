@@ -1,24 +1,24 @@
 //! The validated, immutable Plan: the only input to every executor (`up`, `run`,
-//! `export`) and view (`check`, `env`). Built once by [`load`] from the raw
+//! `export`) and view (`check`, `env`). Built once by [`load`](fn@load) from the raw
 //! config and the resolved environments; never re-read from the OS afterwards.
 //!
-//! - [`load`]: file → text → `config::parse` → `build`;
+//! - [`load`](fn@load): file → text → `config::parse` → `build`;
 //! - `build`: `[supervisor]`, env files, `[env]`, `[database]` (via
 //!   `db::validate`), then each service and the graph;
 //! - `service`: one service's six env layers, with `program` (argv, PATH
 //!   resolution, cwd) and `options` (backoff, ready, signals, sizes, log file);
 //! - `run_as` (+ `run_as_access`), `limits`: the exec context — `user` /
 //!   `group` resolved to ids, `limits`, `umask`, `nice` ([`ExecContext`]);
-//!   [`privilege`]: whether this process may apply it (asked by check/up/run);
-//! - [`replicas`]: `replicas = N` expanded into `NAME.1` … `NAME.N` here,
+//!   `privilege`: whether this process may apply it (asked by check/up/run);
+//! - `replicas`: `replicas = N` expanded into `NAME.1` … `NAME.N` here,
 //!   each with `REPLICA` / `REPLICA_PORT`;
-//! - `deps` + [`graph`]: conditions, cycles named, start order;
+//! - `deps` + `graph`: conditions, cycles named, start order;
 //! - `ctx` (`BuildCtx`): where problems and warnings are
 //!   collected, typed readers; `global`: what every service of one build
 //!   shares (filled by `build`, read by `service`);
-//! - [`command`]: shell-like splitting and PATH lookup (pure);
-//! - [`diff`] (+ `diff_render`): what a reload would change, pure;
-//! - [`names`]: service names as unit, object and file names (one mapping);
+//! - `command`: shell-like splitting and PATH lookup (pure);
+//! - `diff` (+ `diff_render`): what a reload would change, pure;
+//! - `names`: service names as unit, object and file names (one mapping);
 //! - [`Problems`]: every problem of one pass, one report, exit code 3.
 
 mod build;

@@ -7,7 +7,7 @@ use nix::sys::signal::Signal;
 use toml::Spanned;
 
 use super::ctx::{BuildCtx, Lookup};
-use super::{command, Backoff, LogFile, ReadyCheck, ReadyProbe};
+use super::{command, Backoff, LogFile, ReadyCheck, ReadyKind};
 use crate::config::raw::{RawBackoff, RawCommand, RawLogFile, RawNumOrString, RawReady};
 use crate::config::units;
 
@@ -69,9 +69,9 @@ pub(super) fn ready(
         );
         return None;
     }
-    let probe = probe(ctx, rr, key, lookup)?;
+    let kind = ready_kind(ctx, rr, key, lookup)?;
     Some(ReadyCheck {
-        probe,
+        kind,
         interval: ctx.duration(
             &rr.interval,
             &format!("{key}.interval"),
@@ -85,7 +85,7 @@ pub(super) fn ready(
     })
 }
 
-fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<ReadyProbe> {
+fn ready_kind(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option<ReadyKind> {
     if let Some(h) = &rr.http {
         let k = format!("{key}.http");
         let url = ctx.interp(h, &k, lookup)?;
@@ -97,7 +97,7 @@ fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option
                 "expected an http:// URL with a host, e.g. \"http://127.0.0.1:3001/health\"",
             );
         }
-        return Some(ReadyProbe::Http(url));
+        return Some(ReadyKind::Http(url));
     }
     if let Some(t) = &rr.tcp {
         let k = format!("{key}.tcp");
@@ -108,7 +108,7 @@ fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option
         if !port_ok {
             ctx.err(&t.span(), &k, "expected host:port, e.g. \"127.0.0.1:3001\"");
         }
-        return Some(ReadyProbe::Tcp(addr));
+        return Some(ReadyKind::Tcp(addr));
     }
     if let Some(e) = &rr.exec {
         let k = format!("{key}.exec");
@@ -119,7 +119,7 @@ fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option
             RawCommand::Argv(a) => Ok(a.iter().filter_map(|s| ctx.interp(s, &k, lookup)).collect()),
         };
         return match argv {
-            Ok(a) if !a.is_empty() => Some(ReadyProbe::Exec(a)),
+            Ok(a) if !a.is_empty() => Some(ReadyKind::Exec(a)),
             Ok(_) => {
                 ctx.err(&e.span(), &k, "the command is empty");
                 None
@@ -139,7 +139,7 @@ fn probe(ctx: &mut BuildCtx, rr: &RawReady, key: &str, lookup: Lookup) -> Option
             format!("invalid regex: {first}"),
         );
     }
-    Some(ReadyProbe::Log(l.get_ref().clone()))
+    Some(ReadyKind::Log(l.get_ref().clone()))
 }
 
 /// `stop_signal`: a name or number.

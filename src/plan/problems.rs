@@ -13,7 +13,7 @@ pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
     /// Add a problem.
-    /// Messages are capped at [`MAX_MESSAGE`] characters (a huge value must
+    /// Messages are capped at `MAX_MESSAGE` characters (a huge value must
     /// not turn into a huge report). The same problem at the same place is
     /// kept once (the copies of a replicated service share their lines).
     pub fn push(&mut self, location: impl Into<String>, message: impl Into<String>) {
@@ -33,7 +33,7 @@ impl Problems {
     pub fn len(&self) -> usize {
         self.0.len()
     }
-    /// The exit code for this report ([`exit::CONFIG`]: nothing was attempted).
+    /// The exit code for this report (`exit::CONFIG`: nothing was attempted).
     pub fn exit_code(&self) -> u8 {
         exit::CONFIG
     }

@@ -18,7 +18,7 @@ use super::program::{argv, cwd};
 use super::run_as::{run_as, user_env};
 use super::{
     command, exec, interpreter, replicas, Condition, ExecContext, LogFile, Problem, ReadyCheck,
-    ReadyProbe, Replica, RestartPolicy, ServicePlan,
+    ReadyKind, Replica, RestartPolicy, ServicePlan,
 };
 use crate::config::raw::{RawDepends, RawService, Str};
 use crate::env::interp::Looked;
@@ -231,7 +231,7 @@ fn secret_argument_warning(ctx: &mut BuildCtx, r: &RawService, key: &str, argv_s
 }
 
 /// What execve would refuse in the service's argv + environment, and in its
-/// `exec` readiness probe's — which is also resolved like the command (the
+/// `exec` readiness check's — which is also resolved like the command (the
 /// service's PATH and cwd, its interpreter), as a probe that cannot start
 /// leaves the service never ready.
 fn exec_checks(ctx: &mut BuildCtx, plan: &ServicePlan, r: &RawService, table: Range<usize>) {
@@ -244,7 +244,7 @@ fn exec_checks(ctx: &mut BuildCtx, plan: &ServicePlan, r: &RawService, table: Ra
         }
     }
     let Some(ReadyCheck {
-        probe: ReadyProbe::Exec(argv),
+        kind: ReadyKind::Exec(argv),
         ..
     }) = &plan.ready
     else {

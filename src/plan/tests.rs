@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{load, Condition, Plan, Problems, ReadyProbe};
+use super::{load, Condition, Plan, Problems, ReadyKind};
 use crate::env::Source;
 
 struct Project {
@@ -439,8 +439,8 @@ fn replicas_expand_into_copies_with_their_own_values_and_a_group_dependency() {
     assert_eq!(w2.argv[2], "x 2");
     assert_eq!(w2.env.get("PORT"), Some("4001"));
     assert_eq!(w2.env.get("REPLICA"), Some("2"));
-    let ready = w2.ready.as_ref().map(|r| r.probe.clone());
-    assert_eq!(ready, Some(ReadyProbe::Tcp("127.0.0.1:4001".into())));
+    let ready = w2.ready.as_ref().map(|r| r.kind.clone());
+    assert_eq!(ready, Some(ReadyKind::Tcp("127.0.0.1:4001".into())));
     let log = w2.log_file.as_ref().map(|l| l.path.clone()).expect("log");
     assert!(log.ends_with("logs/w.2.log"), "{log:?}");
     let deps: Vec<&str> = plan

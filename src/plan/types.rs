@@ -298,7 +298,7 @@ impl Default for Backoff {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadyCheck {
     /// What to check.
-    pub probe: ReadyProbe,
+    pub kind: ReadyKind,
     /// Between attempts.
     pub interval: Duration,
     /// Give up after this long (the service is then not ready; see engine docs).
@@ -307,7 +307,7 @@ pub struct ReadyCheck {
 
 /// The kinds of readiness check.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ReadyProbe {
+pub enum ReadyKind {
     /// TCP connect to `host:port`.
     Tcp(String),
     /// HTTP GET; ready on 2xx. `http://` only.

@@ -2,9 +2,9 @@
 //!
 //! [`Secret`] has no `Display`, and its `Debug` prints `****`; the only way to
 //! the value is [`Secret::expose`], which is greppable. What is secret is
-//! decided per value, in one place ([`classify`]: the name rule
-//! [`looks_secret`], taint through interpolation, URL passwords), and a value
-//! is printed in one way ([`Spans::display`]: only the secret bytes masked).
+//! decided per value, in one place (`classify`: the name rule
+//! `looks_secret`, taint through interpolation, URL passwords), and a value
+//! is printed in one way (`Spans::display`: only the secret bytes masked).
 //! [`Redactor`] scrubs the known secrets, in every common encoding, out of
 //! free text (child output, server errors) as the last line of defence.
 
@@ -16,12 +16,14 @@ mod spans;
 use std::fmt;
 
 pub use encode::percent_encode;
-pub use name::looks_secret;
-pub use redactor::{too_short, Redactor, MIN_FREE_TEXT};
-pub use spans::{classify, url_secrets, Span, Spans};
+pub(crate) use name::looks_secret;
+pub(crate) use redactor::too_short;
+pub use redactor::Redactor;
+pub use spans::Spans;
+pub(crate) use spans::{classify, url_secrets};
 
 /// What every masked value prints as.
-pub const MASK: &str = "****";
+pub(crate) const MASK: &str = "****";
 
 /// A secret string. No `Display`; `Debug` is masked.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -29,7 +31,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wrap a value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
     /// The value itself. Call only where it must leave the process (child env,

@@ -24,7 +24,7 @@ const INSIDE: &[&str] = &[
 ];
 
 /// Whether a variable (or URL query key) called `name` holds a secret.
-pub fn looks_secret(name: &str) -> bool {
+pub(crate) fn looks_secret(name: &str) -> bool {
     let segments = segments(name);
     let last = segments.last().map(|s| s.to_ascii_uppercase());
     last.is_some_and(|l| LAST.contains(&l.as_str()))

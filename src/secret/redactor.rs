@@ -19,7 +19,7 @@ use super::encode::forms;
 use super::MASK;
 
 /// Shortest secret searched for in free text.
-pub const MIN_FREE_TEXT: usize = 6;
+pub(crate) const MIN_FREE_TEXT: usize = 6;
 
 /// Values that are settings, not secrets, whatever the variable is called.
 const SETTINGS: &[&str] = &[
@@ -40,7 +40,7 @@ const SETTINGS: &[&str] = &[
 ];
 
 /// Why `value` cannot be redacted reliably from free text, if it cannot.
-pub fn too_short(value: &str) -> Option<&'static str> {
+pub(crate) fn too_short(value: &str) -> Option<&'static str> {
     if SETTINGS.contains(&value.to_ascii_lowercase().as_str()) {
         Some("it reads like a setting, not a secret")
     } else if value.len() < MIN_FREE_TEXT {
@@ -143,7 +143,7 @@ fn overlapping<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize>
     })
 }
 
-/// Replaces every occurrence of known secret strings with [`MASK`].
+/// Replaces every occurrence of known secret strings with `MASK`.
 #[derive(Clone, Default)]
 pub struct Redactor {
     groups: Vec<Group>,
@@ -157,14 +157,15 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     /// A redactor for `secret` and its encoded forms.
-    pub fn for_secret(secret: &str) -> Self {
+    #[cfg(test)]
+    pub(crate) fn for_secret(secret: &str) -> Self {
         let mut r = Redactor::default();
         r.add(secret);
         r
     }
 
     /// Add a secret and its encoded forms; ignored when [`too_short`].
-    pub fn add(&mut self, secret: &str) {
+    pub(crate) fn add(&mut self, secret: &str) {
         if too_short(secret).is_some() {
             return;
         }
@@ -176,7 +177,7 @@ impl Redactor {
 
     /// Add a secret part of a value as written, and percent-decoded when
     /// that differs (`p%40ss` in a URL is `p@ss` once a service decodes it).
-    pub fn add_part(&mut self, part: &str) {
+    pub(crate) fn add_part(&mut self, part: &str) {
         self.add(part);
         if let Some(decoded) = percent_decode(part).filter(|d| d != part) {
             self.add(&decoded);
@@ -185,7 +186,7 @@ impl Redactor {
 
     /// Add the pieces of `secret` between whitespace too: a server that
     /// splits a value at spaces (`options`) echoes one piece in its error.
-    pub fn add_with_fragments(&mut self, secret: &str) {
+    pub(crate) fn add_with_fragments(&mut self, secret: &str) {
         self.add(secret);
         for piece in secret.split_whitespace().filter(|p| *p != secret) {
             self.add(piece);
@@ -193,7 +194,7 @@ impl Redactor {
     }
 
     /// Everything `other` masks.
-    pub fn extend(&mut self, other: &Redactor) {
+    pub(crate) fn extend(&mut self, other: &Redactor) {
         for g in &other.groups {
             if !self.groups.contains(g) {
                 self.groups.push(g.clone());
@@ -202,12 +203,12 @@ impl Redactor {
     }
 
     /// Whether there is nothing to redact.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
 
     /// Whether `text` contains any of the secrets.
-    pub fn contains_secret(&self, text: &str) -> bool {
+    pub(crate) fn contains_secret(&self, text: &str) -> bool {
         let mut hits = Vec::new();
         self.groups.iter().any(|g| {
             g.hits(text, true, &mut hits);
@@ -216,7 +217,7 @@ impl Redactor {
     }
 
     /// Where the secrets are in `text`: sorted, merged byte ranges.
-    pub fn find(&self, text: &str) -> Vec<Range<usize>> {
+    pub(crate) fn find(&self, text: &str) -> Vec<Range<usize>> {
         let mut hits: Vec<Range<usize>> = Vec::new();
         for g in &self.groups {
             g.hits(text, false, &mut hits);
@@ -225,7 +226,7 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by [`MASK`].
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let hits = self.find(text);
         if hits.is_empty() {
             return Cow::Borrowed(text);

@@ -19,11 +19,11 @@ use super::{looks_secret, MASK};
 
 /// One secret part of a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     /// Byte range in the value.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
     /// The variable whose value this is, when it came in through `${NAME}`.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
 }
 
 /// The secret parts of one value; empty = not secret. Holds ranges and
@@ -33,50 +33,51 @@ pub struct Spans(Vec<Span>);
 
 impl Spans {
     /// All of a value of `len` bytes (an empty secret value is still secret).
-    pub fn whole(len: usize) -> Spans {
+    pub(crate) fn whole(len: usize) -> Spans {
         Spans(vec![Span {
             range: 0..len,
             from: None,
         }])
     }
     /// Whether any part is secret.
-    pub fn is_secret(&self) -> bool {
+    pub(crate) fn is_secret(&self) -> bool {
         !self.0.is_empty()
     }
     /// Whether the secret parts cover all of a value of `len` bytes.
-    pub fn covers(&self, len: usize) -> bool {
+    #[cfg(test)]
+    pub(crate) fn covers(&self, len: usize) -> bool {
         let merged = self.ranges();
         merged.len() == 1 && merged[0].start == 0 && merged[0].end >= len
     }
     /// The parts.
-    pub fn parts(&self) -> &[Span] {
+    pub(crate) fn parts(&self) -> &[Span] {
         &self.0
     }
     /// Add a part (empty ranges are kept only for an empty value).
-    pub fn push(&mut self, range: Range<usize>, from: Option<String>) {
+    pub(crate) fn push(&mut self, range: Range<usize>, from: Option<String>) {
         self.0.push(Span { range, from });
     }
     /// Add every part of `other`, moved right by `by` bytes; parts without a
     /// source get `from`.
-    pub fn extend_shifted(&mut self, other: &Spans, by: usize, from: Option<&str>) {
+    pub(crate) fn extend_shifted(&mut self, other: &Spans, by: usize, from: Option<&str>) {
         for s in &other.0 {
             let from = s.from.clone().or_else(|| from.map(str::to_string));
             self.push(s.range.start + by..s.range.end + by, from);
         }
     }
     /// Sorted, merged byte ranges.
-    pub fn ranges(&self) -> Vec<Range<usize>> {
+    pub(crate) fn ranges(&self) -> Vec<Range<usize>> {
         merge(self.0.iter().map(|s| s.range.clone()).collect())
     }
     /// `value` as it may be printed: each secret part replaced by `****`.
-    pub fn display(&self, value: &str) -> String {
+    pub(crate) fn display(&self, value: &str) -> String {
         if self.is_secret() && value.is_empty() {
             return MASK.to_string();
         }
         mask_ranges(value, &self.ranges())
     }
     /// The secret texts of `value` (what free text must be scrubbed of).
-    pub fn texts<'a>(&self, value: &'a str) -> Vec<&'a str> {
+    pub(crate) fn texts<'a>(&self, value: &'a str) -> Vec<&'a str> {
         self.ranges()
             .into_iter()
             .filter_map(|r| value.get(r))
@@ -86,7 +87,7 @@ impl Spans {
 
 /// The secret parts of `value`, held by a variable called `name`, given what
 /// interpolation brought in (`tainted`).
-pub fn classify(name: &str, value: &str, tainted: &Spans) -> Spans {
+pub(crate) fn classify(name: &str, value: &str, tainted: &Spans) -> Spans {
     if looks_secret(name) {
         return Spans::whole(value.len());
     }
@@ -100,7 +101,7 @@ pub fn classify(name: &str, value: &str, tainted: &Spans) -> Spans {
 /// The secret parts of a URL-shaped `value`: the userinfo password (up to
 /// the *last* `@`, so a mis-split password is covered whole) and the values
 /// of query keys whose name is secret.
-pub fn url_secrets(value: &str) -> Vec<Range<usize>> {
+pub(crate) fn url_secrets(value: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let Some(scheme_end) = value.find("://") else {
         return out;

@@ -1,7 +1,7 @@
 //! A service's exec context (`user`, `group`, `limits`, `umask`, `nice`)
 //! applied in the child between fork and exec.
 //!
-//! Everything is decided in the parent: [`install`] turns the Plan's
+//! Everything is decided in the parent: [`prepare`] turns the Plan's
 //! [`ExecContext`] into plain numbers and arrays *before* fork, and the
 //! pre-exec hook only makes async-signal-safe system calls on them (no
 //! allocation, no lock, no NSS lookup). Order in the child, each step for a

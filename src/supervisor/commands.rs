@@ -66,7 +66,7 @@ pub(crate) type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
 
 /// A request to the running supervisor.
 #[derive(Debug)]
-pub(crate) enum Request {
+pub(crate) enum EngineRequest {
     /// A status snapshot.
     Status(oneshot::Sender<Snapshot>),
     /// The last `lines` lines of these services' output (all when empty),
@@ -202,7 +202,7 @@ pub(crate) struct Health {
 #[derive(Debug, Clone)]
 pub(crate) struct Handle {
     /// Send requests here.
-    pub control: mpsc::Sender<Request>,
+    pub control: mpsc::Sender<EngineRequest>,
     /// Watch the aggregate health.
     pub health: watch::Receiver<Health>,
     /// Subscribe here for transitions, notices and output (`events.rs`).

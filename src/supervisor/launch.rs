@@ -18,7 +18,7 @@ use super::logs::{self, Relay, Stream};
 use super::ready;
 use super::spawn;
 use super::state::Event;
-use crate::plan::ReadyProbe;
+use crate::plan::ReadyKind;
 
 /// How long an exit report waits for the service's last output lines.
 const LAST_LINES_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
@@ -31,8 +31,8 @@ impl Engine {
             Err(e) => return self.feed(i, Event::SpawnFailed(e.to_string())),
         };
         let pid = child.pid;
-        let log_re = match plan.ready.as_ref().map(|r| &r.probe) {
-            Some(ReadyProbe::Log(re)) => Regex::new(re).ok(),
+        let log_re = match plan.ready.as_ref().map(|r| &r.kind) {
+            Some(ReadyKind::Log(re)) => Regex::new(re).ok(),
             _ => None,
         };
         let mut drained = Vec::new();

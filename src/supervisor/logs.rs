@@ -36,6 +36,8 @@ use tokio::sync::mpsc;
 
 use super::chunk::FLOOD;
 pub(crate) use super::chunk::{Chunk, Lines, Stream};
+#[cfg(doc)]
+use super::chunk::{CUT, MAX_LINE};
 use super::sink::Record;
 pub(crate) use super::tail::{new_tail, SharedTail};
 use crate::secret::Redactor;

@@ -18,7 +18,7 @@ use tokio::time::{sleep, timeout, Instant};
 use super::reaper::Reaper;
 use super::spawn;
 use super::state::Exit;
-use crate::plan::{ReadyCheck, ReadyProbe, ServicePlan};
+use crate::plan::{ReadyCheck, ReadyKind, ServicePlan};
 
 /// Run `check` until it passes (true) or times out (false).
 pub(crate) async fn wait(check: ReadyCheck, svc: Arc<ServicePlan>, reaper: Arc<Reaper>) -> bool {
@@ -28,11 +28,11 @@ pub(crate) async fn wait(check: ReadyCheck, svc: Arc<ServicePlan>, reaper: Arc<R
         if remaining.is_zero() {
             return false;
         }
-        let ok = match &check.probe {
-            ReadyProbe::Tcp(addr) => bounded(remaining, tcp(addr)).await,
-            ReadyProbe::Http(url) => bounded(remaining, http(url)).await,
-            ReadyProbe::Exec(argv) => exec(argv, &svc, &reaper, remaining).await,
-            ReadyProbe::Log(_) => {
+        let ok = match &check.kind {
+            ReadyKind::Tcp(addr) => bounded(remaining, tcp(addr)).await,
+            ReadyKind::Http(url) => bounded(remaining, http(url)).await,
+            ReadyKind::Exec(argv) => exec(argv, &svc, &reaper, remaining).await,
+            ReadyKind::Log(_) => {
                 // Matched by the relay; this task only enforces the timeout.
                 sleep(remaining).await;
                 return false;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::commands::{Health, HistLine, NoService, Request, ServiceStatus, Snapshot};
+use super::commands::{EngineRequest, Health, HistLine, NoService, ServiceStatus, Snapshot};
 use super::engine::{Engine, StopCause, SETTLE_UP};
 use super::state::State;
 
@@ -36,21 +36,21 @@ pub(super) fn publish(engine: &Engine, health: &watch::Sender<Health>, done: boo
     });
 }
 
-pub(super) fn on_request(engine: &mut Engine, req: Request) {
+pub(super) fn on_request(engine: &mut Engine, req: EngineRequest) {
     match req {
-        Request::Status(reply) => drop(reply.send(snapshot(engine))),
-        Request::Logs {
+        EngineRequest::Status(reply) => drop(reply.send(snapshot(engine))),
+        EngineRequest::Logs {
             services,
             lines,
             reply,
         } => drop(reply.send(history(engine, &services, lines))),
-        Request::Command {
+        EngineRequest::Command {
             verb,
             service,
             ticket,
         } => engine.submit(verb, &service, ticket),
-        Request::Shutdown => engine.begin_stop(StopCause::Requested),
-        Request::Swap(s, reply) => drop(reply.send(engine.swap(*s))),
+        EngineRequest::Shutdown => engine.begin_stop(StopCause::Requested),
+        EngineRequest::Swap(s, reply) => drop(reply.send(engine.swap(*s))),
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 
 use super::adopted;
-use super::commands::{Handle, Health, Request};
+use super::commands::{EngineRequest, Handle, Health};
 use super::engine::{Engine, StopCause};
 use super::events::{self, Bus};
 use super::graph;
@@ -75,7 +75,7 @@ pub(crate) struct Supervisor {
     reaper: Arc<reaper::Reaper>,
     opts: Options,
     selected: Vec<usize>,
-    control: mpsc::Receiver<Request>,
+    control: mpsc::Receiver<EngineRequest>,
     health: watch::Sender<Health>,
     bus: Bus,
     hangup: Option<mpsc::UnboundedSender<()>>,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::commands::{Handle, Request, Snapshot};
+use super::commands::{EngineRequest, Handle, Snapshot};
 use super::runtime::{Options, Supervisor};
 use crate::env::{Env, EnvVar, Source};
 use crate::plan::*;
@@ -178,13 +178,13 @@ pub(crate) async fn until_ready(h: &Handle, limit: Duration) -> Snapshot {
 /// A status snapshot.
 pub(crate) async fn status(h: &Handle) -> Snapshot {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    h.control.send(Request::Status(tx)).await.unwrap();
+    h.control.send(EngineRequest::Status(tx)).await.unwrap();
     rx.await.unwrap()
 }
 
 /// Ask for a shutdown.
 pub(crate) async fn shutdown(h: &Handle) {
-    let _ = h.control.send(Request::Shutdown).await;
+    let _ = h.control.send(EngineRequest::Shutdown).await;
 }
 
 /// State name of `svc`.

@@ -10,7 +10,7 @@ use super::state::State;
 use crate::db::probe::{LastCause, Progress};
 use crate::db::view::ConnectPlan;
 use crate::db::DatabasePlan;
-use crate::plan::ReadyProbe;
+use crate::plan::ReadyKind;
 
 /// The database gate while it probes.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ impl Engine {
             State::Backoff { .. } if u.held => {}
             State::Starting | State::Running { .. } => {
                 return u.plan.ready.as_ref().map(|r| {
-                    let what = self.redact.redact(&check_words(&r.probe)).into_owned();
+                    let what = self.redact.redact(&check_words(&r.kind)).into_owned();
                     format!("its readiness check ({what})")
                 });
             }
@@ -127,12 +127,12 @@ impl Engine {
 
 /// A readiness check in a few words (an exec check by its program only: its
 /// arguments may carry secrets).
-fn check_words(p: &ReadyProbe) -> String {
+fn check_words(p: &ReadyKind) -> String {
     match p {
-        ReadyProbe::Tcp(a) => format!("tcp {a}"),
-        ReadyProbe::Http(u) => format!("http {u}"),
-        ReadyProbe::Exec(argv) => format!("exec {}", argv.first().map_or("", String::as_str)),
-        ReadyProbe::Log(re) => format!("log /{re}/"),
+        ReadyKind::Tcp(a) => format!("tcp {a}"),
+        ReadyKind::Http(u) => format!("http {u}"),
+        ReadyKind::Exec(argv) => format!("exec {}", argv.first().map_or("", String::as_str)),
+        ReadyKind::Log(re) => format!("log /{re}/"),
     }
 }
 

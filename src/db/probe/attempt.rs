@@ -16,17 +16,17 @@ use crate::secret::Secret;
 
 /// Inputs shared by every host of one attempt.
 pub(super) struct Attempt<'a> {
-    pub plan: &'a ConnectPlan,
-    pub password: Option<&'a Secret>,
-    pub budget: Duration,
+    pub(crate) plan: &'a ConnectPlan,
+    pub(crate) password: Option<&'a Secret>,
+    pub(crate) budget: Duration,
     /// The overall deadline (`wait`): no host's budget runs past it.
-    pub until: Option<tokio::time::Instant>,
-    pub allow_localhost: bool,
-    pub user: String,
-    pub database: String,
+    pub(crate) until: Option<tokio::time::Instant>,
+    pub(crate) allow_localhost: bool,
+    pub(crate) user: String,
+    pub(crate) database: String,
     /// The kind of server this pass accepts (`prefer-standby` runs as
     /// `Standby`, then as `Any`).
-    pub target: Target,
+    pub(crate) target: Target,
 }
 
 /// The first pass's target for `plan`.

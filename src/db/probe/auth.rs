@@ -15,32 +15,32 @@ use crate::secret::Secret;
 /// Who logs in where.
 pub(super) struct Login<'a> {
     /// User name.
-    pub user: &'a str,
+    pub(crate) user: &'a str,
     /// Database name.
-    pub database: &'a str,
+    pub(crate) database: &'a str,
     /// `options` startup parameter.
-    pub options: Option<&'a str>,
+    pub(crate) options: Option<&'a str>,
     /// The password, if the URL has one.
-    pub password: Option<&'a Secret>,
+    pub(crate) password: Option<&'a Secret>,
     /// Whether the stream is TLS.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// `host:port` for messages.
-    pub addr: &'a str,
+    pub(crate) addr: &'a str,
     /// `channel_binding` as the client applies it.
-    pub binding: Binding,
+    pub(crate) binding: Binding,
     /// tls-server-end-point hash of the server certificate (TLS only).
-    pub endpoint_hash: Option<Vec<u8>>,
+    pub(crate) endpoint_hash: Option<Vec<u8>>,
     /// A client certificate was presented (then "no password asked" is cert auth).
-    pub client_cert: bool,
+    pub(crate) client_cert: bool,
 }
 
 /// What the server told us while logging in.
 #[derive(Default)]
 pub(super) struct Session {
     /// The method used: `SCRAM-SHA-256`, `md5`, `password`, `trust`.
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// ParameterStatus values (`server_version`, `crdb_version`, …).
-    pub params: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
 }
 
 fn io_fail(addr: &str) -> impl Fn(std::io::Error) -> Failure + '_ {

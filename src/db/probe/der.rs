@@ -2,8 +2,10 @@
 //! about an expiring server certificate) and its signature algorithm (for the
 //! tls-server-end-point channel binding hash), without an X.509 crate.
 //!
+//! ```text
 //! Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
 //! serialNumber, signature, issuer, validity SEQUENCE { notBefore, notAfter }, … } … }
+//! ```
 
 /// One TLV: (tag, contents, rest).
 pub(super) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {

@@ -13,13 +13,13 @@ use crate::exit;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// Where it failed.
-    pub phase: PhaseName,
+    pub(crate) phase: PhaseName,
     /// What kind of failure, e.g. `refused`, `tls_untrusted`, `auth_failed`.
     pub class: Class,
     /// Exit code.
     pub exit_code: u8,
     /// Retry until `wait` runs out (refused, timeout, 57P03, 53300, DNS try-again).
-    pub transient: bool,
+    pub(crate) transient: bool,
     /// The message. Never contains the password.
     pub message: String,
 }
@@ -81,7 +81,7 @@ named_enum! {
 named_enum! {
     /// The phase of a probe: a timed step of an attempt, or where it failed
     /// (`config`: before any connection).
-    pub enum PhaseName {
+    pub(crate) enum PhaseName {
         Dns = "dns",
         Tcp = "tcp",
         Tls = "tls",
@@ -103,7 +103,7 @@ fn f(phase: PhaseName, class: Class, exit_code: u8, transient: bool, message: St
 }
 
 /// DNS lookup failed.
-pub fn dns(host: &str, e: &io::Error) -> Failure {
+pub(crate) fn dns(host: &str, e: &io::Error) -> Failure {
     let text = e.to_string().to_ascii_lowercase();
     if text.contains("temporary") || text.contains("try again") {
         f(
@@ -121,7 +121,7 @@ pub fn dns(host: &str, e: &io::Error) -> Failure {
 }
 
 /// TCP connect failed.
-pub fn tcp(addr: &str, e: &io::Error) -> Failure {
+pub(crate) fn tcp(addr: &str, e: &io::Error) -> Failure {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => f(
             PhaseName::Tcp,
@@ -135,7 +135,11 @@ pub fn tcp(addr: &str, e: &io::Error) -> Failure {
 
 /// DNS or TCP got no answer within the attempt budget: nothing accepted the
 /// connection, which is what a firewall or an IP allow-list does.
-pub fn timeout(phase: PhaseName, addr: &str, budget: Option<std::time::Duration>) -> Failure {
+pub(crate) fn timeout(
+    phase: PhaseName,
+    addr: &str,
+    budget: Option<std::time::Duration>,
+) -> Failure {
     let within = budget
         .map(|d| format!(" within {}", crate::db::probe::render::dur(d)))
         .unwrap_or_default();
@@ -148,13 +152,18 @@ pub fn timeout(phase: PhaseName, addr: &str, budget: Option<std::time::Duration>
 /// The server accepted the TCP connection, then went silent: a stuck or
 /// overloaded server, a proxy with nothing behind it, or not a PostgreSQL port.
 /// `step` names the request that went unanswered.
-pub fn stalled(phase: PhaseName, addr: &str, budget: std::time::Duration, step: &str) -> Failure {
+pub(crate) fn stalled(
+    phase: PhaseName,
+    addr: &str,
+    budget: std::time::Duration,
+    step: &str,
+) -> Failure {
     let within = crate::db::probe::render::dur(budget);
     f(phase, Class::Stalled, exit::DB_NO_RESPONSE, true, format!("{addr} accepted the TCP connection but never answered the {step} within {within} (phase: {phase}): the server is stuck or overloaded, or something other than PostgreSQL (a proxy with nothing behind it?) listens there. The network path is open: the connection was accepted"))
 }
 
 /// The connection dropped or the peer spoke something else.
-pub fn io_error(phase: PhaseName, addr: &str, e: &io::Error) -> Failure {
+pub(crate) fn io_error(phase: PhaseName, addr: &str, e: &io::Error) -> Failure {
     match e.kind() {
         io::ErrorKind::InvalidData => f(phase, Class::NotPostgres, exit::DB_NO_RESPONSE, false, format!("{addr} answered with something that is not the PostgreSQL protocol (is this really the database port?)")),
         io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => f(phase, Class::Closed, exit::DB_NO_RESPONSE, true, format!("{addr} closed the connection during {phase}")),
@@ -163,7 +172,7 @@ pub fn io_error(phase: PhaseName, addr: &str, e: &io::Error) -> Failure {
 }
 
 /// The server answered SSLRequest with `N`.
-pub fn tls_not_supported(addr: &str) -> Failure {
+pub(crate) fn tls_not_supported(addr: &str) -> Failure {
     f(
             PhaseName::Tls,
             Class::TlsNotSupported, exit::DB_TLS, false, format!("{addr} does not accept TLS (server does not support SSL), but the URL requires it. Is this the right server? For a local database without TLS use sslmode=disable or prefer"))
@@ -171,7 +180,7 @@ pub fn tls_not_supported(addr: &str) -> Failure {
 
 /// The server is not the kind `target_session_attrs` asks for (libpq skips
 /// it and tries the next host; with none left, it fails at once).
-pub fn session_attrs(message: String) -> Failure {
+pub(crate) fn session_attrs(message: String) -> Failure {
     f(
         PhaseName::Target,
         Class::SessionAttrs,
@@ -182,27 +191,27 @@ pub fn session_attrs(message: String) -> Failure {
 }
 
 /// Nothing to try, or a file the URL names became unusable (exit 3).
-pub fn config(class: Class, message: String) -> Failure {
+pub(crate) fn config(class: Class, message: String) -> Failure {
     f(PhaseName::Config, class, exit::CONFIG, false, message)
 }
 
 /// A TLS-level failure with its class and message.
-pub fn tls(class: Class, message: String) -> Failure {
+pub(crate) fn tls(class: Class, message: String) -> Failure {
     f(PhaseName::Tls, class, exit::DB_TLS, false, message)
 }
 
 /// Authentication-phase failures the probe detects itself.
-pub fn auth(class: Class, exit_code: u8, message: String) -> Failure {
+pub(crate) fn auth(class: Class, exit_code: u8, message: String) -> Failure {
     f(PhaseName::Auth, class, exit_code, false, message)
 }
 
 /// A check after login failed.
-pub fn query(class: Class, exit_code: u8, message: String) -> Failure {
+pub(crate) fn query(class: Class, exit_code: u8, message: String) -> Failure {
     f(PhaseName::Query, class, exit_code, false, message)
 }
 
 /// An ErrorResponse during startup/authentication.
-pub fn startup(e: &ServerError, user: &str, db: &str, encrypted: bool) -> Failure {
+pub(crate) fn startup(e: &ServerError, user: &str, db: &str, encrypted: bool) -> Failure {
     let m = e.message.as_str();
     let lower = m.to_ascii_lowercase();
     let server = format!("(SQLSTATE {}: {m})", e.code);

@@ -9,7 +9,7 @@
 mod attempt;
 mod auth;
 mod der;
-pub mod failure;
+pub(crate) mod failure;
 mod handshake;
 mod names;
 mod query;
@@ -26,7 +26,7 @@ mod tests;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-pub use failure::Failure;
+pub use failure::{Class, Failure};
 
 use super::{DbSettings, DbUrl, Expect};
 use crate::diag::visible::escape_str;
@@ -34,62 +34,62 @@ use crate::exit;
 
 /// One timed phase.
 #[derive(Debug, Clone)]
-pub struct Phase {
+pub(crate) struct Phase {
     /// Which phase.
-    pub name: failure::PhaseName,
+    pub(crate) name: failure::PhaseName,
     /// How long it took.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// Whether it succeeded.
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// What happened (no secrets).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// The negotiated TLS session.
 #[derive(Debug, Clone)]
-pub struct TlsInfo {
+pub(crate) struct TlsInfo {
     /// e.g. `TLSv1.3`.
-    pub version: String,
+    pub(crate) version: String,
     /// What was verified, against which roots.
-    pub verify: String,
+    pub(crate) verify: String,
     /// Leaf certificate `notAfter` (seconds since the epoch).
-    pub expires: Option<i64>,
+    pub(crate) expires: Option<i64>,
     /// tls-server-end-point hash of the leaf (for SCRAM channel binding).
-    pub endpoint_hash: Option<Vec<u8>>,
+    pub(crate) endpoint_hash: Option<Vec<u8>>,
 }
 
 /// What a successful probe found.
 #[derive(Debug, Clone)]
-pub struct ServerInfo {
+pub(crate) struct ServerInfo {
     /// `PostgreSQL` or `CockroachDB`.
-    pub product: &'static str,
+    pub(crate) product: &'static str,
     /// `version()`.
-    pub version: String,
+    pub(crate) version: String,
     /// `current_database()`.
-    pub database: String,
+    pub(crate) database: String,
     /// `current_user`.
-    pub user: String,
+    pub(crate) user: String,
     /// TLS, when used.
-    pub tls: Option<TlsInfo>,
+    pub(crate) tls: Option<TlsInfo>,
     /// Authentication method.
-    pub auth: &'static str,
+    pub(crate) auth: &'static str,
     /// The address that answered.
-    pub addr: String,
+    pub(crate) addr: String,
 }
 
 /// The result of [`run`].
 #[derive(Debug, Clone)]
 pub struct Report {
     /// Phases of the last attempt.
-    pub phases: Vec<Phase>,
+    pub(crate) phases: Vec<Phase>,
     /// Attempts made.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Total time, retries included.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// Success or the last failure.
-    pub outcome: Result<ServerInfo, Failure>,
+    pub(crate) outcome: Result<ServerInfo, Failure>,
     /// Findings that do not fail the probe (certificate expiring soon…).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Report {
@@ -97,7 +97,7 @@ impl Report {
     pub fn failure(&self) -> Option<&Failure> {
         self.outcome.as_ref().err()
     }
-    /// Exit code per the table in [`crate::exit`].
+    /// Exit code per the table in `crate::exit` (docs/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
         self.failure().map_or(exit::OK, |f| f.exit_code)
     }
@@ -105,7 +105,7 @@ impl Report {
 
 /// The last transient failure while waiting (`refused (tcp)`), shared with
 /// whoever must say what is being waited for (`run`'s timeout message).
-pub type LastCause = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+pub(crate) type LastCause = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Where progress lines go while waiting.
 pub struct Progress {
@@ -116,7 +116,7 @@ pub struct Progress {
 
 impl Progress {
     /// Progress on stderr: a rewritten line on a terminal, plain lines otherwise.
-    pub fn stderr() -> Self {
+    pub(crate) fn stderr() -> Self {
         Progress {
             enabled: true,
             tty: std::io::stderr().is_terminal(),
@@ -126,7 +126,7 @@ impl Progress {
     /// Progress on stderr as plain lines even on a terminal: for the gate in
     /// `up`, where services' output interleaves and a rewritten line would
     /// garble it.
-    pub fn lines() -> Self {
+    pub(crate) fn lines() -> Self {
         Progress {
             enabled: true,
             tty: false,
@@ -142,7 +142,7 @@ impl Progress {
         }
     }
     /// Also record each transient failure's cause in `last`.
-    pub fn recording(self, last: LastCause) -> Self {
+    pub(crate) fn recording(self, last: LastCause) -> Self {
         Progress {
             last: Some(last),
             ..self

@@ -10,11 +10,11 @@ use crate::exit;
 /// What the identity query returned.
 pub(super) struct QueryInfo {
     /// `version()`.
-    pub version: String,
+    pub(crate) version: String,
     /// `current_database()`.
-    pub database: String,
+    pub(crate) database: String,
     /// `current_user`.
-    pub user: String,
+    pub(crate) user: String,
 }
 
 const IDENTITY: &str = "SELECT version(), current_database(), current_user";

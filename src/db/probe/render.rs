@@ -11,7 +11,7 @@ use super::Report;
 use crate::db::DbUrl;
 
 /// `0.4ms`, `12ms`, `1.5s`.
-pub fn dur(d: Duration) -> String {
+pub(crate) fn dur(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
         format!("{ms:.1}ms")

@@ -16,9 +16,9 @@ use crate::exit;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Role {
     /// `default_transaction_read_only` (ParameterStatus), if reported.
-    pub read_only_default: Option<bool>,
+    pub(crate) read_only_default: Option<bool>,
     /// `in_hot_standby` (ParameterStatus), if reported.
-    pub hot_standby: Option<bool>,
+    pub(crate) hot_standby: Option<bool>,
 }
 
 impl Role {

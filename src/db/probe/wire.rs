@@ -16,9 +16,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// One backend message.
 pub(super) struct Msg {
     /// Type byte (`R`, `E`, `S`, `Z`, …).
-    pub tag: u8,
+    pub(crate) tag: u8,
     /// Contents after the length.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Largest message the probe accepts; anything bigger is not a PostgreSQL peer.
@@ -47,13 +47,13 @@ pub(super) async fn send(io: &mut dyn Io, buf: &[u8]) -> io::Result<()> {
 
 /// ErrorResponse / NoticeResponse fields.
 #[derive(Debug, Default, Clone)]
-pub struct ServerError {
+pub(crate) struct ServerError {
     /// `C`: SQLSTATE.
-    pub code: String,
+    pub(crate) code: String,
     /// `M`: primary message.
-    pub message: String,
+    pub(crate) message: String,
     /// `H`: hint, when given.
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 /// Parse an ErrorResponse body.

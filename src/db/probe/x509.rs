@@ -11,21 +11,21 @@ use super::der::{parse_time, tlv};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Cert {
     /// `notBefore`, seconds since the epoch.
-    pub not_before: Option<i64>,
+    pub(crate) not_before: Option<i64>,
     /// `notAfter`, seconds since the epoch.
-    pub not_after: Option<i64>,
+    pub(crate) not_after: Option<i64>,
     /// Subject commonName values, in order.
-    pub cns: Vec<Vec<u8>>,
+    pub(crate) cns: Vec<Vec<u8>>,
     /// subjectAltName dNSName entries.
-    pub dns: Vec<Vec<u8>>,
+    pub(crate) dns: Vec<Vec<u8>>,
     /// subjectAltName iPAddress entries (4 or 16 bytes).
-    pub ips: Vec<Vec<u8>>,
+    pub(crate) ips: Vec<Vec<u8>>,
     /// keyUsage bits (bit 0 = digitalSignature as the MSB of the first byte), if present.
-    pub key_usage: Option<Vec<u8>>,
+    pub(crate) key_usage: Option<Vec<u8>>,
     /// extendedKeyUsage OIDs (DER contents), if present.
-    pub eku: Option<Vec<Vec<u8>>>,
+    pub(crate) eku: Option<Vec<Vec<u8>>>,
     /// Issuer and subject are the same name (a self-signed certificate).
-    pub self_issued: bool,
+    pub(crate) self_issued: bool,
 }
 
 const CN: &[u8] = &[0x55, 0x04, 0x03];

@@ -4,12 +4,12 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use super::{lines, LIMIT};
-use crate::plan::{Condition, LogFormat, ReadyCheck, ReadyProbe, RestartPolicy};
+use crate::plan::{Condition, LogFormat, ReadyCheck, ReadyKind, RestartPolicy};
 use crate::supervisor::testkit::*;
 
-fn ready(probe: ReadyProbe) -> Option<ReadyCheck> {
+fn ready(kind: ReadyKind) -> Option<ReadyCheck> {
     Some(ReadyCheck {
-        probe,
+        kind,
         interval: Duration::from_millis(50),
         timeout: Duration::from_secs(10),
     })
@@ -24,7 +24,7 @@ fn start_order_follows_each_condition() {
         "db",
         &format!("sleep 0.3; echo db-ready >> {f}; echo 'listening on 5432'; exec sleep 1000"),
     );
-    db.ready = ready(ReadyProbe::Log(r"listening on \d+".into()));
+    db.ready = ready(ReadyKind::Log(r"listening on \d+".into()));
     let mut migrate = dep(
         sh("migrate", &format!("echo migrate >> {f}")),
         "db",
@@ -40,7 +40,7 @@ fn start_order_follows_each_condition() {
         "migrate",
         Condition::Completed,
     );
-    api.ready = ready(ReadyProbe::Log("^up$".into()));
+    api.ready = ready(ReadyKind::Log("^up$".into()));
     let side = dep(
         sh("side", &format!("echo side >> {f}; exec sleep 1000")),
         "api",
@@ -116,15 +116,15 @@ fn readiness_tcp_http_exec() {
         )
     };
     let mut tcp = sh("tcp", &server(p1, "0.2"));
-    tcp.ready = ready(ReadyProbe::Tcp(format!("127.0.0.1:{p1}")));
+    tcp.ready = ready(ReadyKind::Tcp(format!("127.0.0.1:{p1}")));
     let mut http = sh("http", &server(p2, "0.2"));
-    http.ready = ready(ReadyProbe::Http(format!("http://127.0.0.1:{p2}/health")));
+    http.ready = ready(ReadyKind::Http(format!("http://127.0.0.1:{p2}/health")));
     let flag = dir.path().join("flag");
     let mut exec = sh(
         "exec",
         &format!("sleep 0.3; touch {}; exec sleep 1000", flag.display()),
     );
-    exec.ready = ready(ReadyProbe::Exec(vec![
+    exec.ready = ready(ReadyKind::Exec(vec![
         "sh".into(),
         "-c".into(),
         format!("test -f {}", flag.display()),
@@ -157,7 +157,7 @@ fn readiness_timeout_restarts_the_service() {
         .port();
     let mut s = sh("never-ready", "exec sleep 1000");
     s.ready = Some(ReadyCheck {
-        probe: ReadyProbe::Tcp(format!("127.0.0.1:{port}")),
+        kind: ReadyKind::Tcp(format!("127.0.0.1:{port}")),
         interval: Duration::from_millis(50),
         timeout: Duration::from_millis(300),
     });

@@ -136,7 +136,7 @@ fn a_dependent_restart_waits_until_its_dependency_is_ready_again() {
         &format!("sleep 0.6; echo \"db-ready $(date +%s.%N)\" >> {f}; echo ready; exec sleep 1000"),
     );
     db.ready = Some(crate::plan::ReadyCheck {
-        probe: crate::plan::ReadyProbe::Log("^ready$".into()),
+        kind: crate::plan::ReadyKind::Log("^ready$".into()),
         interval: Duration::from_millis(50),
         timeout: Duration::from_secs(10),
     });

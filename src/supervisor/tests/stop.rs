@@ -112,7 +112,7 @@ fn clean_stop_is_fast_and_waits_for_grandchildren() {
 
 #[test]
 fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
-    use crate::supervisor::Request;
+    use crate::supervisor::EngineRequest;
     let (run, states) = run(
         vec![sh("only", "exec sleep 1000")],
         LogFormat::Pretty,
@@ -121,7 +121,7 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             until_ready(&h, LIMIT).await;
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
-                .send(Request::Command {
+                .send(EngineRequest::Command {
                     verb: crate::supervisor::commands::Verb::Stop,
                     service: "only".into(),
                     ticket: tx,
@@ -137,7 +137,7 @@ fn a_user_stop_of_the_last_service_keeps_the_runtime_up() {
             let stopped = state_of(&status(&h).await, "only");
             let (tx, rx) = tokio::sync::oneshot::channel();
             h.control
-                .send(Request::Command {
+                .send(EngineRequest::Command {
                     verb: crate::supervisor::commands::Verb::Start,
                     service: "only".into(),
                     ticket: tx,
