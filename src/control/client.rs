@@ -9,11 +9,13 @@
 //! would be believed; such a server is refused before a byte is sent, and
 //! everything shown from a server passes [`super::display::sanitize`].
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::display::visible;
 use super::protocol::{Item, Request, Response};
 
 /// Why there was no answer.
@@ -78,12 +80,83 @@ pub(crate) enum StreamEnd {
     Refused(Response),
 }
 
+/// Where a stream's items go. Every string has been made visible
+/// ([`super::display`]) before it is handed over.
+pub(crate) trait Items {
+    /// One item; false: stop.
+    fn item(&mut self, item: Item) -> bool;
+    /// One `line` item, borrowed from the read buffer: the hot path of
+    /// `logs -f` (no allocation per line). False: stop.
+    fn line(&mut self, l: LineRef<'_>) -> bool {
+        self.item(Item::Line {
+            ts: l.ts.map(str::to_owned),
+            service: l.service.into_owned(),
+            stream: l.stream.into_owned(),
+            line: l.line.into_owned(),
+        })
+    }
+    /// Every item read so far was handed over: the next read may wait, so
+    /// output held back for one big write goes out now. False: stop.
+    fn idle(&mut self) -> bool {
+        true
+    }
+}
+
+impl<F: FnMut(Item) -> bool> Items for F {
+    fn item(&mut self, item: Item) -> bool {
+        self(item)
+    }
+}
+
+/// A `line` item as it came off the wire, strings borrowed where they
+/// need no unescaping (and already made visible).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LineRef<'a> {
+    /// `"line"`.
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// When it was read (none for history lines).
+    #[serde(default)]
+    pub ts: Option<&'a str>,
+    /// Service.
+    #[serde(borrow)]
+    pub service: Cow<'a, str>,
+    /// `stdout` / `stderr`.
+    #[serde(borrow)]
+    pub stream: Cow<'a, str>,
+    /// The line.
+    #[serde(borrow)]
+    pub line: Cow<'a, str>,
+}
+
+/// `text` as a `line` item, cheaply, when it is one the way the server
+/// writes them (else the general path parses it).
+fn line_ref(text: &[u8]) -> Option<LineRef<'_>> {
+    if !text.starts_with(br#"{"type":"line","#) {
+        return None;
+    }
+    let mut l: LineRef = serde_json::from_slice(text).ok()?;
+    if l.kind != "line" || l.ts.is_some_and(|t| visible(t) != t) {
+        return None;
+    }
+    visible_cow(&mut l.service);
+    visible_cow(&mut l.stream);
+    visible_cow(&mut l.line);
+    Some(l)
+}
+
+fn visible_cow(c: &mut Cow<'_, str>) {
+    if let Cow::Owned(v) = visible(c) {
+        *c = Cow::Owned(v);
+    }
+}
+
 /// Send a streaming `req` and hand each item to `on_item` (false: stop)
 /// until the server closes. No read timeout: a quiet stream is normal.
 pub(crate) fn stream(
     candidates: &[PathBuf],
     req: &Request,
-    mut on_item: impl FnMut(Item) -> bool,
+    on_item: &mut dyn Items,
 ) -> Result<StreamEnd, ClientError> {
     let (mut stream, path) = connect(candidates)?;
     let fail = |e: String| ClientError::Exchange(path.clone(), e);
@@ -92,30 +165,43 @@ pub(crate) fn stream(
     stream
         .write_all(line.as_bytes())
         .map_err(|e| fail(e.to_string()))?;
-    let mut reader = BufReader::new(&stream);
-    let mut text = String::new();
+    // Big reads: a follower of a flood takes hundreds of lines per read.
+    let mut reader = BufReader::with_capacity(READ_BUF, &stream);
+    let mut text = Vec::new();
     loop {
+        if memchr::memchr(b'\n', reader.buffer()).is_none() && !on_item.idle() {
+            return Ok(StreamEnd::Done);
+        }
         text.clear();
         if reader
-            .read_line(&mut text)
+            .read_until(b'\n', &mut text)
             .map_err(|e| fail(e.to_string()))?
             == 0
         {
             return Ok(StreamEnd::Done);
         }
-        if let Ok(mut item) = serde_json::from_str::<Item>(&text) {
+        if let Some(l) = line_ref(&text) {
+            if !on_item.line(l) {
+                return Ok(StreamEnd::Done);
+            }
+            continue;
+        }
+        if let Ok(mut item) = serde_json::from_slice::<Item>(&text) {
             super::display::item(&mut item);
-            if !on_item(item) {
+            if !on_item.item(item) {
                 return Ok(StreamEnd::Done);
             }
             continue;
         }
         let mut r: Response =
-            serde_json::from_str(&text).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+            serde_json::from_slice(&text).map_err(|e| fail(format!("unreadable answer: {e}")))?;
         super::display::sanitize(&mut r);
         return Ok(StreamEnd::Refused(r));
     }
 }
+
+/// How much of the stream one read takes at most.
+const READ_BUF: usize = 256 * 1024;
 
 /// Send `req`, wait at most `timeout` for the answer.
 pub(crate) fn call(
