@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::display::visible;
 use super::protocol::{Item, Request, Response};
+use crate::diag::visible::is_plain;
 
 /// Why there was no answer.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +136,9 @@ fn line_ref(text: &[u8]) -> Option<LineRef<'_>> {
     if !text.starts_with(br#"{"type":"line","#) {
         return None;
     }
+    if let Some(l) = plain_line(text) {
+        return Some(l);
+    }
     let mut l: LineRef = serde_json::from_slice(text).ok()?;
     if l.kind != "line" || l.ts.is_some_and(|t| visible(t) != t) {
         return None;
@@ -143,6 +147,40 @@ fn line_ref(text: &[u8]) -> Option<LineRef<'_>> {
     visible_cow(&mut l.stream);
     visible_cow(&mut l.line);
     Some(l)
+}
+
+/// A `line` item exactly as the server writes a plain one (printable
+/// ASCII, no backslash anywhere, so every string is literal and needs no
+/// escaping for a terminal either): fields found by position, nothing
+/// decoded. One SIMD pass and a few `memchr`s instead of a JSON parse;
+/// anything else is left to the parser.
+fn plain_line(text: &[u8]) -> Option<LineRef<'_>> {
+    if !is_plain(text) || memchr::memchr(b'\\', text).is_some() {
+        return None;
+    }
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let rest = text.strip_prefix(br#"{"type":"line","ts":""#)?;
+    let (ts, rest) = literal(rest)?;
+    let (service, rest) = literal(rest.strip_prefix(br#","service":""#)?)?;
+    let (stream, rest) = literal(rest.strip_prefix(br#","stream":""#)?)?;
+    let line = rest.strip_prefix(br#","line":""#)?.strip_suffix(br#""}"#)?;
+    if memchr::memchr(b'"', line).is_some() {
+        return None;
+    }
+    let text = |b| std::str::from_utf8(b).ok();
+    Some(LineRef {
+        kind: "line",
+        ts: Some(text(ts)?),
+        service: Cow::Borrowed(text(service)?),
+        stream: Cow::Borrowed(text(stream)?),
+        line: Cow::Borrowed(text(line)?),
+    })
+}
+
+/// A string's bytes up to its closing quote, and what follows the quote.
+fn literal(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let q = memchr::memchr(b'"', b)?;
+    Some((&b[..q], &b[q + 1..]))
 }
 
 fn visible_cow(c: &mut Cow<'_, str>) {
@@ -237,6 +275,41 @@ pub(crate) fn call(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The positional fast path reads exactly what the JSON parser reads,
+    /// and leaves everything it cannot read literally to the parser.
+    #[test]
+    fn plain_line_items_read_like_parsed_ones() {
+        let plain = br#"{"type":"line","ts":"2026-12-05T08:00:00.000Z","service":"api","stream":"stderr","line":"hello: x=1 {}"}"#;
+        let fast = plain_line(plain).expect("plain");
+        let slow: LineRef = serde_json::from_slice(plain).unwrap();
+        assert_eq!(
+            (fast.ts, &fast.service, &fast.stream, &fast.line),
+            (slow.ts, &slow.service, &slow.stream, &slow.line)
+        );
+        assert_eq!(fast.line, "hello: x=1 {}");
+        let with_newline = [&plain[..], b"\n"].concat();
+        assert_eq!(plain_line(&with_newline).expect("plain").line, fast.line);
+        let others: [&[u8]; 6] = [
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"a \"q\" b"}"#,
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"tab\there"}"#,
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"caf\u00e9"}"#,
+            "{\"type\":\"line\",\"ts\":\"t\",\"service\":\"api\",\"stream\":\"stdout\",\"line\":\"café\"}".as_bytes(),
+            br#"{"type":"line","service":"api","stream":"stdout","line":"history"}"#,
+            br#"{"type":"line","ts":"t","stream":"stdout","service":"api","line":"reordered"}"#,
+        ];
+        for other in others {
+            let shown = String::from_utf8_lossy(other);
+            assert!(plain_line(other).is_none(), "{shown}");
+            let l = line_ref(other).expect("the parser reads it");
+            assert!(!l.line.is_empty(), "{shown}");
+        }
+        // Escapes a terminal must not get are made visible on the slow path.
+        let esc =
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"\u001b[2Jx"}"#;
+        assert!(plain_line(esc).is_none());
+        assert_eq!(line_ref(esc).expect("parsed").line, "\\x1b[2Jx");
+    }
 
     #[test]
     fn only_our_uid_or_root_is_believed() {
