@@ -441,3 +441,54 @@ command = ["sh", "-c", "while [ ! -e go ]; do sleep 0.05; done; yes 'flood line 
     assert!(lagged > 0, "no lag marker");
     assert!(after, "the line after the flood never came");
 }
+
+/// (thread name, nice value) of every thread of `pid`.
+fn thread_nice(pid: u32) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        // After the name: state is field 3, nice field 19.
+        let nice = stat[close + 2..].split_whitespace().nth(16);
+        if let Some(nice) = nice.and_then(|n| n.parse().ok()) {
+            out.push((stat[open + 1..close].to_owned(), nice));
+        }
+    }
+    out
+}
+
+/// A follower's thread yields the CPU to the relays and the engine (nice
+/// +10); `up`'s own threads keep their priority.
+#[test]
+fn a_follower_thread_runs_at_a_lower_priority() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        "[services.talk]\ncommand = [\"sh\", \"-c\", \"echo hi; exec sleep 100\"]\n",
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let mut f = Follower::start(fx.cmd(&["logs", "-f"]));
+    assert!(
+        f.until(Duration::from_secs(10), |l| l.contains("hi")),
+        "{:?}",
+        f.seen
+    );
+    let threads = thread_nice(up.pid());
+    let stream: Vec<_> = threads
+        .iter()
+        .filter(|(n, _)| n == "control-stream")
+        .collect();
+    assert_eq!(stream.len(), 1, "{threads:?}");
+    assert_eq!(stream[0].1, 10, "{threads:?}");
+    let base = threads
+        .iter()
+        .find(|(n, _)| n != "control-stream")
+        .map(|t| t.1);
+    assert_eq!(base, Some(0), "{threads:?}");
+}
