@@ -207,7 +207,18 @@ pub(crate) fn stream(
     let mut reader = BufReader::with_capacity(READ_BUF, &stream);
     let mut text = Vec::new();
     loop {
-        if memchr::memchr(b'\n', reader.buffer()).is_none() && !on_item.idle() {
+        // A whole plain line item in the buffer: handled in place, uncopied.
+        let buf = reader.buffer();
+        if let Some(nl) = memchr::memchr(b'\n', buf) {
+            if let Some(l) = line_ref(&buf[..=nl]) {
+                let go = on_item.line(l);
+                reader.consume(nl + 1);
+                if !go {
+                    return Ok(StreamEnd::Done);
+                }
+                continue;
+            }
+        } else if !on_item.idle() {
             return Ok(StreamEnd::Done);
         }
         text.clear();
