@@ -12,7 +12,7 @@ use crate::cli::{Cli, ServiceArg};
 use crate::cmd::common;
 use crate::control::client;
 use crate::control::path;
-use crate::control::protocol::{ErrorKind, Item, Request, Response};
+use crate::control::protocol::{ErrorKind, Request, Response};
 use crate::error::Error;
 use crate::exit;
 use crate::supervisor::commands::Verb;
@@ -33,10 +33,10 @@ pub(crate) fn stream(
     cli: &Cli,
     socket: Option<&Path>,
     req: &Request,
-    on_item: impl FnMut(Item) -> bool,
+    mut on_item: impl client::Items,
 ) -> Outcome {
     let candidates = candidates(cli, socket)?;
-    match client::stream(&candidates, req, on_item)? {
+    match client::stream(&candidates, req, &mut on_item)? {
         client::StreamEnd::Done => Ok(exit::OK),
         // A refused stream goes by its kind alone.
         client::StreamEnd::Refused(r) => Err(Error::Refused {

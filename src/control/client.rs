@@ -9,12 +9,15 @@
 //! would be believed; such a server is refused before a byte is sent, and
 //! everything shown from a server passes [`super::display::sanitize`].
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::display::visible;
 use super::protocol::{Item, Request, Response};
+use crate::diag::visible::is_plain;
 
 /// Why there was no answer.
 #[derive(Debug, thiserror::Error)]
@@ -78,12 +81,120 @@ pub(crate) enum StreamEnd {
     Refused(Response),
 }
 
+/// Where a stream's items go. Every string has been made visible
+/// ([`super::display`]) before it is handed over.
+pub(crate) trait Items {
+    /// One item; false: stop.
+    fn item(&mut self, item: Item) -> bool;
+    /// One `line` item, borrowed from the read buffer: the hot path of
+    /// `logs -f` (no allocation per line). False: stop.
+    fn line(&mut self, l: LineRef<'_>) -> bool {
+        self.item(Item::Line {
+            ts: l.ts.map(str::to_owned),
+            service: l.service.into_owned(),
+            stream: l.stream.into_owned(),
+            line: l.line.into_owned(),
+        })
+    }
+    /// Every item read so far was handed over: the next read may wait, so
+    /// output held back for one big write goes out now. False: stop.
+    fn idle(&mut self) -> bool {
+        true
+    }
+}
+
+impl<F: FnMut(Item) -> bool> Items for F {
+    fn item(&mut self, item: Item) -> bool {
+        self(item)
+    }
+}
+
+/// A `line` item as it came off the wire, strings borrowed where they
+/// need no unescaping (and already made visible).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LineRef<'a> {
+    /// `"line"`.
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// When it was read (none for history lines).
+    #[serde(default)]
+    pub ts: Option<&'a str>,
+    /// Service.
+    #[serde(borrow)]
+    pub service: Cow<'a, str>,
+    /// `stdout` / `stderr`.
+    #[serde(borrow)]
+    pub stream: Cow<'a, str>,
+    /// The line.
+    #[serde(borrow)]
+    pub line: Cow<'a, str>,
+}
+
+/// `text` as a `line` item, cheaply, when it is one the way the server
+/// writes them (else the general path parses it).
+fn line_ref(text: &[u8]) -> Option<LineRef<'_>> {
+    if !text.starts_with(br#"{"type":"line","#) {
+        return None;
+    }
+    if let Some(l) = plain_line(text) {
+        return Some(l);
+    }
+    let mut l: LineRef = serde_json::from_slice(text).ok()?;
+    if l.kind != "line" || l.ts.is_some_and(|t| visible(t) != t) {
+        return None;
+    }
+    visible_cow(&mut l.service);
+    visible_cow(&mut l.stream);
+    visible_cow(&mut l.line);
+    Some(l)
+}
+
+/// A `line` item exactly as the server writes a plain one (printable
+/// ASCII, no backslash anywhere, so every string is literal and needs no
+/// escaping for a terminal either): fields found by position, nothing
+/// decoded. One SIMD pass and a few `memchr`s instead of a JSON parse;
+/// anything else is left to the parser.
+fn plain_line(text: &[u8]) -> Option<LineRef<'_>> {
+    if !is_plain(text) || memchr::memchr(b'\\', text).is_some() {
+        return None;
+    }
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let rest = text.strip_prefix(br#"{"type":"line","ts":""#)?;
+    let (ts, rest) = literal(rest)?;
+    let (service, rest) = literal(rest.strip_prefix(br#","service":""#)?)?;
+    let (stream, rest) = literal(rest.strip_prefix(br#","stream":""#)?)?;
+    let line = rest.strip_prefix(br#","line":""#)?.strip_suffix(br#""}"#)?;
+    if memchr::memchr(b'"', line).is_some() {
+        return None;
+    }
+    let text = |b| std::str::from_utf8(b).ok();
+    Some(LineRef {
+        kind: "line",
+        ts: Some(text(ts)?),
+        service: Cow::Borrowed(text(service)?),
+        stream: Cow::Borrowed(text(stream)?),
+        line: Cow::Borrowed(text(line)?),
+    })
+}
+
+/// A string's bytes up to its closing quote, and what follows the quote.
+fn literal(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let q = memchr::memchr(b'"', b)?;
+    Some((&b[..q], &b[q + 1..]))
+}
+
+fn visible_cow(c: &mut Cow<'_, str>) {
+    if let Cow::Owned(v) = visible(c) {
+        *c = Cow::Owned(v);
+    }
+}
+
 /// Send a streaming `req` and hand each item to `on_item` (false: stop)
 /// until the server closes. No read timeout: a quiet stream is normal.
 pub(crate) fn stream(
     candidates: &[PathBuf],
     req: &Request,
-    mut on_item: impl FnMut(Item) -> bool,
+    on_item: &mut dyn Items,
 ) -> Result<StreamEnd, ClientError> {
     let (mut stream, path) = connect(candidates)?;
     let fail = |e: String| ClientError::Exchange(path.clone(), e);
@@ -92,30 +203,54 @@ pub(crate) fn stream(
     stream
         .write_all(line.as_bytes())
         .map_err(|e| fail(e.to_string()))?;
-    let mut reader = BufReader::new(&stream);
-    let mut text = String::new();
+    // Big reads: a follower of a flood takes hundreds of lines per read.
+    let mut reader = BufReader::with_capacity(READ_BUF, &stream);
+    let mut text = Vec::new();
     loop {
+        // A whole plain line item in the buffer: handled in place, uncopied.
+        let buf = reader.buffer();
+        if let Some(nl) = memchr::memchr(b'\n', buf) {
+            if let Some(l) = line_ref(&buf[..=nl]) {
+                let go = on_item.line(l);
+                reader.consume(nl + 1);
+                if !go {
+                    return Ok(StreamEnd::Done);
+                }
+                continue;
+            }
+        } else if !on_item.idle() {
+            return Ok(StreamEnd::Done);
+        }
         text.clear();
         if reader
-            .read_line(&mut text)
+            .read_until(b'\n', &mut text)
             .map_err(|e| fail(e.to_string()))?
             == 0
         {
             return Ok(StreamEnd::Done);
         }
-        if let Ok(mut item) = serde_json::from_str::<Item>(&text) {
+        if let Some(l) = line_ref(&text) {
+            if !on_item.line(l) {
+                return Ok(StreamEnd::Done);
+            }
+            continue;
+        }
+        if let Ok(mut item) = serde_json::from_slice::<Item>(&text) {
             super::display::item(&mut item);
-            if !on_item(item) {
+            if !on_item.item(item) {
                 return Ok(StreamEnd::Done);
             }
             continue;
         }
         let mut r: Response =
-            serde_json::from_str(&text).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+            serde_json::from_slice(&text).map_err(|e| fail(format!("unreadable answer: {e}")))?;
         super::display::sanitize(&mut r);
         return Ok(StreamEnd::Refused(r));
     }
 }
+
+/// How much of the stream one read takes at most.
+const READ_BUF: usize = 256 * 1024;
 
 /// Send `req`, wait at most `timeout` for the answer.
 pub(crate) fn call(
@@ -151,6 +286,41 @@ pub(crate) fn call(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The positional fast path reads exactly what the JSON parser reads,
+    /// and leaves everything it cannot read literally to the parser.
+    #[test]
+    fn plain_line_items_read_like_parsed_ones() {
+        let plain = br#"{"type":"line","ts":"2026-12-05T08:00:00.000Z","service":"api","stream":"stderr","line":"hello: x=1 {}"}"#;
+        let fast = plain_line(plain).expect("plain");
+        let slow: LineRef = serde_json::from_slice(plain).unwrap();
+        assert_eq!(
+            (fast.ts, &fast.service, &fast.stream, &fast.line),
+            (slow.ts, &slow.service, &slow.stream, &slow.line)
+        );
+        assert_eq!(fast.line, "hello: x=1 {}");
+        let with_newline = [&plain[..], b"\n"].concat();
+        assert_eq!(plain_line(&with_newline).expect("plain").line, fast.line);
+        let others: [&[u8]; 6] = [
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"a \"q\" b"}"#,
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"tab\there"}"#,
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"caf\u00e9"}"#,
+            "{\"type\":\"line\",\"ts\":\"t\",\"service\":\"api\",\"stream\":\"stdout\",\"line\":\"café\"}".as_bytes(),
+            br#"{"type":"line","service":"api","stream":"stdout","line":"history"}"#,
+            br#"{"type":"line","ts":"t","stream":"stdout","service":"api","line":"reordered"}"#,
+        ];
+        for other in others {
+            let shown = String::from_utf8_lossy(other);
+            assert!(plain_line(other).is_none(), "{shown}");
+            let l = line_ref(other).expect("the parser reads it");
+            assert!(!l.line.is_empty(), "{shown}");
+        }
+        // Escapes a terminal must not get are made visible on the slow path.
+        let esc =
+            br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"\u001b[2Jx"}"#;
+        assert!(plain_line(esc).is_none());
+        assert_eq!(line_ref(esc).expect("parsed").line, "\\x1b[2Jx");
+    }
 
     #[test]
     fn only_our_uid_or_root_is_believed() {

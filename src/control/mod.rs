@@ -25,6 +25,7 @@ pub(crate) mod bind;
 pub(crate) mod client;
 pub(crate) mod context;
 pub(crate) mod display;
+pub(crate) mod inbox;
 pub(crate) mod path;
 pub(crate) mod protocol;
 pub(crate) mod reload;

@@ -53,6 +53,11 @@ pub(crate) fn escape_into(line: &[u8], out: &mut Vec<u8>) {
 
 /// [`escape_into`] for text (e.g. lines from the `logs` tail).
 pub(crate) fn escape_str(s: &str) -> Cow<'_, str> {
+    // The common case in one fast pass (`logs -f` calls this per line).
+    let b = s.as_bytes();
+    if is_plain(b) && memchr::memchr(b'\n', b).is_none() {
+        return Cow::Borrowed(s);
+    }
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }

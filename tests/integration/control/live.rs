@@ -219,7 +219,8 @@ command = ["sh", "-c", "echo other says hi; exec sleep 100"]
 
 /// One service floods while a raw client follows everything and reads
 /// slowly: `up` does not stall (status answers, the quiet service's lines
-/// keep coming), and the slow client is told it lost lines.
+/// keep coming), and the slow client is told it lost lines (the flood is
+/// tens of MB: more than the 16 MiB a stream holds back for its client).
 #[test]
 fn follow_while_one_floods_marks_lag_and_never_stalls() {
     let fx = Fixture::new();
@@ -227,7 +228,7 @@ fn follow_while_one_floods_marks_lag_and_never_stalls() {
         "supervisor.toml",
         r#"
 [services.flood]
-command = ["sh", "-c", "i=0; while [ $i -lt 300000 ]; do echo flood line $i; i=$((i+1)); done; exec sleep 100"]
+command = ["sh", "-c", "p=$(printf '%0200d' 0); i=0; while [ $i -lt 300000 ]; do echo flood line $i $p; i=$((i+1)); done; exec sleep 100"]
 
 [services.quiet]
 command = ["sh", "-c", "while :; do echo quiet tick; sleep 0.1; done"]
@@ -369,4 +370,125 @@ fn idle_with_followers_attached_never_wakes_up() {
     );
     assert!(!logs.until(Duration::from_millis(10), |_| true) || logs.seen.len() < 3);
     assert!(!events.until(Duration::from_millis(10), |_| true));
+}
+
+/// `up`'s peak resident memory (kB).
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A follower that never reads while a service floods 200 MB: `up` holds
+/// a bounded backlog for it (16 MiB of output, docs/control.md), not
+/// everything the broadcast could keep (4096 batches of up to 256 KiB); the
+/// follower is told what it lost and still gets the lines after the flood.
+#[test]
+fn a_stuck_follower_holds_a_bounded_backlog() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.flood]
+command = ["sh", "-c", "while [ ! -e go ]; do sleep 0.05; done; yes 'flood line of fifty bytes, give or take a few..' | head -c 200000000; touch done; echo after the flood; exec sleep 100"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let sock = fx.path().join(".uaol-supervisor.sock");
+    let stuck = UnixStream::connect(&sock).unwrap();
+    (&stuck)
+        .write_all(b"{\"cmd\":\"logs\",\"follow\":true,\"lines\":0}\n")
+        .unwrap();
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stuck);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains(r#""type":"services""#), "{line}");
+    // Attached: let the flood go, and do not read until it is over.
+    fx.write("go", "");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fx.path().join("done").exists() {
+        assert!(Instant::now() < deadline, "the flood never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let peak = peak_rss_kb(up.pid());
+    assert!(peak > 0, "no VmHWM for {}", up.pid());
+    assert!(
+        peak < 80 * 1024,
+        "up held {} MiB for a stuck follower",
+        peak / 1024
+    );
+    // Now read: a lag marker, then the line written after the flood.
+    let (mut lagged, mut after) = (0, false);
+    while !after {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if line.contains(r#""type":"lagged""#) {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            lagged += v["dropped"].as_u64().unwrap_or(0);
+        }
+        after = line.contains("after the flood");
+    }
+    assert!(lagged > 0, "no lag marker");
+    assert!(after, "the line after the flood never came");
+}
+
+/// (thread name, nice value) of every thread of `pid`.
+fn thread_nice(pid: u32) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        // After the name: state is field 3, nice field 19.
+        let nice = stat[close + 2..].split_whitespace().nth(16);
+        if let Some(nice) = nice.and_then(|n| n.parse().ok()) {
+            out.push((stat[open + 1..close].to_owned(), nice));
+        }
+    }
+    out
+}
+
+/// A follower's thread yields the CPU to the relays and the engine (nice
+/// +10); `up`'s own threads keep their priority.
+#[test]
+fn a_follower_thread_runs_at_a_lower_priority() {
+    let fx = Fixture::new();
+    fx.write(
+        "supervisor.toml",
+        "[services.talk]\ncommand = [\"sh\", \"-c\", \"echo hi; exec sleep 100\"]\n",
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let mut f = Follower::start(fx.cmd(&["logs", "-f"]));
+    assert!(
+        f.until(Duration::from_secs(10), |l| l.contains("hi")),
+        "{:?}",
+        f.seen
+    );
+    let threads = thread_nice(up.pid());
+    let stream: Vec<_> = threads
+        .iter()
+        .filter(|(n, _)| n == "control-stream")
+        .collect();
+    assert_eq!(stream.len(), 1, "{threads:?}");
+    assert_eq!(stream[0].1, 10, "{threads:?}");
+    let base = threads
+        .iter()
+        .find(|(n, _)| n != "control-stream")
+        .map(|t| t.1);
+    assert_eq!(base, Some(0), "{threads:?}");
 }
