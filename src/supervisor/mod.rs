@@ -36,6 +36,7 @@ mod contain_thread;
 mod emit;
 pub(crate) mod engine;
 pub(crate) mod events;
+mod exec_path;
 mod forkexec;
 pub(crate) mod format;
 pub(crate) mod graph;
@@ -62,6 +63,7 @@ mod ticket_words;
 mod tickets;
 pub(crate) mod trace;
 pub(crate) mod usage;
+mod vfork;
 pub(crate) mod waiting;
 
 pub(crate) use commands::{Handle, Request};
