@@ -2,7 +2,7 @@
 //! applied in the child between fork and exec.
 //!
 //! Everything is decided in the parent: [`prepare`] turns the Plan's
-//! [`ExecContext`] into plain numbers and arrays *before* fork, and the
+//! [`ExecContext`] into plain numbers and arrays *before* the clone, and the
 //! pre-exec hook only makes async-signal-safe system calls on them (no
 //! allocation, no lock, no NSS lookup). Order in the child, each step for a
 //! reason:
@@ -22,19 +22,7 @@
 //! and [`step_name`] turns it into a spawn error naming the step
 //! (`setuid(65534): Operation not permitted`), which the errno alone cannot say.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use crate::plan::{ExecContext, Resource, RlimitId, RunAs, INFINITY};
-
-/// Set in the *child's* copy of memory once the service's own `nofile` limit
-/// is applied, so the spawn path does not then restore the supervisor's
-/// original soft limit over it. The parent's copy is never set.
-static NOFILE_SET: AtomicBool = AtomicBool::new(false);
-
-/// Whether this (forked) process applied a service's own `nofile` limit.
-pub(crate) fn nofile_set() -> bool {
-    NOFILE_SET.load(Ordering::Relaxed)
-}
 
 /// The exec context as numbers, ready for the child.
 struct Prepared {
@@ -137,19 +125,21 @@ fn creds(r: &RunAs) -> Option<Creds> {
 }
 
 impl Hook {
-    /// In the child: every step in order; the number of the first that
-    /// failed (`errno` says why). Async-signal-safe: system calls on data
-    /// prepared before fork, no allocation, no lock.
-    pub(crate) fn apply(&self) -> Result<(), u32> {
+    /// In the child: every step in order; whether the service's own
+    /// `nofile` limit was applied (so the spawn path does not restore the
+    /// supervisor's original soft limit over it), or the number of the first
+    /// step that failed (`errno` says why). Async-signal-safe: system calls
+    /// on data prepared before the clone, no allocation, no lock, and no
+    /// write to memory (the child shares the supervisor's).
+    pub(crate) fn apply(&self) -> Result<bool, u32> {
         let p = &self.0;
+        let mut nofile_set = false;
         for (i, (id, nofile, lim)) in p.limits.iter().enumerate() {
-            // SAFETY: setrlimit reads a struct built before fork.
+            // SAFETY: setrlimit reads a struct built before the clone.
             if unsafe { libc::setrlimit(*id, lim) } != 0 {
                 return Err(STEP_LIMIT + i as u32);
             }
-            if *nofile {
-                NOFILE_SET.store(true, Ordering::Relaxed);
-            }
+            nofile_set |= *nofile;
         }
         if let Some(n) = p.nice {
             // SAFETY: setpriority on ourselves; no memory is touched.
@@ -161,8 +151,10 @@ impl Hook {
             // SAFETY: umask cannot fail and touches no memory.
             unsafe { libc::umask(m) };
         }
-        let Some(c) = &p.creds else { return Ok(()) };
-        // SAFETY: setgroups reads the array allocated before fork.
+        let Some(c) = &p.creds else {
+            return Ok(nofile_set);
+        };
+        // SAFETY: setgroups reads the array allocated before the clone.
         if unsafe { libc::setgroups(c.groups.len() as _, c.groups.as_ptr()) } != 0 {
             return Err(STEP_SETGROUPS);
         }
@@ -176,7 +168,7 @@ impl Hook {
                 return Err(STEP_SETUID);
             }
         }
-        Ok(())
+        Ok(nofile_set)
     }
 }
 
@@ -210,7 +202,7 @@ mod tests {
         if pid == 0 {
             let code = match hook.apply() {
                 Err(step) => step as i32 - STEP_LIMIT as i32,
-                Ok(()) => 99,
+                Ok(_) => 99,
             };
             // SAFETY: leaving the forked child without running destructors.
             unsafe { libc::_exit(code) };

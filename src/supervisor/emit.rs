@@ -8,7 +8,15 @@
 //! overflow queue (10 000 events) that the writer drains next; past that,
 //! events are counted and the count is reported — never dropped silently.
 //! With no sink running, events are written to stdout directly.
+//!
+//! The event loop [`hold`]s the events of its thread while it handles one
+//! wake-up and [`release`]s them as one record at the end: a restart's lines
+//! ("killed by SIGKILL; restarting", "started") reach the writer thread —
+//! and wake it — after the spawn, not before it, and the 200 lines of a
+//! start are one record and one write, not 200 wake-ups of the writer.
+//! Nothing can come between them: on that thread, nothing else runs then.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -96,6 +104,51 @@ pub(crate) fn emit_event(
         }
     };
     drop(guard);
+    let held = HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(buf) => {
+            if !buf.is_empty() {
+                buf.push('\n');
+            }
+            buf.push_str(&text);
+            true
+        }
+        None => false,
+    });
+    if !held {
+        deliver(text, tx);
+    }
+}
+
+thread_local! {
+    /// This thread's events while held ([`hold`]), newline-separated.
+    static HELD: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Keep the events emitted on this thread until [`release`] (see the module docs).
+pub(crate) fn hold() {
+    HELD.with(|h| {
+        h.borrow_mut().get_or_insert_with(String::new);
+    });
+}
+
+/// Emit the events held on this thread, as one record, and stop holding.
+pub(crate) fn release() {
+    let Some(text) = HELD.with(|h| h.borrow_mut().take()) else {
+        return;
+    };
+    if text.is_empty() {
+        return;
+    }
+    let tx = STYLE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, tx)| tx.clone());
+    deliver(text, tx);
+}
+
+/// Send `text` (one or more lines) to the sink, or write it when none runs.
+fn deliver(text: String, tx: Option<mpsc::Sender<Record>>) {
     let text = match tx {
         Some(tx) => match tx.try_send(Record::Event(text)) {
             Ok(()) => return,

@@ -326,6 +326,11 @@ impl Engine {
                 }
             }
             Action::StopTimer { at, pid } => self.arm(at, i, Timer::StopDeadline(pid)),
+            // A zero backoff restarts now, in this same wake-up: no timer,
+            // no trip round the loop (unless everything is stopping).
+            Action::BackoffTimer { at } if at <= Instant::now() && self.stopping.is_none() => {
+                self.backoff_elapsed(i);
+            }
             Action::BackoffTimer { at } => self.arm(at, i, Timer::Backoff),
             Action::AwaitGroup { pgid } => {
                 if spawn::group_alive(pgid) {

@@ -1,31 +1,36 @@
-//! fork + exec by hand, so the parent does not wait for the exec.
+//! The spawn itself: a child that shares our memory until its exec.
 //!
-//! std's `Command::spawn` (with a `pre_exec` hook it must fork) blocks until
-//! the child has exec'd or failed: it reads its close-on-exec error pipe
-//! before returning. On the event loop that is a round trip per spawn: a
-//! restart waits for it and 200 spawns at start run one after another. Here
-//! the parent returns right after `fork` with the read end of the same kind
-//! of pipe ([`Forked::status`]): EOF when the exec succeeded, or 8 bytes
-//! (failed step, errno) written by the child before `_exit(127)`. The caller
-//! reads it when it suits it — asynchronously for services (`spawn::Exec`).
+//! std's `Command::spawn` (with a `pre_exec` hook it must fork) copies the
+//! whole process and then blocks on a close-on-exec error pipe until the
+//! child has exec'd. Here the child is started with `clone(CLONE_VM |
+//! CLONE_VFORK)` (`vfork.rs`): nothing is copied, and the call returns once
+//! the child has exec'd or failed — the child writes a failure (failed step,
+//! errno) straight into [`Report`], in our memory, before `_exit(127)`, so
+//! [`Forked::exec`] is known at return, with no pipe and no second look.
 //!
-//! Everything the child needs is built before `fork` ([`Spec`]: C strings,
-//! the pointer arrays, descriptors); between fork and exec the child makes
-//! only async-signal-safe calls, in this order: `setpgid`, `dup2` of stdio,
-//! `chdir`, the service's exec context (`child_setup.rs`: limits, nice,
-//! umask, user), descriptors from 3 up marked close-on-exec, an empty signal
-//! mask and default dispositions, the original soft fd limit back,
-//! `PR_SET_PDEATHSIG(SIGKILL)` (after the user switch, which would clear it;
-//! armed by the forking thread's child, see `spawn.rs`), then
-//! `environ = envp` and `execvp` — exactly std's sequence, so the program is
-//! looked up in the *child's* `PATH` and a script without `#!` runs under
-//! `/bin/sh`, as with std.
+//! Everything the child needs is built before the clone ([`Spec`]: C
+//! strings, the pointer arrays, descriptors, the `PATH` candidates of
+//! `exec_path.rs`); the child makes only async-signal-safe calls, allocates
+//! nothing and writes no memory but its stack and the report, in this order:
+//! `setpgid`, `dup2` of stdio, `chdir`, the service's exec context
+//! (`child_setup.rs`: limits, nice, umask, user), descriptors from 3 up
+//! marked close-on-exec, default dispositions for the signals we handle or
+//! ignore and then an empty signal mask (the clone runs with every signal
+//! blocked, so none of our handlers can run in the child), the original
+//! soft fd limit back, `PR_SET_PDEATHSIG(SIGKILL)` (after the user switch,
+//! which would clear it; armed by the cloning thread's child, see
+//! `spawn.rs`), then `execve` of each `PATH` candidate with the service's
+//! environment — so the program is looked up in the *child's* `PATH` and a
+//! script without `#!` runs under `/bin/sh`, as with `execvp`.
 
+use std::cell::Cell;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::child_setup::Hook;
+use super::exec_path::Search;
+use super::vfork;
 
 /// Where a child's stdio goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +89,7 @@ pub(super) struct Last {
     pub close_from_3: Option<i32>,
 }
 
-/// A forked child whose exec may still be under way.
+/// A child that has exec'd, or failed to.
 #[derive(Debug)]
 pub(super) struct Forked {
     /// Its pid.
@@ -93,8 +98,8 @@ pub(super) struct Forked {
     pub stdout: Option<OwnedFd>,
     /// Read end of its stderr pipe ([`Stdio::Piped`]).
     pub stderr: Option<OwnedFd>,
-    /// The exec-status pipe: EOF = exec'd; 8 bytes = `(step, errno)`.
-    pub status: OwnedFd,
+    /// Whether it exec'd: the failed step otherwise (it exits 127).
+    pub exec: Result<(), Failure>,
 }
 
 /// A failed step in the child.
@@ -106,108 +111,75 @@ pub(super) struct Failure {
     pub errno: i32,
 }
 
-impl Failure {
-    /// Decode the 8 bytes the child wrote.
-    pub(super) fn decode(b: &[u8]) -> Option<Failure> {
-        let b: &[u8; 8] = b.try_into().ok()?;
-        Some(Failure {
-            step: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
-            errno: i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-        })
-    }
-}
-
-/// Fork and start the exec in the child; returns at once in the parent.
+/// Fork and exec; returns once the child has exec'd or failed.
 pub(super) fn fork_exec(spec: &Spec) -> io::Result<Forked> {
     let null = dev_null()?;
     let (out, err) = match spec.stdio {
         Stdio::Piped => (Some(pipe()?), Some(pipe()?)),
         _ => (None, None),
     };
-    let (status_r, status_w) = pipe()?;
     let argv = ptrs(&spec.argv);
     let envp = ptrs(&spec.envp);
-    let fds = ChildFds {
-        null,
-        out: out.as_ref().map(|(_, w)| w.as_raw_fd()),
-        err: err.as_ref().map(|(_, w)| w.as_raw_fd()),
-        status: status_w.as_raw_fd(),
+    let args = Args {
+        spec,
+        fds: ChildFds {
+            null,
+            out: out.as_ref().map(|(_, w)| w.as_raw_fd()),
+            err: err.as_ref().map(|(_, w)| w.as_raw_fd()),
+        },
+        argv: &argv,
+        envp: &envp,
+        search: Search::new(&spec.program, &spec.argv, &spec.envp),
+        report: Report(Cell::new(None)),
     };
-    // SAFETY: fork; the child runs only `child` (async-signal-safe calls on
-    // memory prepared above) and never returns.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        // SAFETY: in the forked child.
-        unsafe { child(spec, &fds, &argv, &envp) }
-    }
-    if spec.pgroup {
-        // Also here, so a signal to the group cannot miss a child that has
-        // not called it yet (EACCES once it exec'd: it did it itself).
-        // SAFETY: setpgid on our own child; integers only.
-        unsafe { libc::setpgid(pid, pid) };
-    }
+    // SAFETY: `entry` keeps vfork's rules (async-signal-safe calls on memory
+    // prepared above, writes only to `report`); `args` outlives the call,
+    // which returns once the child has exec'd or exited.
+    let pid = unsafe { vfork::spawn(entry, &args as *const Args as *mut libc::c_void)? };
     Ok(Forked {
         pid,
         stdout: out.map(|(r, _)| r),
         stderr: err.map(|(r, _)| r),
-        status: status_r,
+        exec: args.report.0.get().map_or(Ok(()), Err),
     })
 }
 
-/// Wait for the exec-status pipe (blocking); `Ok` when the child exec'd.
-pub(super) fn wait_blocking(status: &OwnedFd) -> Result<(), Failure> {
-    let mut buf = [0u8; 8];
-    let mut got = 0;
-    while got < buf.len() {
-        // SAFETY: read into the rest of a local buffer from a descriptor we own.
-        let n = unsafe {
-            libc::read(
-                status.as_raw_fd(),
-                buf[got..].as_mut_ptr().cast(),
-                buf.len() - got,
-            )
-        };
-        match n {
-            0 => break,
-            n if n > 0 => got += n as usize,
-            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            _ => break,
-        }
-    }
-    match Failure::decode(&buf[..got]) {
-        Some(f) => Err(f),
-        None => Ok(()),
-    }
+/// Where the child writes the step that failed (shared memory: the parent
+/// reads it once the clone returned).
+struct Report(Cell<Option<Failure>>);
+
+/// Everything the child reads.
+struct Args<'a> {
+    spec: &'a Spec,
+    fds: ChildFds,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    search: Search,
+    report: Report,
 }
 
 struct ChildFds {
     null: RawFd,
     out: Option<RawFd>,
     err: Option<RawFd>,
-    status: RawFd,
 }
 
-extern "C" {
-    static mut environ: *const *const libc::c_char;
+/// The child's entry on its own stack (`vfork.rs`).
+extern "C" fn entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `Args` of `fork_exec`, alive until the clone
+    // returns; we are the fresh child.
+    unsafe { child(&*(arg as *const Args)) }
 }
 
 /// In the child: every step, then exec; on failure report and `_exit(127)`.
 ///
 /// # Safety
-/// Only in a freshly forked child.
-unsafe fn child(
-    spec: &Spec,
-    fds: &ChildFds,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-) -> ! {
-    // SAFETY: in the forked child (the caller's contract): async-signal-safe
-    // calls only, on memory prepared before fork.
+/// Only in the child of [`fork_exec`]'s clone.
+unsafe fn child(a: &Args) -> ! {
+    let (spec, fds, st) = (a.spec, &a.fds, &a.report);
+    // SAFETY: in the cloned child (the caller's contract): async-signal-safe
+    // calls only, on memory prepared before the clone.
     unsafe {
-        let st = fds.status;
         if spec.pgroup && libc::setpgid(0, 0) != 0 {
             fail(st, STEP_SETPGID);
         }
@@ -230,12 +202,14 @@ unsafe fn child(
                 fail(st, STEP_CHDIR);
             }
         }
+        let mut nofile_set = false;
         if let Some(hook) = &spec.hook {
-            if let Err(step) = hook.apply() {
-                fail(st, step);
+            match hook.apply() {
+                Ok(set) => nofile_set = set,
+                Err(step) => fail(st, step),
             }
         }
-        reset(&spec.last);
+        reset(&spec.last, nofile_set);
         #[cfg(target_os = "linux")]
         {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
@@ -247,38 +221,44 @@ unsafe fn child(
                 report(st, STEP_PARENT, libc::ESRCH);
             }
         }
-        environ = envp.as_ptr();
-        libc::execvp(spec.program.as_ptr(), argv.as_ptr());
-        fail(st, STEP_EXEC)
+        let errno = a.search.exec(a.argv.as_ptr(), a.envp.as_ptr());
+        report(st, STEP_EXEC, errno)
     }
 }
 
-/// Descriptors from 3 up close-on-exec, an empty signal mask, default
-/// dispositions (tokio's and signal-hook's must not leak into services), the
-/// original soft fd limit unless the exec context set one.
+/// The signals we ignore (Rust: SIGPIPE) or handle (tokio: INT, TERM, HUP;
+/// the reaper: CHLD), plus QUIT: set back to the default in the child before
+/// its mask is emptied, so that none is ignored by a service and none of our
+/// handlers runs in the child, on our memory.
+const HANDLED: [libc::c_int; 6] = [
+    libc::SIGPIPE,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGCHLD,
+];
+
+/// Descriptors from 3 up close-on-exec, default dispositions (tokio's and
+/// signal-hook's must not leak into services) and then an empty signal mask,
+/// the original soft fd limit unless the exec context set one (`nofile_set`).
 ///
 /// # Safety
-/// Only in the forked child.
-unsafe fn reset(last: &Last) {
-    // SAFETY: in the forked child (the caller's contract): async-signal-safe
-    // calls only, on memory prepared before fork.
+/// Only in the cloned child.
+unsafe fn reset(last: &Last, nofile_set: bool) {
+    // SAFETY: in the cloned child (the caller's contract): async-signal-safe
+    // calls only, on memory prepared before the clone.
     unsafe {
         if let Some(max) = last.close_from_3 {
             super::contain_sys::mark_cloexec_from_3(max);
         }
+        for sig in HANDLED {
+            libc::signal(sig, libc::SIG_DFL);
+        }
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        for sig in [
-            libc::SIGPIPE,
-            libc::SIGINT,
-            libc::SIGTERM,
-            libc::SIGHUP,
-            libc::SIGQUIT,
-        ] {
-            libc::signal(sig, libc::SIG_DFL);
-        }
-        if last.nofile != 0 && !super::child_setup::nofile_set() {
+        if last.nofile != 0 && !nofile_set {
             let mut lim: libc::rlimit = std::mem::zeroed();
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
                 lim.rlim_cur = last.nofile as libc::rlim_t;
@@ -291,30 +271,21 @@ unsafe fn reset(last: &Last) {
 /// Report the failed `step` with the current errno and leave.
 ///
 /// # Safety
-/// Only in the forked child.
-unsafe fn fail(fd: RawFd, step: u32) -> ! {
-    // SAFETY: in the forked child (the caller's contract): async-signal-safe
-    // calls only, on memory prepared before fork.
-    unsafe {
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        report(fd, step, errno)
-    }
+/// Only in the cloned child.
+unsafe fn fail(r: &Report, step: u32) -> ! {
+    // SAFETY: in the cloned child (the caller's contract); errno is the
+    // cloning thread's, which sleeps until we exit.
+    unsafe { report(r, step, *libc::__errno_location()) }
 }
 
-/// Write `(step, errno)` to the status pipe and leave.
+/// Write `(step, errno)` into the parent's report and leave.
 ///
 /// # Safety
-/// Only in the forked child.
-unsafe fn report(fd: RawFd, step: u32, errno: i32) -> ! {
-    // SAFETY: in the forked child (the caller's contract): async-signal-safe
-    // calls only, on memory prepared before fork.
-    unsafe {
-        let mut buf = [0u8; 8];
-        buf[..4].copy_from_slice(&step.to_ne_bytes());
-        buf[4..].copy_from_slice(&errno.to_ne_bytes());
-        libc::write(fd, buf.as_ptr().cast(), buf.len());
-        libc::_exit(127)
-    }
+/// Only in the cloned child.
+unsafe fn report(r: &Report, step: u32, errno: i32) -> ! {
+    r.0.set(Some(Failure { step, errno }));
+    // SAFETY: leaving the child without running anything of the parent's.
+    unsafe { libc::_exit(127) }
 }
 
 /// A NULL-terminated array of pointers into `v` (valid while `v` is).

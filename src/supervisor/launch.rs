@@ -2,11 +2,11 @@
 //! stdout/stderr relays (with the `log` readiness regex), forward its exit to
 //! the loop, and start its readiness check. Another `impl Engine` block.
 //!
-//! The spawn returns right after the fork (`forkexec.rs`): the run counts as
-//! spawned at once, and the exec's outcome arrives later, from the same task
-//! that forwards the exit — a failed exec as [`Inbound::ExecFailed`] after the
-//! child is reaped, so the loop never waits for an exec and no report can
-//! overtake another for the same run.
+//! The spawn returns once the child has exec'd or failed (`forkexec.rs`,
+//! without copying the supervisor). A run without a readiness check is ready
+//! at once when its exec succeeded; a failed exec reaches the loop from the
+//! task that forwards the exit — as [`Inbound::ExecFailed`] after the child
+//! is reaped, so no report can overtake another for the same run.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -68,26 +68,12 @@ impl Engine {
             self.relays.push(tokio::spawn(logs::relay(fd, r)));
         }
         let tx = self.inbound.clone();
-        let has_ready = plan.ready.is_some();
-        // Boxed: the task lives as long as the run, its exec wait only until
-        // the exec (a few hundred bytes per service that would stay).
-        let (exit, exec) = (child.exit, child.exec.map(|e| Box::pin(e.result())));
+        let failed = child.exec.err();
+        // Without a readiness check, a run is ready once its exec succeeded
+        // (see `state.rs`, `spawned`).
+        let ready_now = failed.is_none() && plan.ready.is_none();
+        let exit = child.exit;
         tokio::spawn(async move {
-            // The exec's outcome first (the loop did not wait for it); a
-            // failed one is reported once the child is reaped.
-            let failed = match exec {
-                Some(exec) => exec.await.err(),
-                None => None,
-            };
-            // Without a readiness check, a run is ready once its exec
-            // succeeded (see `state.rs`, `spawned`).
-            if failed.is_none() && !has_ready {
-                let _ = tx.send(Inbound::Ready {
-                    svc: i,
-                    pid,
-                    ok: true,
-                });
-            }
             if let Ok(status) = exit.await {
                 if let Some(error) = failed {
                     let _ = tx.send(Inbound::ExecFailed {
@@ -118,6 +104,9 @@ impl Engine {
         u.started = true;
         u.since = Some(SystemTime::now());
         self.feed(i, Event::Spawned { pid });
+        if ready_now {
+            self.feed(i, Event::ReadyOk { pid });
+        }
     }
 
     pub(super) fn check_ready(&mut self, i: usize, pid: i32) {

@@ -36,9 +36,8 @@ mod contain_thread;
 mod emit;
 pub(crate) mod engine;
 pub(crate) mod events;
-// `argv[0]` in `forkexec::Spec`'s docs reads as a link to `0`; forkexec.rs is
-// being reworked elsewhere, so its comment is left alone for now. Remove this
-// allow once that line says `argv[0]` in backquotes.
+mod exec_path;
+// `argv[0]` in `forkexec::Spec`'s docs reads as a link to `0`.
 #[allow(rustdoc::broken_intra_doc_links)]
 mod forkexec;
 pub(crate) mod format;
@@ -66,6 +65,7 @@ mod ticket_words;
 mod tickets;
 pub(crate) mod trace;
 pub(crate) mod usage;
+mod vfork;
 pub(crate) mod waiting;
 
 pub(crate) use commands::{EngineRequest, Handle};

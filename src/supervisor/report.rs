@@ -34,15 +34,18 @@ pub(super) fn transition(u: &Unit, before: &State) {
         .unwrap_or_else(|| "no exit status".into());
     match now {
         State::Pending | State::Starting => {}
-        State::Running { pid, .. } => {
+        State::Running { pid, .. } if u.policy.has_ready => {
             tracing::info!(
                 service = name,
                 pid,
                 "started (pid {pid}); waiting for readiness"
             );
         }
+        // Without a readiness check the run is ready as soon as it exec'd,
+        // which the spawn already knows: one line, at `Ready`.
+        State::Running { .. } => {}
         State::Ready { pid, since, .. } => match before {
-            State::Running { .. } => {
+            State::Running { .. } if u.policy.has_ready => {
                 let after = Instant::now().saturating_duration_since(*since);
                 tracing::info!(service = name, pid, "ready after {after:.1?}");
             }

@@ -15,6 +15,7 @@ use tokio::time::sleep_until;
 
 use super::adopted;
 use super::commands::{EngineRequest, Handle, Health};
+use super::emit;
 use super::engine::{Engine, StopCause};
 use super::events::{self, Bus};
 use super::graph;
@@ -176,39 +177,66 @@ impl Supervisor {
         let mut gate_done = engine.gate_open;
         let mut ticks = reaper.ticks();
         let mut control_open = true;
+        // Each wake-up's events are held and written after it (`emit.rs`):
+        // the lines of a restart after its spawn, a start's as one record.
+        emit::hold();
         engine.settle();
         publish(&engine, &health, false);
+        emit::release();
         while !engine.finished() {
             let next = engine.next_timer();
             let awaiting = !engine.awaiting.is_empty();
+            // Every branch holds the events of its wake-up (not across the
+            // wait: other tasks' events go out when they happen).
             tokio::select! {
-                Some(m) = irx.recv() => engine.on_inbound(m),
-                _ = due(next), if next.is_some() => engine.fire_timers(),
-                s = recv_signal(&mut signals) => match s {
-                    Shutdown::Once => engine.begin_stop(StopCause::Requested),
-                    Shutdown::Twice => engine.kill_all(),
-                    Shutdown::Reload => {
-                        tracing::info!("SIGHUP: reloading the configuration");
-                        if let Some(tx) = &hangup {
-                            let _ = tx.send(());
+                Some(m) = irx.recv() => {
+                    emit::hold();
+                    engine.on_inbound(m)
+                }
+                _ = due(next), if next.is_some() => {
+                    emit::hold();
+                    engine.fire_timers()
+                }
+                s = recv_signal(&mut signals) => {
+                    emit::hold();
+                    match s {
+                        Shutdown::Once => engine.begin_stop(StopCause::Requested),
+                        Shutdown::Twice => engine.kill_all(),
+                        Shutdown::Reload => {
+                            tracing::info!("SIGHUP: reloading the configuration");
+                            if let Some(tx) = &hangup {
+                                let _ = tx.send(());
+                            }
                         }
                     }
-                },
-                r = control.recv(), if control_open => match r {
-                    Some(req) => on_request(&mut engine, req),
-                    None => control_open = false,
-                },
+                }
+                r = control.recv(), if control_open => {
+                    emit::hold();
+                    match r {
+                        Some(req) => on_request(&mut engine, req),
+                        None => control_open = false,
+                    }
+                }
                 r = &mut gate, if !gate_done => {
+                    emit::hold();
                     gate_done = true;
                     on_gate(&mut engine, r);
                 }
-                _ = ticks.changed(), if awaiting => engine.check_groups(),
+                _ = ticks.changed(), if awaiting => {
+                    emit::hold();
+                    engine.check_groups()
+                }
             }
-            for rec in std::mem::take(&mut engine.announce) {
-                let _ = sink.tx.send(rec).await;
+            if !engine.announce.is_empty() {
+                emit::release();
+                for rec in std::mem::take(&mut engine.announce) {
+                    let _ = sink.tx.send(rec).await;
+                }
+                emit::hold();
             }
             engine.settle();
             publish(&engine, &health, false);
+            emit::release();
         }
         engine.close_commands("`up` is exiting: nothing is left to supervise");
         publish(&engine, &health, false);

@@ -18,12 +18,15 @@
 //!
 //! Children are registered with the process-wide [`Reaper`]; nobody else waits.
 //!
-//! The fork and the child's steps are in `forkexec.rs`; this file builds
-//! what it needs from the Plan and names failures. A service's spawn returns
-//! right after the fork: [`Child::exec`] says later whether the exec
-//! succeeded (`launch.rs` awaits it off the loop), so a restart does not wait
-//! for the child's exec and spawns at start overlap. Readiness checks and `run -- CMD`
-//! wait for it before returning (their callers want the error at once).
+//! The clone and the child's steps are in `forkexec.rs`; this file builds
+//! what it needs from the Plan and names failures. The spawn returns once
+//! the child has exec'd or failed ([`Child::exec`]): a child that shares our
+//! memory until then (`vfork.rs`) costs a few system calls, where a fork
+//! copied the whole supervisor — so a restart waits for no copy and 200
+//! spawns at start cost little more than the services' own execs. A
+//! service's failed exec still reaches the loop as an event once the child
+//! is reaped (`launch.rs`); readiness checks and `run -- CMD` return it as
+//! their error.
 
 use std::ffi::{CString, OsStr};
 use std::io;
@@ -58,62 +61,12 @@ pub(crate) struct Child {
     pub stderr: Option<OwnedFd>,
     /// Resolves when the reaper has reaped it.
     pub exit: oneshot::Receiver<Exit>,
-    /// Whether its exec succeeded, still to be read (services only; checks
-    /// and `run` wait for it in [`readiness_exec`] / [`foreground`]).
-    pub exec: Option<Exec>,
+    /// Whether its exec succeeded; when not, the error naming the failed
+    /// step (the child exits 127 and is reaped as usual).
+    pub exec: Result<(), SpawnError>,
 }
 
-/// The outcome of a child's exec, not yet known: [`Exec::result`].
-#[derive(Debug)]
-pub(crate) struct Exec {
-    status: OwnedFd,
-    why: Why,
-}
-
-/// What names a failure: the program, its cwd, its exec context.
-#[derive(Debug)]
-struct Why {
-    program: String,
-    cwd: Option<PathBuf>,
-    exec: Option<Box<ExecContext>>,
-}
-
-impl Exec {
-    /// Wait (asynchronously) for the exec: `Err` with the message naming the
-    /// failed step. The child is reaped as usual (it exits 127).
-    pub(crate) async fn result(self) -> Result<(), SpawnError> {
-        let Exec { status, why } = self;
-        let rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(status) {
-            Ok(rx) => rx,
-            Err(_) => return Ok(()), // cannot tell; its exit will
-        };
-        let mut buf = [0u8; 8];
-        let mut got = 0;
-        while got < buf.len() {
-            if rx.readable().await.is_err() {
-                break;
-            }
-            match rx.try_read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => break,
-            }
-        }
-        match Failure::decode(&buf[..got]) {
-            Some(f) => Err(why.explain(f)),
-            None => Ok(()),
-        }
-    }
-
-    /// Wait for the exec, blocking.
-    fn wait(self) -> Result<(), SpawnError> {
-        forkexec::wait_blocking(&self.status).map_err(|f| self.why.explain(f))
-    }
-}
-
-/// Spawn the service with piped output; its exec is checked later
-/// ([`Child::exec`]), so this returns right after the fork.
+/// Spawn the service with piped output; a failed exec is in [`Child::exec`].
 pub(crate) fn service(reaper: &Reaper, s: &ServicePlan) -> Result<Child, SpawnError> {
     check_cwd(&s.cwd)?;
     let argv: Vec<&OsStr> = match s.argv.is_empty() {
@@ -144,7 +97,7 @@ pub(crate) fn readiness_exec(
         Stdio::Null,
     )?;
     let mut child = start(reaper, spec, &s.exec)?;
-    child.exec.take().map_or(Ok(()), Exec::wait)?;
+    std::mem::replace(&mut child.exec, Ok(()))?;
     Ok(child)
 }
 
@@ -164,7 +117,7 @@ pub(crate) fn foreground(
     spec.pgroup = false;
     spec.last.close_from_3 = None;
     let mut child = start(reaper, spec, &ExecContext::default())?;
-    child.exec.take().map_or(Ok(()), Exec::wait)?;
+    std::mem::replace(&mut child.exec, Ok(()))?;
     Ok(child)
 }
 
@@ -208,38 +161,58 @@ fn spec<'a>(
     })
 }
 
-/// Fork where `contain` says (the spawner thread inside a namespace), under
-/// the reaper's lock; the exec is still under way when this returns.
+/// Clone where `contain` says (the spawner thread inside a namespace),
+/// under the reaper's lock; returns once the child exec'd or failed.
 fn start(reaper: &Reaper, mut spec: Spec, x: &ExecContext) -> Result<Child, SpawnError> {
     spec.hook = super::child_setup::prepare(x);
-    let why = Why {
-        program: spec.program.to_string_lossy().into_owned(),
-        cwd: spec
-            .cwd
-            .as_ref()
-            .map(|c| PathBuf::from(OsStr::from_bytes(c.as_bytes()))),
-        exec: spec.hook.is_some().then(|| Box::new(x.clone())),
+    // The spec comes back with the result: the words for a failure are
+    // built from it only when there is one.
+    let fork = move || match contain_thread::run(move || (forkexec::fork_exec(&spec), spec)) {
+        Some((Ok(f), spec)) => Ok((f, spec)),
+        Some((Err(e), spec)) => Err((e, Some(Box::new(spec)))),
+        None => Err((io::Error::other("the spawner thread is gone"), None)),
     };
-    let fork = move || {
-        contain_thread::run(move || forkexec::fork_exec(&spec))
-            .unwrap_or_else(|| Err(io::Error::other("the spawner thread is gone")))
-    };
-    let (forked, exit) = reaper
-        .register(fork, |f: &Forked| f.pid)
-        .map_err(|e| SpawnError::starting(&why.program, why.cwd.as_deref(), e))?;
+    let ((f, spec), exit) = reaper
+        .register(fork, |(f, _): &(Forked, Spec)| f.pid)
+        .map_err(|(e, spec)| match spec {
+            Some(s) => SpawnError::starting(&program_of(&s), cwd_of(&s).as_deref(), e),
+            None => SpawnError::starting("?", None, e),
+        })?;
+    let exec = f.exec.map_err(|failure| {
+        let why = Why {
+            program: program_of(&spec),
+            cwd: cwd_of(&spec),
+            exec: x,
+        };
+        why.explain(failure)
+    });
     Ok(Child {
-        pid: forked.pid,
-        stdout: forked.stdout,
-        stderr: forked.stderr,
+        pid: f.pid,
+        stdout: f.stdout,
+        stderr: f.stderr,
         exit,
-        exec: Some(Exec {
-            status: forked.status,
-            why,
-        }),
+        exec,
     })
 }
 
-impl Why {
+fn program_of(spec: &Spec) -> String {
+    spec.program.to_string_lossy().into_owned()
+}
+
+fn cwd_of(spec: &Spec) -> Option<PathBuf> {
+    spec.cwd
+        .as_ref()
+        .map(|c| PathBuf::from(OsStr::from_bytes(c.as_bytes())))
+}
+
+/// What names a failure: the program, its cwd, its exec context.
+struct Why<'a> {
+    program: String,
+    cwd: Option<PathBuf>,
+    exec: &'a ExecContext,
+}
+
+impl Why<'_> {
     /// The spawn error for a step that failed in the child.
     fn explain(&self, f: Failure) -> SpawnError {
         let e = io::Error::from_raw_os_error(f.errno);
@@ -252,11 +225,7 @@ impl Why {
             forkexec::STEP_STDIO => "dup2 of stdio".to_owned(),
             forkexec::STEP_CHDIR => format!("chdir({})", cwd()),
             forkexec::STEP_PDEATHSIG => "prctl(PR_SET_PDEATHSIG)".to_owned(),
-            n => match self
-                .exec
-                .as_ref()
-                .and_then(|x| super::child_setup::step_name(x, n))
-            {
+            n => match super::child_setup::step_name(self.exec, n) {
                 Some(name) => name,
                 None => return SpawnError::starting(&self.program, self.cwd.as_deref(), e),
             },

@@ -1,6 +1,7 @@
 //! The spawn path: what a child gets (group, mask, dispositions, env, fds),
-//! and an exec that fails after `spawn` returned (`forkexec.rs`): reported
-//! asynchronously, the child reaped, the service failed with the named cause.
+//! how its program is found (the service's `PATH`, `/bin/sh` for a script
+//! without `#!`), and an exec that fails (`forkexec.rs`): known when the
+//! spawn returns, the child reaped, the service failed with the named cause.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -26,7 +27,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn a_failed_exec_arrives_after_the_spawn_and_the_child_is_reaped() {
+fn a_failed_exec_is_known_when_the_spawn_returns_and_the_child_is_reaped() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = sh("bad", "");
     s.program = not_executable(dir.path());
@@ -34,13 +35,8 @@ fn a_failed_exec_arrives_after_the_spawn_and_the_child_is_reaped() {
     let reaper = reaper::global().unwrap();
     let (pid, result, exit) = rt().block_on(async {
         tokio::time::timeout(LIMIT, async {
-            let child = spawn::service(&reaper, &s).expect("the fork itself succeeds");
-            let result = child
-                .exec
-                .expect("services check their exec later")
-                .result()
-                .await;
-            (child.pid, result, child.exit.await)
+            let child = spawn::service(&reaper, &s).expect("the clone itself succeeds");
+            (child.pid, child.exec, child.exit.await)
         })
         .await
         .expect("hard timeout")
@@ -56,6 +52,63 @@ fn a_failed_exec_arrives_after_the_spawn_and_the_child_is_reaped() {
     assert_eq!(exit.ok(), Some(Exit::Code(127)));
     // Reaped, not a zombie: the pid is gone.
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// Spawn `s`, wait for it to exit; its exec's outcome and its exit.
+fn spawn_and_wait(s: &crate::plan::ServicePlan) -> (Result<(), String>, Option<Exit>) {
+    let reaper = reaper::global().unwrap();
+    rt().block_on(async {
+        tokio::time::timeout(LIMIT, async {
+            let child = spawn::service(&reaper, s).expect("the clone itself succeeds");
+            (child.exec.map_err(|e| e.to_string()), child.exit.await.ok())
+        })
+        .await
+        .expect("hard timeout")
+    })
+}
+
+/// glibc's `execvp` rules, in the child: a bare name is looked up in the
+/// service's `PATH`; a directory where it is not executable is passed
+/// over (EACCES, remembered) for a later one where it is; a file without
+/// `#!` runs under `/bin/sh`; and EACCES is the error when no entry works.
+#[test]
+fn the_program_is_found_like_execvp_in_the_services_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let (denied, ok) = (dir.path().join("denied"), dir.path().join("ok"));
+    std::fs::create_dir_all(&denied).unwrap();
+    std::fs::create_dir_all(&ok).unwrap();
+    let out = dir.path().join("out");
+    // Not executable in the first directory.
+    let first = denied.join("job");
+    std::fs::write(&first, "#!/bin/sh\necho wrong > \"$1\"\n").unwrap();
+    std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Executable in the second, and without `#!`: the kernel says ENOEXEC.
+    let second = ok.join("job");
+    std::fs::write(&second, "echo \"sh $0\" > \"$1\"\nexit 3\n").unwrap();
+    std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}:/usr/bin:/bin", denied.display(), ok.display());
+    let mut s = sh("job", "");
+    s.env.vars.get_mut("PATH").unwrap().value = path.clone();
+    s.program = "job".into();
+    s.argv = vec!["job".into(), out.display().to_string()];
+    let (exec, exit) = spawn_and_wait(&s);
+    assert_eq!(exec, Ok(()));
+    assert_eq!(exit, Some(Exit::Code(3)), "the script ran, under /bin/sh");
+    let said = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(said.trim(), format!("sh {}", second.display()));
+    // Only the non-executable one on PATH: EACCES, not ENOENT.
+    s.env.vars.get_mut("PATH").unwrap().value = denied.display().to_string();
+    let (exec, exit) = spawn_and_wait(&s);
+    let err = exec.expect_err("only a 0644 file");
+    assert!(err.contains("permission denied"), "{err}");
+    assert_eq!(exit, Some(Exit::Code(127)));
+    // Nowhere: not found.
+    s.env.vars.get_mut("PATH").unwrap().value = dir.path().display().to_string();
+    let err = spawn_and_wait(&s).0.expect_err("no job there");
+    assert!(
+        !err.contains("permission denied") && err.contains("job"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -98,11 +151,24 @@ fn a_service_gets_its_group_an_empty_mask_its_env_and_three_descriptors() {
     s.program = "sleep".into();
     s.argv = vec!["sleep".into(), "1000".into()];
     let reaper = reaper::global().unwrap();
+    let mask = || {
+        // SAFETY: reads this thread's mask into a local set.
+        unsafe {
+            let mut m: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_SETMASK, std::ptr::null(), &mut m);
+            (1..32)
+                .filter(|&s| libc::sigismember(&m, s) == 1)
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = mask();
     let pid = rt().block_on(async {
         let child = spawn::service(&reaper, &s).unwrap();
-        child.exec.unwrap().result().await.unwrap();
+        child.exec.unwrap();
         child.pid
     });
+    // The clone runs with every signal blocked; ours is back as it was.
+    assert_eq!(mask(), before, "the spawning thread's signal mask");
     let deadline = Instant::now() + LIMIT;
     // Wait until `sleep` sleeps: right after the exec the dynamic loader
     // still holds its own descriptor 3 (ld.so.cache, libc.so) for a moment.
