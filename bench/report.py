@@ -10,6 +10,15 @@ import subprocess
 import tempfile
 
 
+def quiet(load):
+    """Issue 17 asks for a quiet machine: the 1-minute load average below 1 at the start."""
+    try:
+        one = float(str(load).split()[0])
+    except (ValueError, IndexError):
+        return "quiet: unknown"
+    return "quiet: load < 1" if one < 1 else "**not quiet**: load ≥ 1"
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -256,7 +265,8 @@ def render(doc):
     out.append(f"Medians over {doc.get('runs_done', doc['config']['runs'])} run(s) (min–max); mode `{doc['mode']}`; "
                f"{doc.get('when', '?')[:16].replace('T', ' ')} UTC, commit {doc.get('commit', '?')}; "
                f"{m['nproc']} × {m['cpu']}, {m['mem_gib']} GiB, Linux {m['kernel']}; "
-               f"load average at start {m['load_before']}, at the end {m.get('load_after', '?')}; "
+               f"load average at start {m['load_before']} ({quiet(m['load_before'])}), "
+               f"at the end {m.get('load_after', '?')}; "
                f"took {m.get('duration_s', 0):.0f} s; processes left running at the end: "
                f"{doc['left_running_at_end']} (swept during the run: {doc['leftovers_swept']}).")
     vers = ", ".join(f"{LABELS.get(k, k)} {v}" for k, v in doc.get("versions", {}).items() if v)

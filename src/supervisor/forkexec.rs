@@ -61,7 +61,7 @@ pub(super) const STEP_PARENT: u32 = 14;
 pub(super) struct Spec {
     /// The program (looked up in the child's `PATH` when it has no `/`).
     pub program: CString,
-    /// argv, argv[0] included.
+    /// argv, `argv[0]` included.
     pub argv: Vec<CString>,
     /// The whole environment, `KEY=value`.
     pub envp: Vec<CString>,

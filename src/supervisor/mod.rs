@@ -37,8 +37,6 @@ mod emit;
 pub(crate) mod engine;
 pub(crate) mod events;
 mod exec_path;
-// `argv[0]` in `forkexec::Spec`'s docs reads as a link to `0`.
-#[allow(rustdoc::broken_intra_doc_links)]
 mod forkexec;
 pub(crate) mod format;
 pub(crate) mod graph;
