@@ -279,6 +279,7 @@ def render(doc):
         out.append(f"{LABELS.get(k, k)} log relay: {note}.")
     out += system_notes(doc)
     out.append(ratios(doc))
+    out.append(ahead(doc))
     if doc.get("probe_md"):
         out.append(doc["probe_md"].strip())
     return "\n\n".join(out) + "\n"  # one paragraph per note
@@ -383,3 +384,58 @@ def ratios(doc):
     else:
         lines.append(f"| reload of 1 of {n1}: the others keep their PIDs | – | – | – | not measured |")
     return "\n".join(lines)
+
+
+PEERS = ("s6", "runit", "supervisord", "honcho", "pm2", "horust")
+HIGHER_IS_BETTER = {"relay_mb_s"}
+NO_RELAY = "hands the child its own stdout: no relay, no prefix"
+# Rows where a peer does less work than uaol-supervisor, so being ahead is not like for like.
+NOT_LIKE = {
+    ("log", "relay_mb_s"): {"s6": NO_RELAY, "runit": NO_RELAY, "horust": NO_RELAY,
+                            "supervisord": "copies to /dev/stdout without a prefix",
+                            "pm2": "pm2-runtime's raw stdout, no prefix"},
+    ("restart_answer_s",): {"supervisord": "supervisorctl answers once it has asked for the "
+                                           "start; uaol-supervisor once the service is ready"},
+    ("procs",): {k: "no containment: uaol-supervisor's second process is the PID namespace's "
+                    "init (1 with `contain = \"none\"`)" for k in PEERS},
+}
+
+
+def not_like(group, key, peer):
+    return (NOT_LIKE.get((group, key), {}).get(peer)
+            or NOT_LIKE.get((key,), {}).get(peer))
+
+
+def ahead(doc):
+    """Issue 17: rows where a peer's median beats uaol-supervisor's, each said to be like for
+    like (a miss) or not (and why)."""
+    if "uaol" not in doc["supervisors"]:
+        return ""
+    found = []
+    for label, group, key, fmt, *_ in rows(doc):
+        if key == "kept":
+            continue
+        ours = med(doc, "uaol", group, key)
+        if ours is None:
+            continue
+        for peer in PEERS:
+            theirs = med(doc, peer, group, key)
+            if theirs is None:
+                continue
+            better = theirs > ours if key in HIGHER_IS_BETTER else theirs < ours
+            if not better:
+                continue
+            why = not_like(group, key, peer)
+            show = fmt if fmt is not None else fmt_num
+            found.append(f"- {label}: {LABELS[peer]} {show(theirs)} vs uaol-supervisor "
+                         f"{show(ours)} — " + (f"not like for like ({why})" if why
+                                               else "**like for like: a miss**"))
+    size = doc["sizes"].get("uaol")
+    for peer in PEERS:
+        if size and doc["sizes"].get(peer) and doc["sizes"][peer] < size:
+            found.append(f"- stripped binary size: {LABELS[peer]} "
+                         f"{doc['sizes'][peer] / 1e6:.2f} MB vs {size / 1e6:.2f} MB — not like for "
+                         f"like (C tools without a config parser, TLS or a database probe)")
+    if not found:
+        return "No peer is ahead of uaol-supervisor on any row."
+    return "Rows where a peer is ahead (medians):\n\n" + "\n".join(found)
