@@ -6,8 +6,9 @@
 //! Order, so that nothing is half-applied: load (any problem: refuse), diff,
 //! probe a changed database URL (failure: refuse), then swap the plans in the
 //! engine (it refuses an order it cannot apply), then stop the removed
-//! services and restart the changed ones, each a ticketed command answered
-//! once settled. One reload at a time.
+//! services, start the added ones and restart the changed ones (together, as
+//! one command: one plan of stops and starts), each a ticketed command
+//! answered once settled. One reload at a time.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -80,9 +81,7 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     for name in out.diff.named(Kind::Added) {
         out.actions.push(command(ctx, Verb::Start, name).await?);
     }
-    for name in swapped.restart {
-        out.actions.push(command(ctx, Verb::Restart, name).await?);
-    }
+    out.actions.extend(restart(ctx, swapped.restart).await?);
     Ok(ok(out))
 }
 
@@ -144,6 +143,22 @@ async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult
     ctx.control.send(req).await.map_err(|_| gone())?;
     let a = answer.await.map_err(|_| gone())?;
     Ok(result(a))
+}
+
+/// The changed services, restarted as one command: what waits for several
+/// of them restarts once, after all of them.
+async fn restart(ctx: &Context, names: Vec<String>) -> Result<Vec<ActionResult>, Response> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tickets, answers) = oneshot::channel();
+    let req = EngineRequest::Restarts {
+        services: names,
+        tickets,
+    };
+    ctx.control.send(req).await.map_err(|_| gone())?;
+    let all = answers.await.map_err(|_| gone())?;
+    Ok(all.into_iter().map(result).collect())
 }
 
 fn ok(r: ReloadResult) -> Response {

@@ -1,0 +1,111 @@
+//! One plan of stops and starts per reload, against a real `up`: a service
+//! that waits for two changed services is stopped once and started once
+//! (after both), and a changed oneshot runs again even when it is a
+//! dependent of another changed service. Every service appends a line to
+//! `order` when it starts, so the file is the record of what really ran.
+
+use super::{expect_code, pids, Up, CMD};
+use crate::support::Fixture;
+
+/// The lines of `order` (one per start).
+fn order(fx: &Fixture) -> Vec<String> {
+    std::fs::read_to_string(fx.path().join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Wait (bounded) until `order` has `n` lines.
+fn wait_lines(fx: &Fixture, up: &Up, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let o = order(fx);
+        if o.len() >= n || std::time::Instant::now() > deadline {
+            assert_eq!(o.len(), n, "{o:?}\nup: {}", up.output());
+            return o;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+const SHARED: &str = r#"
+[services.a]
+command = ["sh", "-c", "echo a $V >> order; exec sleep 100"]
+env = { V = "1" }
+
+[services.b]
+command = ["sh", "-c", "echo b $V >> order; exec sleep 100"]
+env = { V = "1" }
+
+[services.c]
+command = ["sh", "-c", "echo c >> order; exec sleep 100"]
+depends_on = ["a", "b"]
+"#;
+
+#[test]
+fn a_dependent_of_two_changed_services_restarts_once_after_both() {
+    let fx = Fixture::new();
+    fx.write("supervisor.toml", SHARED);
+    let mut up = Up::start(&fx);
+    let before = pids(&up.wait_ready(&fx));
+    wait_lines(&fx, &up, 3);
+    fx.write("supervisor.toml", &SHARED.replace("\"1\"", "\"2\""));
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    let after = pids(&up.wait_ready(&fx));
+    assert_ne!(after["c"], before["c"], "{o:?}");
+    // Give a second restart of c the time to show itself.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let lines = wait_lines(&fx, &up, 6);
+    let mut new = lines[3..].to_vec();
+    assert_eq!(new.pop().as_deref(), Some("c"), "{lines:?}");
+    new.sort();
+    assert_eq!(new, ["a 2", "b 2"], "{lines:?}");
+    assert!(o.stdout.contains("restarted `a`: ready"), "{o:?}");
+    assert!(o.stdout.contains("restarted `b`: ready"), "{o:?}");
+    assert_eq!(o.stdout.matches("`c` (ready)").count(), 1, "{o:?}");
+}
+
+const MIGRATE: &str = r#"
+[services.db]
+command = ["sh", "-c", "echo db $V >> order; exec sleep 100"]
+env = { V = "1" }
+
+[services.migrate]
+command = ["sh", "-c", "echo migrate $M >> order"]
+oneshot = true
+depends_on = ["db"]
+env = { M = "1" }
+
+[services.api]
+command = ["sh", "-c", "echo api >> order; exec sleep 100"]
+depends_on = ["migrate"]
+"#;
+
+#[test]
+fn a_changed_oneshot_runs_again_also_after_its_changed_dependency() {
+    let fx = Fixture::new();
+    fx.write("supervisor.toml", MIGRATE);
+    let mut up = Up::start(&fx);
+    let before = pids(&up.wait_ready(&fx));
+    assert_eq!(wait_lines(&fx, &up, 3), ["db 1", "migrate 1", "api"]);
+
+    // db and migrate changed: db restarts, then the migration runs again.
+    let both = MIGRATE.replace("\"1\"", "\"2\"");
+    fx.write("supervisor.toml", &both);
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    assert_eq!(wait_lines(&fx, &up, 5)[3..], ["db 2", "migrate 2"], "{o:?}");
+    assert!(o.stdout.contains("`migrate` (completed)"), "{o:?}");
+
+    // Only the migration changed: it runs again, db keeps its process.
+    fx.write("supervisor.toml", &both.replace("M = \"2\"", "M = \"3\""));
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    assert_eq!(wait_lines(&fx, &up, 6)[5], "migrate 3", "{o:?}");
+    assert!(o.stdout.contains("restarted `migrate`: completed"), "{o:?}");
+    let after = pids(&up.wait_ready(&fx));
+    // What waited for the migration to complete keeps running.
+    assert_eq!(after["api"], before["api"], "{o:?}");
+}
