@@ -44,22 +44,22 @@ impl Engine {
         self.success_of(cmd, cmd.target, true)
     }
 
-    /// A joint restart's answers: one per service restarted first, the last
-    /// one naming the dependents restarted after them all; a failure stops
-    /// the list at the service that failed.
+    /// A joint restart's answers: one per service restarted first (its
+    /// failure, when it did not come up), the last one that came up naming
+    /// the dependents restarted after them; a dependent that failed last.
     pub(super) fn each(
         &self,
         cmd: &Command,
         failed: Option<usize>,
     ) -> Vec<Result<Settled, Refusal>> {
-        let mut all = Vec::new();
-        for (k, &t) in cmd.targets.iter().enumerate() {
-            if Some(t) == failed {
-                break;
-            }
-            let last = k + 1 == cmd.targets.len() && failed.is_none();
-            all.push(Ok(self.success_of(cmd, t, last)));
-        }
+        let failure = |t: usize| cmd.failures.iter().find(|(f, _)| *f == t);
+        let noted = cmd.targets.iter().rposition(|&t| failure(t).is_none());
+        let mut all: Vec<_> = (cmd.targets.iter().enumerate())
+            .map(|(k, &t)| match failure(t) {
+                Some((_, why)) => Err(why.clone()),
+                None => Ok(self.success_of(cmd, t, Some(k) == noted)),
+            })
+            .collect();
         if let Some(i) = failed {
             all.push(Err(self.failure(cmd, i)));
         }

@@ -31,11 +31,16 @@ use super::state::{Event, State, StateKind};
 
 /// One step of a command, on one service (or a set).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     /// Stop it; done when it has ended.
     Stop(usize),
     /// Restart it (requeue it when it has ended); done once asked.
     Bounce(usize),
+    /// Done when every one is up or has failed (failures are noted).
+    Settle(Vec<usize>),
+    /// Becomes a `Start` of these, less what waits for a noted failure
+    /// (see `restart_plan.rs`).
+    Again(Vec<usize>),
     /// Requeue those of `requeue` that have ended (a completed oneshot
     /// too: it runs again); done when every one of `wait` is ready (or
     /// completed).
@@ -83,6 +88,8 @@ pub(super) struct Command {
     claims: Vec<usize>,
     /// Planned when it first may run (`None` while queued).
     steps: Option<VecDeque<Step>>,
+    /// Services of a restart that did not come up, and why.
+    pub(super) failures: Vec<(usize, Refusal)>,
     begun: bool,
     /// Services started along the way, for the answer: (words, which).
     pub(super) note: Option<(String, Vec<usize>)>,
@@ -156,6 +163,7 @@ impl Engine {
             targets,
             claims,
             steps: None,
+            failures: Vec::new(),
             begun: false,
             note: None,
             waited: None,
@@ -231,7 +239,10 @@ impl Engine {
             Reply::One(_) => {
                 let a = match end {
                     End::Already(noop) => Ok(self.settled(&cmd, noop.to_string())),
-                    End::Done => Ok(self.success(&cmd)),
+                    End::Done => match cmd.failures.first() {
+                        Some((_, why)) => Err(why.clone()),
+                        None => Ok(self.success(&cmd)),
+                    },
                     End::Failed(i) => Err(self.failure(&cmd, i)),
                 };
                 if let Reply::One(t) = cmd.reply {
@@ -262,9 +273,15 @@ impl Engine {
             }
         }
         loop {
-            let Some(step) = cmd.steps.as_ref().and_then(|s| s.front()).cloned() else {
+            let Some(mut step) = cmd.steps.as_ref().and_then(|s| s.front()).cloned() else {
                 return (Some(End::Done), moved);
             };
+            if let Step::Again(list) = &step {
+                step = self.expand_again(cmd, list);
+                if let Some(front) = cmd.steps.as_mut().and_then(VecDeque::front_mut) {
+                    *front = step.clone();
+                }
+            }
             if !cmd.begun {
                 if !self.begin(&step) {
                     return (None, moved);
@@ -279,6 +296,9 @@ impl Engine {
                     return (None, moved);
                 }
                 Check::Done => {
+                    if let Step::Settle(list) = &step {
+                        self.note_failures(cmd, list);
+                    }
                     cmd.steps.as_mut().map(VecDeque::pop_front);
                     cmd.begun = false;
                 }
@@ -323,60 +343,6 @@ impl Engine {
         }
     }
 
-    /// Stop what waits for any target to be ready (once, reverse start
-    /// order), restart the targets that wait for no other target, and when
-    /// they are up, start the dependents again (once): the ones that were
-    /// running, and every target among them (stopped, completed or not).
-    fn plan_restart(&self, cmd: &mut Command) -> VecDeque<Step> {
-        let changed = std::mem::take(&mut cmd.targets);
-        let mut dependents: Vec<usize> = changed
-            .iter()
-            .flat_map(|&t| self.graph.ready_dependents(t))
-            .collect();
-        dependents.sort_unstable();
-        dependents.dedup();
-        let first: Vec<usize> = changed
-            .iter()
-            .copied()
-            .filter(|t| !dependents.contains(t))
-            .collect();
-        let again: Vec<usize> = dependents
-            .into_iter()
-            .filter(|d| !self.kind(*d).is_terminal() || changed.contains(d))
-            .collect();
-        let mut steps: VecDeque<Step> = again.iter().rev().map(|&d| Step::Stop(d)).collect();
-        steps.extend(first.iter().map(|&t| Step::Bounce(t)));
-        steps.push_back(Step::Start {
-            requeue: Vec::new(),
-            wait: first.clone(),
-        });
-        if !again.is_empty() {
-            steps.push_back(Step::Start {
-                requeue: again.clone(),
-                wait: again.clone(),
-            });
-        }
-        let words = if first.len() > 1 {
-            // Which of them the dependents wait for.
-            let waited: Vec<String> = first
-                .iter()
-                .filter(|&&t| {
-                    self.graph
-                        .ready_dependents(t)
-                        .iter()
-                        .any(|d| again.contains(d))
-                })
-                .map(|&t| format!("`{}`", self.units[t].plan.name))
-                .collect();
-            format!("then restarted what waits for {}", waited.join(", "))
-        } else {
-            "then restarted its dependents".into()
-        };
-        cmd.note = Some((words, again));
-        cmd.targets = first;
-        steps
-    }
-
     /// Carry out a step's request; false when the service is between states
     /// (stopping) and the step must wait for it to settle first.
     fn begin(&mut self, step: &Step) -> bool {
@@ -396,6 +362,7 @@ impl Engine {
                     self.feed(*i, Event::Restart);
                 }
             },
+            Step::Settle(_) | Step::Again(_) => {}
             Step::Start { requeue, .. } => {
                 for &r in requeue {
                     if self.kind(r).is_terminal() {
@@ -411,7 +378,8 @@ impl Engine {
         match step {
             Step::Stop(i) if self.kind(*i).is_terminal() => Check::Done,
             Step::Stop(_) => Check::Wait,
-            Step::Bounce(_) => Check::Done,
+            Step::Bounce(_) | Step::Again(_) => Check::Done,
+            Step::Settle(list) => self.all_settled(list),
             Step::Start { wait, .. } => {
                 let mut all = Check::Done;
                 for &w in wait {

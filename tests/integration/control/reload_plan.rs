@@ -109,3 +109,36 @@ fn a_changed_oneshot_runs_again_also_after_its_changed_dependency() {
     // What waited for the migration to complete keeps running.
     assert_eq!(after["api"], before["api"], "{o:?}");
 }
+
+#[test]
+fn a_changed_service_that_fails_holds_back_only_what_waits_for_it() {
+    let fx = Fixture::new();
+    let d = "\n[services.d]\ncommand = [\"sh\", \"-c\", \"echo d >> order; exec sleep 100\"]\ndepends_on = [\"b\"]\n";
+    fx.write("supervisor.toml", &format!("{SHARED}{d}"));
+    let mut up = Up::start(&fx);
+    let before = pids(&up.wait_ready(&fx));
+    wait_lines(&fx, &up, 4);
+    let broken = SHARED
+        .replace("\"1\"", "\"2\"")
+        .replace("echo a $V >> order; exec sleep 100", "exit 3");
+    fx.write("supervisor.toml", &format!("{broken}{d}"));
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.contains("a: exit code 3"), "{o:?}");
+    assert!(o.stdout.contains("restarted `b`: ready"), "{o:?}");
+    assert!(
+        o.stdout.contains("what waits for `b`: `d` (ready)"),
+        "{o:?}"
+    );
+    let v = up.wait_for(&fx, "d restarted", |v| {
+        pids(v).get("d").is_some_and(|p| *p != before["d"])
+    });
+    assert_eq!(super::service(&v, "c")["state"], "stopped", "{v:?}");
+    let lines = order(&fx);
+    assert_eq!(
+        lines[4..].iter().filter(|l| *l == "d").count(),
+        1,
+        "{lines:?}"
+    );
+    assert!(!lines[4..].contains(&"c".to_owned()), "{lines:?}");
+}
