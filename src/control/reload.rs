@@ -22,7 +22,7 @@ use super::reloader::Reloader;
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{Plan, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::commands::{EngineRequest, Swap, Swapped, Verb};
+use crate::supervisor::commands::{EngineRequest, Refusal, Settled, Swap, Swapped, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::graph;
 
@@ -81,7 +81,8 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     for name in out.diff.named(Kind::Added) {
         out.actions.push(command(ctx, Verb::Start, name).await?);
     }
-    out.actions.extend(restart(ctx, swapped.restart).await?);
+    let restarted = restart_together(ctx, swapped.restart).await?;
+    out.actions.extend(restarted.into_iter().map(result));
     Ok(ok(out))
 }
 
@@ -145,9 +146,13 @@ async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult
     Ok(result(a))
 }
 
-/// The changed services, restarted as one command: what waits for several
-/// of them restarts once, after all of them.
-async fn restart(ctx: &Context, names: Vec<String>) -> Result<Vec<ActionResult>, Response> {
+/// Restart `names` as one command (a reload's changed services, the services
+/// one burst of `up --watch` restarts): what waits for several of them
+/// restarts once, after all of them. One answer per service restarted first.
+pub(crate) async fn restart_together(
+    ctx: &Context,
+    names: Vec<String>,
+) -> Result<Vec<Result<Settled, Refusal>>, Response> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -157,8 +162,7 @@ async fn restart(ctx: &Context, names: Vec<String>) -> Result<Vec<ActionResult>,
         tickets,
     };
     ctx.control.send(req).await.map_err(|_| gone())?;
-    let all = answers.await.map_err(|_| gone())?;
-    Ok(all.into_iter().map(result).collect())
+    answers.await.map_err(|_| gone())
 }
 
 fn ok(r: ReloadResult) -> Response {

@@ -142,3 +142,33 @@ fn a_changed_service_that_fails_holds_back_only_what_waits_for_it() {
     );
     assert!(!lines[4..].contains(&"c".to_owned()), "{lines:?}");
 }
+
+/// `up --watch`: one file under the `watch` paths of two services restarts
+/// both together, and what waits for both restarts once, after them.
+#[test]
+fn a_file_two_services_watch_restarts_their_common_dependent_once() {
+    let fx = Fixture::new();
+    let watched = SHARED.replace(
+        "env = { V = \"1\" }",
+        "env = { V = \"1\" }\nwatch = [\"lib\"]",
+    );
+    fx.write("supervisor.toml", &watched);
+    fx.write("lib/util.js", "// v0\n");
+    let mut up = Up::start_args(&fx, &["--watch"]);
+    let before = pids(&up.wait_ready(&fx));
+    assert!(up.wait_for_log("directories watched"), "{}", up.output());
+    wait_lines(&fx, &up, 3);
+    fx.write("lib/util.js", "// v1\n");
+    let v = up.wait_for(&fx, "c restarted", |v| {
+        v.iter().all(|s| s["ready"] == true) && pids(v).get("c").is_some_and(|p| *p != before["c"])
+    });
+    assert_ne!(pids(&v)["a"], before["a"]);
+    assert_ne!(pids(&v)["b"], before["b"]);
+    // Longer than the debounce's quiet period: a second restart would show.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let lines = wait_lines(&fx, &up, 6);
+    let mut new = lines[3..].to_vec();
+    assert_eq!(new.pop().as_deref(), Some("c"), "{lines:?}");
+    new.sort();
+    assert_eq!(new, ["a 1", "b 1"], "{lines:?}\n{}", up.output());
+}
