@@ -10,11 +10,11 @@
 //! `ready` (reverse start order), restarts X, then requeues them; `start X`
 //! requeues X and its ended dependencies as `pending`, and the scheduler
 //! starts each one only when its own dependencies hold — never before.
-//! A reload restarts all its changed services as ONE command (like
-//! systemd's job merging): what waits for any of them is stopped once and
-//! started once, after all of them; a changed service that waits for
-//! another one restarts as its dependent, and a completed oneshot among
-//! them runs again (it changed: the run it completed was of the old one).
+//! A reload (or one burst of `up --watch`) restarts its services as ONE
+//! command (like systemd's job merging, see `restart_plan.rs`): what waits
+//! for any of them is stopped once and started once, after all of them; one
+//! of them that waits for another restarts as its dependent, and a completed
+//! oneshot among them runs again (changed: its run was of the old one).
 //!
 //! Each command claims the services it may touch. A command whose claims
 //! meet an earlier one's waits behind it (FIFO) and says so in its answer;
@@ -127,7 +127,8 @@ impl Engine {
         self.enqueue(verb, vec![i], Reply::One(ticket));
     }
 
-    /// Accept a joint restart of `names` (a reload's changed services).
+    /// Accept a joint restart of `names` (a reload's changed services, the
+    /// services one burst of `up --watch` restarts).
     pub(crate) fn submit_restarts(&mut self, names: &[String], tickets: Tickets) {
         let mut targets: Vec<usize> = names
             .iter()
