@@ -1,7 +1,8 @@
 //! The plan of a `restart`, for one service or for all the services a
 //! reload changed (one joint command, like systemd merging the jobs of one
 //! transaction): what waits for any target to be `ready` is stopped once,
-//! in reverse start order; the targets restart together; once each has
+//! in reverse start order; the targets restart together (the copies of a
+//! replicated service one after the other, rolling); once each has
 //! settled (up, or failed), the dependents start again once — except those
 //! that wait for a target that failed: they stay stopped, as after a failed
 //! `restart`. A target that itself waits for another target restarts as its
@@ -35,14 +36,39 @@ impl Engine {
             .filter(|d| !self.kind(*d).is_terminal() || changed.contains(d))
             .collect();
         let mut steps: VecDeque<Step> = again.iter().rev().map(|&d| Step::Stop(d)).collect();
-        steps.extend(first.iter().map(|&t| Step::Bounce(t)));
-        steps.push_back(Step::Settle(first.clone()));
+        for wave in self.waves(&first) {
+            steps.extend(wave.iter().map(|&t| Step::Bounce(t)));
+            steps.push_back(Step::Settle(wave));
+        }
         steps.push_back(Step::Again(again));
         cmd.targets = first;
         steps
     }
 
-    /// The targets have settled: note the ones that failed.
+    /// The targets in waves restarted one after the other, each settled
+    /// before the next: the copies of a replicated service roll (the k-th
+    /// copy of each in wave k, as `restart web` restarts them one at a
+    /// time); every other target restarts in the first wave, together.
+    fn waves(&self, first: &[usize]) -> Vec<Vec<usize>> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut waves: Vec<Vec<usize>> = Vec::new();
+        for &t in first {
+            let k = match &self.units[t].plan.replica {
+                Some(r) => {
+                    seen.push(&r.group);
+                    seen.iter().filter(|g| **g == r.group).count() - 1
+                }
+                None => 0,
+            };
+            if waves.len() <= k {
+                waves.resize_with(k + 1, Vec::new);
+            }
+            waves[k].push(t);
+        }
+        waves
+    }
+
+    /// The targets of a wave have settled: note the ones that failed.
     pub(super) fn note_failures(&self, cmd: &mut Command, settled: &[usize]) {
         for &t in settled {
             if let Check::Failed(_) = self.up(t) {

@@ -172,3 +172,36 @@ fn a_file_two_services_watch_restarts_their_common_dependent_once() {
     new.sort();
     assert_eq!(new, ["a 1", "b 1"], "{lines:?}\n{}", up.output());
 }
+
+const COPIES: &str = r#"
+[services.web]
+command = ["sh", "-c", "echo up $REPLICA >> order; trap 'echo down $REPLICA >> order; exit 0' TERM; sleep 100 & wait"]
+replicas = 3
+env = { V = "1" }
+"#;
+
+/// A reload that changes every copy of a replicated service restarts them
+/// one after the other (rolling), as `restart web` does: never two down.
+#[test]
+fn a_reload_restarts_the_copies_of_a_changed_service_one_at_a_time() {
+    let fx = Fixture::new();
+    fx.write("supervisor.toml", COPIES);
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    wait_lines(&fx, &up, 3);
+    fx.write("supervisor.toml", &COPIES.replace("\"1\"", "\"2\""));
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    let lines = wait_lines(&fx, &up, 9);
+    let mut down = 0;
+    for l in &lines[3..] {
+        down += if l.starts_with("down") { 1 } else { -1 };
+        assert!(down <= 1, "two copies down at once: {lines:?}");
+    }
+    for i in 1..=3 {
+        assert!(
+            o.stdout.contains(&format!("restarted `web.{i}`: ready")),
+            "{o:?}"
+        );
+    }
+}
