@@ -2,7 +2,8 @@
 //! that waits for two changed services is stopped once and started once
 //! (after both), and a changed oneshot runs again even when it is a
 //! dependent of another changed service. Every service appends a line to
-//! `order` when it starts, so the file is the record of what really ran.
+//! `order` when it starts (before it says it is ready: its dependents start
+//! after the line), so the file is the record of what really ran, in order.
 
 use super::{expect_code, pids, Up, CMD};
 use crate::support::Fixture;
@@ -31,16 +32,19 @@ fn wait_lines(fx: &Fixture, up: &Up, n: usize) -> Vec<String> {
 
 const SHARED: &str = r#"
 [services.a]
-command = ["sh", "-c", "echo a $V >> order; exec sleep 100"]
+command = ["sh", "-c", "echo a $V >> order; echo up; exec sleep 100"]
 env = { V = "1" }
+ready = { log = "^up$" }
 
 [services.b]
-command = ["sh", "-c", "echo b $V >> order; exec sleep 100"]
+command = ["sh", "-c", "echo b $V >> order; echo up; exec sleep 100"]
 env = { V = "1" }
+ready = { log = "^up$" }
 
 [services.c]
-command = ["sh", "-c", "echo c >> order; exec sleep 100"]
+command = ["sh", "-c", "echo c >> order; echo up; exec sleep 100"]
 depends_on = ["a", "b"]
+ready = { log = "^up$" }
 "#;
 
 #[test]
@@ -53,11 +57,11 @@ fn a_dependent_of_two_changed_services_restarts_once_after_both() {
     fx.write("supervisor.toml", &SHARED.replace("\"1\"", "\"2\""));
     let o = fx.run(&["reload"], CMD);
     expect_code(&o, 0);
+    // Answered once every restart has settled: all starts are in `order`.
+    let lines = order(&fx);
+    assert_eq!(lines.len(), 6, "{lines:?}\n{o:?}");
     let after = pids(&up.wait_ready(&fx));
     assert_ne!(after["c"], before["c"], "{o:?}");
-    // Give a second restart of c the time to show itself.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let lines = wait_lines(&fx, &up, 6);
     let mut new = lines[3..].to_vec();
     assert_eq!(new.pop().as_deref(), Some("c"), "{lines:?}");
     new.sort();
@@ -69,8 +73,9 @@ fn a_dependent_of_two_changed_services_restarts_once_after_both() {
 
 const MIGRATE: &str = r#"
 [services.db]
-command = ["sh", "-c", "echo db $V >> order; exec sleep 100"]
+command = ["sh", "-c", "echo db $V >> order; echo up; exec sleep 100"]
 env = { V = "1" }
+ready = { log = "^up$" }
 
 [services.migrate]
 command = ["sh", "-c", "echo migrate $M >> order"]
@@ -79,8 +84,9 @@ depends_on = ["db"]
 env = { M = "1" }
 
 [services.api]
-command = ["sh", "-c", "echo api >> order; exec sleep 100"]
+command = ["sh", "-c", "echo api >> order; echo up; exec sleep 100"]
 depends_on = ["migrate"]
+ready = { log = "^up$" }
 "#;
 
 #[test]
@@ -113,14 +119,14 @@ fn a_changed_oneshot_runs_again_also_after_its_changed_dependency() {
 #[test]
 fn a_changed_service_that_fails_holds_back_only_what_waits_for_it() {
     let fx = Fixture::new();
-    let d = "\n[services.d]\ncommand = [\"sh\", \"-c\", \"echo d >> order; exec sleep 100\"]\ndepends_on = [\"b\"]\n";
+    let d = "\n[services.d]\ncommand = [\"sh\", \"-c\", \"echo d >> order; echo up; exec sleep 100\"]\ndepends_on = [\"b\"]\nready = { log = \"^up$\" }\n";
     fx.write("supervisor.toml", &format!("{SHARED}{d}"));
     let mut up = Up::start(&fx);
     let before = pids(&up.wait_ready(&fx));
     wait_lines(&fx, &up, 4);
     let broken = SHARED
         .replace("\"1\"", "\"2\"")
-        .replace("echo a $V >> order; exec sleep 100", "exit 3");
+        .replace("echo a $V >> order; echo up; exec sleep 100", "exit 3");
     fx.write("supervisor.toml", &format!("{broken}{d}"));
     let o = fx.run(&["reload"], CMD);
     expect_code(&o, 0);
@@ -159,14 +165,14 @@ fn a_file_two_services_watch_restarts_their_common_dependent_once() {
     assert!(up.wait_for_log("directories watched"), "{}", up.output());
     wait_lines(&fx, &up, 3);
     fx.write("lib/util.js", "// v1\n");
-    let v = up.wait_for(&fx, "c restarted", |v| {
-        v.iter().all(|s| s["ready"] == true) && pids(v).get("c").is_some_and(|p| *p != before["c"])
-    });
+    // Logged once the restart that took `c` along has settled.
+    assert!(up.wait_for_log("`c` (ready)"), "{}", up.output());
+    let lines = order(&fx);
+    assert_eq!(lines.len(), 6, "{lines:?}\n{}", up.output());
+    let v = up.wait_ready(&fx);
     assert_ne!(pids(&v)["a"], before["a"]);
     assert_ne!(pids(&v)["b"], before["b"]);
-    // Longer than the debounce's quiet period: a second restart would show.
-    std::thread::sleep(std::time::Duration::from_millis(1000));
-    let lines = wait_lines(&fx, &up, 6);
+    assert_ne!(pids(&v)["c"], before["c"]);
     let mut new = lines[3..].to_vec();
     assert_eq!(new.pop().as_deref(), Some("c"), "{lines:?}");
     new.sort();
@@ -175,9 +181,10 @@ fn a_file_two_services_watch_restarts_their_common_dependent_once() {
 
 const COPIES: &str = r#"
 [services.web]
-command = ["sh", "-c", "echo up $REPLICA >> order; trap 'echo down $REPLICA >> order; exit 0' TERM; sleep 100 & wait"]
+command = ["sh", "-c", "echo up $REPLICA >> order; trap 'echo down $REPLICA >> order; exit 0' TERM; echo ready; sleep 100 & wait"]
 replicas = 3
 env = { V = "1" }
+ready = { log = "^ready$" }
 "#;
 
 /// A reload that changes every copy of a replicated service restarts them
