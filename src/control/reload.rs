@@ -6,8 +6,9 @@
 //! Order, so that nothing is half-applied: load (any problem: refuse), diff,
 //! probe a changed database URL (failure: refuse), then swap the plans in the
 //! engine (it refuses an order it cannot apply), then stop the removed
-//! services and restart the changed ones, each a ticketed command answered
-//! once settled. One reload at a time.
+//! services, start the added ones and restart the changed ones (together, as
+//! one command: one plan of stops and starts), each a ticketed command
+//! answered once settled. One reload at a time.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,7 +22,7 @@ use super::reloader::Reloader;
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{Plan, ServicePlan};
 use crate::secret::Redactor;
-use crate::supervisor::commands::{EngineRequest, Swap, Swapped, Verb};
+use crate::supervisor::commands::{EngineRequest, Refusal, Settled, Swap, Swapped, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::graph;
 
@@ -80,9 +81,8 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     for name in out.diff.named(Kind::Added) {
         out.actions.push(command(ctx, Verb::Start, name).await?);
     }
-    for name in swapped.restart {
-        out.actions.push(command(ctx, Verb::Restart, name).await?);
-    }
+    let restarted = restart_together(ctx, swapped.restart).await?;
+    out.actions.extend(restarted.into_iter().map(result));
     Ok(ok(out))
 }
 
@@ -144,6 +144,25 @@ async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult
     ctx.control.send(req).await.map_err(|_| gone())?;
     let a = answer.await.map_err(|_| gone())?;
     Ok(result(a))
+}
+
+/// Restart `names` as one command (a reload's changed services, the services
+/// one burst of `up --watch` restarts): what waits for several of them
+/// restarts once, after all of them. One answer per service restarted first.
+pub(crate) async fn restart_together(
+    ctx: &Context,
+    names: Vec<String>,
+) -> Result<Vec<Result<Settled, Refusal>>, Response> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tickets, answers) = oneshot::channel();
+    let req = EngineRequest::Restarts {
+        services: names,
+        tickets,
+    };
+    ctx.control.send(req).await.map_err(|_| gone())?;
+    answers.await.map_err(|_| gone())
 }
 
 fn ok(r: ReloadResult) -> Response {

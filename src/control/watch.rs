@@ -2,7 +2,8 @@
 //! classified by `watch::targets`, debounced by `watch::debounce`) become the
 //! same requests a client sends — a change to supervisor.toml or an env file
 //! runs [`reload`] exactly as `reload` does (the same function), a change
-//! under a service's `watch` paths sends the engine a ticketed `restart`.
+//! under a service's `watch` paths sends the engine a ticketed `restart`
+//! (the services one burst restarts: one joint restart, as a reload's).
 //! Nothing here touches the engine's state. After a reload the watcher
 //! follows the newest Plan (new `watch` paths, new env files), whichever
 //! reload loaded it (its own, `reload`, SIGHUP).
@@ -19,9 +20,9 @@ use tokio::time::{sleep_until, Instant};
 
 use super::act::act;
 use super::context::Context;
-use super::reload::reload;
+use super::reload::{reload, restart_together};
 use super::reloader::Reloader;
-use crate::supervisor::commands::Verb;
+use crate::supervisor::commands::{Refusal, Verb};
 use crate::supervisor::events::{self, Published};
 use crate::supervisor::state::StateKind;
 use crate::watch::debounce::{Debounce, Trigger};
@@ -117,8 +118,10 @@ fn note(t: &Targets, paths: &[PathBuf], d: &mut Debounce, seen: &mut Seen, w: &m
     }
 }
 
-/// Do what is due.
+/// Do what is due: the reload first, then the restarts — several of them
+/// as one command, so what waits for two of them restarts once.
 async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut Seen) {
+    let mut restarts = Vec::new();
     for trig in fired {
         let why = seen.remove(&trig).map_or_else(String::new, |(p, all)| {
             changed(&r.latest().base_dir, &p, all.len())
@@ -129,13 +132,22 @@ async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut See
                 // Logged (applied or refused) by the reload itself, as for `reload`.
                 let _ = reload(ctx, false).await;
             }
-            Trigger::Restart(name) => restart(ctx, &name, &why).await,
+            Trigger::Restart(name) => {
+                if due(ctx, &name, &why).await {
+                    restarts.push(name);
+                }
+            }
         }
+    }
+    match &restarts[..] {
+        [] => {}
+        [one] => restart(ctx, one).await,
+        _ => together(ctx, restarts).await,
     }
 }
 
-/// `restart NAME`, as a client would; a service stopped by hand stays stopped.
-async fn restart(ctx: &Context, name: &str, why: &str) {
+/// Whether to restart `name`: a service stopped by hand stays stopped.
+async fn due(ctx: &Context, name: &str, why: &str) -> bool {
     let stopped = ctx.snapshot().await.ok().is_some_and(|s| {
         s.services
             .iter()
@@ -146,9 +158,30 @@ async fn restart(ctx: &Context, name: &str, why: &str) {
             ctx,
             format!("watch: {why}: `{name}` was stopped by hand, not restarting it"),
         );
-        return;
+        return false;
     }
     announce(ctx, format!("watch: {why}: restarting `{name}`"));
+    true
+}
+
+/// Several services (every copy of a replicated one) as one restart.
+async fn together(ctx: &Context, names: Vec<String>) {
+    let answers = restart_together(ctx, ctx.expand_all(names))
+        .await
+        .unwrap_or_default();
+    for a in answers {
+        match a {
+            Ok(s) => tracing::info!("watch: {}", s.message),
+            Err(Refusal::Failed(s)) => tracing::error!("watch: restarting failed: {}", s.message),
+            Err(Refusal::Unknown(why) | Refusal::Conflict(why)) => {
+                tracing::error!("watch: restarting failed: {why}");
+            }
+        }
+    }
+}
+
+/// `restart NAME`, as a client would.
+async fn restart(ctx: &Context, name: &str) {
     let answer = act(ctx, Verb::Restart, name).await.unwrap_or_else(|e| e);
     let text = answer
         .action

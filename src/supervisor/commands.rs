@@ -64,6 +64,9 @@ pub(crate) enum Refusal {
 /// The ticket: answered once the command has settled.
 pub(crate) type Ticket = oneshot::Sender<Result<Settled, Refusal>>;
 
+/// The ticket of a joint restart: one answer per service restarted.
+pub(crate) type Tickets = oneshot::Sender<Vec<Result<Settled, Refusal>>>;
+
 /// A request to the running supervisor.
 #[derive(Debug)]
 pub(crate) enum EngineRequest {
@@ -89,9 +92,19 @@ pub(crate) enum EngineRequest {
         /// The answer.
         ticket: Ticket,
     },
+    /// Restart these services as one plan (a reload's changed services):
+    /// what waits for any of them to be ready is stopped once, before
+    /// them, and started once, after all of them; a completed oneshot among
+    /// them runs again. Answered once settled, one answer per service.
+    Restarts {
+        /// Which services.
+        services: Vec<String>,
+        /// The answers.
+        tickets: Tickets,
+    },
     /// Stop everything and end (like SIGTERM).
     Shutdown,
-    /// A reloaded Plan (see `swap.rs`); answered with what to restart.
+    /// A reloaded Plan (see `swap.rs`); answered with what changed.
     Swap(Box<Swap>, oneshot::Sender<Result<Swapped, OrderChanged>>),
 }
 
@@ -114,7 +127,7 @@ pub(crate) struct NoService(pub String);
 /// The engine's answer to a [`Swap`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Swapped {
-    /// Restart these (each takes along what waits for it to be ready).
+    /// The changed services, to restart together ([`EngineRequest::Restarts`]).
     pub restart: Vec<String>,
     /// Every service by engine index now (added ones at the end).
     pub names: Vec<String>,

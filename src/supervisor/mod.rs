@@ -16,7 +16,7 @@
 //!   `max_memory` (`memory`) and `status`;
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`commands`] (+ `requests`,
-//!   `tickets`, `swap`): requests, reloads, commands answered once settled, and
+//!   `tickets`, `restart_plan`, `swap`): requests, reloads, commands answered once settled, and
 //!   health for `run` and the control socket; [`events`]: what the engine publishes.
 
 pub(crate) mod adopted;
@@ -49,6 +49,7 @@ pub(crate) mod reaper;
 mod report;
 mod requests;
 pub(crate) mod restart;
+mod restart_plan;
 pub(crate) mod rotate;
 pub(crate) mod runtime;
 mod schedule;

@@ -49,6 +49,7 @@ pub(super) fn on_request(engine: &mut Engine, req: EngineRequest) {
             service,
             ticket,
         } => engine.submit(verb, &service, ticket),
+        EngineRequest::Restarts { services, tickets } => engine.submit_restarts(&services, tickets),
         EngineRequest::Shutdown => engine.begin_stop(StopCause::Requested),
         EngineRequest::Swap(s, reply) => drop(reply.send(engine.swap(*s))),
     }

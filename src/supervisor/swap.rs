@@ -3,9 +3,8 @@
 //! environment), removed services are retired (never started again, hidden
 //! from `status`), added services become new units at the end (stopped,
 //! until the reload's `start` brings them up), and the graph is rebuilt.
-//! What to restart is answered
-//! back: the changed services that no other changed service's restart
-//! already covers (a restart takes along what waits for it to be `ready`).
+//! The changed services are answered back; the reload restarts them in one
+//! joint command (see `tickets.rs`), which plans the cascade once.
 //!
 //! Units are never reordered or dropped: an index stays a service for the
 //! whole run (events, tails and the sink name services by index). A new Plan
@@ -67,13 +66,8 @@ impl Engine {
         self.redact = Arc::new(s.redactor);
         self.generation += 1;
         self.loaded = SystemTime::now();
-        let covered: Vec<usize> = changed
-            .iter()
-            .flat_map(|&i| self.graph.ready_dependents(i))
-            .collect();
         let restart = changed
             .into_iter()
-            .filter(|i| !covered.contains(i))
             .map(|i| self.units[i].plan.name.clone())
             .collect();
         let names = self.units.iter().map(|u| u.plan.name.clone()).collect();

@@ -10,6 +10,11 @@
 //! `ready` (reverse start order), restarts X, then requeues them; `start X`
 //! requeues X and its ended dependencies as `pending`, and the scheduler
 //! starts each one only when its own dependencies hold — never before.
+//! A reload (or one burst of `up --watch`) restarts its services as ONE
+//! command (like systemd's job merging, see `restart_plan.rs`): what waits
+//! for any of them is stopped once and started once, after all of them; one
+//! of them that waits for another restarts as its dependent, and a completed
+//! oneshot among them runs again (changed: its run was of the old one).
 //!
 //! Each command claims the services it may touch. A command whose claims
 //! meet an earlier one's waits behind it (FIFO) and says so in its answer;
@@ -19,20 +24,26 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::commands::{Refusal, Settled, Ticket, Verb};
+use super::commands::{Refusal, Ticket, Tickets, Verb};
 use super::engine::{Engine, Timer, SETTLE_UP};
 use super::report;
 use super::state::{Event, State, StateKind};
 
 /// One step of a command, on one service (or a set).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     /// Stop it; done when it has ended.
     Stop(usize),
-    /// Restart it (requeue it when it has ended); done when ready again.
-    Restart(usize),
-    /// Requeue those of `requeue` that have ended; done when every one of
-    /// `wait` is ready (or completed).
+    /// Restart it (requeue it when it has ended); done once asked.
+    Bounce(usize),
+    /// Done when every one is up or has failed (failures are noted).
+    Settle(Vec<usize>),
+    /// Becomes a `Start` of these, less what waits for a noted failure
+    /// (see `restart_plan.rs`).
+    Again(Vec<usize>),
+    /// Requeue those of `requeue` that have ended (a completed oneshot
+    /// too: it runs again); done when every one of `wait` is ready (or
+    /// completed).
     Start {
         requeue: Vec<usize>,
         wait: Vec<usize>,
@@ -40,7 +51,7 @@ enum Step {
 }
 
 /// How a step stands.
-enum Check {
+pub(super) enum Check {
     Wait,
     /// Ready, without a readiness check: settled once it has stayed up until then.
     WaitUntil(Instant),
@@ -48,19 +59,43 @@ enum Check {
     Failed(usize),
 }
 
+/// How a command ended.
+enum End {
+    /// Nothing to do.
+    Already(Already),
+    /// Every step done.
+    Done,
+    /// This service did not get where the command was taking it.
+    Failed(usize),
+}
+
+/// Where the answer goes.
+enum Reply {
+    /// One command on one service.
+    One(Ticket),
+    /// A joint restart: an answer per service restarted first.
+    Each(Tickets),
+}
+
 /// A command in flight or queued.
 pub(super) struct Command {
     pub(super) verb: Verb,
     pub(super) target: usize,
+    /// A joint restart's services ([`Engine::submit_restarts`]); once
+    /// planned, those restarted first (the others restart as dependents).
+    /// `[target]` for any other command.
+    pub(super) targets: Vec<usize>,
     claims: Vec<usize>,
     /// Planned when it first may run (`None` while queued).
     steps: Option<VecDeque<Step>>,
+    /// Services of a restart that did not come up, and why.
+    pub(super) failures: Vec<(usize, Refusal)>,
     begun: bool,
     /// Services started along the way, for the answer: (words, which).
-    pub(super) note: Option<(&'static str, Vec<usize>)>,
+    pub(super) note: Option<(String, Vec<usize>)>,
     /// The command it waited for, if any.
     pub(super) waited: Option<String>,
-    ticket: Ticket,
+    reply: Reply,
 }
 
 /// At most this many schedule/advance rounds per wake-up (each round that
@@ -89,21 +124,51 @@ impl Engine {
             let _ = ticket.send(Err(Refusal::Conflict(why)));
             return;
         }
-        let mut claims = vec![i];
-        claims.extend(match verb {
-            Verb::Stop => Vec::new(),
-            Verb::Start => self.graph.dependencies(i),
-            Verb::Restart => self.graph.ready_dependents(i),
-        });
+        self.enqueue(verb, vec![i], Reply::One(ticket));
+    }
+
+    /// Accept a joint restart of `names` (a reload's changed services, the
+    /// services one burst of `up --watch` restarts).
+    pub(crate) fn submit_restarts(&mut self, names: &[String], tickets: Tickets) {
+        let mut targets: Vec<usize> = names
+            .iter()
+            .filter_map(|n| self.unit_named(n))
+            .filter(|&i| !self.units[i].retired)
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        if targets.is_empty() {
+            let _ = tickets.send(Vec::new());
+            return;
+        }
+        if let Some(c) = &self.stopping {
+            let why = format!("the supervisor is stopping ({})", report::cause(c));
+            let _ = tickets.send(vec![Err(Refusal::Conflict(why))]);
+            return;
+        }
+        self.enqueue(Verb::Restart, targets, Reply::Each(tickets));
+    }
+
+    fn enqueue(&mut self, verb: Verb, targets: Vec<usize>, reply: Reply) {
+        let mut claims = targets.clone();
+        for &i in &targets {
+            claims.extend(match verb {
+                Verb::Stop => Vec::new(),
+                Verb::Start => self.graph.dependencies(i),
+                Verb::Restart => self.graph.ready_dependents(i),
+            });
+        }
         self.commands.push(Command {
             verb,
-            target: i,
+            target: targets[0],
+            targets,
             claims,
             steps: None,
+            failures: Vec::new(),
             begun: false,
             note: None,
             waited: None,
-            ticket,
+            reply,
         });
     }
 
@@ -120,7 +185,11 @@ impl Engine {
     /// Answer every command still open (the runtime is ending).
     pub(crate) fn close_commands(&mut self, why: &str) {
         for c in self.commands.drain(..) {
-            let _ = c.ticket.send(Err(Refusal::Conflict(why.to_owned())));
+            let refusal = Err(Refusal::Conflict(why.to_owned()));
+            match c.reply {
+                Reply::One(t) => drop(t.send(refusal)),
+                Reply::Each(t) => drop(t.send(vec![refusal])),
+            }
         }
     }
 
@@ -149,11 +218,11 @@ impl Engine {
                 k += 1;
                 continue;
             }
-            let (answer, moved) = self.drive(&mut cmd);
+            let (end, moved) = self.drive(&mut cmd);
             progress |= moved;
-            match answer {
-                Some(a) => {
-                    let _ = cmd.ticket.send(a);
+            match end {
+                Some(end) => {
+                    self.answer(cmd, end);
                     progress = true;
                 }
                 None => {
@@ -165,20 +234,55 @@ impl Engine {
         progress
     }
 
-    /// Run `cmd`'s steps while they complete; the answer when it is over.
-    fn drive(&mut self, cmd: &mut Command) -> (Option<Result<Settled, Refusal>>, bool) {
+    /// Send `cmd`'s answer.
+    fn answer(&self, cmd: Command, end: End) {
+        match &cmd.reply {
+            Reply::One(_) => {
+                let a = match end {
+                    End::Already(noop) => Ok(self.settled(&cmd, noop.to_string())),
+                    End::Done => match cmd.failures.first() {
+                        Some((_, why)) => Err(why.clone()),
+                        None => Ok(self.success(&cmd)),
+                    },
+                    End::Failed(i) => Err(self.failure(&cmd, i)),
+                };
+                if let Reply::One(t) = cmd.reply {
+                    let _ = t.send(a);
+                }
+            }
+            Reply::Each(_) => {
+                let failed = match end {
+                    End::Failed(i) => Some(i),
+                    End::Already(_) | End::Done => None,
+                };
+                let all = self.each(&cmd, failed);
+                if let Reply::Each(t) = cmd.reply {
+                    let _ = t.send(all);
+                }
+            }
+        }
+    }
+
+    /// Run `cmd`'s steps while they complete; how it ended, when it has.
+    fn drive(&mut self, cmd: &mut Command) -> (Option<End>, bool) {
         let mut moved = false;
         if cmd.steps.is_none() {
             moved = true;
             match self.plan(cmd) {
                 Ok(steps) => cmd.steps = Some(steps),
-                Err(noop) => return (Some(Ok(self.settled(cmd, noop.to_string()))), moved),
+                Err(noop) => return (Some(End::Already(noop)), moved),
             }
         }
         loop {
-            let Some(step) = cmd.steps.as_ref().and_then(|s| s.front()).cloned() else {
-                return (Some(Ok(self.success(cmd))), moved);
+            let Some(mut step) = cmd.steps.as_ref().and_then(|s| s.front()).cloned() else {
+                return (Some(End::Done), moved);
             };
+            if let Step::Again(list) = &step {
+                step = self.expand_again(cmd, list);
+                if let Some(front) = cmd.steps.as_mut().and_then(VecDeque::front_mut) {
+                    *front = step.clone();
+                }
+            }
             if !cmd.begun {
                 if !self.begin(&step) {
                     return (None, moved);
@@ -193,10 +297,13 @@ impl Engine {
                     return (None, moved);
                 }
                 Check::Done => {
+                    if let Step::Settle(list) = &step {
+                        self.note_failures(cmd, list);
+                    }
                     cmd.steps.as_mut().map(VecDeque::pop_front);
                     cmd.begun = false;
                 }
-                Check::Failed(i) => return (Some(Err(self.failure(cmd, i))), moved),
+                Check::Failed(i) => return (Some(End::Failed(i)), moved),
             }
         }
     }
@@ -223,30 +330,17 @@ impl Engine {
                 let deps: Vec<usize> = self.graph.dependencies(i);
                 let deps: Vec<usize> = deps.into_iter().filter(|&d| ended(self.kind(d))).collect();
                 let mut requeue = deps.clone();
-                requeue.push(i);
-                cmd.note = Some(("first started", deps));
+                // `start` of a completed oneshot does not run it again.
+                if kind != StateKind::Completed {
+                    requeue.push(i);
+                }
+                cmd.note = Some(("first started".into(), deps));
                 Ok(VecDeque::from([Step::Start {
                     requeue,
                     wait: vec![i],
                 }]))
             }
-            Verb::Restart => {
-                let dependents = self.graph.ready_dependents(i);
-                let live: Vec<usize> = dependents
-                    .into_iter()
-                    .filter(|&d| !self.kind(d).is_terminal())
-                    .collect();
-                let mut steps: VecDeque<Step> = live.iter().rev().map(|&d| Step::Stop(d)).collect();
-                steps.push_back(Step::Restart(i));
-                if !live.is_empty() {
-                    steps.push_back(Step::Start {
-                        requeue: live.clone(),
-                        wait: live.clone(),
-                    });
-                }
-                cmd.note = Some(("then restarted its dependents", live));
-                Ok(steps)
-            }
+            Verb::Restart => Ok(self.plan_restart(cmd)),
         }
     }
 
@@ -259,7 +353,7 @@ impl Engine {
                     self.feed(*i, Event::Stop);
                 }
             }
-            Step::Restart(i) => match self.kind(*i) {
+            Step::Bounce(i) => match self.kind(*i) {
                 StateKind::Stopping | StateKind::Starting => return false,
                 StateKind::Pending => {}
                 k if k.is_terminal() => self.feed(*i, Event::Requeue),
@@ -269,9 +363,10 @@ impl Engine {
                     self.feed(*i, Event::Restart);
                 }
             },
+            Step::Settle(_) | Step::Again(_) => {}
             Step::Start { requeue, .. } => {
                 for &r in requeue {
-                    if self.kind(r).is_terminal() && self.kind(r) != StateKind::Completed {
+                    if self.kind(r).is_terminal() {
                         self.feed(r, Event::Requeue);
                     }
                 }
@@ -284,7 +379,8 @@ impl Engine {
         match step {
             Step::Stop(i) if self.kind(*i).is_terminal() => Check::Done,
             Step::Stop(_) => Check::Wait,
-            Step::Restart(i) => self.up(*i),
+            Step::Bounce(_) | Step::Again(_) => Check::Done,
+            Step::Settle(list) => self.all_settled(list),
             Step::Start { wait, .. } => {
                 let mut all = Check::Done;
                 for &w in wait {
@@ -300,7 +396,7 @@ impl Engine {
     }
 
     /// Whether service `i` got up (see [`SETTLE_UP`]).
-    fn up(&self, i: usize) -> Check {
+    pub(super) fn up(&self, i: usize) -> Check {
         let u = &self.units[i];
         match &u.svc.state {
             State::Ready { ready_at, .. } if !u.policy.has_ready => {

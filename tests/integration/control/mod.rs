@@ -7,6 +7,7 @@ mod actions;
 mod live;
 mod races;
 mod reload;
+mod reload_plan;
 mod replicas;
 mod security;
 mod socket;

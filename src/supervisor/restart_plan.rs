@@ -1,0 +1,135 @@
+//! The plan of a `restart`, for one service or for all the services a
+//! reload changed (one joint command, like systemd merging the jobs of one
+//! transaction): what waits for any target to be `ready` is stopped once,
+//! in reverse start order; the targets restart together (the copies of a
+//! replicated service one after the other, rolling); once each has
+//! settled (up, or failed), the dependents start again once — except those
+//! that wait for a target that failed: they stay stopped, as after a failed
+//! `restart`. A target that itself waits for another target restarts as its
+//! dependent, after it; a changed completed oneshot among them runs again.
+//! Another `impl Engine` block beside the mechanics in `tickets.rs`.
+
+use std::collections::VecDeque;
+
+use super::engine::Engine;
+use super::tickets::{Check, Command, Step};
+
+impl Engine {
+    /// The steps of a restart of `cmd.targets`; `cmd.targets` becomes the
+    /// targets restarted first (the others restart as dependents).
+    pub(super) fn plan_restart(&self, cmd: &mut Command) -> VecDeque<Step> {
+        let changed = std::mem::take(&mut cmd.targets);
+        let mut dependents: Vec<usize> = changed
+            .iter()
+            .flat_map(|&t| self.graph.ready_dependents(t))
+            .collect();
+        dependents.sort_unstable();
+        dependents.dedup();
+        let first: Vec<usize> = changed
+            .iter()
+            .copied()
+            .filter(|t| !dependents.contains(t))
+            .collect();
+        // Those that were up, and every changed one (even stopped or completed).
+        let again: Vec<usize> = dependents
+            .into_iter()
+            .filter(|d| !self.kind(*d).is_terminal() || changed.contains(d))
+            .collect();
+        let mut steps: VecDeque<Step> = again.iter().rev().map(|&d| Step::Stop(d)).collect();
+        for wave in self.waves(&first) {
+            steps.extend(wave.iter().map(|&t| Step::Bounce(t)));
+            steps.push_back(Step::Settle(wave));
+        }
+        steps.push_back(Step::Again(again));
+        cmd.targets = first;
+        steps
+    }
+
+    /// The targets in waves restarted one after the other, each settled
+    /// before the next: the copies of a replicated service roll (the k-th
+    /// copy of each in wave k, as `restart web` restarts them one at a
+    /// time); every other target restarts in the first wave, together.
+    fn waves(&self, first: &[usize]) -> Vec<Vec<usize>> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut waves: Vec<Vec<usize>> = Vec::new();
+        for &t in first {
+            let k = match &self.units[t].plan.replica {
+                Some(r) => {
+                    seen.push(&r.group);
+                    seen.iter().filter(|g| **g == r.group).count() - 1
+                }
+                None => 0,
+            };
+            if waves.len() <= k {
+                waves.resize_with(k + 1, Vec::new);
+            }
+            waves[k].push(t);
+        }
+        waves
+    }
+
+    /// The targets of a wave have settled: note the ones that failed.
+    pub(super) fn note_failures(&self, cmd: &mut Command, settled: &[usize]) {
+        for &t in settled {
+            if let Check::Failed(_) = self.up(t) {
+                let why = self.failure(cmd, t);
+                cmd.failures.push((t, why));
+            }
+        }
+    }
+
+    /// `Again(list)` once the targets have settled: start again those of
+    /// `list` that wait for no target that failed.
+    pub(super) fn expand_again(&self, cmd: &mut Command, list: &[usize]) -> Step {
+        let blocked: Vec<usize> = cmd
+            .failures
+            .iter()
+            .flat_map(|(f, _)| self.graph.ready_dependents(*f))
+            .collect();
+        let again: Vec<usize> = list
+            .iter()
+            .copied()
+            .filter(|d| !blocked.contains(d))
+            .collect();
+        cmd.note = Some((self.dependents_words(cmd, &again), again.clone()));
+        Step::Start {
+            requeue: again.clone(),
+            wait: again,
+        }
+    }
+
+    /// `then restarted its dependents`; for several targets, which of them
+    /// the dependents wait for.
+    fn dependents_words(&self, cmd: &Command, again: &[usize]) -> String {
+        if cmd.targets.len() <= 1 {
+            return "then restarted its dependents".into();
+        }
+        let waited: Vec<String> = cmd
+            .targets
+            .iter()
+            .filter(|&&t| {
+                let d = self.graph.ready_dependents(t);
+                d.iter().any(|x| again.contains(x))
+            })
+            .map(|&t| format!("`{}`", self.units[t].plan.name))
+            .collect();
+        format!("then restarted what waits for {}", waited.join(", "))
+    }
+
+    /// Whether every one of `list` has settled: up, or failed.
+    pub(super) fn all_settled(&self, list: &[usize]) -> Check {
+        let mut all = Check::Done;
+        for &w in list {
+            match self.up(w) {
+                Check::Done | Check::Failed(_) => {}
+                Check::WaitUntil(at) => all = Check::WaitUntil(at),
+                Check::Wait => {
+                    if let Check::Done = all {
+                        all = Check::Wait;
+                    }
+                }
+            }
+        }
+        all
+    }
+}
