@@ -192,7 +192,7 @@ impl Writer {
 /// (`/proc/sys/fs/pipe-max-size`, the user's pipe quota) — nothing
 /// changes. Always fd 1, where `up` and `run` send the sink's output
 /// (a test writing elsewhere only widens its own stdout, if a pipe).
-fn widen_stdout() {
+pub(crate) fn widen_stdout() {
     #[cfg(target_os = "linux")]
     {
         use nix::fcntl::{fcntl, FcntlArg};
