@@ -12,7 +12,6 @@ import select
 import signal
 import statistics
 import subprocess
-import threading
 import time
 
 import metrics
@@ -162,27 +161,6 @@ def pipe_latency(count, interval_us, tools):
         stop_clients([tick])
 
 
-class Drain(threading.Thread):
-    """Reads a follower's output as fast as it comes; counts bytes and lag markers."""
-
-    def __init__(self, stream):
-        super().__init__(daemon=True)
-        self.fd, self.bytes, self.lagged = stream.fileno(), 0, 0
-
-    def run(self):
-        tail = b""
-        while True:
-            try:
-                chunk = os.read(self.fd, 1 << 20)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.bytes += len(chunk)
-            self.lagged += (tail + chunk).count(b"lagged")
-            tail = chunk[-8:]
-
-
 def relay(sup, base, size, cap, tools, timeout, followers):
     """MB/s of a 1-service flood at `up`'s stdout, with `followers` `logs -f`
     clients attached before the flood starts (0: none; same gated workload)."""
@@ -191,7 +169,7 @@ def relay(sup, base, size, cap, tools, timeout, followers):
     os.close(r)
     inst, gate = gated(sup, base, timeout, (tools["lines"], str(size)))
     inst.stdout = w
-    clients, drains = [], []
+    clients, meters = [], []
     try:
         if inst.launch(timeout) is None:
             return {"error": "never started"}
@@ -200,36 +178,41 @@ def relay(sup, base, size, cap, tools, timeout, followers):
         for _ in range(followers):
             # stderr too: a lagging client says so there
             c = client(inst, "logs", "-f", "-n", "1", stderr=subprocess.STDOUT)
+            clients.append(c)
             if not read_until(c.stdout.fileno(), GATE_LINE, timeout):
                 return {"error": "a follower never printed the service's first line"}
-            clients.append(c)
-            drains.append(Drain(c.stdout))
-            drains[-1].start()
+            meters.append(meter(c, tools))
         open_gate(gate)
         out = metrics._rate(metrics._sink_result(sink, cap), size)
-        if drains:
-            settle(drains)
-            out["follower_mib"] = sum(d.bytes for d in drains) / 2**20
-            out["follower_lagged"] = sum(d.lagged for d in drains)
+        if meters:
+            got = [metrics._sink_result(m, SETTLE_S) for m in meters]
+            out["follower_mib"] = sum(g["total"] for g in got if g) / 2**20
+            out["follower_lagged"] = sum(g["lagged"] for g in got if g)
+            out["follower_complete"] = all(g and g["complete"] for g in got)
         return out
     finally:
         if w is not None:
             os.close(w)
         stop_clients(clients)
+        stop_clients(meters)
         inst.stop()
         sink.kill()
         sink.wait()
 
 
-def settle(drains, quiet=0.3, cap=5.0):
-    """Wait until the followers have stopped receiving (caught up or gave up)."""
-    deadline, last = time.monotonic() + cap, -1
-    while time.monotonic() < deadline:
-        got = sum(d.bytes for d in drains)
-        if got == last:
-            return
-        last = got
-        time.sleep(quiet)
+def meter(follower, tools):
+    """The same C meter as at `up`'s stdout (bench/sink.c), reading a
+    follower's output to the flood's end: it counts bytes and lag markers
+    at C speed, so what competes with `up` for CPU is the follower, not
+    the harness."""
+    m = subprocess.Popen([tools["sink"]], stdin=follower.stdout, stdout=subprocess.PIPE)
+    follower.stdout.close()
+    return m
+
+
+# How long a follower may take to print the flood's last line after `up`
+# wrote it (caught up, or its oldest lines dropped: it gets the end anyway).
+SETTLE_S = 5.0
 
 
 def attach_watchers(inst):

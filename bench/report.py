@@ -195,8 +195,8 @@ SYSTEM_NOTES = [
     "same path as a relay); pm2's `pm2 logs` is not measured; s6, runit, honcho and Horust "
     "have no follower of their own.",
     "Relay with a follower: one service prints a line, waits for a gate, then writes the "
-    "{mib} MiB; the follower (`logs -f`, its output drained by the harness) is attached before "
-    "the gate opens; MB/s are measured at `up`'s own stdout, as in the relay row above{got}.",
+    "{mib} MiB; the follower (`logs -f`, its output read by the same C meter, `bench/sink.c`) is "
+    "attached before the gate opens; MB/s are measured at `up`'s own stdout, as in the relay row above{got}.",
     "Reload rows: {n} services; the change is `BENCH_GEN=<k>` added to one service's "
     "environment in the supervisor's own file — uaol-supervisor `reload` "
     "(`env = {{…}}` in supervisor.toml), supervisord `supervisorctl update` (`environment=`); "

@@ -56,10 +56,18 @@ struct Printer {
     last: usize,
     /// Formatted, not yet written.
     buf: Vec<u8>,
+    /// Output held back at most (bytes) before it is written: [`HOLD`],
+    /// [`FLOOD_HOLD`] once a flood is followed.
+    hold: usize,
 }
 
 /// Output held back at most (bytes) before it is written.
 const HOLD: usize = 64 * 1024;
+/// The same, once a burst filled [`HOLD`] (a flood is being followed): like
+/// `up`'s own writer, the client then widens its stdout pipe (when it is
+/// one) and writes four times as much per call, so it and whoever reads it
+/// wake each other less often.
+const FLOOD_HOLD: usize = 256 * 1024;
 
 impl Printer {
     fn new(json: bool) -> Printer {
@@ -75,6 +83,7 @@ impl Printer {
             prefixes: Vec::new(),
             last: 0,
             buf: Vec::with_capacity(HOLD + HOLD / 4),
+            hold: HOLD,
         }
     }
 
@@ -141,7 +150,15 @@ impl Printer {
 
     /// Write when enough is waiting.
     fn hold(&mut self) -> bool {
-        self.buf.len() < HOLD || self.flush()
+        if self.buf.len() < self.hold {
+            return true;
+        }
+        if self.hold < FLOOD_HOLD {
+            self.hold = FLOOD_HOLD;
+            crate::supervisor::sink::widen_stdout();
+            return true;
+        }
+        self.flush()
     }
 
     /// Write what is waiting.

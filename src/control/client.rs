@@ -158,29 +158,82 @@ fn plain_line(text: &[u8]) -> Option<LineRef<'_>> {
     if !is_plain(text) || memchr::memchr(b'\\', text).is_some() {
         return None;
     }
-    let text = text.strip_suffix(b"\n").unwrap_or(text);
-    let rest = text.strip_prefix(br#"{"type":"line","ts":""#)?;
+    plain_fields(std::str::from_utf8(text).ok()?)
+}
+
+/// The fields of a plain `line` item (see [`plain_line`]), by position, in
+/// text already known to be plain and free of backslashes.
+fn plain_fields(text: &str) -> Option<LineRef<'_>> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let rest = text.strip_prefix(r#"{"type":"line","ts":""#)?;
     let (ts, rest) = literal(rest)?;
-    let (service, rest) = literal(rest.strip_prefix(br#","service":""#)?)?;
-    let (stream, rest) = literal(rest.strip_prefix(br#","stream":""#)?)?;
-    let line = rest.strip_prefix(br#","line":""#)?.strip_suffix(br#""}"#)?;
-    if memchr::memchr(b'"', line).is_some() {
+    let (service, rest) = literal(rest.strip_prefix(r#","service":""#)?)?;
+    let (stream, rest) = literal(rest.strip_prefix(r#","stream":""#)?)?;
+    let line = rest.strip_prefix(r#","line":""#)?.strip_suffix(r#""}"#)?;
+    if memchr::memchr(b'"', line.as_bytes()).is_some() {
         return None;
     }
-    let text = |b| std::str::from_utf8(b).ok();
     Some(LineRef {
         kind: "line",
-        ts: Some(text(ts)?),
-        service: Cow::Borrowed(text(service)?),
-        stream: Cow::Borrowed(text(stream)?),
-        line: Cow::Borrowed(text(line)?),
+        ts: Some(ts),
+        service: Cow::Borrowed(service),
+        stream: Cow::Borrowed(stream),
+        line: Cow::Borrowed(line),
     })
 }
 
-/// A string's bytes up to its closing quote, and what follows the quote.
-fn literal(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let q = memchr::memchr(b'"', b)?;
-    Some((&b[..q], &b[q + 1..]))
+/// What [`plain_run`] did with the start of the read buffer.
+struct Run {
+    /// Bytes handed over (whole items).
+    used: usize,
+    /// False: the receiver said stop.
+    go: bool,
+    /// Bytes after `used` that are not plain: the per-item path takes them
+    /// before the next run is tried (so no byte is checked twice over).
+    dirty: usize,
+}
+
+/// The hot path of a follower: the whole items at the start of `buf` that
+/// are plain `line` items, handed over with ONE check of all their bytes
+/// (printable ASCII, no backslash) instead of one per item — then each
+/// item's fields by position ([`plain_fields`]). Stops at the first other
+/// item (`services`, `lagged`, an escaped line), which the caller reads.
+fn plain_run(buf: &[u8], on_item: &mut dyn Items) -> Run {
+    let mut run = Run {
+        used: 0,
+        go: true,
+        dirty: 0,
+    };
+    // Whole items before the first backslash.
+    let clean = memchr::memchr(b'\\', buf).unwrap_or(buf.len());
+    let Some(last) = memchr::memrchr(b'\n', &buf[..clean]) else {
+        return run;
+    };
+    let region = &buf[..=last];
+    let text = match std::str::from_utf8(region) {
+        Ok(t) if is_plain(region) => t,
+        _ => {
+            run.dirty = region.len();
+            return run;
+        }
+    };
+    for nl in memchr::memchr_iter(b'\n', region) {
+        let Some(l) = plain_fields(&text[run.used..=nl]) else {
+            break;
+        };
+        run.used = nl + 1;
+        if !on_item.line(l) {
+            run.go = false;
+            break;
+        }
+    }
+    run
+}
+
+/// A string up to its closing quote, and what follows the quote.
+fn literal(s: &str) -> Option<(&str, &str)> {
+    let q = memchr::memchr(b'"', s.as_bytes())?;
+    Some((&s[..q], &s[q + 1..]))
 }
 
 fn visible_cow(c: &mut Cow<'_, str>) {
@@ -206,13 +259,27 @@ pub(crate) fn stream(
     // Big reads: a follower of a flood takes hundreds of lines per read.
     let mut reader = BufReader::with_capacity(READ_BUF, &stream);
     let mut text = Vec::new();
+    // Bytes the per-item path below takes before the next plain run.
+    let mut slow = 0;
     loop {
-        // A whole plain line item in the buffer: handled in place, uncopied.
+        if slow == 0 {
+            let run = plain_run(reader.buffer(), on_item);
+            reader.consume(run.used);
+            if !run.go {
+                return Ok(StreamEnd::Done);
+            }
+            slow = run.dirty;
+            if run.used > 0 {
+                continue;
+            }
+        }
+        // A whole line item in the buffer: handled in place, uncopied.
         let buf = reader.buffer();
         if let Some(nl) = memchr::memchr(b'\n', buf) {
             if let Some(l) = line_ref(&buf[..=nl]) {
                 let go = on_item.line(l);
                 reader.consume(nl + 1);
+                slow = slow.saturating_sub(nl + 1);
                 if !go {
                     return Ok(StreamEnd::Done);
                 }
@@ -229,6 +296,7 @@ pub(crate) fn stream(
         {
             return Ok(StreamEnd::Done);
         }
+        slow = slow.saturating_sub(text.len());
         if let Some(l) = line_ref(&text) {
             if !on_item.line(l) {
                 return Ok(StreamEnd::Done);
@@ -320,6 +388,51 @@ mod tests {
             br#"{"type":"line","ts":"t","service":"api","stream":"stdout","line":"\u001b[2Jx"}"#;
         assert!(plain_line(esc).is_none());
         assert_eq!(line_ref(esc).expect("parsed").line, "\\x1b[2Jx");
+    }
+
+    /// A buffer of many items: the run hands over the plain line items at
+    /// its start exactly as the per-item path reads them, and stops at the
+    /// first other item, before an escaped line and where it is told to.
+    #[test]
+    fn plain_runs_stop_where_the_per_item_path_must_read() {
+        let item = |l: &str| {
+            format!(r#"{{"type":"line","ts":"t","service":"api","stream":"stdout","line":"{l}"}}"#)
+                + "\n"
+        };
+        let services = "{\"type\":\"services\",\"names\":[\"api\"]}\n";
+        let buf = [item("a"), item("b"), services.into(), item("c")].concat();
+        let mut got = vec![];
+        let mut keep = |i: Item| {
+            if let Item::Line { line, .. } = i {
+                got.push(line);
+            }
+            true
+        };
+        let run = plain_run(buf.as_bytes(), &mut keep);
+        assert_eq!(
+            (run.used, run.go, run.dirty),
+            (2 * item("a").len(), true, 0)
+        );
+        assert_eq!(got, ["a", "b"]);
+
+        // Before a backslash: only the whole items before it.
+        let buf = [item("a"), item(r"back\\slash"), item("b")].concat();
+        let run = plain_run(buf.as_bytes(), &mut |_: Item| true);
+        assert_eq!((run.used, run.dirty), (item("a").len(), 0));
+
+        // Not plain (a raw control byte): the per-item path takes it all.
+        let buf = [item("a"), item("b\u{7f}"), item("c")].concat();
+        let run = plain_run(buf.as_bytes(), &mut |_: Item| true);
+        assert_eq!((run.used, run.dirty), (0, buf.len()));
+
+        // A partial last item is left for the next read; a stop is obeyed.
+        let buf = [item("a"), item("b"), "{\"type\":\"li".into()].concat();
+        let mut n = 0;
+        let run = plain_run(buf.as_bytes(), &mut |_: Item| {
+            n += 1;
+            false
+        });
+        assert_eq!((run.used, run.go, n), (item("a").len(), false, 1));
     }
 
     #[test]

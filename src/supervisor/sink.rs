@@ -191,8 +191,9 @@ impl Writer {
 /// about every 64 KiB). Best effort: not a pipe, or the kernel refuses
 /// (`/proc/sys/fs/pipe-max-size`, the user's pipe quota) — nothing
 /// changes. Always fd 1, where `up` and `run` send the sink's output
-/// (a test writing elsewhere only widens its own stdout, if a pipe).
-fn widen_stdout() {
+/// (a test writing elsewhere only widens its own stdout, if a pipe). A
+/// `logs -f` client following a flood does the same (`cmd/logs.rs`).
+pub(crate) fn widen_stdout() {
     #[cfg(target_os = "linux")]
     {
         use nix::fcntl::{fcntl, FcntlArg};
