@@ -136,17 +136,24 @@ impl Graph {
     }
 
     /// The dependencies of `i` it is still waiting for (not yet satisfied,
-    /// not blocked either): what a pending service is waiting on.
+    /// not blocked either — or, `blocked_too`, blocked as well: a service
+    /// held back by a failed restart waits for those too): what a pending
+    /// service is waiting on.
     pub(crate) fn unmet(
         &self,
         i: usize,
         states: &[&State],
         started: &[bool],
+        blocked_too: bool,
     ) -> Vec<(usize, Condition)> {
         self.deps[i]
             .iter()
             .copied()
-            .filter(|&(d, cond)| condition(cond, states[d], started[d]) == Clearance::Wait)
+            .filter(|&(d, cond)| match condition(cond, states[d], started[d]) {
+                Clearance::Go => false,
+                Clearance::Wait => true,
+                Clearance::Blocked(_) => blocked_too,
+            })
             .collect()
     }
 
