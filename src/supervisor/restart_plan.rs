@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use super::commands::Refusal;
+use super::commands::{Refusal, Verb};
 use super::engine::Engine;
 use super::state::Event;
 use super::tickets::{Check, Command, Step};
@@ -75,6 +75,23 @@ impl Engine {
     pub(super) fn note_failures(&self, cmd: &mut Command, settled: &[usize]) {
         for &t in settled {
             if let Check::Failed(_) = self.up(t) {
+                let why = self.failure(cmd, t);
+                cmd.failures.push((t, why));
+            }
+        }
+    }
+
+    /// A target that was up when its wave settled (its readiness check
+    /// passed) but is down again by the time the command ends — it crashed
+    /// right after — did not come up either: the answer must not say
+    /// `restarted `a`: backoff` and succeed.
+    pub(super) fn note_late_failures(&self, cmd: &mut Command) {
+        if cmd.verb == Verb::Stop {
+            return;
+        }
+        for &t in &cmd.targets {
+            let noted = cmd.failures.iter().any(|(f, _)| *f == t);
+            if !noted && matches!(self.up(t), Check::Failed(_)) {
                 let why = self.failure(cmd, t);
                 cmd.failures.push((t, why));
             }

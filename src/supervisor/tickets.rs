@@ -239,7 +239,10 @@ impl Engine {
     }
 
     /// Send `cmd`'s answer.
-    fn answer(&self, cmd: Command, end: End) {
+    fn answer(&self, mut cmd: Command, end: End) {
+        if let End::Done = end {
+            self.note_late_failures(&mut cmd);
+        }
         match &cmd.reply {
             Reply::One(_) => {
                 let a = match end {
