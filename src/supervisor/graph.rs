@@ -286,6 +286,27 @@ mod tests {
     }
 
     #[test]
+    fn a_held_back_service_also_waits_for_blocked_dependencies() {
+        let g = stack();
+        let t = Instant::now();
+        let failed = State::Failed {
+            reason: FailReason::Spawn("x".into()),
+        };
+        let running = State::Running { pid: 1, since: t };
+        // api waits for db (ready) and migrate (completed).
+        let states = [&failed, &running, &State::Pending, &State::Pending, &failed];
+        let started = [true; 5];
+        assert_eq!(
+            g.unmet(2, &states, &started, false),
+            [(1, Condition::Completed)]
+        );
+        assert_eq!(
+            g.unmet(2, &states, &started, true),
+            [(0, Condition::Ready), (1, Condition::Completed)]
+        );
+    }
+
+    #[test]
     fn start_needs_every_dependency_first() {
         let g = stack();
         assert_eq!(g.dependencies(3), vec![0, 1, 2]);

@@ -96,3 +96,47 @@ fn dependents_of_a_failed_restart_start_once_it_recovers_by_itself() {
     let c_start = at(r#""service":"c","from":"pending","to":"starting""#);
     assert!(held < x_ready && x_ready < c_start, "{seen}");
 }
+
+/// `x` gives up for good (`restart = "never"`): what waits for it keeps
+/// waiting (not `failed` with it) until a `start x` brings it back; a
+/// held-back dependent the user then stops stays stopped.
+#[test]
+fn held_back_dependents_wait_for_a_start_and_respect_a_stop() {
+    let fx = Fixture::new();
+    fx.script(
+        "x.sh",
+        "if [ -e armed ]; then rm armed; exit 3; fi\necho up\nexec sleep 100",
+    );
+    let never = CHAIN.replace(
+        "backoff = { initial = \"2s\", max = \"2s\" }",
+        "restart = \"never\"",
+    );
+    fx.write("supervisor.toml", &never);
+    let mut up = Up::start(&fx);
+    let before = pids(&up.wait_ready(&fx));
+    fx.write("armed", "");
+    let o = fx.run(&["restart", "x"], CMD);
+    expect_code(&o, 8);
+    assert!(
+        o.stderr
+            .contains("what waits for it starts once it is ready: `c`, `d`, `e`"),
+        "{o:?}"
+    );
+    let v = up.wait_for(&fx, "status", |_| true);
+    assert_eq!(service(&v, "x")["state"], "failed", "{v:?}");
+    for name in ["c", "d", "e"] {
+        assert_eq!(service(&v, name)["state"], "pending", "{name}: {v:?}");
+    }
+    let detail = service(&v, "c")["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("`x` to be ready (now failed)"), "{v:?}");
+
+    expect_code(&fx.run(&["stop", "e"], CMD), 0);
+    let o = fx.run(&["start", "x"], CMD);
+    expect_code(&o, 0);
+    let v = up.wait_for(&fx, "d ready again", |v| {
+        service(v, "d")["state"] == "ready"
+    });
+    assert_ne!(pids(&v)["c"], before["c"], "{v:?}");
+    assert_eq!(service(&v, "e")["state"], "stopped", "{v:?}");
+    assert_eq!(order(&fx)[3..], ["c", "d"], "{}", up.output());
+}
