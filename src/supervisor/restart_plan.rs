@@ -6,9 +6,11 @@
 //! settled (up, or failed), the dependents start again once — except those
 //! that wait for a target that failed: they go back to `pending`, held back,
 //! and start once that target is ready (its restart policy may bring it
-//! back; a `start` or a reload may), as after a failed `restart`. A target that itself waits for another target restarts as its
-//! dependent, after it; a changed completed oneshot among them runs again.
-//! Another `impl Engine` block beside the mechanics in `tickets.rs`.
+//! back; a `start` or a reload may), as after a failed `restart`: the
+//! restart stopped them, so it owes them a start. A target that itself
+//! waits for another target restarts as its dependent, after it; a changed
+//! completed oneshot among them runs again. Another `impl Engine` block
+//! beside the mechanics in `tickets.rs`.
 
 use std::collections::VecDeque;
 
