@@ -7,7 +7,8 @@
 //!
 //! The cascade is planned here from the one dependency graph
 //! ([`super::graph::Graph`]): `restart X` stops what waits for X to be
-//! `ready` (reverse start order), restarts X, then requeues them; `start X`
+//! `ready` (reverse start order), restarts X, then requeues them (held back
+//! until X is ready, when X did not come up: `restart_plan.rs`); `start X`
 //! requeues X and its ended dependencies as `pending`, and the scheduler
 //! starts each one only when its own dependencies hold — never before.
 //! A reload (or one burst of `up --watch`) restarts its services as ONE
