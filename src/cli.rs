@@ -91,6 +91,8 @@ pub(crate) enum Command {
     /// what changed per service and apply it: changed services restart (with
     /// what waits for them to be ready), removed ones stop, added ones start,
     /// the rest keep running. Any problem: nothing is touched (exit 3).
+    /// Applied, but a service it (re)started did not come up: exit 8, as
+    /// `restart`.
     Reload(ReloadArgs),
     /// Export the Plan as systemd units or Kubernetes manifests.
     Export(ExportArgs),

@@ -3,6 +3,8 @@
 //! variable with old → new source, values under the secret rules) and what
 //! was done. A refused reload (problems in the new configuration, a database
 //! that fails the probe) exits like `check` would: 3, or the probe's code.
+//! An applied reload whose started or restarted service did not come up
+//! prints everything it did, then the failure, and exits 8 like `restart`.
 
 use std::time::Duration;
 

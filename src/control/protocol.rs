@@ -237,7 +237,7 @@ pub(crate) struct ServiceView {
     pub last_exit: Option<LastExit>,
     /// Ready (or completed).
     pub ready: bool,
-    /// Why it failed.
+    /// Why it failed; for a service held back by a failed restart, what it waits for.
     pub detail: Option<String>,
     /// Resident memory of the whole process group (bytes).
     pub rss_bytes: Option<u64>,

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::act::result;
 use super::context::{gone, Context};
-use super::protocol::{ActionResult, ErrorKind, ReloadResult, Response};
+use super::protocol::{ErrorKind, ReloadResult, Response};
 use super::reloader::Reloader;
 use crate::plan::diff::{diff, Kind, PlanDiff};
 use crate::plan::{Plan, ServicePlan};
@@ -73,17 +73,70 @@ async fn run(ctx: &Context, r: &Reloader, dry_run: bool) -> Result<Response, Res
     r.latest.send_replace(Arc::clone(&new));
     ctx.adopt(&new, redactor, swapped.names);
     out.generation = generation + 1;
+    let mut answers = Vec::new();
     for name in out.diff.named(Kind::Removed) {
-        out.actions.push(command(ctx, Verb::Stop, name).await?);
+        answers.push(command(ctx, Verb::Stop, name).await?);
     }
     // Added before changed: a changed service may now depend on an added
     // one (a scaled-up `replicas`), and its restart waits for it.
     for name in out.diff.named(Kind::Added) {
-        out.actions.push(command(ctx, Verb::Start, name).await?);
+        answers.push(command(ctx, Verb::Start, name).await?);
     }
-    let restarted = restart_together(ctx, swapped.restart).await?;
-    out.actions.extend(restarted.into_iter().map(result));
-    Ok(ok(out))
+    answers.extend(restart_together(ctx, swapped.restart).await?);
+    let failed = unsettled(&answers, out.generation);
+    out.actions.extend(answers.into_iter().map(result));
+    Ok(match failed {
+        None => ok(out),
+        Some(f) => Response {
+            reload: Some(Box::new(out)),
+            ..f
+        },
+    })
+}
+
+/// The reload was applied, but a service it started or restarted did not
+/// come up (or a command was refused): the failure, with the exit code of
+/// a failed `restart` (8; a refusal's, 64), so `reload && deploy` stops.
+fn unsettled(answers: &[Result<Settled, Refusal>], generation: u64) -> Option<Response> {
+    let failed: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| match a {
+            Err(Refusal::Failed(s)) => Some(s.message.as_str()),
+            _ => None,
+        })
+        .collect();
+    let head = format!("reload applied (plan generation {generation}), but");
+    let (kind, code, text) = match failed.as_slice() {
+        [] => {
+            let why = answers.iter().find_map(|a| match a {
+                Err(Refusal::Unknown(w) | Refusal::Conflict(w)) => Some(w),
+                _ => None,
+            })?;
+            (
+                ErrorKind::Conflict,
+                crate::exit::USAGE,
+                format!("{head} {why}"),
+            )
+        }
+        [one] => (
+            ErrorKind::Failed,
+            crate::exit::SERVICE_FAILED,
+            format!("{head} a service did not come up: {one}"),
+        ),
+        many => (
+            ErrorKind::Failed,
+            crate::exit::SERVICE_FAILED,
+            format!(
+                "{head} {} services did not come up:\n  {}",
+                many.len(),
+                many.join("\n  ")
+            ),
+        ),
+    };
+    Some(Response {
+        exit_code: Some(code),
+        ..Response::error(kind, text)
+    })
 }
 
 /// A changed database URL must pass the probe before any service gets it.
@@ -134,7 +187,11 @@ fn both(old: &Plan, new: &Plan) -> Redactor {
     r
 }
 
-async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult, Response> {
+async fn command(
+    ctx: &Context,
+    verb: Verb,
+    name: String,
+) -> Result<Result<Settled, Refusal>, Response> {
     let (ticket, answer) = oneshot::channel();
     let req = EngineRequest::Command {
         verb,
@@ -142,8 +199,7 @@ async fn command(ctx: &Context, verb: Verb, name: String) -> Result<ActionResult
         ticket,
     };
     ctx.control.send(req).await.map_err(|_| gone())?;
-    let a = answer.await.map_err(|_| gone())?;
-    Ok(result(a))
+    answer.await.map_err(|_| gone())
 }
 
 /// Restart `names` as one command (a reload's changed services, the services
@@ -197,7 +253,14 @@ fn log(ctx: &Context, answer: &Result<Response, Response>, dry_run: bool) {
             for line in text.trim_end().lines() {
                 tracing::info!("  {line}");
             }
-            format!("reload applied: plan generation {}", res.generation)
+            match &r.error {
+                // Applied, but a service did not come up.
+                Some(e) => {
+                    e.lines().for_each(|l| tracing::warn!("{l}"));
+                    e.replace("\n ", "")
+                }
+                None => format!("reload applied: plan generation {}", res.generation),
+            }
         }
         Err(e) => {
             let head = e.error.as_deref().unwrap_or("reload refused");

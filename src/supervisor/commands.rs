@@ -180,7 +180,8 @@ pub(crate) struct ServiceStatus {
     pub last_exit: Option<(String, SystemTime)>,
     /// Ready (or completed).
     pub ready: bool,
-    /// Why it failed, when failed.
+    /// Why it failed, when failed; what it waits for, when held back by a
+    /// failed restart (see `engine::Unit::held_back`).
     pub detail: Option<String>,
 }
 

@@ -111,6 +111,13 @@ pub(crate) struct Unit {
     /// Backoff elapsed, but a dependency is not satisfied (e.g. restarting
     /// towards ready): the restart waits for it.
     pub held: bool,
+    /// Stopped by a restart of a dependency that then did not come up, and
+    /// put back to `pending`: it starts once its dependencies hold again
+    /// (the dependency's own restart, a `start`, a reload), and while one
+    /// of them has ended it keeps waiting instead of failing (see
+    /// `restart_plan.rs`). Cleared when it leaves `pending` or a command
+    /// takes it over.
+    pub held_back: bool,
     /// Last leader exit and when.
     pub last_exit: Option<(Exit, SystemTime)>,
     /// Why the supervisor ended that run, if it did on its own (readiness
@@ -133,6 +140,7 @@ impl Unit {
             svc: Svc::default(),
             started: false,
             held: false,
+            held_back: false,
             tail: logs::new_tail(),
             ready_task: None,
             last_exit: None,
@@ -269,13 +277,17 @@ impl Engine {
             }
         }
         let u = &mut self.units[i];
+        if u.svc.state != State::Pending {
+            u.held_back = false;
+        }
         if before.kind() != u.svc.state.kind() {
             let now = Instant::now();
             let after = now.saturating_duration_since(std::mem::replace(&mut u.entered, now));
             let u = &self.units[i];
             events::publish(&self.bus, || {
-                let reason =
-                    report::reason(u, &before).map(|r| self.redact.redact(&r).into_owned());
+                let reason = report::reason(u, &before)
+                    .or_else(|| self.held_reason(i))
+                    .map(|r| self.redact.redact(&r).into_owned());
                 Published::Transition(Transition {
                     at: SystemTime::now(),
                     svc: i,

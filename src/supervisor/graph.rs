@@ -136,17 +136,24 @@ impl Graph {
     }
 
     /// The dependencies of `i` it is still waiting for (not yet satisfied,
-    /// not blocked either): what a pending service is waiting on.
+    /// not blocked either — or, `blocked_too`, blocked as well: a service
+    /// held back by a failed restart waits for those too): what a pending
+    /// service is waiting on.
     pub(crate) fn unmet(
         &self,
         i: usize,
         states: &[&State],
         started: &[bool],
+        blocked_too: bool,
     ) -> Vec<(usize, Condition)> {
         self.deps[i]
             .iter()
             .copied()
-            .filter(|&(d, cond)| condition(cond, states[d], started[d]) == Clearance::Wait)
+            .filter(|&(d, cond)| match condition(cond, states[d], started[d]) {
+                Clearance::Go => false,
+                Clearance::Wait => true,
+                Clearance::Blocked(_) => blocked_too,
+            })
             .collect()
     }
 
@@ -276,6 +283,27 @@ mod tests {
         assert_eq!(g.ready_dependents(2), vec![3]);
         assert!(g.ready_dependents(3).is_empty());
         assert!(g.ready_dependents(1).is_empty());
+    }
+
+    #[test]
+    fn a_held_back_service_also_waits_for_blocked_dependencies() {
+        let g = stack();
+        let t = Instant::now();
+        let failed = State::Failed {
+            reason: FailReason::Spawn("x".into()),
+        };
+        let running = State::Running { pid: 1, since: t };
+        // api waits for db (ready) and migrate (completed).
+        let states = [&failed, &running, &State::Pending, &State::Pending, &failed];
+        let started = [true; 5];
+        assert_eq!(
+            g.unmet(2, &states, &started, false),
+            [(1, Condition::Completed)]
+        );
+        assert_eq!(
+            g.unmet(2, &states, &started, true),
+            [(0, Condition::Ready), (1, Condition::Completed)]
+        );
     }
 
     #[test]

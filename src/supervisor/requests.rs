@@ -95,11 +95,9 @@ fn find(engine: &Engine, name: &str) -> Result<usize, NoService> {
 }
 
 fn snapshot(engine: &Engine) -> Snapshot {
-    let services = engine
-        .units
-        .iter()
-        .filter(|u| !u.retired)
-        .map(|u| ServiceStatus {
+    let services = (engine.units.iter().enumerate())
+        .filter(|(_, u)| !u.retired)
+        .map(|(i, u)| ServiceStatus {
             name: u.plan.name.clone(),
             state: u.svc.state.kind(),
             pid: u.svc.state.pid(),
@@ -112,7 +110,7 @@ fn snapshot(engine: &Engine) -> Snapshot {
             ready: matches!(u.svc.state, State::Ready { .. } | State::Completed),
             detail: match &u.svc.state {
                 State::Failed { reason } => Some(reason.to_string()),
-                _ => None,
+                _ => engine.held_reason(i),
             },
         })
         .collect();

@@ -4,14 +4,19 @@
 //! in reverse start order; the targets restart together (the copies of a
 //! replicated service one after the other, rolling); once each has
 //! settled (up, or failed), the dependents start again once — except those
-//! that wait for a target that failed: they stay stopped, as after a failed
-//! `restart`. A target that itself waits for another target restarts as its
-//! dependent, after it; a changed completed oneshot among them runs again.
-//! Another `impl Engine` block beside the mechanics in `tickets.rs`.
+//! that wait for a target that failed: they go back to `pending`, held back,
+//! and start once that target is ready (its restart policy may bring it
+//! back; a `start` or a reload may), as after a failed `restart`: the
+//! restart stopped them, so it owes them a start. A target that itself
+//! waits for another target restarts as its dependent, after it; a changed
+//! completed oneshot among them runs again. Another `impl Engine` block
+//! beside the mechanics in `tickets.rs`.
 
 use std::collections::VecDeque;
 
+use super::commands::{Refusal, Verb};
 use super::engine::Engine;
+use super::state::Event;
 use super::tickets::{Check, Command, Step};
 
 impl Engine {
@@ -78,24 +83,86 @@ impl Engine {
         }
     }
 
+    /// A target that was up when its wave settled (its readiness check
+    /// passed) but is down again by the time the command ends — it crashed
+    /// right after — did not come up either: the answer must not say
+    /// `restarted `a`: backoff` and succeed.
+    pub(super) fn note_late_failures(&self, cmd: &mut Command) {
+        if cmd.verb == Verb::Stop {
+            return;
+        }
+        for &t in &cmd.targets {
+            let noted = cmd.failures.iter().any(|(f, _)| *f == t);
+            if !noted && matches!(self.up(t), Check::Failed(_)) {
+                let why = self.failure(cmd, t);
+                cmd.failures.push((t, why));
+            }
+        }
+    }
+
     /// `Again(list)` once the targets have settled: start again those of
-    /// `list` that wait for no target that failed.
-    pub(super) fn expand_again(&self, cmd: &mut Command, list: &[usize]) -> Step {
+    /// `list` that wait for no target that failed; those that do are held
+    /// back (see [`Engine::hold_back`]).
+    pub(super) fn expand_again(&mut self, cmd: &mut Command, list: &[usize]) -> Step {
         let blocked: Vec<usize> = cmd
             .failures
             .iter()
             .flat_map(|(f, _)| self.graph.ready_dependents(*f))
             .collect();
-        let again: Vec<usize> = list
-            .iter()
-            .copied()
-            .filter(|d| !blocked.contains(d))
-            .collect();
+        let (held, again): (Vec<usize>, Vec<usize>) =
+            list.iter().copied().partition(|d| blocked.contains(d));
+        self.hold_back(&held);
+        cmd.held = held;
         cmd.note = Some((self.dependents_words(cmd, &again), again.clone()));
         Step::Start {
             requeue: again.clone(),
             wait: again,
         }
+    }
+
+    /// What waits for a target that did not come up goes back to
+    /// `pending`, held back: the scheduler starts it (in dependency order)
+    /// once that target is ready — by its own restart policy, a `start`, a
+    /// reload — and it waits, rather than fails, while the target has
+    /// ended. A dependent stopped by hand was never in the list: it stays
+    /// stopped. The command does not wait for these.
+    fn hold_back(&mut self, held: &[usize]) {
+        for &d in held {
+            if !self.kind(d).is_terminal() {
+                continue;
+            }
+            self.units[d].held_back = true;
+            self.feed(d, Event::Requeue);
+            let name = self.units[d].plan.name.as_str();
+            let why = self.held_reason(d).unwrap_or_default();
+            tracing::info!(service = name, "not started again yet: {why}");
+        }
+    }
+
+    /// `; what waits for it starts once it is ready: `api``, for a failure
+    /// of target `t` (empty when nothing was held back for it).
+    pub(super) fn held_words(&self, cmd: &Command, t: usize) -> String {
+        let mine = self.graph.ready_dependents(t);
+        let names: Vec<String> = (cmd.held.iter())
+            .filter(|d| mine.contains(d))
+            .map(|&d| format!("`{}`", self.units[d].plan.name))
+            .collect();
+        if names.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; what waits for it starts once it is ready: {}",
+            names.join(", ")
+        )
+    }
+
+    /// A target's failure, with what was held back for it.
+    pub(super) fn with_held(&self, cmd: &Command, t: usize, why: &Refusal) -> Refusal {
+        let mut r = why.clone();
+        if let Refusal::Failed(s) = &mut r {
+            s.message.push_str(&self.held_words(cmd, t));
+        }
+        r
     }
 
     /// `then restarted its dependents`; for several targets, which of them

@@ -30,6 +30,9 @@ impl Engine {
                 match self.clearance(i) {
                     Clearance::Go => self.feed(i, Event::Start),
                     Clearance::Wait => continue,
+                    // Held back by a failed restart: it waits for the
+                    // dependency to come back, however that happens.
+                    Clearance::Blocked(_) if self.units[i].held_back => continue,
                     Clearance::Blocked(why) => self.feed(i, Event::DependencyFailed(why)),
                 }
                 changed = true;

@@ -56,7 +56,7 @@ impl Engine {
         let noted = cmd.targets.iter().rposition(|&t| failure(t).is_none());
         let mut all: Vec<_> = (cmd.targets.iter().enumerate())
             .map(|(k, &t)| match failure(t) {
-                Some((_, why)) => Err(why.clone()),
+                Some((_, why)) => Err(self.with_held(cmd, t, why)),
                 None => Ok(self.success_of(cmd, t, Some(k) == noted)),
             })
             .collect();

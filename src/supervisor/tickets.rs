@@ -7,7 +7,8 @@
 //!
 //! The cascade is planned here from the one dependency graph
 //! ([`super::graph::Graph`]): `restart X` stops what waits for X to be
-//! `ready` (reverse start order), restarts X, then requeues them; `start X`
+//! `ready` (reverse start order), restarts X, then requeues them (held back
+//! until X is ready, when X did not come up: `restart_plan.rs`); `start X`
 //! requeues X and its ended dependencies as `pending`, and the scheduler
 //! starts each one only when its own dependencies hold — never before.
 //! A reload (or one burst of `up --watch`) restarts its services as ONE
@@ -91,6 +92,9 @@ pub(super) struct Command {
     /// Services of a restart that did not come up, and why.
     pub(super) failures: Vec<(usize, Refusal)>,
     begun: bool,
+    /// Dependents held back for a target that did not come up (they start
+    /// once it is ready; see `restart_plan.rs`).
+    pub(super) held: Vec<usize>,
     /// Services started along the way, for the answer: (words, which).
     pub(super) note: Option<(String, Vec<usize>)>,
     /// The command it waited for, if any.
@@ -165,6 +169,7 @@ impl Engine {
             claims,
             steps: None,
             failures: Vec::new(),
+            held: Vec::new(),
             begun: false,
             note: None,
             waited: None,
@@ -235,13 +240,16 @@ impl Engine {
     }
 
     /// Send `cmd`'s answer.
-    fn answer(&self, cmd: Command, end: End) {
+    fn answer(&self, mut cmd: Command, end: End) {
+        if let End::Done = end {
+            self.note_late_failures(&mut cmd);
+        }
         match &cmd.reply {
             Reply::One(_) => {
                 let a = match end {
                     End::Already(noop) => Ok(self.settled(&cmd, noop.to_string())),
                     End::Done => match cmd.failures.first() {
-                        Some((_, why)) => Err(why.clone()),
+                        Some((t, why)) => Err(self.with_held(&cmd, *t, why)),
                         None => Ok(self.success(&cmd)),
                     },
                     End::Failed(i) => Err(self.failure(&cmd, i)),
@@ -319,7 +327,9 @@ impl Engine {
         match cmd.verb {
             Verb::Stop if kind.is_terminal() => Err(already()),
             Verb::Stop => Ok(VecDeque::from([Step::Stop(i)])),
-            Verb::Start if !kind.is_terminal() => Err(already()),
+            // A service held back by a failed restart is `pending`, but a
+            // `start` still brings up its ended dependencies.
+            Verb::Start if !kind.is_terminal() && !self.units[i].held_back => Err(already()),
             Verb::Start => {
                 let ended = |k: StateKind| {
                     matches!(
@@ -354,6 +364,10 @@ impl Engine {
                 }
             }
             Step::Bounce(i) => match self.kind(*i) {
+                // Held back by an earlier failed restart: ours now.
+                StateKind::Pending if self.units[*i].held_back => {
+                    self.units[*i].held_back = false;
+                }
                 StateKind::Stopping | StateKind::Starting => return false,
                 StateKind::Pending => {}
                 k if k.is_terminal() => self.feed(*i, Event::Requeue),
@@ -364,11 +378,16 @@ impl Engine {
                 }
             },
             Step::Settle(_) | Step::Again(_) => {}
-            Step::Start { requeue, .. } => {
+            Step::Start { requeue, wait } => {
                 for &r in requeue {
                     if self.kind(r).is_terminal() {
                         self.feed(r, Event::Requeue);
                     }
+                }
+                // Waited for now: a dependency that cannot hold fails it
+                // (and so this command) instead of holding it back.
+                for &w in wait {
+                    self.units[w].held_back = false;
                 }
             }
         }

@@ -109,7 +109,7 @@ impl Engine {
         let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
         let deps: Vec<String> = self
             .graph
-            .unmet(i, &states, &started)
+            .unmet(i, &states, &started, u.held_back)
             .into_iter()
             .map(|(d, cond)| {
                 let dep = &self.units[d];
@@ -122,6 +122,16 @@ impl Engine {
             })
             .collect();
         (!deps.is_empty()).then(|| deps.join(", "))
+    }
+
+    /// `waiting for `db` to be ready (now backoff)`, for a service held back
+    /// by a failed restart (see [`super::engine::Unit::held_back`]).
+    pub(crate) fn held_reason(&self, i: usize) -> Option<String> {
+        let u = &self.units[i];
+        if !u.held_back || u.svc.state != State::Pending {
+            return None;
+        }
+        self.waiting_for(i).map(|w| format!("waiting for {w}"))
     }
 }
 

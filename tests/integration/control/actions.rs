@@ -80,6 +80,36 @@ fn a_restart_into_a_crash_is_reported_as_failed() {
     assert_eq!(up.stop().and_then(|s| s.code()), Some(8), "{}", up.output());
 }
 
+/// Ready (its log line came), then dead while its dependent was being
+/// started: the restart did not bring it up, so it is not a success.
+#[test]
+fn a_restart_that_dies_right_after_ready_is_reported_as_failed() {
+    let fx = Fixture::new();
+    fx.script(
+        "x.sh",
+        "echo up\nif [ -e armed ]; then sleep 0.05; exit 3; fi\nexec sleep 100",
+    );
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.x]
+command = ["./x.sh"]
+ready = { log = "^up$" }
+backoff = { initial = "5s" }
+
+[services.c]
+command = ["sleep", "100"]
+depends_on = ["x"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    fx.write("armed", "");
+    let o = fx.run(&["restart", "x"], CMD);
+    expect_code(&o, 8);
+    assert!(o.stderr.contains("x: exit code 3"), "{o:?}");
+}
+
 #[test]
 fn stopping_the_last_service_keeps_up_running_until_a_signal() {
     let fx = Fixture::new();

@@ -129,17 +129,35 @@ fn a_changed_service_that_fails_holds_back_only_what_waits_for_it() {
         .replace("echo a $V >> order; echo up; exec sleep 100", "exit 3");
     fx.write("supervisor.toml", &format!("{broken}{d}"));
     let o = fx.run(&["reload"], CMD);
-    expect_code(&o, 0);
+    // Applied, but `a` did not come up: a script running
+    // `reload && deploy` must stop, as after a failed `restart`.
+    expect_code(&o, 8);
+    assert!(
+        o.stderr.contains(
+            "error: reload applied (plan generation 2), but a service did not come up: a: exit code 3"
+        ),
+        "{o:?}"
+    );
+    // Everything else it did is still answered.
     assert!(o.stdout.contains("a: exit code 3"), "{o:?}");
     assert!(o.stdout.contains("restarted `b`: ready"), "{o:?}");
     assert!(
         o.stdout.contains("what waits for `b`: `d` (ready)"),
         "{o:?}"
     );
+    assert!(o.stdout.contains("plan generation 2"), "{o:?}");
     let v = up.wait_for(&fx, "d restarted", |v| {
         pids(v).get("d").is_some_and(|p| *p != before["d"])
     });
-    assert_eq!(super::service(&v, "c")["state"], "stopped", "{v:?}");
+    // c waits for `a` to come back (held back, not failed, not lost).
+    let c = super::service(&v, "c");
+    assert_eq!(c["state"], "pending", "{v:?}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("waiting for `a` to be ready")),
+        "{v:?}"
+    );
     let lines = order(&fx);
     assert_eq!(
         lines[4..].iter().filter(|l| *l == "d").count(),
@@ -147,6 +165,17 @@ fn a_changed_service_that_fails_holds_back_only_what_waits_for_it() {
         "{lines:?}"
     );
     assert!(!lines[4..].contains(&"c".to_owned()), "{lines:?}");
+
+    // The fix, reloaded: `a` comes up and c, held back for it, with it.
+    fx.write(
+        "supervisor.toml",
+        &format!("{}{d}", SHARED.replace("\"1\"", "\"3\"")),
+    );
+    let o = fx.run(&["reload"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.contains("`c` (ready)"), "{o:?}");
+    let v = up.wait_ready(&fx);
+    assert_ne!(pids(&v)["c"], before["c"], "{v:?}");
 }
 
 /// `up --watch`: one file under the `watch` paths of two services restarts
