@@ -60,9 +60,10 @@ config() { # $1: contain
 
 cli() { timeout "${2:-20}" "$bin" -c "$work/supervisor.toml" $1 >/dev/null 2>&1 || true; }
 
-# Run `up` under "$@" (a profiler's command line) and drive it.
+# Run `up` under "$@" (a profiler's command line) and drive it; the config
+# is named by the path in $cfg (relative and absolute paths run other code).
 workload() {
-    (cd "$work" && exec "$@" "$bin" -c supervisor.toml up >"$work/up.out" 2>"$work/up.err") &
+    (cd "$work" && exec "$@" "$bin" -c "$cfg" up >"$work/up.out" 2>"$work/up.err") &
     up_pid=$!
     for _ in $(seq 1 600); do
         grep -q "svc8: started" "$work/up.out" 2>/dev/null && break
@@ -107,6 +108,7 @@ nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u >"$work/
 
 echo "symbol-order: running up under callgrind (contain = \"none\")" >&2
 config none >"$work/supervisor.toml"
+cfg=supervisor.toml
 workload valgrind --tool=callgrind --demangle=no --compress-strings=no \
     --callgrind-out-file="$work/cg.out"
 [ -s "$work/cg.out" ] || { echo "symbol-order: callgrind wrote nothing" >&2; cat "$work/up.err" >&2; exit 1; }
@@ -114,6 +116,7 @@ sed -n 's/^c\{0,1\}fn=\(([0-9]*) \)\{0,1\}//p' "$work/cg.out" | sort -u >"$work/
 write
 
 config auto >"$work/supervisor.toml"
+cfg="$work/supervisor.toml"
 for round in 1 2 3 4; do
     build
     echo "symbol-order: round $round: up under perf record (page faults)" >&2
