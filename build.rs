@@ -1,5 +1,6 @@
 //! Release builds for x86_64 Linux (GNU) put the functions `up` executes next
-//! to each other (`build/symbol-order.txt`, made by `scripts/symbol-order.sh`).
+//! to each other (`build/symbol-order.txt`, or `symbol-order-static.txt` for
+//! `cargo build-static`; made by `scripts/symbol-order.sh`).
 //!
 //! Why: the kernel maps 64 KiB of the binary around every page of code a
 //! process touches (fault-around), so the few hundred functions `up` runs,
@@ -17,17 +18,28 @@
 use std::env;
 use std::process::Command;
 
+/// One list per kind of build: symbol names carry a hash of how the crate
+/// was compiled, and `cargo build-static` (`.cargo/config.toml`) compiles it
+/// with other flags than `cargo build --release`.
 const ORDER: &str = "build/symbol-order.txt";
+const ORDER_STATIC: &str = "build/symbol-order-static.txt";
 
 fn main() {
     println!("cargo:rerun-if-changed={ORDER}");
+    println!("cargo:rerun-if-changed={ORDER_STATIC}");
     println!("cargo:rerun-if-changed=build.rs");
-    let order = format!("{}/{ORDER}", var("CARGO_MANIFEST_DIR"));
+    let static_crt = var("CARGO_CFG_TARGET_FEATURE")
+        .split(',')
+        .any(|f| f == "crt-static");
+    let list = if static_crt { ORDER_STATIC } else { ORDER };
+    let order = format!("{}/{list}", var("CARGO_MANIFEST_DIR"));
     if !wanted() || !std::path::Path::new(&order).exists() {
         return;
     }
     println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={order}");
     println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    // Functions whose code is byte for byte the same are kept once.
+    println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
     if glibc_minor() >= 36 {
         // Relative relocations packed (DT_RELR, glibc 2.36+): the 130 KiB
         // `.rela.dyn` the loader reads at every start shrinks to a few KiB.

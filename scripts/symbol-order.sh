@@ -18,6 +18,8 @@
 # every fault in the binary's text that is not in the list yet (the PID
 # namespace's spawner thread and init, the entry point).
 #
+# `scripts/symbol-order.sh` makes the list of `cargo build --release`,
+# `scripts/symbol-order.sh --static` the one of `cargo build-static`.
 # Run it after changes that add or rename many functions, or after a Rust
 # upgrade (symbol names carry a hash of the compiler and crate version; names
 # that no longer exist are ignored by the linker, the layout just gets worse).
@@ -25,7 +27,20 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/build/symbol-order.txt"
+# `--static`: the list of `cargo build-static` (.cargo/config.toml: the same
+# flags are given here, so that the names are the ones that build links).
+if [ "${1:-}" = --static ]; then
+    out="$root/build/symbol-order-static.txt"
+    cargo_args=(--target x86_64-unknown-linux-gnu
+        --config "target.x86_64-unknown-linux-gnu.rustflags = ['-C', 'target-feature=+crt-static']")
+    built="$root/target/x86_64-unknown-linux-gnu/release/uaol-supervisor"
+    restore=(build-static --quiet)
+else
+    out="$root/build/symbol-order.txt"
+    cargo_args=()
+    built="$root/target/release/uaol-supervisor"
+    restore=(build --release --quiet)
+fi
 work=$(mktemp -d)
 up_pid=
 cleanup() {
@@ -43,8 +58,8 @@ bin="$work/uaol-supervisor"
 # flag to the final link only, so every name is the one the plain release
 # link sees (a profile with `strip = false` would give other hashes).
 build() {
-    (cd "$root" && cargo rustc --release --quiet --bin uaol-supervisor -- -C strip=none)
-    cp "$root/target/release/uaol-supervisor" "$bin"
+    (cd "$root" && cargo rustc --release --quiet "${cargo_args[@]}" --bin uaol-supervisor -- -C strip=none)
+    cp "$built" "$bin"
 }
 
 config() { # $1: contain
@@ -130,5 +145,5 @@ for round in 1 2 3 4; do
 done
 
 # Put the stripped binary back (cargo relinks: the flags changed).
-(cd "$root" && cargo build --release --quiet)
+(cd "$root" && cargo "${restore[@]}")
 echo "symbol-order: $(grep -vc '^#' "$out") functions written to $out" >&2
