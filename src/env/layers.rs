@@ -119,7 +119,8 @@ impl Layers {
             }
             warnings.push(os_file_warning(name, &var.source, inherited));
         }
-        (Env { vars: self.vars }, warnings)
+        let vars = self.vars.into_iter().collect();
+        (Env { vars }, warnings)
     }
 }
 

@@ -16,11 +16,13 @@ pub(crate) mod interp;
 pub(crate) mod layers;
 mod lines;
 pub(crate) mod lint;
+mod varmap;
 mod vars;
 
 use std::path::Path;
 
 pub use layers::{EnvFile, Layers, DEFAULT_INHERIT};
+pub use varmap::VarMap;
 pub use vars::{Env, EnvVar, Shadowed, Source};
 
 use crate::diag::read::{io_reason, read_text};

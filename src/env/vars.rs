@@ -2,17 +2,17 @@
 //! parts, where it came from ([`Source`]) and what it overrode. The env layers
 //! build it; the Plan holds one per service; `Debug` never shows a secret.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use super::varmap::VarMap;
 use crate::secret::Spans;
 
 /// An environment with provenance: name → value + where it came from.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Env {
     /// Sorted by name.
-    pub vars: BTreeMap<String, EnvVar>,
+    pub vars: VarMap,
 }
 
 impl Env {
