@@ -151,7 +151,8 @@ class Uaol(Sup):
     def version(self):
         out = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                              capture_output=True, text=True)
-        return out.stdout.strip()
+        build = os.environ.get("UAOL_BUILD")
+        return out.stdout.strip() + (f" ({build} build)" if build else "")
 
 
 class UaolOld(Uaol):

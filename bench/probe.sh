@@ -17,8 +17,8 @@ trap cleanup EXIT
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$WORK"
 
-cargo build --release --quiet
-SUP=target/release/uaol-supervisor
+[ -n "${UAOL_BIN:-}" ] || cargo build --release --quiet
+SUP=${UAOL_BIN:-target/release/uaol-supervisor}
 
 # Private CA + server certificate for localhost.
 (
