@@ -70,6 +70,15 @@ if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
 fi
 cargo build --quiet
 UAOL_SUPERVISOR="$PWD/target/debug/uaol-supervisor" bash examples/uaol/tests/e2e.sh
+# The build SPEC describes and the benchmark measures (README "Build"): the
+# static binary (glibc's own `files`/`dns` lookups, the probe's TLS) runs the
+# same example end to end.
+if [ "$(uname -m)-$(uname -s)" = x86_64-Linux ] && ldd --version 2>&1 | grep -qi glibc; then
+  echo "== examples/uaol end to end, static build (cargo build-static)" >&2
+  cargo build-static --quiet
+  UAOL_SUPERVISOR="$PWD/target/x86_64-unknown-linux-gnu/release/uaol-supervisor" \
+    bash examples/uaol/tests/e2e.sh
+fi
 # The chaos soak's 60 s mode (docs/reliability.md): 50 services, random
 # SIGKILLs, zombie/RSS/leftover/lost-line checks. Uses the debug build above.
 echo "== chaos soak (60 s)" >&2
