@@ -50,7 +50,7 @@ pub(crate) fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
         }
         files.push(OutFile {
             name: format!("{label}.yaml"),
-            contents: document_set(plan, svc, &docs, &comments(svc)),
+            contents: document_set(plan, svc, &docs, &comments(plan, svc)),
             secret: false,
         });
         files.push(OutFile {
@@ -85,9 +85,13 @@ fn exported(plan: &Plan, svc: &ServicePlan) -> ServicePlan {
 
 /// The file's leading comments: what the exec context cannot say, and how
 /// `replicas` maps.
-fn comments(svc: &ServicePlan) -> String {
+fn comments(plan: &Plan, svc: &ServicePlan) -> String {
     let mut c = exec::k8s_comments(&svc.exec);
     if let Some(r) = &svc.replica {
+        let copies = plan.copies(&r.group);
+        if copies.iter().any(|o| o.argv != svc.argv) {
+            c.push_str("# The command differs per copy (it uses ${REPLICA} or ${REPLICA_PORT}): the pods of one workload are identical, so every pod runs copy 1's command. Take per-pod values from the pod itself instead (its IP, or its name through the downward API).\n");
+        }
         c.push_str(&format!("# replicas = {}: the workload's replicas (a Job's parallelism and completions). REPLICA is not set: the pods are identical.\n", r.count));
         if let Some(base) = r.port_base {
             c.push_str(&format!("# replica_port_base = {base}: the per-replica port rule does not apply here: every pod has its own IP and one container port, so REPLICA_PORT = {base} in each pod.\n"));

@@ -28,21 +28,29 @@ pub(crate) struct Options {
 /// `PREFIX-NAME@.service` (the replica number is the instance, `%i`) and one
 /// env file per copy, `PREFIX-NAME@I.env`, each holding that copy's own
 /// values — `REPLICA_PORT` and what was built from it included, as systemd
-/// cannot compute `base + %i - 1`.
+/// cannot compute `base + %i - 1` — and every command argument that differs
+/// between the copies ([`exported_args`]). When the copies differ where a
+/// template cannot follow (program, working directory), each copy gets its
+/// own unit file under its instance name, `PREFIX-NAME@I.service`, instead.
 pub(crate) fn render(plan: &Plan, opts: &Options) -> Vec<OutFile> {
     let mut files = Vec::with_capacity(plan.services.len() * 2 + 1);
     for svc in &plan.services {
+        let own = per_copy_units(plan, svc);
         let first = svc.replica.as_ref().is_none_or(|r| r.index == 1);
-        if first {
+        if first || own {
             files.push(OutFile {
-                name: unit_file(opts, svc),
+                name: if own {
+                    unit_name(plan, opts, &svc.name)
+                } else {
+                    unit_file(opts, svc)
+                },
                 contents: unit(plan, svc, opts),
                 secret: false,
             });
         }
         files.push(OutFile {
             name: env_file_name(opts, svc),
-            contents: env_file(svc),
+            contents: env_file(plan, svc),
             secret: true,
         });
     }
@@ -118,6 +126,10 @@ fn target(plan: &Plan, opts: &Options) -> String {
 
 fn unit(plan: &Plan, svc: &ServicePlan, opts: &Options) -> String {
     let what = match &svc.replica {
+        Some(r) if per_copy_units(plan, svc) => format!(
+            "Service `{}`, copy {} of {}: a unit of its own, as the copies' program or working directory differ (a template cannot express that).",
+            svc.name, r.index, r.count
+        ),
         Some(r) => format!(
             "Service `{0}`, replicas = {1}: a template unit, one instance per copy ({2}@1 … {2}@{1}; the instance is REPLICA).",
             r.group,
@@ -187,7 +199,7 @@ fn service_section(s: &mut String, plan: &Plan, svc: &ServicePlan, opts: &Option
         );
     }
     replica_lines(s, plan, svc);
-    let _ = writeln!(s, "ExecStart={}", exec_start(svc));
+    let _ = writeln!(s, "ExecStart={}", exec_start(plan, svc));
     let _ = writeln!(s, "WorkingDirectory={}", escape_value(&svc.cwd));
     let _ = writeln!(s, "EnvironmentFile={}", env_file_ref(opts, svc));
     restart_lines(s, svc);
@@ -213,10 +225,42 @@ fn replica_lines(s: &mut String, plan: &Plan, svc: &ServicePlan) {
             "# REPLICA_PORT = {base} + %i - 1: systemd cannot compute it, so each instance's EnvironmentFile holds its own value."
         );
     }
-    let copies = plan.copies(&r.group);
-    if copies.iter().any(|c| c.argv != svc.argv) {
-        s.push_str("# The command differs per copy (it uses ${REPLICA} or ${REPLICA_PORT}); ExecStart= below is copy 1's. Read them from the environment instead (e.g. PORT = \"${REPLICA_PORT}\" in env) so every instance runs its own.\n");
+    let differs = plan.copies(&r.group).iter().any(|c| c.argv != svc.argv);
+    if differs && !per_copy_units(plan, svc) {
+        s.push_str("# Arguments that differ per copy are ${UAOL_ARG_<n>} references: each instance's EnvironmentFile holds its own copy's value.\n");
     }
+}
+
+/// Whether each copy of `svc` needs a unit file of its own: a template has
+/// one `ExecStart=` program and one `WorkingDirectory=`, and `${VAR}` is not
+/// expanded in either.
+fn per_copy_units(plan: &Plan, svc: &ServicePlan) -> bool {
+    let Some(r) = &svc.replica else { return false };
+    plan.copies(&r.group)
+        .iter()
+        .any(|c| c.program != svc.program || c.cwd != svc.cwd || c.argv.len() != svc.argv.len())
+}
+
+/// The arguments as `ExecStart=` writes them: [`args::plan`], and in a
+/// template every argument that differs between the copies moved into a
+/// generated variable, so each instance's EnvironmentFile holds its own
+/// copy's value (systemd expands `${VAR}` as exactly one argument).
+fn exported_args(plan: &Plan, svc: &ServicePlan) -> args::Args {
+    let mut out = args::plan(svc);
+    let Some(r) = &svc.replica else { return out };
+    if per_copy_units(plan, svc) {
+        return out;
+    }
+    let copies = plan.copies(&r.group);
+    for (i, arg) in svc.argv.iter().enumerate().skip(1) {
+        let name = args::generated_name(i);
+        let differs = copies.iter().any(|c| c.argv.get(i) != Some(arg));
+        if differs && !out.extra.iter().any(|(k, _)| *k == name) {
+            out.extra.push((name.clone(), arg.clone()));
+            out.argv[i] = vec![Piece::Var(name)];
+        }
+    }
+    out
 }
 
 fn restart_lines(s: &mut String, svc: &ServicePlan) {
@@ -310,9 +354,15 @@ fn command_line(argv: &[String]) -> String {
 /// `ExecStart=`: the resolved program, then the arguments, secret parts as
 /// `${VAR}` references to the EnvironmentFile ([`args`]); systemd expands
 /// `${VAR}` inside a word into exactly one argument.
-fn exec_start(svc: &ServicePlan) -> String {
+fn exec_start(plan: &Plan, svc: &ServicePlan) -> String {
     let mut words = vec![quote_arg(&svc.program.display().to_string())];
-    words.extend(args::plan(svc).argv.iter().skip(1).map(|p| word(p)));
+    words.extend(
+        exported_args(plan, svc)
+            .argv
+            .iter()
+            .skip(1)
+            .map(|p| word(p)),
+    );
     words.join(" ")
 }
 
@@ -376,15 +426,20 @@ fn escape_value(p: &Path) -> String {
 
 /// An `EnvironmentFile=`: `NAME="value"` with `\ " $ `` ` escaped (systemd
 /// does not expand variables in it, but escaping keeps that explicit).
-fn env_file(svc: &ServicePlan) -> String {
+fn env_file(plan: &Plan, svc: &ServicePlan) -> String {
     let mut s = format!(
         "# Environment of `{}` (mode 0600: may hold secrets). Generated by uaol-supervisor.\n",
         svc.name
     );
-    let extra = args::plan(svc).extra;
+    let extra = exported_args(plan, svc).extra;
     if !extra.is_empty() {
-        s.push_str(
-            "# UAOL_ARG_<n>: command arguments built from secrets; ExecStart= references them.\n",
+        let why = match svc.replica {
+            Some(_) => "built from secrets or differing per copy",
+            None => "built from secrets",
+        };
+        let _ = writeln!(
+            s,
+            "# UAOL_ARG_<n>: command arguments {why}; ExecStart= references them."
         );
     }
     // A template sets REPLICA from the instance (Environment=REPLICA=%i).

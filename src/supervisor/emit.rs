@@ -190,6 +190,14 @@ pub(crate) fn install(style: Style, tx: mpsc::Sender<Record>) {
     *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = Some((style, tx));
 }
 
+/// A service named `name` joins (a reload): if its name is the longest yet,
+/// events are aligned to it from now on, as the writer aligns the lines.
+pub(crate) fn widen(name: &str) {
+    if let Some((style, _)) = STYLE.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        style.widen(name);
+    }
+}
+
 /// The sink is ending: events go to stdout directly again.
 pub(crate) fn uninstall() {
     *STYLE.lock().unwrap_or_else(|p| p.into_inner()) = None;

@@ -37,6 +37,15 @@ impl Style {
         }
     }
 
+    /// Make the name column fit `name` too; whether it grew. It never
+    /// shrinks: lines already written keep their alignment with new ones.
+    pub(crate) fn widen(&mut self, name: &str) -> bool {
+        let width = name.chars().count();
+        let grew = width > self.width;
+        self.width = self.width.max(width);
+        grew
+    }
+
     /// One service line.
     pub(crate) fn line(
         &self,

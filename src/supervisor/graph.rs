@@ -112,23 +112,24 @@ impl Graph {
         }
     }
 
-    /// May service `i` start, given every service's state and whether each has
-    /// been started at least once?
-    pub(crate) fn clearance(
+    /// May service `i` start? `dep(d)` tells a dependency's name, state and
+    /// whether it has been started at least once. Only `i`'s dependencies
+    /// are looked at, so a pass over every service costs the number of
+    /// edges, not services² (no per-call snapshot of every unit).
+    pub(crate) fn clearance<'a>(
         &self,
         i: usize,
-        names: &[&str],
-        states: &[&State],
-        started: &[bool],
+        dep: impl Fn(usize) -> (&'a str, &'a State, bool),
     ) -> Clearance {
         let mut clearance = Clearance::Go;
         for &(d, cond) in &self.deps[i] {
-            match condition(cond, states[d], started[d]) {
+            let (name, state, started) = dep(d);
+            match condition(cond, state, started) {
                 Clearance::Go => {}
                 Clearance::Wait => clearance = Clearance::Wait,
                 Clearance::Blocked(why) => {
                     let c = cond.as_str();
-                    return Clearance::Blocked(format!("dependency `{}` ({c}) {why}", names[d]));
+                    return Clearance::Blocked(format!("dependency `{name}` ({c}) {why}"));
                 }
             }
         }
@@ -138,21 +139,23 @@ impl Graph {
     /// The dependencies of `i` it is still waiting for (not yet satisfied,
     /// not blocked either — or, `blocked_too`, blocked as well: a service
     /// held back by a failed restart waits for those too): what a pending
-    /// service is waiting on.
-    pub(crate) fn unmet(
+    /// service is waiting on. `dep(d)`: state and started-once, as above.
+    pub(crate) fn unmet<'a>(
         &self,
         i: usize,
-        states: &[&State],
-        started: &[bool],
+        dep: impl Fn(usize) -> (&'a State, bool),
         blocked_too: bool,
     ) -> Vec<(usize, Condition)> {
         self.deps[i]
             .iter()
             .copied()
-            .filter(|&(d, cond)| match condition(cond, states[d], started[d]) {
-                Clearance::Go => false,
-                Clearance::Wait => true,
-                Clearance::Blocked(_) => blocked_too,
+            .filter(|&(d, cond)| {
+                let (state, started) = dep(d);
+                match condition(cond, state, started) {
+                    Clearance::Go => false,
+                    Clearance::Wait => true,
+                    Clearance::Blocked(_) => blocked_too,
+                }
             })
             .collect()
     }
@@ -296,14 +299,53 @@ mod tests {
         // api waits for db (ready) and migrate (completed).
         let states = [&failed, &running, &State::Pending, &State::Pending, &failed];
         let started = [true; 5];
+        let dep = |d: usize| (states[d], started[d]);
+        assert_eq!(g.unmet(2, dep, false), [(1, Condition::Completed)]);
         assert_eq!(
-            g.unmet(2, &states, &started, false),
-            [(1, Condition::Completed)]
-        );
-        assert_eq!(
-            g.unmet(2, &states, &started, true),
+            g.unmet(2, dep, true),
             [(0, Condition::Ready), (1, Condition::Completed)]
         );
+    }
+
+    /// A clearance view over `states` that records which services it was asked about.
+    fn view<'a>(
+        states: [&'a State; 5],
+        asked: &'a std::cell::RefCell<Vec<usize>>,
+    ) -> impl Fn(usize) -> (&'a str, &'a State, bool) + 'a {
+        const NAMES: [&str; 5] = ["db", "migrate", "api", "web", "logs"];
+        move |d| {
+            asked.borrow_mut().push(d);
+            (NAMES[d], states[d], true)
+        }
+    }
+
+    #[test]
+    fn clearance_reads_only_the_dependencies_and_names_the_blocking_one() {
+        let g = stack();
+        let t = Instant::now();
+        let r = &State::Ready {
+            pid: 1,
+            since: t,
+            ready_at: t,
+        };
+        let f = &State::Failed {
+            reason: FailReason::Spawn("x".into()),
+        };
+        let (c, p) = (&State::Completed, &State::Pending);
+        let asked = std::cell::RefCell::new(Vec::new());
+        assert_eq!(g.clearance(2, view([r, c, p, p, p], &asked)), Clearance::Go);
+        assert_eq!(*asked.borrow(), [0, 1], "api's dependencies only");
+        assert_eq!(
+            g.clearance(2, view([r, p, p, p, p], &asked)),
+            Clearance::Wait
+        );
+        assert_eq!(
+            g.clearance(3, view([r, c, f, p, p], &asked)),
+            Clearance::Blocked("dependency `api` (ready) failed: could not start: x".into())
+        );
+        asked.borrow_mut().clear();
+        assert_eq!(g.clearance(0, view([f, f, f, f, f], &asked)), Clearance::Go);
+        assert!(asked.borrow().is_empty(), "db has no dependencies");
     }
 
     #[test]

@@ -74,11 +74,13 @@ impl Engine {
         }
     }
 
+    /// Only `i`'s dependencies are read: `schedule` asks this of every
+    /// pending service, so it must not cost a pass over all of them.
     fn clearance(&self, i: usize) -> Clearance {
-        let names: Vec<&str> = self.units.iter().map(|u| u.plan.name.as_str()).collect();
-        let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
-        let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
-        self.graph.clearance(i, &names, &states, &started)
+        self.graph.clearance(i, |d| {
+            let u = &self.units[d];
+            (u.plan.name.as_str(), &u.svc.state, u.started)
+        })
     }
 
     /// Begin stopping everything (idempotent).

@@ -146,15 +146,24 @@ impl Writer {
         }
     }
 
-    /// A service added by a reload (indices only grow).
+    /// A service added by a reload (indices only grow). A name longer than
+    /// any before widens the name column: every prefix is recomputed here,
+    /// once, so the per-line path stays a copy of a precomputed prefix.
     fn add(&mut self, svc: usize, name: String, file: Option<LogFile>) {
         if svc != self.names.len() {
             return;
         }
-        let p = [Stream::Stdout, Stream::Stderr].map(|s| self.style.prefix(svc, &name, s));
-        self.prefixes.push(p);
+        let grew = self.style.widen(&name);
         self.names.push(name);
         self.files.push(file.map(Rotating::new));
+        if grew {
+            self.prefixes.clear();
+        }
+        for i in self.prefixes.len()..self.names.len() {
+            let p =
+                [Stream::Stdout, Stream::Stderr].map(|s| self.style.prefix(i, &self.names[i], s));
+            self.prefixes.push(p);
+        }
     }
 
     /// The hot path: the precomputed prefix and each line's bytes copied

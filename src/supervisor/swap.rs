@@ -84,6 +84,8 @@ impl Engine {
         // The sink learns the name before any line of it can arrive: the
         // runtime sends it (awaiting room) before the next wake-up.
         self.announce.push(rec);
+        // Events about it (formatted on this thread) align to it at once.
+        super::emit::widen(&plan.name);
         let mut u = Unit::new(plan);
         u.svc.state = State::Stopped;
         u.tail

@@ -105,11 +105,10 @@ impl Engine {
                 None => "the database gate".into(),
             });
         }
-        let states: Vec<&State> = self.units.iter().map(|u| &u.svc.state).collect();
-        let started: Vec<bool> = self.units.iter().map(|u| u.started).collect();
+        let dep = |d: usize| (&self.units[d].svc.state, self.units[d].started);
         let deps: Vec<String> = self
             .graph
-            .unmet(i, &states, &started, u.held_back)
+            .unmet(i, dep, u.held_back)
             .into_iter()
             .map(|(d, cond)| {
                 let dep = &self.units[d];

@@ -3,7 +3,9 @@
 //! (its own REPLICA_PORT and what was built from it) and `uaol-worker@1..N`
 //! wanted by the target and required by dependents; Kubernetes gets one
 //! Deployment with `replicas: N` and a comment saying the port rule does not
-//! apply. Both pass the real validators.
+//! apply. Both pass the real validators. Copies whose commands differ run
+//! their own command under systemd (per-copy `${UAOL_ARG_<n>}` values, or one
+//! unit per copy when the working directory differs).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -171,4 +173,143 @@ fn kubernetes_sets_replicas_on_one_deployment_and_says_the_port_rule_does_not_ap
         .expect("kubernetes-validate (scripts/test.sh installs it with pip)");
     let text = output(&v);
     assert!(v.status.success() && !text.contains("ERROR"), "{text}");
+}
+
+/// The value `${NAME}` stands for in a systemd EnvironmentFile line `NAME="value"`.
+fn env_value(env: &str, name: &str) -> Option<String> {
+    let line = env.lines().find(|l| l.starts_with(&format!("{name}=\"")))?;
+    let v = &line[name.len() + 2..line.len() - 1];
+    Some(
+        v.replace("\\\"", "\"")
+            .replace("\\$", "$")
+            .replace("\\\\", "\\"),
+    )
+}
+
+/// What instance `i` of a unit runs: `ExecStart=`'s words (none quoted here),
+/// `${VAR}` taken from that instance's env file and `%i` = `i`.
+fn instance_argv(unit: &str, env: &str, i: u32) -> Vec<String> {
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart= in\n{unit}"));
+    line.split(' ')
+        .map(|w| {
+            let mut w = w.replace("%i", &i.to_string());
+            while let Some(at) = w.find("${") {
+                let end = at + w[at..].find('}').unwrap();
+                let v = env_value(env, &w[at + 2..end]).unwrap_or_else(|| panic!("{w}: {env}"));
+                w.replace_range(at..=end, &v);
+            }
+            w.replace("$$", "$").replace("%%", "%")
+        })
+        .collect()
+}
+
+#[test]
+fn systemd_instances_run_their_own_copys_command() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"
+[services.worker]
+command = ["sleep", "--port=${REPLICA_PORT}", "copy-${REPLICA}", "fixed"]
+replicas = 3
+replica_port_base = 3100
+"#,
+    );
+    let out = f.run(&["export", "systemd", "--out", "units"], T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("units");
+    let unit = read(&dir, "uaol-worker@.service");
+    for i in 1..=3u32 {
+        let env = read(&dir, &format!("uaol-worker@{i}.env"));
+        let argv = instance_argv(&unit, &env, i);
+        assert_eq!(
+            argv[1..],
+            [
+                format!("--port={}", 3099 + i),
+                format!("copy-{i}"),
+                "fixed".to_string()
+            ],
+            "copy {i}:\n{unit}\n{env}"
+        );
+    }
+    assert!(!unit.contains("ExecStart= below is copy 1's"), "{unit}");
+    verify(&dir, &["uaol-worker@.service", "uaol.target"]);
+}
+
+#[test]
+fn systemd_writes_one_unit_per_copy_when_the_working_directory_differs() {
+    let f = Fixture::new();
+    for i in 1..=2 {
+        fs::create_dir_all(f.path().join(format!("data/{i}"))).unwrap();
+    }
+    f.write(
+        "supervisor.toml",
+        r#"
+[services.worker]
+command = ["sleep", "1000"]
+cwd = "data/${REPLICA}"
+replicas = 2
+"#,
+    );
+    let out = f.run(&["export", "systemd", "--out", "units"], T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("units");
+    assert!(!dir.join("uaol-worker@.service").exists());
+    for i in 1..=2 {
+        let unit = read(&dir, &format!("uaol-worker@{i}.service"));
+        let cwd = format!("\nWorkingDirectory={}/data/{i}\n", f.path().display());
+        assert!(unit.contains(&cwd), "{unit}");
+    }
+    verify(
+        &dir,
+        &[
+            "uaol-worker@1.service",
+            "uaol-worker@2.service",
+            "uaol.target",
+        ],
+    );
+}
+
+fn verify(dir: &std::path::Path, units: &[&str]) {
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(units.iter().map(|n| dir.join(n)))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
+        .output()
+        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
+    let text = output(&v);
+    let unexpected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !l.contains("Unknown key 'RestartSteps'")
+                && !l.contains("Unknown key 'RestartMaxDelaySec'")
+        })
+        .collect();
+    assert!(v.status.success() && unexpected.is_empty(), "{text}");
+}
+
+#[test]
+fn kubernetes_says_when_every_pod_runs_copy_1s_command() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"
+[services.worker]
+command = ["sleep", "--port=${REPLICA_PORT}"]
+replicas = 2
+replica_port_base = 3100
+"#,
+    );
+    let args = ["export", "kubernetes", "--out", "k8s", "--image", "x/app:1"];
+    let out = f.run(&args, T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let worker = read(&f.path().join("k8s"), "worker.yaml");
+    assert!(
+        worker.contains("every pod runs copy 1's command"),
+        "{worker}"
+    );
+    assert!(worker.contains("- \"--port=3100\"\n"), "{worker}");
 }

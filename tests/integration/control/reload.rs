@@ -280,3 +280,29 @@ fn a_database_url_is_probed_before_any_service_gets_it() {
         Some(moved.as_str())
     );
 }
+
+#[test]
+fn a_longer_name_added_by_a_reload_re_aligns_the_log_prefixes() {
+    let fx = Fixture::new();
+    let ticker = r#"command = ["sh", "-c", "while :; do echo tick; sleep 0.1; done"]"#;
+    fx.write("supervisor.toml", &format!("[services.a]\n{ticker}\n"));
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    assert!(up.wait_for_log("a          | tick\n"), "{}", up.output());
+    let long = "a_much_longer_name";
+    fx.write(
+        "supervisor.toml",
+        &format!("[services.a]\n{ticker}\n\n[services.{long}]\n{ticker}\n"),
+    );
+    expect_code(&fx.run(&["reload"], CMD), 0);
+    // Every prefix is now as wide as the longest name: the old service's,
+    // the new one's and the supervisor's own events.
+    let pad = |n: &str| format!("{n:<18} ");
+    for needle in [
+        format!("\n{}| tick\n", pad("a")),
+        format!("\n{}| tick\n", pad(long)),
+        format!("\n{}* {long}: started", pad("supervisor")),
+    ] {
+        assert!(up.wait_for_log(&needle), "{needle:?} in\n{}", up.output());
+    }
+}
