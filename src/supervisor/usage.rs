@@ -10,13 +10,12 @@
 //! in the engine's layer, because the engine uses it; the control socket's
 //! `status` calls [`measure`].
 //!
-//! CPU time comes from the kernel in clock ticks (10 ms), so over the 200 ms
+//! CPU time comes from `/proc/<pid>/stat` ([`cpu_ticks`]; the `sysinfo`
+//! crate did this before, for about 30 KB of the binary) in clock ticks (10 ms), so over the 200 ms
 //! window the resolution is 5 % of a core; good enough to tell idle from busy.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The CPU sampling window of `status`.
 pub(crate) const WINDOW: Duration = Duration::from_millis(200);
@@ -85,43 +84,48 @@ pub(crate) fn aggregate(before: &Sample, after: &Sample, window: Duration) -> Ha
         .collect()
 }
 
-/// Reads the process table with sysinfo.
-pub(crate) struct Sampler {
-    sys: System,
+/// The processes in `groups` now. Membership comes from `getpgid` over the
+/// pids in /proc (cheap); then only those processes' `stat` and `statm` are
+/// read, so a busy machine's thousands of other processes cost nothing.
+pub(crate) fn sample(groups: &[i32]) -> Sample {
+    let procs = members(groups)
+        .into_iter()
+        .filter_map(|(pid, pgid)| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let proc = Proc {
+                pgid,
+                rss: rss_bytes(pid)?,
+                cpu_ms: ticks_to_ms(cpu_ticks(&stat)?),
+            };
+            Some((pid, proc))
+        })
+        .collect();
+    Sample { procs }
 }
 
-impl Sampler {
-    /// `None` when the process table cannot be read on this platform.
-    pub(crate) fn new() -> Option<Sampler> {
-        System::new().ok().map(|sys| Sampler { sys })
-    }
+/// User + system CPU time (clock ticks) of a `/proc/<pid>/stat` line (pure):
+/// fields 14 and 15, counted after the `)` that ends the command name (which
+/// may itself hold spaces and parentheses).
+pub(crate) fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(utime + stime)
+}
 
-    /// The processes in `groups` now. Membership comes from `getpgid` over
-    /// the pids in /proc (cheap); sysinfo then reads only those processes, so
-    /// a busy machine's thousands of other processes cost nothing.
-    pub(crate) fn sample(&mut self, groups: &[i32]) -> Sample {
-        let members = members(groups);
-        let pids: Vec<Pid> = members
-            .iter()
-            .map(|&(p, _)| Pid::from_u32(p.unsigned_abs()))
-            .collect();
-        let kind = ProcessRefreshKind::nothing().with_cpu();
-        self.sys
-            .refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
-        let procs = members
-            .into_iter()
-            .filter_map(|(pid, pgid)| {
-                let p = self.sys.process(Pid::from_u32(pid.unsigned_abs()))?;
-                let proc = Proc {
-                    pgid,
-                    rss: rss_bytes(pid)?,
-                    cpu_ms: p.accumulated_cpu_time(),
-                };
-                Some((pid, proc))
-            })
-            .collect();
-        Sample { procs }
-    }
+/// Clock ticks → milliseconds (`sysconf(_SC_CLK_TCK)`, 100 nearly everywhere).
+fn ticks_to_ms(ticks: u64) -> u64 {
+    static HZ: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let hz = *HZ.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .and_then(|t| u64::try_from(t).ok())
+            .filter(|&t| t > 0)
+            .unwrap_or(100)
+    });
+    ticks * 1000 / hz
 }
 
 /// Summed RSS (bytes) of each of `groups`, read cheaply: group membership by
@@ -186,13 +190,10 @@ pub(crate) async fn measure(groups: &[i32], window: Duration) -> HashMap<i32, Us
     if groups.is_empty() {
         return HashMap::new();
     }
-    let Some(mut s) = Sampler::new() else {
-        return HashMap::new();
-    };
-    let before = s.sample(groups);
+    let before = sample(groups);
     let t0 = Instant::now();
     tokio::time::sleep(window).await;
-    let after = s.sample(groups);
+    let after = sample(groups);
     aggregate(&before, &after, t0.elapsed())
 }
 
@@ -238,6 +239,26 @@ mod tests {
         let rss = group_rss(&[me, i32::MAX]);
         assert!(rss[&me] > 1 << 20, "{rss:?}");
         assert!(!rss.contains_key(&i32::MAX));
+    }
+
+    #[test]
+    fn cpu_ticks_after_the_command_name() {
+        let stat = "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 5 1 2\n";
+        assert_eq!(cpu_ticks(stat), Some(10));
+        assert_eq!(cpu_ticks("42 (x) S 1"), None);
+        assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_uses_cpu() {
+        let me = nix::unistd::getpid().as_raw();
+        let t0 = Instant::now();
+        let mut x = 0u64;
+        while t0.elapsed() < Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+        assert!(ticks_to_ms(cpu_ticks(&stat).unwrap()) >= 50, "{stat}");
     }
 
     #[test]
