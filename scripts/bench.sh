@@ -98,6 +98,19 @@ if wants horust && [ ! -x "$DEPS/horust/bin/horust" ]; then
   fi
 fi
 
+# supervisord's column writes to /dev/stdout: when that is a regular file (the
+# symlink to /proc/self/fd/1 replaced), its relay would go there and the row
+# would read "no output seen". Say so rather than publish such a row.
+fd=0
+for f in stdin stdout stderr; do
+  if [ -e "/dev/$f" ] && [ ! -L "/dev/$f" ] && [ ! -c "/dev/$f" ]; then
+    say "/dev/$f is a regular file, not a link to /proc/self/fd; restore it first:"
+    say "  rm /dev/$f && ln -s /proc/self/fd/$fd /dev/$f"
+    exit 2
+  fi
+  fd=$((fd + 1))
+done
+
 # --- our tools and uaol-supervisor ------------------------------------------
 for t in floor lines sink ticker; do
   if [ ! -x "$DEPS/bin/$t" ] || [ "bench/$t.c" -nt "$DEPS/bin/$t" ]; then
