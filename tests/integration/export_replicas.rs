@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::Fixture;
+use crate::support::{systemd_verify, Fixture};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -107,22 +107,10 @@ fn systemd_writes_a_template_unit_and_one_env_file_per_copy() {
             "{api}"
         );
     }
-    let units = ["uaol-worker@.service", "uaol-api.service", "uaol.target"].map(|n| dir.join(n));
-    let v = Command::new("systemd-analyze")
-        .arg("verify")
-        .args(units)
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
-        .output()
-        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
-    let text = output(&v);
-    let unexpected: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            !l.contains("Unknown key 'RestartSteps'")
-                && !l.contains("Unknown key 'RestartMaxDelaySec'")
-        })
-        .collect();
-    assert!(v.status.success() && unexpected.is_empty(), "{text}");
+    systemd_verify(
+        &dir,
+        &["uaol-worker@.service", "uaol-api.service", "uaol.target"],
+    );
 }
 
 #[test]
@@ -236,7 +224,7 @@ replica_port_base = 3100
         );
     }
     assert!(!unit.contains("ExecStart= below is copy 1's"), "{unit}");
-    verify(&dir, &["uaol-worker@.service", "uaol.target"]);
+    systemd_verify(&dir, &["uaol-worker@.service", "uaol.target"]);
 }
 
 #[test]
@@ -263,7 +251,7 @@ replicas = 2
         let cwd = format!("\nWorkingDirectory={}/data/{i}\n", f.path().display());
         assert!(unit.contains(&cwd), "{unit}");
     }
-    verify(
+    systemd_verify(
         &dir,
         &[
             "uaol-worker@1.service",
@@ -271,24 +259,6 @@ replicas = 2
             "uaol.target",
         ],
     );
-}
-
-fn verify(dir: &std::path::Path, units: &[&str]) {
-    let v = Command::new("systemd-analyze")
-        .arg("verify")
-        .args(units.iter().map(|n| dir.join(n)))
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
-        .output()
-        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
-    let text = output(&v);
-    let unexpected: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            !l.contains("Unknown key 'RestartSteps'")
-                && !l.contains("Unknown key 'RestartMaxDelaySec'")
-        })
-        .collect();
-    assert!(v.status.success() && unexpected.is_empty(), "{text}");
 }
 
 #[test]

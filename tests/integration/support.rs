@@ -166,3 +166,28 @@ pub(crate) fn prerequisite(ok: bool, what: &str) -> bool {
     }
     panic!("missing prerequisite: {what} (set UAOL_TEST_ALLOW_SKIP=1 to skip knowingly; CI must run it)");
 }
+
+/// `systemd-analyze verify` of `units` (names in `dir`, found there through
+/// SYSTEMD_UNIT_PATH) passes with no complaint other than the two keys this
+/// systemd is too old to know (RestartSteps, RestartMaxDelaySec).
+pub(crate) fn systemd_verify(dir: &Path, units: &[&str]) {
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(units.iter().map(|n| dir.join(n)))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
+        .output()
+        .expect("systemd-analyze (scripts/test.sh installs the systemd package)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let unexpected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !l.contains("Unknown key 'RestartSteps'")
+                && !l.contains("Unknown key 'RestartMaxDelaySec'")
+        })
+        .collect();
+    assert!(v.status.success() && unexpected.is_empty(), "{text}");
+}

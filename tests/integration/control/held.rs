@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::live::Follower;
-use super::{expect_code, pids, service, Up, CMD};
+use super::{expect_code, order, pids, service, Up, CMD};
 use crate::support::Fixture;
 
 const CHAIN: &str = r#"
@@ -31,11 +31,6 @@ command = ["sh", "-c", "echo e >> order; echo up; exec sleep 100"]
 depends_on = ["x"]
 ready = { log = "^up$" }
 "#;
-
-fn order(fx: &Fixture) -> Vec<String> {
-    let text = std::fs::read_to_string(fx.path().join("order")).unwrap_or_default();
-    text.lines().map(str::to_owned).collect()
-}
 
 #[test]
 fn dependents_of_a_failed_restart_start_once_it_recovers_by_itself() {

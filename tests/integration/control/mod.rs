@@ -234,3 +234,13 @@ pub(crate) fn environ(pid: i64, name: &str) -> Option<String> {
         .filter_map(|kv| std::str::from_utf8(kv).ok())
         .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }
+
+/// The lines of the fixture's `order` file: the test services append their
+/// name (one line per start), so the file records who started in which order.
+pub(crate) fn order(fx: &Fixture) -> Vec<String> {
+    std::fs::read_to_string(fx.path().join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}

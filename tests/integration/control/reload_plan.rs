@@ -5,17 +5,8 @@
 //! `order` when it starts (before it says it is ready: its dependents start
 //! after the line), so the file is the record of what really ran, in order.
 
-use super::{expect_code, pids, Up, CMD};
+use super::{expect_code, order, pids, Up, CMD};
 use crate::support::Fixture;
-
-/// The lines of `order` (one per start).
-fn order(fx: &Fixture) -> Vec<String> {
-    std::fs::read_to_string(fx.path().join("order"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 /// Wait (bounded) until `order` has `n` lines.
 fn wait_lines(fx: &Fixture, up: &Up, n: usize) -> Vec<String> {
