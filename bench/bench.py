@@ -31,10 +31,12 @@ from peers import ALL, HERE  # noqa: E402
 
 FULL = dict(runs=3, ns=[10, 200, 1000], idle=30.0, kill9=15, log_mib=200, log_cap=20.0,
             crash_window=4.0, sigterm_cap=30.0, start_timeout=120.0, settle=1.0, budget=1500.0,
-            follow_lines=300, follow_us=10000, reload_samples=5, orphan_cap=2.0)
+            follow_lines=300, follow_us=10000, reload_samples=5, orphan_cap=2.0,
+            restart_memory=True)
 QUICK = dict(runs=1, ns=[10, 50, 100], idle=5.0, kill9=5, log_mib=20, log_cap=5.0,
              crash_window=2.0, sigterm_cap=10.0, start_timeout=30.0, settle=0.5, budget=600.0,
-             follow_lines=100, follow_us=10000, reload_samples=3, orphan_cap=2.0)
+             follow_lines=100, follow_us=10000, reload_samples=3, orphan_cap=2.0,
+             restart_memory=True)
 
 
 class Run(system.SystemPhase):
@@ -64,6 +66,11 @@ class Run(system.SystemPhase):
         c = self.cfg
         for s in order:
             res, inst = self.try_start(s, n)
+            if inst and s.restarts and n == c["ns"][0] and res.get("start_s") is not None:
+                got = guarded(f"{s.key} restart memory", metrics.after_restart, inst, c["settle"])
+                if "error" in got:
+                    got = {"restart_error": got["error"]}
+                res.update(got)
             self.rec(run, s, f"start{n}", res)
             log(f"{s.key} N={n}: {fmt_brief(res)}")
             if inst:

@@ -33,6 +33,31 @@ def start(sup, n, base, timeout, settle):
     return res, inst
 
 
+def after_restart(inst, settle, cap=5.0):
+    """Memory again after one service was killed (SIGKILL) and its replacement
+    announced: the supervisor has run its reap → respawn path once, so code it
+    dropped after start (uaol-supervisor sheds its start-up pages) and needs
+    when running is counted. Keys `*_restart_mib`; `restart_error` when no
+    replacement came within cap s."""
+    inst.fifo.pump(0)
+    name = inst.names[0]
+    old = inst.pids[name]
+    inst.marks += procs.mark([old])
+    os.kill(old, signal.SIGKILL)
+
+    def replaced(new):
+        for _, nm, pid in new:
+            inst.pids[nm] = pid
+        return inst.pids[name] != old
+
+    if not inst.fifo.wait(replaced, cap):
+        return {"restart_error": f"no replacement within {cap:.0f} s"}
+    time.sleep(settle)
+    inst.remember()
+    mem = inst.memory()
+    return {k.replace("_mib", "_restart_mib"): v for k, v in mem.items() if k.endswith("_mib")}
+
+
 def idle_cpu(insts, window):
     """utime+stime (ms) of each instance's supervisor processes over window s."""
     before = {k: procs.cpu_ticks(i.supervisor_pids()) for k, i in insts.items()}

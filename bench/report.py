@@ -145,6 +145,9 @@ def rows(doc):
     for n in (n0, n1, n2):
         out.append((f"supervisor RSS, N={n} (MiB)", f"start{n}", "rss_mib", mib))
         out.append((f"supervisor PSS, N={n} (MiB)", f"start{n}", "pss_mib", mib))
+        if n == n0 and c.get("restart_memory"):
+            out.append((f"supervisor PSS, N={n}, after a kill -9 → replacement (MiB)",
+                        f"start{n}", "pss_restart_mib", mib))
     out += [
         (f"supervisor processes, N={n1}", f"start{n1}", "procs", lambda x: f"{x:.0f}"),
         (f"idle CPU over {c['idle']:.0f} s, N={n1}", "idle", "idle_cpu_ms", ms),
