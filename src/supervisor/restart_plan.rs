@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 
 use super::commands::{Refusal, Verb};
 use super::engine::Engine;
-use super::state::{Event, FailReason, State};
+use super::state::Event;
 use super::tickets::{Check, Command, Step};
 
 impl Engine {
@@ -49,7 +49,10 @@ impl Engine {
                     || self.kept_back_by(*d, &restarted)
             })
             .collect();
-        let mut steps: VecDeque<Step> = again.iter().rev().map(|&d| Step::Stop(d)).collect();
+        // An ended one has nothing to stop (and one kept from starting must
+        // not become `stopped`: that is the user's `stop`).
+        let live = again.iter().rev().filter(|&&d| !self.kind(d).is_terminal());
+        let mut steps: VecDeque<Step> = live.map(|&d| Step::Stop(d)).collect();
         for wave in self.waves(&first) {
             steps.extend(wave.iter().map(|&t| Step::Bounce(t)));
             steps.push_back(Step::Settle(wave));
@@ -65,16 +68,10 @@ impl Engine {
     /// dependents that were up (see also [`Engine::unblock`]). One that
     /// also waits for something else that cannot hold stays as it is.
     fn kept_back_by(&self, d: usize, restarted: &[usize]) -> bool {
-        let by_dependency = matches!(
-            &self.units[d].svc.state,
-            State::Failed {
-                reason: FailReason::Dependency(_)
-            }
-        );
         let dep = |x: usize| (&self.units[x].svc.state, self.units[x].started);
         let waiting = self.graph.unmet(d, dep, false);
         let unmet = self.graph.unmet(d, dep, true);
-        by_dependency
+        self.kept_back(d)
             && unmet
                 .iter()
                 .filter(|x| !waiting.contains(x))

@@ -61,18 +61,22 @@ impl Engine {
     /// not this, and stays stopped. Returns whether it did.
     fn unblock(&mut self, i: usize) -> bool {
         let u = &self.units[i];
-        let by_dependency = matches!(
-            &u.svc.state,
-            State::Failed {
-                reason: FailReason::Dependency(_)
-            }
-        );
-        if !by_dependency || u.retired || matches!(self.clearance(i), Clearance::Blocked(_)) {
+        if !self.kept_back(i) || u.retired || matches!(self.clearance(i), Clearance::Blocked(_)) {
             return false;
         }
         self.units[i].held_back = true;
         self.feed(i, Event::Requeue);
         true
+    }
+
+    /// Whether `i` is `failed` only because a dependency could not hold.
+    pub(super) fn kept_back(&self, i: usize) -> bool {
+        matches!(
+            &self.units[i].svc.state,
+            State::Failed {
+                reason: FailReason::Dependency(_)
+            }
+        )
     }
 
     /// A restart is due: go if the dependencies still hold (a dependency that

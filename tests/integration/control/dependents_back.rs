@@ -252,3 +252,60 @@ command = ["sleep", "100"]
     assert!(detail.starts_with("not started: dependency"), "{v:?}");
     assert_eq!(order(&fx), ["db"], "{}", up.output());
 }
+
+/// `stop web` while `web` is `failed` because of `db` makes it `stopped`
+/// (it would otherwise come back with `db`), and it stays stopped when a
+/// `restart db` brings `api` back.
+#[test]
+fn a_stop_keeps_one_kept_from_starting_down() {
+    let fx = Fixture::new();
+    fx.script(
+        "db.sh",
+        "if [ -e broken ]; then exit 1; fi\necho db >> order\necho up\nexec sleep 100",
+    );
+    fx.write("broken", "");
+    fx.write(
+        "supervisor.toml",
+        r#"
+[services.db]
+command = ["./db.sh"]
+ready = { log = "^up$" }
+restart = "never"
+
+[services.api]
+command = ["sh", "-c", "echo api >> order; exec sleep 100"]
+depends_on = ["db"]
+
+[services.web]
+command = ["sh", "-c", "echo web >> order; exec sleep 100"]
+depends_on = ["db"]
+
+[services.side]
+command = ["sleep", "100"]
+"#,
+    );
+    let mut up = Up::start(&fx);
+    up.wait_for(&fx, "api and web failed", |v| {
+        service(v, "api")["state"] == "failed" && service(v, "web")["state"] == "failed"
+    });
+    let o = fx.run(&["stop", "web"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.contains("stopped `web`"), "{o:?}");
+    let o = fx.run(&["stop", "db"], CMD);
+    expect_code(&o, 0);
+    assert!(o.stdout.contains("already failed"), "{o:?}");
+
+    std::fs::remove_file(fx.path().join("broken")).expect("fix db");
+    let o = fx.run(&["restart", "db"], CMD);
+    expect_code(&o, 0);
+    assert!(
+        o.stdout
+            .contains("then restarted its dependents: `api` (ready)"),
+        "{o:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let v = up.wait_for(&fx, "status", |_| true);
+    assert_eq!(service(&v, "api")["state"], "ready", "{v:?}");
+    assert_eq!(service(&v, "web")["state"], "stopped", "{v:?}");
+    assert_eq!(order(&fx), ["db", "api"], "{}", up.output());
+}
