@@ -66,6 +66,9 @@ impl Engine {
         }
         self.units[i].held_back = true;
         self.feed(i, Event::Requeue);
+        let why = self.held_reason(i).unwrap_or_default();
+        let name = self.units[i].plan.name.as_str();
+        tracing::info!(service = name, "back to pending: {why}");
         true
     }
 
