@@ -183,9 +183,13 @@ impl Stream {
             push(&mut self.out, &item);
         }
         self.send().await?;
+        // No names: every service, also those a reload adds later.
+        let every = names.is_empty();
         self.inbox.keep(Box::new(move |p| {
-            matches!(p, Published::Output { svc, seq, .. } if *seq > seen && wanted.contains(svc))
+            matches!(p, Published::Output { svc, seq, .. }
+                if *seq > seen && (every || wanted.contains(svc)))
         }));
+        let mut known = all;
         self.pump(ctx, |out, p| {
             if let Published::Output {
                 at,
@@ -195,7 +199,10 @@ impl Stream {
                 ..
             } = p
             {
-                output_json(&rfc3339(*at), &name(ctx, *svc), *stream, chunk, out);
+                let names = ctx.names();
+                renamed(&mut known, &names, out);
+                let service = names.get(*svc).map_or("", String::as_str);
+                output_json(&rfc3339(*at), service, *stream, chunk, out);
             }
         })
         .await
@@ -377,6 +384,25 @@ fn line_json(head: &[u8], line: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A reload changed the services: tell the client the new list first (it
+/// aligns its prefixes to the longest name, as `up` does), once. `now` is
+/// the list in force (one `Arc` per Plan: comparing it costs nothing while
+/// no reload happened).
+fn renamed(known: &mut Arc<Vec<String>>, now: &Arc<Vec<String>>, out: &mut Vec<u8>) {
+    if Arc::ptr_eq(known, now) {
+        return;
+    }
+    if **known != **now {
+        push(
+            out,
+            &Item::Services {
+                names: now.to_vec(),
+            },
+        );
+    }
+    *known = Arc::clone(now);
 }
 
 fn name(ctx: &Context, svc: usize) -> String {

@@ -12,6 +12,13 @@
 //! interpolated; otherwise (the variable is not exported, was overridden, or
 //! the secret is a literal URL password) the whole argument moves into a
 //! generated variable, `UAOL_ARG_<index>`, written beside the others.
+//!
+//! A generated name must never be one the service sets itself: it would
+//! overwrite the service's value (or be shadowed by it) in the env file and,
+//! once the process runs, in its environment. So the prefix is the first of
+//! `UAOL_ARG_`, `UAOL_ARG2_`, `UAOL_ARG3_`, … that no variable of the
+//! service (of any copy, for a replicated one: a template's `ExecStart=`
+//! is shared) starts with ([`prefix`]).
 
 use std::ops::Range;
 
@@ -34,9 +41,16 @@ pub(crate) struct Args {
     pub argv: Vec<Vec<Piece>>,
     /// Generated variables (name, value): secret, written only where secrets go.
     pub extra: Vec<(String, String)>,
+    /// The prefix of the generated names ([`prefix`]).
+    pub prefix: String,
 }
 
 impl Args {
+    /// The name of the generated variable for argument `i`: `UAOL_ARG_3`.
+    pub(crate) fn generated_name(&self, i: usize) -> String {
+        format!("{}{i}", self.prefix)
+    }
+
     /// Every variable a reference names, each once.
     pub(crate) fn referenced(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
@@ -51,14 +65,39 @@ impl Args {
     }
 }
 
-/// The name of the generated variable for argument `i`.
-pub(crate) fn generated_name(i: usize) -> String {
-    format!("UAOL_ARG_{i}")
+/// The prefix of generated names for `services` (one service, or every
+/// copy of a replicated one): `UAOL_ARG_`, else `UAOL_ARG2_`, `UAOL_ARG3_`,
+/// … the first that none of their variables starts with — whatever its
+/// source, so a name the service reads from anywhere is never taken.
+pub(crate) fn prefix<'a>(services: impl IntoIterator<Item = &'a ServicePlan>) -> String {
+    let names: Vec<&str> = services
+        .into_iter()
+        .flat_map(|s| s.env.vars.keys().map(String::as_str))
+        .collect();
+    let free = |p: &String| !names.iter().any(|n| n.starts_with(p.as_str()));
+    let first = "UAOL_ARG_".to_string();
+    if free(&first) {
+        return first;
+    }
+    // At most `names.len()` prefixes can be taken, so one of these is free.
+    (2..=names.len() + 2)
+        .map(|k| format!("UAOL_ARG{k}_"))
+        .find(free)
+        .unwrap_or_else(|| format!("UAOL_ARG{}_", names.len() + 3))
 }
 
 /// Plan the exported form of `svc`'s argv.
 pub(crate) fn plan(svc: &ServicePlan) -> Args {
-    let mut out = Args::default();
+    plan_with(svc, prefix([svc]))
+}
+
+/// [`plan`] with generated names starting with `prefix` (a template's,
+/// chosen over every copy).
+pub(crate) fn plan_with(svc: &ServicePlan, prefix: String) -> Args {
+    let mut out = Args {
+        prefix,
+        ..Args::default()
+    };
     for (i, arg) in svc.argv.iter().enumerate() {
         let secret = svc.argv_secret.get(i).filter(|s| s.is_secret());
         let Some(secret) = secret else {
@@ -68,7 +107,7 @@ pub(crate) fn plan(svc: &ServicePlan) -> Args {
         match references(svc, arg, secret) {
             Some(pieces) => out.argv.push(pieces),
             None => {
-                let name = generated_name(i);
+                let name = out.generated_name(i);
                 out.extra.push((name.clone(), arg.clone()));
                 out.argv.push(vec![Piece::Var(name)]);
             }
@@ -162,5 +201,28 @@ mod tests {
         let args = plan(p.service("auth-service").expect("auth"));
         assert_eq!(args.argv[3], vec![Piece::Var("JWT_SECRET".into())]);
         assert!(args.extra.is_empty());
+    }
+
+    #[test]
+    fn generated_names_avoid_every_name_the_service_has() {
+        let p = testplan::plan();
+        let mut svc = p.service("migrate").expect("migrate").clone();
+        assert_eq!(prefix([&svc]), "UAOL_ARG_");
+        let mut set = |name: &str, value: &str| {
+            let mut v = svc.env.vars["NODE_ENV"].clone();
+            v.value = value.into();
+            svc.env.vars.insert(name.into(), v);
+        };
+        set("UAOL_ARG_3", "the service's own");
+        set("UAOL_ARG2_X", "also taken");
+        set("UAOL_ARG", "not in the space");
+        let args = plan(&svc);
+        assert_eq!(args.prefix, "UAOL_ARG3_");
+        assert_eq!(args.argv[3], vec![Piece::Var("UAOL_ARG3_3".into())]);
+        assert_eq!(args.extra[0].0, "UAOL_ARG3_3");
+        // Over several services (a template's copies): free in all of them.
+        let other = p.service("auth-service").expect("auth");
+        assert_eq!(prefix([other, &svc]), "UAOL_ARG3_");
+        assert_eq!(prefix([other]), "UAOL_ARG_");
     }
 }

@@ -3,7 +3,9 @@
 //! transaction): what waits for any target to be `ready` is stopped once,
 //! in reverse start order; the targets restart together (the copies of a
 //! replicated service one after the other, rolling); once each has
-//! settled (up, or failed), the dependents start again once — except those
+//! settled (up, or failed), the dependents start again once — with those
+//! the targets' end had kept from starting (`failed`: `not started:
+//! dependency … failed`), the restart brings them back — except those
 //! that wait for a target that failed: they go back to `pending`, held back,
 //! and start once that target is ready (its restart policy may bring it
 //! back; a `start` or a reload may), as after a failed `restart`: the
@@ -35,12 +37,22 @@ impl Engine {
             .copied()
             .filter(|t| !dependents.contains(t))
             .collect();
-        // Those that were up, and every changed one (even stopped or completed).
+        // Those that were up, every changed one (even stopped or completed),
+        // and those that the end of a target kept from starting.
+        let restarted: Vec<usize> = changed.iter().chain(&dependents).copied().collect();
         let again: Vec<usize> = dependents
-            .into_iter()
-            .filter(|d| !self.kind(*d).is_terminal() || changed.contains(d))
+            .iter()
+            .copied()
+            .filter(|d| {
+                !self.kind(*d).is_terminal()
+                    || changed.contains(d)
+                    || self.kept_back_by(*d, &restarted)
+            })
             .collect();
-        let mut steps: VecDeque<Step> = again.iter().rev().map(|&d| Step::Stop(d)).collect();
+        // An ended one has nothing to stop (and one kept from starting must
+        // not become `stopped`: that is the user's `stop`).
+        let live = again.iter().rev().filter(|&&d| !self.kind(d).is_terminal());
+        let mut steps: VecDeque<Step> = live.map(|&d| Step::Stop(d)).collect();
         for wave in self.waves(&first) {
             steps.extend(wave.iter().map(|&t| Step::Bounce(t)));
             steps.push_back(Step::Settle(wave));
@@ -48,6 +60,22 @@ impl Engine {
         steps.push_back(Step::Again(again));
         cmd.targets = first;
         steps
+    }
+
+    /// Whether `d` failed only because dependencies among `restarted`
+    /// could not hold (`not started: dependency `db` (ready) failed`):
+    /// the restart brings those back, so it starts `d` again with the
+    /// dependents that were up (see also [`Engine::unblock`]). One that
+    /// also waits for something else that cannot hold stays as it is.
+    fn kept_back_by(&self, d: usize, restarted: &[usize]) -> bool {
+        let dep = |x: usize| (&self.units[x].svc.state, self.units[x].started);
+        let waiting = self.graph.unmet(d, dep, false);
+        let unmet = self.graph.unmet(d, dep, true);
+        self.kept_back(d)
+            && unmet
+                .iter()
+                .filter(|x| !waiting.contains(x))
+                .all(|(on, _)| restarted.contains(on))
     }
 
     /// The targets in waves restarted one after the other, each settled

@@ -1,12 +1,14 @@
 //! Deciding what happens next across services: start whatever may start
 //! (dependency conditions, the database gate), and while stopping, stop
 //! whatever may stop (reverse dependency order; a second signal kills all).
+//! What a dependency's end kept from starting waits again once that
+//! dependency is brought back (see [`Engine::unblock`]).
 //! A second `impl Engine` block, kept apart from the per-service mechanics.
 
 use super::engine::{Engine, StopCause};
 use super::graph::Clearance;
 use super::report;
-use super::state::{Event, State};
+use super::state::{Event, FailReason, State};
 
 impl Engine {
     /// Start whatever may start; while stopping, stop whatever may stop.
@@ -21,6 +23,7 @@ impl Engine {
                     changed |= self.backoff_elapsed(i);
                     continue;
                 }
+                changed |= self.unblock(i);
                 if self.units[i].svc.state != State::Pending || self.units[i].retired {
                     continue;
                 }
@@ -44,6 +47,39 @@ impl Engine {
                 return;
             }
         }
+    }
+
+    /// A service that failed only because a dependency could not hold
+    /// (`not started: dependency `db` (ready) failed: …`) goes back to
+    /// `pending`, held back, once none of its dependencies is blocked any
+    /// more: a `start`, `restart` or reload brought the dependency back, so
+    /// what its end kept from starting waits for it again and starts once
+    /// it holds — transitively, as each one in turn is `pending` again
+    /// (start order: a dependency comes first). Only a command or a reload
+    /// takes a service out of `failed`, `exited` or `stopped`, so this
+    /// never fires by itself; a dependent the user stopped is `stopped`,
+    /// not this, and stays stopped. Returns whether it did.
+    fn unblock(&mut self, i: usize) -> bool {
+        let u = &self.units[i];
+        if !self.kept_back(i) || u.retired || matches!(self.clearance(i), Clearance::Blocked(_)) {
+            return false;
+        }
+        self.units[i].held_back = true;
+        self.feed(i, Event::Requeue);
+        let why = self.held_reason(i).unwrap_or_default();
+        let name = self.units[i].plan.name.as_str();
+        tracing::info!(service = name, "back to pending: {why}");
+        true
+    }
+
+    /// Whether `i` is `failed` only because a dependency could not hold.
+    pub(super) fn kept_back(&self, i: usize) -> bool {
+        matches!(
+            &self.units[i].svc.state,
+            State::Failed {
+                reason: FailReason::Dependency(_)
+            }
+        )
     }
 
     /// A restart is due: go if the dependencies still hold (a dependency that

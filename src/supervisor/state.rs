@@ -14,6 +14,7 @@
 //! Running ─ReadyTimedOut→ Stopping{then: Retry} ─(leader reaped, GroupGone)→ Backoff | Failed
 //! Running|Ready ─MemoryExceeded→ Stopping{then: Retry}   (counted like a crash)
 //! any live ─Stop→ Stopping ─StopDeadline→ (SIGKILL group) ─Exited+GroupGone→ Stopped
+//! Failed{Dependency} ─Stop→ Stopped   (else it would start again with the dependency)
 //!   (an exit the stop does not explain, not restarted by policy → Failed{Crashed})
 //! ```
 //!
@@ -178,6 +179,14 @@ pub(crate) fn step(p: &Policy, mut s: Svc, e: Event, cx: Facts) -> (Svc, Vec<Act
             (S::Starting, vec![Action::Spawn])
         }
         (S::Backoff { .. }, Event::Restart) => (S::Pending, vec![]),
+        // Kept from starting by a dependency, it would start again with it:
+        // a `stop` keeps it down.
+        (
+            S::Failed {
+                reason: FailReason::Dependency(_),
+            },
+            Event::Stop,
+        ) => (S::Stopped, vec![]),
         (S::Pending | S::Backoff { .. }, Event::DependencyFailed(why)) => {
             fail(FailReason::Dependency(why))
         }

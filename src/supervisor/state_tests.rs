@@ -172,6 +172,12 @@ fn lifecycle_table() {
         ("dependency failed during backoff", &p, backoff_100.clone(),
             Event::DependencyFailed("db failed".into()),
             State::Failed { reason: FailReason::Dependency("db failed".into()) }, vec![]),
+        ("stop when failed by a dependency", &p,
+            State::Failed { reason: FailReason::Dependency("db failed".into()) },
+            Event::Stop, State::Stopped, vec![]),
+        ("stop when failed otherwise: no-op", &p,
+            State::Failed { reason: FailReason::Spawn("x".into()) },
+            Event::Stop, State::Failed { reason: FailReason::Spawn("x".into()) }, vec![]),
         ("start from failed", &p, State::Failed { reason: FailReason::Spawn("x".into()) },
             Event::Start, State::Starting, vec![Action::Spawn]),
     ];

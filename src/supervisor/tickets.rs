@@ -325,7 +325,9 @@ impl Engine {
             kind,
         };
         match cmd.verb {
-            Verb::Stop if kind.is_terminal() => Err(already()),
+            // One its dependency's end kept from starting would start again
+            // with it: `stop` makes it `stopped` (see `Engine::unblock`).
+            Verb::Stop if kind.is_terminal() && !self.kept_back(i) => Err(already()),
             Verb::Stop => Ok(VecDeque::from([Step::Stop(i)])),
             // A service held back by a failed restart is `pending`, but a
             // `start` still brings up its ended dependencies.
@@ -359,7 +361,7 @@ impl Engine {
     fn begin(&mut self, step: &Step) -> bool {
         match step {
             Step::Stop(i) => {
-                if !self.kind(*i).is_terminal() {
+                if !self.kind(*i).is_terminal() || self.kept_back(*i) {
                     self.feed(*i, Event::Stop);
                 }
             }

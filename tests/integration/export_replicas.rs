@@ -283,3 +283,53 @@ replica_port_base = 3100
     );
     assert!(worker.contains("- \"--port=3100\"\n"), "{worker}");
 }
+
+/// The service sets variables in the generated names' space itself
+/// (`UAOL_ARG_1`, `UAOL_ARG_2`): the generated ones take another prefix,
+/// so each copy still runs its own command and the service still gets its
+/// own values.
+#[test]
+fn generated_argument_names_never_collide_with_the_services_own() {
+    let f = Fixture::new();
+    f.write(
+        "supervisor.toml",
+        r#"
+[services.worker]
+command = ["sleep", "--port=${REPLICA_PORT}", "copy-${REPLICA}"]
+replicas = 2
+replica_port_base = 3100
+env = { UAOL_ARG_1 = "mine", UAOL_ARG_2 = "copy ${REPLICA} of mine" }
+"#,
+    );
+    let out = f.run(&["export", "systemd", "--out", "units"], T);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let dir = f.path().join("units");
+    let unit = read(&dir, "uaol-worker@.service");
+    assert!(!unit.contains("${UAOL_ARG_"), "{unit}");
+    for i in 1..=2u32 {
+        let env = read(&dir, &format!("uaol-worker@{i}.env"));
+        let argv = instance_argv(&unit, &env, i);
+        assert_eq!(
+            argv[1..],
+            [format!("--port={}", 3099 + i), format!("copy-{i}")],
+            "copy {i}:\n{unit}\n{env}"
+        );
+        assert_eq!(
+            env_value(&env, "UAOL_ARG_1").as_deref(),
+            Some("mine"),
+            "{env}"
+        );
+        let own = format!("copy {i} of mine");
+        assert_eq!(env_value(&env, "UAOL_ARG_2"), Some(own), "{env}");
+        let names: Vec<&str> = env
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, _)| k)
+            .collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "a name written twice:\n{env}");
+    }
+    systemd_verify(&dir, &["uaol-worker@.service", "uaol.target"]);
+}

@@ -4,6 +4,7 @@
 //! reported is SIGKILLed when the test ends, pass or fail.
 
 mod actions;
+mod dependents_back;
 mod held;
 mod live;
 mod races;

@@ -306,3 +306,49 @@ fn a_longer_name_added_by_a_reload_re_aligns_the_log_prefixes() {
         assert!(up.wait_for_log(&needle), "{needle:?} in\n{}", up.output());
     }
 }
+
+/// A `logs -f` started before the reload re-aligns too: it follows the
+/// added service (no names: every service, also those added later), and
+/// every prefix becomes as wide as the longest name; one that follows `a`
+/// only re-aligns `a`'s lines the same way.
+#[test]
+fn a_logs_follower_follows_added_services_and_re_aligns() {
+    let fx = Fixture::new();
+    let ticker = r#"command = ["sh", "-c", "while :; do echo tick; sleep 0.1; done"]"#;
+    fx.write("supervisor.toml", &format!("[services.a]\n{ticker}\n"));
+    let mut up = Up::start(&fx);
+    up.wait_ready(&fx);
+    let mut all = Follower::start(fx.cmd(&["logs", "-f", "-n", "1"]));
+    let mut only_a = Follower::start(fx.cmd(&["logs", "-f", "a", "-n", "1"]));
+    let narrow = |l: &str| l == "a          | tick";
+    assert!(all.until(Duration::from_secs(10), narrow), "{:?}", all.seen);
+    assert!(
+        only_a.until(Duration::from_secs(10), narrow),
+        "{:?}",
+        only_a.seen
+    );
+    let long = "a_much_longer_name";
+    fx.write(
+        "supervisor.toml",
+        &format!("[services.a]\n{ticker}\n\n[services.{long}]\n{ticker}\n"),
+    );
+    expect_code(&fx.run(&["reload"], CMD), 0);
+    let pad = |n: &str| format!("{n:<18} | tick");
+    let (wide_a, wide_long) = (pad("a"), pad(long));
+    let t = Duration::from_secs(10);
+    assert!(all.until(t, |l| l == wide_long), "{:?}", all.seen);
+    assert!(all.until(t, |l| l == wide_a), "{:?}", all.seen);
+    assert!(only_a.until(t, |l| l == wide_a), "{:?}", only_a.seen);
+    // Once wide, never narrow again.
+    let first = all.seen.iter().position(|l| *l == wide_long).unwrap_or(0);
+    assert!(
+        !all.seen[first..].iter().any(|l| narrow(l)),
+        "{:?}",
+        all.seen
+    );
+    assert!(
+        !only_a.seen.iter().any(|l| l.contains(long)),
+        "{:?}",
+        only_a.seen
+    );
+}
