@@ -53,6 +53,7 @@ use std::process::ExitCode;
 /// Parse the command line and run the command. Never panics on bad input.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    supervisor::heap::tune(&args);
     // Our own PID namespace init (`contain`), before anything else.
     if let Some(outcome) = supervisor::contain::init_entry(&args) {
         return cmd::finish(outcome.map_err(error::Error::from));

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 
 use super::{common, Outcome};
@@ -30,6 +29,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::exit;
 use crate::supervisor::reaper::{self, Reaper};
+use crate::supervisor::signals::OsSignal;
 use crate::supervisor::state::StateKind;
 use crate::supervisor::{self, runtime, spawn, trace, EngineRequest, Handle, Options, Supervisor};
 
@@ -82,10 +82,8 @@ enum Wait {
 
 async fn harness(h: Handle, sup: Supervisor, cmd: Cmd, timeout: Duration) -> Outcome {
     let sup = tokio::spawn(sup.run());
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let (Ok(mut int), Ok(mut term)) = (OsSignal::new(libc::SIGINT), OsSignal::new(libc::SIGTERM))
+    else {
         finish(&h, sup, Some(exit::INTERNAL)).await;
         return Err(Error::Signals);
     };
@@ -140,12 +138,7 @@ fn after_cmd(h: &Handle, ran: Outcome) -> Outcome {
 
 /// Run CMD to its end: its code, or the error it ended with (a service
 /// failed meanwhile, so it was stopped).
-async fn run_cmd(
-    h: &Handle,
-    cmd: &Cmd,
-    int: &mut tokio::signal::unix::Signal,
-    term: &mut tokio::signal::unix::Signal,
-) -> Outcome {
+async fn run_cmd(h: &Handle, cmd: &Cmd, int: &mut OsSignal, term: &mut OsSignal) -> Outcome {
     let child =
         spawn::foreground(&cmd.reaper, &cmd.argv, &cmd.env).map_err(Error::CmdNotStarted)?;
     let pid = Pid::from_raw(child.pid);

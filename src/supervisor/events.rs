@@ -5,8 +5,13 @@
 //! behind loses the oldest items and is told how many (`Lagged`) — the
 //! engine and the log relays never wait for anyone. Publishing costs nothing
 //! when nobody listens (checked before anything is built).
+//!
+//! The channel itself is made at the first subscription: its 4096 slots
+//! (32 bytes each, all written when it is made) are 128 KiB, a third of the
+//! anonymous memory of `up` with 10 services, and most supervisors never
+//! get a subscriber (docs/performance.md, "Where the memory goes").
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
@@ -63,17 +68,69 @@ pub(crate) struct Transition {
     pub reason: Option<String>,
 }
 
-/// The sending side, shared by the engine and the tails.
-pub(crate) type Bus = broadcast::Sender<Arc<Published>>;
+/// The sending side, shared (cloned) by the engine, the tails and the
+/// control server; the channel is made by the first [`Bus::subscribe`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Bus(Arc<OnceLock<broadcast::Sender<Arc<Published>>>>);
 
-/// A new bus.
+impl Bus {
+    /// A receiver of everything published from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.0
+            .get_or_init(|| broadcast::channel(CAPACITY).0)
+            .subscribe()
+    }
+
+    /// The channel, when someone listens.
+    fn listened(&self) -> Option<&broadcast::Sender<Arc<Published>>> {
+        self.0.get().filter(|tx| tx.receiver_count() > 0)
+    }
+}
+
+/// A new bus (no channel yet).
 pub(crate) fn bus() -> Bus {
-    broadcast::channel(CAPACITY).0
+    Bus::default()
 }
 
 /// Publish `make()` when someone listens.
 pub(crate) fn publish(bus: &Bus, make: impl FnOnce() -> Published) {
-    if bus.receiver_count() > 0 {
-        let _ = bus.send(Arc::new(make()));
+    if let Some(tx) = bus.listened() {
+        let _ = tx.send(Arc::new(make()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(message: &str) -> Published {
+        Published::Notice {
+            at: SystemTime::UNIX_EPOCH,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn no_channel_until_someone_subscribes() {
+        let bus = bus();
+        let mut built = false;
+        publish(&bus, || {
+            built = true;
+            notice("nobody")
+        });
+        assert!(!built, "nothing is built when nobody listens");
+        assert!(bus.0.get().is_none(), "no channel before a subscriber");
+    }
+
+    #[test]
+    fn a_clone_publishes_to_a_subscriber_of_another_clone() {
+        let engine = bus();
+        let control = engine.clone();
+        publish(&engine, || notice("before"));
+        let mut rx = control.subscribe();
+        publish(&engine, || notice("after"));
+        let got = rx.try_recv().map(|p| (*p).clone());
+        assert_eq!(got.ok(), Some(notice("after")));
+        assert!(rx.try_recv().is_err(), "only what came after subscribing");
     }
 }

@@ -40,6 +40,7 @@ mod exec_path;
 mod forkexec;
 pub(crate) mod format;
 pub(crate) mod graph;
+pub(crate) mod heap;
 mod launch;
 pub(crate) mod lifecycle;
 pub(crate) mod logs;

@@ -4,7 +4,7 @@
 //! whole `envp` — nothing inherited), its `cwd`, stdin from /dev/null, stdout/stderr
 //! piped (or /dev/null for readiness checks), its own process group (so a stop signal
 //! reaches `npm → node` trees), an empty signal mask and default dispositions
-//! (tokio's signal handling must not leak into services), and on Linux
+//! (the supervisor's signal handlers must not leak into services), and on Linux
 //! `PR_SET_PDEATHSIG(SIGKILL)`, so a SIGKILLed supervisor takes its services
 //! with it (and `contain.rs` their descendants). PDEATHSIG fires when the
 //! *thread* that forked exits: the runtime is a current-thread tokio runtime

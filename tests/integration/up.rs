@@ -100,6 +100,41 @@ restart = "never"
     assert!(out.stdout.contains("ok         | fine"), "{}", out.all());
 }
 
+/// Supervisor events go through our own `tracing` subscriber: `RUST_LOG`
+/// filters them by level (the default `info` shows starts, `error` only
+/// failures).
+#[test]
+fn rust_log_filters_supervisor_events() {
+    let f = project(
+        r#"
+[services.bad]
+command = ["sh", "-c", "echo hello; exit 4"]
+restart = "never"
+"#,
+    );
+    let run = |log: Option<&str>| {
+        let mut cmd = f.cmd(&["up"]);
+        if let Some(log) = log {
+            cmd.env("RUST_LOG", log);
+        }
+        crate::support::run_bounded(&mut cmd, LIMIT)
+    };
+    let quiet = run(Some("error"));
+    assert!(
+        quiet.stdout.contains("bad: FAILED: exit code 4"),
+        "{}",
+        quiet.all()
+    );
+    assert!(
+        quiet.stdout.contains("bad        | hello"),
+        "{}",
+        quiet.all()
+    );
+    assert!(!quiet.stdout.contains("bad: started"), "{}", quiet.all());
+    let default = run(None);
+    assert!(default.stdout.contains("bad: started"), "{}", default.all());
+}
+
 #[test]
 fn second_signal_kills_at_once() {
     let f = project(
