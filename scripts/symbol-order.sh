@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Regenerate build/symbol-order.txt: the functions `up` executes, which the
-# release link puts next to each other (build.rs, `--symbol-ordering-file`).
+# release link puts next to each other (build.rs, `--symbol-ordering-file`),
+# those of a running supervisor first.
 #
 # Why: the kernel maps 64 KiB of the binary around every page of code that is
 # touched (fault-around), so functions run at start-up, when idle, on a
 # restart, on a relay and on a control command, scattered over 3 MB of text,
 # made nearly all of it resident (docs/performance.md, "Where the memory
-# goes"). Packed together they fill a few hundred KiB.
+# goes"). Packed together they fill a few hundred KiB. And since `up` gives
+# back its start-up's pages once the start has settled (src/supervisor/shed.rs),
+# what stays resident is what runs after that: those functions come first,
+# the crash-and-restart path first of all, then the commands; the start, a
+# reload and the stop after them.
 #
 # How: an unstripped release build (same code, symbols kept) runs `up` with 10
 # services under `valgrind --tool=callgrind`, with `contain = "none"` (valgrind
-# cannot create the PID namespace), driven through status, logs, events, a
-# restart, a stop/start, a kill -9 and a reload; every function callgrind saw
-# run that the binary defines is listed. Then, as many rounds as it takes
-# (at most 4): relink with the list, run the same with the default
-# `contain` under `perf record` of the page faults, and add the function of
-# every fault in the binary's text that is not in the list yet (the PID
-# namespace's spawner thread and init, the entry point).
+# cannot create the PID namespace), driven through phases: the start, kill -9s
+# (restarts), status, logs/events/--watch, restart/stop/start, a reload, one
+# more kill -9, the stop. `callgrind_control` dumps the counts at each phase's
+# start, and every function the binary defines that ran code of its own in a
+# phase is listed under it (symbol-order-callgrind.py). Then, as many rounds
+# as it takes (at most 4): relink with the list, run the same with the default
+# `contain` under `perf record` of the page faults (and of `madvise`, where the
+# start ends), and add the function of every fault in the binary's text that
+# is not in the list yet, under the phase it faulted in (the PID namespace's
+# spawner thread and init, a service's child before its exec, the entry
+# point; symbol-order-faults.py).
 #
 # `scripts/symbol-order.sh` makes the list of `cargo build --release`,
 # `scripts/symbol-order.sh --static` the one of `cargo build-static`.
@@ -143,17 +152,17 @@ workload() {
     up_pid=
 }
 
-# The functions callgrind saw run, as `PHASE NAME` lines: dump k is the
+# The functions that ran in each phase, as `PHASE NAME` lines: dump k is the
 # phase before the k-th mark, the last file the one after the last.
 callgrind_ran() {
-    local k=1 phase=start
+    local k=1 phase=start args=()
     while read -r next; do
         [ -s "$work/cg.out.$k" ] || { echo "symbol-order: callgrind_control dumped nothing" >&2; exit 1; }
-        sed -n 's/^c\{0,1\}fn=\(([0-9]*) \)\{0,1\}//p' "$work/cg.out.$k" | sed "s/^/$phase /"
+        args+=("$phase" "$work/cg.out.$k")
         phase=$next
         k=$((k + 1))
     done <"$work/marks"
-    sed -n 's/^c\{0,1\}fn=\(([0-9]*) \)\{0,1\}//p' "$work/cg.out" | sed "s/^/$phase /"
+    python3 "$root/scripts/symbol-order-callgrind.py" "${args[@]}" "$phase" "$work/cg.out"
 }
 
 write() { # the list in $work/ran (`PHASE NAME` lines) → $out, phase by phase
