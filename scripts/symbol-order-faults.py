@@ -1,8 +1,10 @@
 """Read `perf script -F comm,pid,tid,time,event,trace --show-mmap-events
 --show-task-events` of `exceptions:page_fault_user` and
 `syscalls:sys_enter_madvise` on stdin; print `PHASE FUNCTION` for every fault
-in BINARY's text whose function the list (ORDER, one symbol a line) does not
-name yet. Used by symbol-order.sh.
+in BINARY's text, by the function it fell in (the first phase it faulted in).
+A function the list already has under a later phase moves up: callgrind
+runs `up` without the PID namespace, so e.g. a spawn's path there differs.
+Used by symbol-order.sh.
 
 The phase: `start` while the faulting process has not shed its start-up
 pages yet (its first `madvise` of the binary's text, see
@@ -60,8 +62,7 @@ ADDRESS = re.compile(r"(?:address=|start: )0x([0-9a-f]+)")
 
 
 def main():
-    binary, order, marks_file, first = sys.argv[1:5]
-    listed = {l.strip() for l in open(order) if l.strip() and not l.startswith("#")}
+    binary, marks_file, first = sys.argv[1:4]
     syms = symbols(binary)
     starts = [s[0] for s in syms]
     delta = text_delta(binary)
@@ -100,7 +101,7 @@ def main():
         if not event.endswith("page_fault_user"):
             continue
         i = bisect.bisect_right(starts, addr - base) - 1
-        if i < 0 or addr - base >= syms[i][0] + syms[i][1] or syms[i][2] in listed:
+        if i < 0 or addr - base >= syms[i][0] + syms[i][1]:
             continue
         phase = names[bisect.bisect_right(times, float(when)) - 1] if shed.get(pid) else "start"
         new.setdefault(syms[i][2], phase)

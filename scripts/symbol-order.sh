@@ -22,10 +22,10 @@
 # phase is listed under it (symbol-order-callgrind.py). Then, as many rounds
 # as it takes (at most 4): relink with the list, run the same with the default
 # `contain` under `perf record` of the page faults (and of `madvise`, where the
-# start ends), and add the function of every fault in the binary's text that
-# is not in the list yet, under the phase it faulted in (the PID namespace's
-# spawner thread and init, a service's child before its exec, the entry
-# point; symbol-order-faults.py).
+# start ends), and list the function of every fault in the binary's text under
+# the phase it faulted in, if that is earlier than its phase so far (the PID
+# namespace's spawner thread and init, a service's child before its exec, the
+# entry point; symbol-order-faults.py).
 #
 # `scripts/symbol-order.sh` makes the list of `cargo build --release`,
 # `scripts/symbol-order.sh --static` the one of `cargo build-static`.
@@ -207,12 +207,14 @@ for round in 1 2 3 4; do
         -e syscalls:sys_enter_madvise -c 1 -o "$work/pf.data" --
     perf script -i "$work/pf.data" -F comm,pid,tid,time,event,trace \
         --show-mmap-events --show-task-events 2>/dev/null \
-        | python3 "$root/scripts/symbol-order-faults.py" "$bin" "$out" "$work/marks" restart \
+        | python3 "$root/scripts/symbol-order-faults.py" "$bin" "$work/marks" restart \
             >"$work/new"
-    echo "symbol-order: $(wc -l <"$work/new") functions faulted outside the list" >&2
-    [ -s "$work/new" ] || break
+    cp "$out" "$work/before"
     cat "$work/new" >>"$work/ran"
     write
+    changed=$(diff "$work/before" "$out" | grep -c '^>' || true)
+    echo "symbol-order: $changed functions added or moved to an earlier phase" >&2
+    [ "$changed" -gt 0 ] || break
 done
 
 # Put the stripped binary back (cargo relinks: the flags changed).
