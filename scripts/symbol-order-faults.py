@@ -1,7 +1,8 @@
 """Read `perf script -F comm,pid,tid,time,event,trace --show-mmap-events
 --show-task-events` of `exceptions:page_fault_user` and
 `syscalls:sys_enter_madvise` on stdin; print `PHASE FUNCTION` for every fault
-in BINARY's text, by the function it fell in (the first phase it faulted in).
+in BINARY's text, by the function it fell in (each phase it faulted in:
+the list takes the earliest in its order).
 A function the list already has under a later phase moves up: callgrind
 runs `up` without the PID namespace, so e.g. a spawn's path there differs.
 Used by symbol-order.sh.
@@ -67,7 +68,7 @@ def main():
     starts = [s[0] for s in syms]
     delta = text_delta(binary)
     times, names = marks(marks_file, first)
-    maps, shed, new = {}, {}, {}
+    maps, shed, new = {}, {}, set()
     for line in sys.stdin:
         m = MMAP.search(line)
         if m:
@@ -104,8 +105,8 @@ def main():
         if i < 0 or addr - base >= syms[i][0] + syms[i][1]:
             continue
         phase = names[bisect.bisect_right(times, float(when)) - 1] if shed.get(pid) else "start"
-        new.setdefault(syms[i][2], phase)
-    for name, phase in sorted(new.items()):
+        new.add((phase, syms[i][2]))
+    for phase, name in sorted(new):
         print(phase, name)
 
 

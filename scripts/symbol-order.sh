@@ -20,7 +20,7 @@
 # more kill -9, the stop. `callgrind_control` dumps the counts at each phase's
 # start, and every function the binary defines that ran code of its own in a
 # phase is listed under it (symbol-order-callgrind.py). Then, as many rounds
-# as it takes (at most 4): relink with the list, run the same with the default
+# as it takes (at most 6): relink with the list, run the same with the default
 # `contain` under `perf record` of the page faults (and of `madvise`, where the
 # start ends), and list the function of every fault in the binary's text under
 # the phase it faulted in, if that is earlier than its phase so far (the PID
@@ -200,7 +200,7 @@ write
 config auto >"$work/supervisor.toml"
 cfg="$work/supervisor.toml"
 profiler=perf
-for round in 1 2 3 4; do
+for round in 1 2 3 4 5 6; do
     build
     echo "symbol-order: round $round: up under perf record (page faults)" >&2
     workload perf record -q -k mono -e exceptions:page_fault_user \
