@@ -9,8 +9,7 @@
 //! for as long as `up` runs, though nothing executes them again. So once a
 //! phase is over, [`file_pages`] drops the page-table entries of each private
 //! read-only file mapping that holds no private copy (`Anonymous: 0` in
-//! `/proc/self/smaps`: byte for byte the file) with `MADV_DONTNEED`, and
-//! `up` also asks glibc to return the heap's free pages (`malloc_trim`).
+//! `/proc/self/smaps`: byte for byte the file) with `MADV_DONTNEED`.
 //! Nothing is lost: a page that is needed again comes back from the page
 //! cache on its next touch (a minor fault). What a running supervisor touches
 //! after that is mostly the code `scripts/symbol-order.sh` puts first in the
@@ -44,11 +43,11 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// A phase is over (the start has settled, a reload was answered): give
-/// back its file pages and free heap, when enabled.
+/// back its file pages, when enabled. (glibc's `malloc_trim(0)` here was
+/// measured too: the heap's RSS did not change, so it is not called.)
 pub(crate) fn phase_over() {
     if enabled() {
         file_pages();
-        trim_heap();
     }
 }
 
@@ -78,16 +77,6 @@ pub(crate) fn file_pages() {
         // is exactly the file's contents: dropping its page-table entries only
         // makes the next access read them from the page cache again.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-/// Return the free pages of glibc's heap (at its top and, in whole pages,
-/// inside it) to the system.
-fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases memory malloc holds free.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

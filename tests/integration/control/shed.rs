@@ -69,6 +69,9 @@ fn up_gives_back_its_start_up_pages_and_still_restarts_and_answers() {
     });
     let o = fx.run(&["status"], CMD);
     expect_code(&o, 0);
-    assert!(o.stdout.contains("crash") && o.stdout.contains("gate"), "{o:?}");
+    assert!(
+        o.stdout.contains("crash") && o.stdout.contains("gate"),
+        "{o:?}"
+    );
     assert_eq!(up.stop().and_then(|s| s.code()), Some(0), "{}", up.output());
 }
