@@ -34,8 +34,6 @@ pub(crate) async fn reload(ctx: &Context, dry_run: bool) -> Response {
     let _one = r.busy.lock().await;
     let answer = run(ctx, r, dry_run).await;
     log(ctx, &answer, dry_run);
-    // Settled (answered once settled): its parsing and planning are over.
-    crate::supervisor::shed::phase_over();
     answer.unwrap_or_else(|e| e)
 }
 
