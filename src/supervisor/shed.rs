@@ -20,9 +20,10 @@
 //! once the start of its services has settled (every one up, failed or
 //! waiting to restart, the database gate over: [`start_over`], checked by the
 //! runtime after each wake-up — no timer) and again after each reload has
-//! been answered (`control/server.rs`, `control/watch.rs`: after the
-//! answer is written, which is reload-only code too). Only where [`enable`] was called
-//! (`up`): a test binary running supervisors in-process keeps its pages.
+//! been answered (`control/server.rs`, `control/watch.rs`: after the answer
+//! is written, which is reload-only code too). Only where [`enable`] was
+//! called (`up`): a test binary running supervisors in-process keeps its
+//! pages.
 //! Best effort and cheap: one read of smaps, one `madvise` per mapping; any
 //! failure keeps the pages.
 
