@@ -1,6 +1,19 @@
-"""Read `perf script --show-mmap-events` of `exceptions:page_fault_user` on
-stdin; print the function of every fault in BINARY's text that the list
-(ORDER, one symbol a line) does not name yet. Used by symbol-order.sh."""
+"""Read `perf script -F comm,pid,tid,time,event,trace --show-mmap-events
+--show-task-events` of `exceptions:page_fault_user` and
+`syscalls:sys_enter_madvise` on stdin; print `PHASE FUNCTION` for every fault
+in BINARY's text, by the function it fell in (each phase it faulted in:
+the list takes the earliest in its order).
+A function the list already has under a later phase moves up: callgrind
+runs `up` without the PID namespace, so e.g. a spawn's path there differs.
+Used by symbol-order.sh.
+
+The phase: `start` while the faulting process has not shed its start-up
+pages yet (its first `madvise` of the binary's text, see
+src/supervisor/shed.rs) — a process forked before that (a service's child
+before its exec) counts as its parent did. After the shed, the phase whose
+mark (MARKS: `MONOTONIC_TIME PHASE` lines, in order) came last, or FIRST
+before any mark: the PID-namespace init sheds before its loop, and `up`
+sheds once its start has settled, before the first mark."""
 
 import bisect
 import re
@@ -31,34 +44,70 @@ def text_delta(binary):
     raise SystemExit("symbol-order-faults: no executable segment in " + binary)
 
 
+def marks(path, first):
+    """The phase marks, as (times, names), plus FIRST before any."""
+    times, names = [float("-inf")], [first]
+    for line in open(path):
+        t, name = line.split()
+        times.append(float(t))
+        names.append(name)
+    return times, names
+
+
+MMAP = re.compile(r" (\d+)/\d+ +([\d.]+): PERF_RECORD_MMAP2? \d+/\d+: "
+                  r"\[0x([0-9a-f]+)\(0x([0-9a-f]+)\) @ 0x([0-9a-f]+) .*r-xp (\S+)$")
+FORK = re.compile(r"PERF_RECORD_FORK\((\d+):\d+\):\((\d+):\d+\)")
+EXEC = re.compile(r" (\d+)/\d+ .*PERF_RECORD_COMM exec:")
+EVENT = re.compile(r" (\d+)/\d+ +([\d.]+): +(\S+): (.*)$")
+ADDRESS = re.compile(r"(?:address=|start: )0x([0-9a-f]+)")
+
+
 def main():
-    binary, order = sys.argv[1], sys.argv[2]
-    listed = {l.strip() for l in open(order) if l.strip() and not l.startswith("#")}
+    binary, marks_file, first = sys.argv[1:4]
     syms = symbols(binary)
     starts = [s[0] for s in syms]
     delta = text_delta(binary)
-    mmap = re.compile(r"PERF_RECORD_MMAP2? (\d+)/\d+: \[0x([0-9a-f]+)\(0x([0-9a-f]+)\) "
-                      r"@ 0x([0-9a-f]+) .*r-xp " + re.escape(binary) + "$")
-    fault = re.compile(r"\s(\d+) \[\d+\] .*page_fault_user: address=0x([0-9a-f]+) ")
-    maps, new = {}, set()
+    times, names = marks(marks_file, first)
+    maps, shed, new = {}, {}, set()
     for line in sys.stdin:
-        m = mmap.search(line)
+        m = MMAP.search(line)
         if m:
-            start, size, off = (int(m.group(i), 16) for i in (2, 3, 4))
-            maps[m.group(1)] = (start, start + size, start - off - delta)
+            if m.group(6) == binary:
+                start, size, off = (int(m.group(i), 16) for i in (3, 4, 5))
+                maps[m.group(1)] = (start, start + size, start - off - delta)
             continue
-        m = fault.search(line)
+        m = FORK.search(line)
+        if m:
+            child, parent = m.groups()
+            if child != parent and parent in maps:
+                maps[child], shed[child] = maps[parent], shed.get(parent, False)
+            continue
+        m = EXEC.search(line)
+        if m:
+            maps.pop(m.group(1), None)
+            shed[m.group(1)] = False
+            continue
+        m = EVENT.search(line)
         if not m or m.group(1) not in maps:
             continue
-        lo, hi, base = maps[m.group(1)]
-        addr = int(m.group(2), 16)
+        pid, when, event, rest = m.groups()
+        lo, hi, base = maps[pid]
+        a = ADDRESS.search(rest)
+        addr = int(a.group(1), 16) if a else -1
         if not lo <= addr < hi:
             continue
+        if event.endswith("madvise"):
+            shed[pid] = True
+            continue
+        if not event.endswith("page_fault_user"):
+            continue
         i = bisect.bisect_right(starts, addr - base) - 1
-        if i >= 0 and addr - base < syms[i][0] + syms[i][1] and syms[i][2] not in listed:
-            new.add(syms[i][2])
-    for name in sorted(new):
-        print(name)
+        if i < 0 or addr - base >= syms[i][0] + syms[i][1]:
+            continue
+        phase = names[bisect.bisect_right(times, float(when)) - 1] if shed.get(pid) else "start"
+        new.add((phase, syms[i][2]))
+    for phase, name in sorted(new):
+        print(phase, name)
 
 
 main()

@@ -11,7 +11,7 @@ use crate::control::reloader::Reloader;
 use crate::control::{self, Listening};
 use crate::error::Error;
 use crate::supervisor::signals::Signals;
-use crate::supervisor::{contain, trace, Options, Supervisor};
+use crate::supervisor::{contain, shed, trace, Options, Supervisor};
 
 /// Run `up`.
 pub(crate) fn run(cli: &Cli, args: &UpArgs) -> Outcome {
@@ -21,6 +21,8 @@ pub(crate) fn run(cli: &Cli, args: &UpArgs) -> Outcome {
     // First, while this process has one thread (see `contain`).
     contain::enter(plan.settings.contain).map_err(Error::Contain)?;
     trace::init();
+    // A long-lived process: give back the pages of start-up and reloads.
+    shed::enable();
     crate::supervisor::adopted::own_all_children();
     let opts = Options {
         services: args.services.clone(),

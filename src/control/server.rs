@@ -27,7 +27,7 @@ use super::serve::answer;
 use super::stream::write_line;
 use crate::exit;
 use crate::supervisor::runtime::{self, NoRuntime};
-use crate::supervisor::Supervisor;
+use crate::supervisor::{shed, Supervisor};
 
 /// At most this many connections are open at once; one more is refused at once.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
@@ -100,6 +100,8 @@ async fn on_hangups(hangups: Option<UnboundedReceiver<()>>, ctx: Arc<Context>) {
     while rx.recv().await.is_some() {
         // The answer is logged by the reload itself.
         let _ = super::reload::reload(&ctx, false).await;
+        // Settled and logged: its parsing and planning are over.
+        shed::phase_over();
     }
     std::future::pending().await
 }
@@ -163,10 +165,14 @@ async fn connection(
     permit: OwnedSemaphorePermit,
 ) {
     let peer = stream.peer_cred().map(|c| c.uid());
+    let mut reload = false;
     let response = match peer {
         Ok(uid) if allowed(uid, me) => match read_request(&mut stream).await {
             Ok(req) if req.streams() => return super::stream::spawn(stream, ctx, req, permit),
-            Ok(req) => answer(&ctx, req).await,
+            Ok(req) => {
+                reload = matches!(req, Request::Reload { .. });
+                answer(&ctx, req).await
+            }
             Err(r) => r,
         },
         Ok(uid) => {
@@ -182,6 +188,10 @@ async fn connection(
     };
     write_line(stream, &response).await;
     drop(permit);
+    if reload {
+        // Settled and answered: its parsing, planning and answer are over.
+        shed::phase_over();
+    }
 }
 
 /// Read and parse the one request line (bounded in size and time).

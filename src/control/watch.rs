@@ -131,6 +131,7 @@ async fn act_on(ctx: &Context, r: &Reloader, fired: Vec<Trigger>, seen: &mut See
                 announce(ctx, format!("watch: {why}: reloading"));
                 // Logged (applied or refused) by the reload itself, as for `reload`.
                 let _ = reload(ctx, false).await;
+                crate::supervisor::shed::phase_over();
             }
             Trigger::Restart(name) => {
                 if due(ctx, &name, &why).await {

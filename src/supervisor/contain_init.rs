@@ -14,12 +14,9 @@
 //! `sigwaitinfo(SIGCHLD)`.
 //!
 //! Memory: the exec and the runtime's start-up touch (and the kernel's
-//! fault-around maps) ~1.5–2.5 MiB of our binary's and libc's file pages,
-//! though the loop needs a few pages of them. Before the loop the init drops
-//! its read-only file mappings that hold no private copy (`Anonymous: 0` in
-//! smaps: byte for byte the file) with `MADV_DONTNEED`, so that its RSS is
-//! what the loop touches again, not the start-up. Nothing is lost: a page
-//! it needs comes back from the page cache on the next touch (issue 17).
+//! fault-around maps) ~1.5–2.5 MiB of our binary's file pages, though the
+//! loop needs a few of them: before the loop the init gives them back
+//! (`shed.rs`), so that its RSS is what the loop touches again (issue 17).
 
 use std::ffi::OsString;
 
@@ -52,7 +49,7 @@ fn run(waker: i32) -> u8 {
     if supervisor_gone(waker) {
         return 0;
     }
-    shed_file_pages();
+    super::shed::file_pages();
     // SAFETY: plain system calls on locals; we are single-threaded.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -67,46 +64,6 @@ fn run(waker: i32) -> u8 {
             libc::sigwaitinfo(&set, std::ptr::null_mut());
         }
     }
-}
-
-/// Unmap the pages of every read-only, unmodified file mapping (see the module
-/// docs); best effort, any failure just keeps the pages.
-fn shed_file_pages() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-        return;
-    };
-    for (start, end) in sheddable(&smaps) {
-        // SAFETY: a private, non-writable file mapping without private pages
-        // is exactly the file's contents: dropping its page-table entries only
-        // makes the next access read them from the page cache again.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-/// The `(start, end)` of each mapping in `smaps` that is private, not
-/// writable, backed by a file (a path), and has no anonymous (copied) page.
-fn sheddable(smaps: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut cur: Option<(usize, usize)> = None;
-    for line in smaps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(first), Some(second)) = (f.next(), f.next()) else {
-            continue;
-        };
-        if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            let path = f.nth(3).unwrap_or("");
-            let ro_file = !second.contains('w') && second.ends_with('p') && path.starts_with('/');
-            let range = usize::from_str_radix(a, 16)
-                .ok()
-                .zip(usize::from_str_radix(b, 16).ok());
-            cur = range.filter(|_| ro_file);
-        } else if first == "Anonymous:" {
-            if let Some(r) = cur.take().filter(|_| second == "0") {
-                out.push(r);
-            }
-        }
-    }
-    out
 }
 
 /// Reap every exited child; whether any was.
@@ -134,37 +91,4 @@ fn supervisor_gone(waker: i32) -> bool {
     // SAFETY: poll on one pollfd we own, no timeout.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n < 0 || p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sheddable;
-
-    const SMAPS: &str = "\
-00200000-0033f000 r--p 00000000 08:01 42 /usr/bin/uaol-supervisor
-Rss:                 448 kB
-Anonymous:             0 kB
-0033f000-006c8000 r-xp 0013f000 08:01 42 /usr/bin/uaol-supervisor
-Anonymous:             0 kB
-006c8000-006cd000 r--p 004c8000 08:01 42 /usr/bin/uaol-supervisor
-Anonymous:            20 kB
-006cd000-006d1000 rw-p 004cd000 08:01 42 /usr/bin/uaol-supervisor
-Anonymous:             0 kB
-7f0000000000-7f0000001000 r--s 00000000 08:01 7 /dev/shm/x
-Anonymous:             0 kB
-7f817f692000-7f817f694000 r-xp 00000000 00:00 0 [vdso]
-Anonymous:             0 kB
-7ffeecf0f000-7ffeecf30000 rw-p 00000000 00:00 0 [stack]
-Anonymous:             8 kB
-";
-
-    #[test]
-    fn only_unmodified_private_read_only_file_mappings_are_shed() {
-        // Not the relocated (anonymous) r--p, not rw-p, not shared, not [vdso].
-        assert_eq!(
-            sheddable(SMAPS),
-            [(0x200000, 0x33f000), (0x33f000, 0x6c8000)]
-        );
-        assert!(sheddable("").is_empty());
-    }
 }

@@ -17,7 +17,8 @@
 //! - [`engine`] (+ `launch`, `schedule`, `memory`, [`waiting`]): the synchronous owner of all state;
 //!   [`runtime`]: the one `select!` loop around it; [`commands`] (+ `requests`,
 //!   `tickets`, `restart_plan`, `swap`): requests, reloads, commands answered once settled, and
-//!   health for `run` and the control socket; [`events`]: what the engine publishes.
+//!   health for `run` and the control socket; [`events`]: what the engine publishes;
+//!   [`shed`]: giving back the pages of a phase that is over (start-up, a reload).
 
 pub(crate) mod adopted;
 pub(crate) mod child_setup;
@@ -54,6 +55,7 @@ mod restart_plan;
 pub(crate) mod rotate;
 pub(crate) mod runtime;
 mod schedule;
+pub(crate) mod shed;
 pub(crate) mod signals;
 pub(crate) mod sink;
 pub(crate) mod spawn;

@@ -21,6 +21,7 @@ use super::events::{self, Bus};
 use super::graph;
 use super::reaper;
 use super::requests::{on_request, publish};
+use super::shed;
 use super::signals::{Shutdown, Signals};
 use super::sink::{Sink, Style};
 use super::spawn;
@@ -177,6 +178,8 @@ impl Supervisor {
         let mut gate_done = engine.gate_open;
         let mut ticks = reaper.ticks();
         let mut control_open = true;
+        // Give back the start-up's pages once the start has settled (`shed.rs`).
+        let mut starting = shed::enabled();
         // Each wake-up's events are held and written after it (`emit.rs`):
         // the lines of a restart after its spawn, a start's as one record.
         emit::hold();
@@ -237,6 +240,10 @@ impl Supervisor {
             engine.settle();
             publish(&engine, &health, false);
             emit::release();
+            if starting && shed::start_over(&engine) {
+                starting = false;
+                shed::phase_over();
+            }
         }
         engine.close_commands("`up` is exiting: nothing is left to supervise");
         publish(&engine, &health, false);

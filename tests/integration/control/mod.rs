@@ -12,6 +12,7 @@ mod reload;
 mod reload_plan;
 mod replicas;
 mod security;
+mod shed;
 mod socket;
 mod status;
 mod trust;
